@@ -1,0 +1,71 @@
+package dmflow_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+func TestRecordRoundTrip(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	in := &dmflow.Session{
+		Key:  dmflow.SessionKey{Account: "178", User: "u1"},
+		Flow: "lead", FlowVersion: 3, State: "menu",
+		Vars: map[string]any{
+			"name": "Ann", "budget": 1200, "ratio": 0.5, "ok": true,
+			"tags": []any{"pricing", 2}, "nested": map[string]any{"n": 7}, "none": nil,
+		},
+		Timers:  []dmflow.Timer{{ID: "t1", Name: "menu", Due: now.Add(time.Hour)}},
+		Updated: now, Version: 4,
+	}
+	b, err := dmflow.MarshalRecord(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out dmflow.Session
+	if err := dmflow.UnmarshalRecord(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, &out) {
+		t.Fatalf("round trip changed the session:\n in %#v\nout %#v", in, &out)
+	}
+}
+
+func TestRecordCorrupt(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"empty":           nil,
+		"unknown version": []byte("\x07{}"),
+		"bad json":        []byte("\x01{"),
+		"wrong type":      append([]byte{1}, `{"vars":3}`...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var s dmflow.Session
+			if err := dmflow.UnmarshalRecord(b, &s); !errors.Is(err, dmflow.ErrCorrupt) {
+				t.Fatalf("err = %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+func TestSessionCloneIsDeep(t *testing.T) {
+	s := &dmflow.Session{Vars: map[string]any{"tags": []any{"a"}, "m": map[string]any{"k": 1}},
+		Handoff: &dmflow.Handoff{Reason: "x"}}
+	c := s.Clone()
+	c.Vars["tags"].([]any)[0] = "b"
+	c.Vars["m"].(map[string]any)["k"] = 2
+	c.Handoff.Reason = "y"
+	if s.Vars["tags"].([]any)[0] != "a" || s.Vars["m"].(map[string]any)["k"] != 1 || s.Handoff.Reason != "x" {
+		t.Fatal("Clone shares memory with the original")
+	}
+}
+
+func TestTokenStringRedacts(t *testing.T) {
+	tok := dmflow.Token{Account: "1", AccessToken: "IGAAsecret"}
+	if s := tok.String(); strings.Contains(s, "IGAAsecret") {
+		t.Fatalf("token leaked: %s", s)
+	}
+}

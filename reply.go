@@ -1,0 +1,106 @@
+package dmflow
+
+// ReplyKind names the kind of an outgoing message.
+type ReplyKind string
+
+// Reply kinds: every message kind the Instagram Send API offers.
+const (
+	ReplyText       ReplyKind = "text"        // Text, optional QuickReplies
+	ReplyMedia      ReplyKind = "media"       // Media: one item, or up to 10 images
+	ReplyLikeHeart  ReplyKind = "like_heart"  // the heart sticker
+	ReplyMediaShare ReplyKind = "media_share" // PostID: one of the account's own posts
+	ReplyGeneric    ReplyKind = "generic"     // Elements: a card or a carousel (<= 10)
+	ReplyButtons    ReplyKind = "buttons"     // Text + Buttons (<= 3)
+	ReplyAction     ReplyKind = "action"      // Action: typing_on, typing_off, mark_seen (sent alone)
+	ReplyReact      ReplyKind = "react"       // React to MID with Reaction (empty Reaction = unreact)
+)
+
+// Sender actions.
+const (
+	ActionTypingOn  = "typing_on"
+	ActionTypingOff = "typing_off"
+	ActionMarkSeen  = "mark_seen"
+)
+
+// Instagram limits known when a flow is loaded; the adapter enforces them again.
+const (
+	MaxTextBytes      = 1000 // UTF-8 bytes per text message; longer text is split
+	MaxQuickReplies   = 13
+	MaxQuickReplyLen  = 20 // characters of a quick-reply title
+	MaxButtons        = 3  // per element or button template
+	MaxElements       = 10 // generic template carousel
+	MaxElementTextLen = 80 // title and subtitle of a generic element
+	MaxButtonTextLen  = 640
+	MaxImages         = 10
+	MaxIceBreakers    = 4
+)
+
+// Reply is one outgoing message, independent of its recipient. Flow files
+// declare replies; the engine renders their templates; the adapter encodes them
+// for the Send API.
+type Reply struct {
+	Kind         ReplyKind    `json:"kind"`
+	Text         string       `json:"text,omitempty"`
+	QuickReplies []QuickReply `json:"quick_replies,omitempty"`
+	Media        []Media      `json:"media,omitempty"`
+	Elements     []Element    `json:"elements,omitempty"`
+	Buttons      []Button     `json:"buttons,omitempty"`
+	Action       string       `json:"action,omitempty"`
+	MID          string       `json:"mid,omitempty"`      // ReplyReact: the message reacted to
+	Reaction     string       `json:"reaction,omitempty"` // ReplyReact: "love" or an emoji; "" unreacts
+	PostID       string       `json:"post_id,omitempty"`  // ReplyMediaShare
+}
+
+// QuickReply is a chip under a text message. Type is "text" (default),
+// "user_email" or "user_phone_number".
+type QuickReply struct {
+	Type    string `json:"type,omitempty"`
+	Title   string `json:"title,omitempty"`
+	Payload string `json:"payload,omitempty"`
+}
+
+// Media is an image, video, audio or file, by URL or by uploaded attachment id.
+type Media struct {
+	Type         string `json:"type"` // image | video | audio | file
+	URL          string `json:"url,omitempty"`
+	AttachmentID string `json:"attachment_id,omitempty"`
+}
+
+// Element is one card of a generic template.
+type Element struct {
+	Title      string   `json:"title"`
+	Subtitle   string   `json:"subtitle,omitempty"`
+	ImageURL   string   `json:"image_url,omitempty"`
+	DefaultURL string   `json:"default_url,omitempty"`
+	Buttons    []Button `json:"buttons,omitempty"`
+}
+
+// Button is a template button: Type "postback" (Payload) or "web_url" (URL).
+type Button struct {
+	Type    string `json:"type"`
+	Title   string `json:"title"`
+	Payload string `json:"payload,omitempty"`
+	URL     string `json:"url,omitempty"`
+}
+
+// Recipient addresses a reply: a user (IGSID), or a comment for a private reply.
+type Recipient struct {
+	ID        string `json:"id,omitempty"`
+	CommentID string `json:"comment_id,omitempty"`
+}
+
+// Message tags.
+const TagHumanAgent = "HUMAN_AGENT"
+
+// Outgoing is a reply addressed for delivery. It is what the engine's caller
+// enqueues in the outbox, in one transaction with the session it belongs to.
+type Outgoing struct {
+	Key   SessionKey `json:"key"`
+	To    Recipient  `json:"to"`
+	Reply Reply      `json:"reply"`
+	// Tag is "" or TagHumanAgent (reply up to 7 days after the user's last
+	// message, for conversations handed off to a person).
+	Tag string `json:"tag,omitempty"`
+	// Cause is the Event.Key that produced this reply, for tracing.
+	Cause string `json:"cause,omitempty"`
+}

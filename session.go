@@ -1,0 +1,139 @@
+package dmflow
+
+import (
+	"strings"
+	"time"
+)
+
+// SessionKey identifies one conversation: a business account and a customer.
+type SessionKey struct {
+	Account string `json:"account"` // business account id (IG_ID)
+	User    string `json:"user"`    // customer id (IGSID)
+}
+
+// String renders the key as "account/user".
+func (k SessionKey) String() string { return k.Account + "/" + k.User }
+
+// ParseSessionKey parses the "account/user" form produced by String.
+func ParseSessionKey(s string) (SessionKey, bool) {
+	a, u, ok := strings.Cut(s, "/")
+	if !ok || a == "" || u == "" {
+		return SessionKey{}, false
+	}
+	return SessionKey{Account: a, User: u}, true
+}
+
+// Session is the durable state of one conversation. The engine derives a new
+// Session from the old one and an Event; stores persist it with
+// compare-and-swap on Version.
+//
+// Vars hold JSON-compatible values only (string, bool, int, float64, []any,
+// map[string]any, nil), so that every store round-trips them exactly; the
+// engine coerces them to the types the flow declares.
+type Session struct {
+	Key         SessionKey     `json:"key"`
+	Flow        string         `json:"flow"`         // flow name
+	FlowVersion int            `json:"flow_version"` // flow version the session runs
+	State       string         `json:"state"`        // current state ("" = not started)
+	Vars        map[string]any `json:"vars,omitempty"`
+	// Attempts counts failed answers to the current state's ask.
+	Attempts int `json:"attempts,omitempty"`
+	// Stack holds the return points of called sub-flows, innermost last.
+	Stack []Frame `json:"stack,omitempty"`
+	// Timers are the session's pending durable timeouts. Stores index them so
+	// they fire across restarts; a newer commit replaces the whole set.
+	Timers  []Timer  `json:"timers,omitempty"`
+	Handoff *Handoff `json:"handoff,omitempty"` // non-nil while a human has the conversation
+	// Pending is the action call the session waits for, if any.
+	Pending *ActionCall `json:"pending,omitempty"`
+	Ended   bool        `json:"ended,omitempty"` // reached an end state
+	Profile *Profile    `json:"profile,omitempty"`
+	// LastInbound is the time of the user's last message or postback; it opens
+	// Instagram's 24 h messaging window.
+	LastInbound time.Time `json:"last_inbound,omitzero"`
+	Created     time.Time `json:"created,omitzero"`
+	Updated     time.Time `json:"updated,omitzero"`
+	// Version is the store's compare-and-swap counter: 0 for a session never
+	// stored; each successful commit stores Version+1.
+	Version uint64 `json:"version"`
+}
+
+// Frame is a sub-flow return point.
+type Frame struct {
+	Flow  string `json:"flow"`
+	State string `json:"state"`
+}
+
+// Timer is a pending durable timeout of a session.
+type Timer struct {
+	ID   string    `json:"id"`   // unique; a fired timer whose ID is gone is stale
+	Name string    `json:"name"` // what it is for, e.g. the state that set it
+	Due  time.Time `json:"due"`
+}
+
+// Handoff records that a human agent has the conversation.
+type Handoff struct {
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason,omitempty"`
+	By     string    `json:"by,omitempty"` // "flow", "agent" (inbox echo), "admin"
+}
+
+// Profile is what the platform tells about the customer.
+type Profile struct {
+	Username string    `json:"username,omitempty"`
+	Name     string    `json:"name,omitempty"`
+	Fetched  time.Time `json:"fetched,omitzero"`
+}
+
+// Clone returns a deep copy of s, so an engine step never mutates its input.
+func (s *Session) Clone() *Session {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.Vars = cloneMap(s.Vars)
+	c.Stack = append([]Frame(nil), s.Stack...)
+	c.Timers = append([]Timer(nil), s.Timers...)
+	if s.Handoff != nil {
+		h := *s.Handoff
+		c.Handoff = &h
+	}
+	if s.Pending != nil {
+		p := *s.Pending
+		p.Args = cloneMap(s.Pending.Args)
+		c.Pending = &p
+	}
+	if s.Profile != nil {
+		p := *s.Profile
+		c.Profile = &p
+	}
+	return &c
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = cloneValue(v)
+	}
+	return c
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return cloneMap(v)
+	case []any:
+		c := make([]any, len(v))
+		for i, e := range v {
+			c[i] = cloneValue(e)
+		}
+		return c
+	case []string:
+		return append([]string(nil), v...)
+	default:
+		return v
+	}
+}

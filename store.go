@@ -1,0 +1,272 @@
+package dmflow
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the durable state of a dmflow deployment: the inbox of received
+// events, per-user sessions and their timers, the outbox of replies and
+// notices, pending action calls, the dead-letter list and OAuth tokens.
+//
+// The contract, which store/storetest checks for every implementation:
+//
+//   - Durability: a method that returns nil has made its effect durable (the
+//     bbolt file is fsync'd, the PostgreSQL transaction committed). Stores
+//     group-commit concurrent callers, so many goroutines calling AppendInbox
+//     or Commit share fsyncs.
+//   - Ordering: inbox items of one SessionKey are claimed in Seq order, and
+//     at most one owner holds a user's inbox lease at a time, so one user's
+//     events are never processed concurrently, even across replicas. The same
+//     holds for each outbox queue.
+//   - Atomicity: Commit saves the session (with its timers), enqueues its
+//     outgoing messages and action calls, and marks the inbox item done, all
+//     or nothing.
+//   - Isolation of values: records returned are copies owned by the caller.
+//   - Safety: all methods are safe for concurrent use. A record that cannot be
+//     decoded yields an error wrapping ErrCorrupt, never a panic.
+type Store interface {
+	Inbox
+	Sessions
+	Outbox
+	Actions
+	Tokens
+	// Close releases the store. In-flight leases are dropped, and their work
+	// becomes claimable again (immediately for a single-process store, after
+	// the lease expires for a shared one).
+	Close() error
+}
+
+// Claim asks for leased work.
+type Claim struct {
+	Owner string        // the claiming worker or replica, unique per process
+	Max   int           // at most this many items (>= 1)
+	Lease time.Duration // how long the owner holds the user before others may take over
+	Now   time.Time
+}
+
+// AppendResult tells what AppendInbox did.
+type AppendResult struct {
+	Added      int // new events stored
+	Duplicates int // events whose Key was seen before (within the dedupe retention)
+}
+
+// InboxItem is an event in the durable inbox.
+type InboxItem struct {
+	Seq      uint64    `json:"seq"` // assigned by the store, increasing in append order
+	Event    Event     `json:"event"`
+	Received time.Time `json:"received"`
+	// Attempts counts how often the item was claimed; a crash loop shows here.
+	Attempts int `json:"attempts,omitempty"`
+}
+
+// Inbox is the durable queue of received events.
+type Inbox interface {
+	// AppendInbox stores the events whose Key was not seen before, in order,
+	// and returns once they are durable. Redelivered events (same Key) are
+	// counted as duplicates and dropped. Keys are remembered for the dedupe
+	// retention after the item is done (see PruneInbox).
+	AppendInbox(ctx context.Context, events []Event, now time.Time) (AppendResult, error)
+	// ClaimInbox leases pending items to c.Owner. It returns at most c.Max
+	// items, in Seq order per user, only of users whose inbox lease is free,
+	// expired or already held by c.Owner, and only items not already claimed
+	// by c.Owner and not yet done. Claiming leases the user to c.Owner until
+	// c.Now+c.Lease (renewed by each claim and commit).
+	ClaimInbox(ctx context.Context, c Claim) ([]InboxItem, error)
+	// ReleaseInbox gives up the owner's leases on the given users (all users
+	// when keys is empty), making their unfinished items claimable again.
+	ReleaseInbox(ctx context.Context, owner string, keys ...SessionKey) error
+	// InboxDepth returns how many items are not done yet.
+	InboxDepth(ctx context.Context) (int, error)
+	// History returns up to limit of the user's processed and pending items,
+	// oldest first, as kept by the retention (for replay and inspection).
+	History(ctx context.Context, key SessionKey, limit int) ([]InboxItem, error)
+	// FailedInbox lists items that were given up on (Commit with Failed set).
+	FailedInbox(ctx context.Context, limit int) ([]FailedItem, error)
+	// FireTimers moves timers due at or before now into the inbox as
+	// KindTimer events (Key "timer:<id>"), atomically removing them from the
+	// timer index, and returns how many fired. Safe to call from several
+	// replicas: each timer fires once.
+	FireTimers(ctx context.Context, now time.Time, max int) (int, error)
+	// NextTimer returns the earliest pending timer's due time, or ok=false.
+	NextTimer(ctx context.Context) (due time.Time, ok bool, err error)
+	// PruneInbox forgets done items and dedupe keys received before the
+	// given time, and returns how many records it removed.
+	PruneInbox(ctx context.Context, before time.Time) (int, error)
+}
+
+// FailedItem is an inbox item that could not be processed.
+type FailedItem struct {
+	Item   InboxItem `json:"item"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// Commit is the atomic outcome of processing one inbox item (or of an
+// administrative change).
+type Commit struct {
+	Owner string
+	// Seq is the inbox item this commit finishes (0: none). The owner must
+	// hold the user's inbox lease; otherwise Commit fails with ErrLeaseLost.
+	Seq uint64
+	Key SessionKey
+	// Session is the new session. Its Version must equal the stored version
+	// (0 when none is stored), or Commit fails with ErrConflict; the store
+	// writes it with Version+1 and re-indexes its Timers. Nil leaves the
+	// session unchanged.
+	Session *Session
+	// Delete removes the session and its timers (reset).
+	Delete bool
+	// Outbox messages and Notices are enqueued in order; Actions are
+	// recorded for the action runner.
+	Outbox  []Outgoing
+	Notices []Notice
+	Actions []ActionCall
+	// Failed, when set, marks the item failed with this reason instead of done
+	// (it moves to the FailedInbox list). Session changes are still applied.
+	Failed string
+	Now    time.Time
+}
+
+// Sessions holds per-user sessions. Sessions are written only through Commit.
+type Sessions interface {
+	// Commit applies c atomically; see Commit.
+	Commit(ctx context.Context, c Commit) error
+	// GetSession returns the stored session or an error wrapping ErrNotFound.
+	GetSession(ctx context.Context, key SessionKey) (*Session, error)
+	// ListSessions returns sessions matching f in key order.
+	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
+	// ExpireSessions deletes sessions not updated since before (the session
+	// TTL), with their timers, and returns how many it deleted.
+	ExpireSessions(ctx context.Context, before time.Time) (int, error)
+}
+
+// SessionFilter selects sessions for ListSessions.
+type SessionFilter struct {
+	Account string     // "" = any
+	State   string     // "" = any
+	Handoff bool       // only sessions handed off to a human
+	After   SessionKey // page after this key (zero = from the start)
+	Limit   int        // 0 = a default page size (100)
+}
+
+// Queue names for the outbox.
+const (
+	QueueDM      = "dm"      // replies to Instagram users
+	QueueNotices = "notices" // outgoing webhooks to the business's systems
+)
+
+// OutboxItem is a queued outgoing message or notice.
+type OutboxItem struct {
+	Seq      uint64     `json:"seq"`
+	Queue    string     `json:"queue"`
+	Key      SessionKey `json:"key"`
+	Message  *Outgoing  `json:"message,omitempty"` // QueueDM
+	Notice   *Notice    `json:"notice,omitempty"`  // QueueNotices
+	Created  time.Time  `json:"created"`
+	Attempts int        `json:"attempts,omitempty"`
+	// NotBefore delays the next attempt (retry backoff).
+	NotBefore time.Time `json:"not_before,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// DeadLetter is an outbox item that failed permanently.
+type DeadLetter struct {
+	Item   OutboxItem `json:"item"`
+	Reason string     `json:"reason"`
+	At     time.Time  `json:"at"`
+}
+
+// Outbox is the durable queue of outgoing messages, one FIFO per (queue, user).
+type Outbox interface {
+	// ClaimOutbox leases due items of one queue to c.Owner. For each user
+	// whose queue lease is free, expired or held by c.Owner, it returns the
+	// user's pending items in Seq order starting from the oldest, provided
+	// the oldest is due (NotBefore <= c.Now); a user whose head item waits
+	// for a retry contributes nothing, so order per user holds. Items already
+	// claimed by c.Owner are not returned again until released or retried.
+	ClaimOutbox(ctx context.Context, queue string, c Claim) ([]OutboxItem, error)
+	// AckOutbox removes delivered items.
+	AckOutbox(ctx context.Context, owner string, seqs ...uint64) error
+	// RetryOutbox keeps the item at the head of its user's queue, unclaimed,
+	// with Attempts+1, NotBefore = next and LastError = reason.
+	RetryOutbox(ctx context.Context, owner string, seq uint64, next time.Time, reason string) error
+	// DeadLetter moves a permanently failed item to the dead-letter list.
+	DeadLetter(ctx context.Context, owner string, seq uint64, reason string, now time.Time) error
+	// ReleaseOutbox gives up the owner's claims on the queue (all users when
+	// keys is empty) without changing the items.
+	ReleaseOutbox(ctx context.Context, queue, owner string, keys ...SessionKey) error
+	// OutboxDepth returns how many items of the queue are pending.
+	OutboxDepth(ctx context.Context, queue string) (int, error)
+	// DeadLetters lists dead letters, oldest first.
+	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+	// RequeueDead moves a dead letter back to the end of its user's queue
+	// with Attempts reset.
+	RequeueDead(ctx context.Context, seq uint64) error
+	// DeleteDead removes a dead letter.
+	DeleteDead(ctx context.Context, seq uint64) error
+}
+
+// ActionItem is a recorded action call waiting to run.
+type ActionItem struct {
+	Call     ActionCall `json:"call"`
+	Attempts int        `json:"attempts,omitempty"`
+}
+
+// Actions is the durable list of action calls the bot runs outside the
+// per-user transaction.
+type Actions interface {
+	// ClaimActions leases up to c.Max recorded calls to c.Owner (calls leased
+	// by another live owner are skipped), incrementing Attempts.
+	ClaimActions(ctx context.Context, c Claim) ([]ActionItem, error)
+	// CompleteAction atomically appends result (a KindActionResult event,
+	// Key "action:<id>") to the inbox and forgets the call, so a completed
+	// call never runs again. Completing an unknown (already completed) call
+	// is a no-op that returns nil.
+	CompleteAction(ctx context.Context, owner, id string, result Event, now time.Time) error
+}
+
+// Token is an Instagram access token and what is known about it.
+type Token struct {
+	Account     string    `json:"account"` // IG_ID the token speaks for (webhook entry.id)
+	AppUserID   string    `json:"app_user_id,omitempty"`
+	Username    string    `json:"username,omitempty"`
+	AccessToken string    `json:"access_token"`
+	Scopes      []string  `json:"scopes,omitempty"`
+	IssuedAt    time.Time `json:"issued_at,omitzero"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	RefreshedAt time.Time `json:"refreshed_at,omitzero"`
+	// NeedsReauth is set after a refresh failure or error 190: sends stop
+	// until the account is authorized again.
+	NeedsReauth bool `json:"needs_reauth,omitempty"`
+}
+
+// String redacts the secret so a Token can be logged safely.
+func (t Token) String() string {
+	return "Token{account=" + t.Account + " username=" + t.Username + " expires=" + t.ExpiresAt.Format(time.RFC3339) + " access_token=REDACTED}"
+}
+
+// Tokens stores OAuth tokens per business account.
+type Tokens interface {
+	PutToken(ctx context.Context, t Token) error
+	// GetToken returns the account's token or an error wrapping ErrNotFound.
+	GetToken(ctx context.Context, account string) (*Token, error)
+	ListTokens(ctx context.Context) ([]Token, error)
+}
+
+// Sender delivers one outgoing message. Implemented by adapters (the
+// Instagram Send API client) and consumed by the bot's outbox drainer.
+//
+// Errors: a nil error means the platform accepted the message (messageID is
+// its id). An error wrapping ErrPermanent or ErrOutsideWindow will never
+// succeed and is dead-lettered; ErrAmbiguous may have been delivered and is
+// dead-lettered for a person to decide; any other error is retried with
+// backoff, honouring RetryAfter when the error provides it.
+type Sender interface {
+	Send(ctx context.Context, m Outgoing) (messageID string, err error)
+}
+
+// RetryAfterer is implemented by errors that know when a retry may succeed.
+type RetryAfterer interface {
+	RetryAfter() time.Duration
+}
