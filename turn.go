@@ -1,0 +1,32 @@
+package dmflow
+
+// Turn is the outcome of one engine step for one session and one event. The
+// bot commits it atomically: the new session, its replies in the outbox, its
+// notices and its action calls.
+type Turn struct {
+	// Session is the new session. It is a fresh copy; the input is never mutated.
+	Session *Session `json:"session"`
+	// Delete asks the store to remove the session (an admin reset before the
+	// flow starts again is expressed as a fresh Session instead).
+	Delete  bool         `json:"delete,omitempty"`
+	Replies []Outgoing   `json:"replies,omitempty"`
+	Actions []ActionCall `json:"actions,omitempty"`
+	Notices []Notice     `json:"notices,omitempty"`
+	// Trace explains the step: which trigger or transition matched, which
+	// expressions were evaluated with what result.
+	Trace []TraceEntry `json:"trace,omitempty"`
+}
+
+// TraceEntry is one line of a step's explanation.
+type TraceEntry struct {
+	// What kind of step: "event", "trigger", "transition", "ask", "set",
+	// "enter", "say", "timer", "action", "handoff", "skip", "error".
+	What string `json:"what"`
+	// Where in the flow file ("flows/lead.yaml:12:9"), when known.
+	Pos string `json:"pos,omitempty"`
+	// Expr is the source of the evaluated expression, Result its value.
+	Expr   string `json:"expr,omitempty"`
+	Result any    `json:"result,omitempty"`
+	// Detail is a human-readable explanation.
+	Detail string `json:"detail,omitempty"`
+}
