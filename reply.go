@@ -1,5 +1,7 @@
 package dmflow
 
+import "time"
+
 // ReplyKind names the kind of an outgoing message.
 type ReplyKind string
 
@@ -103,4 +105,8 @@ type Outgoing struct {
 	Tag string `json:"tag,omitempty"`
 	// Cause is the Event.Key that produced this reply, for tracing.
 	Cause string `json:"cause,omitempty"`
+	// LastInbound is the user's last message time when the reply was made
+	// (for a private reply: the comment's time). The sender refuses a reply
+	// outside the messaging window with ErrOutsideWindow instead of trying.
+	LastInbound time.Time `json:"last_inbound,omitzero"`
 }
