@@ -1,0 +1,287 @@
+package flows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Pos is a position in a flow file. Line and Col are 1-based.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String renders "file:line:col".
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Bundle is a set of flows loaded together (one bot): the main flow and the
+// sub-flows it calls. It is immutable once loaded.
+type Bundle struct {
+	Main  string           // name of the entry flow
+	Flows map[string]*Flow // by name
+	Files []string         // files loaded, in order
+}
+
+// Flow is one flow file: a finite-state machine over conversation states.
+type Flow struct {
+	Name        string
+	Version     int
+	Description string
+	Pos         Pos
+	Start       string // the state a new session enters
+	StartPos    Pos
+	Vars        []*Var // declared variables, in file order
+	Triggers    []*Transition
+	States      map[string]*State
+	Order       []string // state names in file order
+	// Migrate maps states removed in this version to the state their sessions
+	// continue in.
+	Migrate map[string]string
+	// Params are the variables a caller passes when it calls this flow as a
+	// sub-flow (subset of Vars).
+	Params []string
+}
+
+// VarType is the declared type of a variable.
+type VarType string
+
+// Variable types.
+const (
+	TypeString VarType = "string"
+	TypeInt    VarType = "int"
+	TypeFloat  VarType = "float"
+	TypeBool   VarType = "bool"
+	TypeTime   VarType = "time"     // stored as RFC 3339 text
+	TypeList   VarType = "[]string" // list of strings
+	TypeMap    VarType = "map"      // free-form JSON object (e.g. an action response)
+	TypeAny    VarType = "any"
+)
+
+// Var is a declared flow variable.
+type Var struct {
+	Name    string
+	Type    VarType
+	Default any // nil: the type's zero value
+	Pos     Pos
+}
+
+// State is one state of a flow. Its phases run in this order:
+//
+//  1. enter: Set assignments, then Say replies, then the Timeout is armed,
+//     then Action is started, Call enters a sub-flow, Handoff pauses the bot,
+//     End finishes the session, Return goes back to the caller;
+//  2. wait: if the state has Ask or On, it waits for the next event;
+//     otherwise it follows Next immediately;
+//  3. input: triggers first (global, even while an Ask waits), then the Ask
+//     capture (valid input is stored, invalid input reprompts), then On
+//     transitions in order, then Next.
+type State struct {
+	Name     string
+	Pos      Pos
+	Set      []*Assign
+	Say      []*ReplySpec
+	Ask      *Ask
+	On       []*Transition
+	Next     *Target
+	Timeout  *Timeout
+	Handoff  *HandoffSpec
+	End      bool
+	Call     *Call
+	Return   bool
+	Action   *ActionSpec
+	Describe string // optional note shown in graphs and the studio
+}
+
+// Target is where a transition goes: a state of the same flow.
+type Target struct {
+	State string
+	Pos   Pos
+}
+
+// Transition is a trigger or an `on` transition: when the condition holds
+// (nil When always holds: a fallback), run Set and Say, then go to Goto.
+type Transition struct {
+	Pos      Pos
+	When     *Expr    // bool expression; nil = always
+	Keywords []string // sugar: matches when the lower-cased, trimmed text equals one of them
+	Set      []*Assign
+	Say      []*ReplySpec
+	Goto     *Target // nil = stay (re-enter nothing, keep waiting)
+	Handoff  bool    // trigger sugar: hand off to a human
+}
+
+// Assign is one `set` entry: Var = Value.
+type Assign struct {
+	Var   string
+	Value *Expr
+	Pos   Pos
+}
+
+// AskType is the kind of input an Ask captures.
+type AskType string
+
+// Ask types.
+const (
+	AskText       AskType = "text"
+	AskNumber     AskType = "number"
+	AskEmail      AskType = "email"
+	AskPhone      AskType = "phone"
+	AskURL        AskType = "url"
+	AskDate       AskType = "date"
+	AskChoice     AskType = "choice"
+	AskAttachment AskType = "attachment"
+)
+
+// Ask captures the next user input into a variable.
+type Ask struct {
+	Pos      Pos
+	Var      string
+	Type     AskType
+	Choices  []string // AskChoice: accepted values (payloads or titles)
+	Validate *Expr    // extra bool check with `input` bound; nil = type check only
+	// Retry is the reprompt ladder: attempt n (1-based) says Retry[min(n,len)-1].
+	Retry       []*ReplySpec
+	MaxAttempts int     // 0 = unlimited
+	OnFail      *Target // where to go after MaxAttempts failures
+}
+
+// Timeout is a durable timer armed when the state is entered and cancelled
+// when the state is left.
+type Timeout struct {
+	Pos   Pos
+	After time.Duration
+	Say   []*ReplySpec
+	Goto  *Target
+}
+
+// HandoffSpec pauses the bot for the user until released.
+type HandoffSpec struct {
+	Pos    Pos
+	Reason *Template
+	// ReleaseAfter releases automatically after this idle time (0 = server default).
+	ReleaseAfter time.Duration
+	// Next is where the session continues when released (nil = the flow's start).
+	Next *Target
+}
+
+// Call enters a sub-flow; when it reaches a `return: true` state, the session
+// continues at Return in the calling flow.
+type Call struct {
+	Pos    Pos
+	Flow   string
+	Args   []*Assign // sub-flow params = expressions in the caller
+	Return *Target
+}
+
+// ActionSpec declares a call to an external system (HTTP) or a registered Go
+// action. The engine emits it as an effect; its result arrives as an event.
+type ActionSpec struct {
+	Pos     Pos
+	Name    string // Go action name (Kind "go") or a label for the HTTP call
+	Kind    string // "http" or "go"
+	Method  string
+	URL     *Template
+	Headers map[string]*Template // values may reference ${SECRET}
+	Body    *Expr                // JSON body (any value)
+	Args    []*Assign            // Go action arguments
+	Timeout time.Duration
+	Retries int
+	// Save maps variables to expressions over `response` (status, body).
+	Save      []*Assign
+	Next      *Target // on success
+	OnError   *Target
+	OnTimeout *Target
+	// WhilePending is what to do with user messages that arrive while the
+	// call runs: "queue" (default: handled after the result) or "ignore".
+	WhilePending string
+}
+
+// ReplySpec is one declared reply. Exactly one kind is set.
+type ReplySpec struct {
+	Pos          Pos
+	When         *Expr // optional condition
+	Text         *Template
+	QuickReplies []*QuickReplySpec
+	Media        []*MediaSpec // image/video/audio/file, or several images
+	Heart        bool
+	Share        *Template // post id
+	Buttons      *ButtonsSpec
+	Cards        []*CardSpec
+	Typing       string // "on" | "off"
+	Seen         bool
+	React        *Template // reaction to the user's last message ("love" or an emoji; "" = unreact)
+}
+
+// QuickReplySpec is a quick-reply chip.
+type QuickReplySpec struct {
+	Pos     Pos
+	Type    string // text | user_email | user_phone_number
+	Title   *Template
+	Payload string
+}
+
+// MediaSpec is an attachment by URL or attachment id.
+type MediaSpec struct {
+	Pos          Pos
+	Type         string // image | video | audio | file
+	URL          *Template
+	AttachmentID string
+}
+
+// ButtonsSpec is a button template.
+type ButtonsSpec struct {
+	Pos     Pos
+	Text    *Template
+	Buttons []*ButtonSpec
+}
+
+// ButtonSpec is a postback or web_url button.
+type ButtonSpec struct {
+	Pos     Pos
+	Title   *Template
+	Payload string
+	URL     *Template
+}
+
+// CardSpec is one element of a generic template (carousel).
+type CardSpec struct {
+	Pos      Pos
+	Title    *Template
+	Subtitle *Template
+	Image    *Template
+	URL      *Template // default action
+	Buttons  []*ButtonSpec
+}
+
+// Expr is a compiled expr-lang expression with its source position.
+type Expr struct {
+	Src  string
+	Pos  Pos
+	Prog *vm.Program // compiled against the flow's typed environment at load time
+}
+
+// Template is reply text with `{{ expr }}` placeholders, compiled at load time.
+type Template struct {
+	Src   string
+	Pos   Pos
+	Parts []TemplatePart
+}
+
+// TemplatePart is literal text or an expression whose value is inserted.
+type TemplatePart struct {
+	Lit  string
+	Expr *Expr // nil for literal parts
+}
+
+// Static reports whether the template has no expressions (its text is known at load time).
+func (t *Template) Static() bool {
+	for _, p := range t.Parts {
+		if p.Expr != nil {
+			return false
+		}
+	}
+	return true
+}
