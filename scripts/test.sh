@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every dmflow test: vet, the race-enabled unit/integration/e2e suites
+# (PostgreSQL and headless Chromium are provisioned on 127.0.0.1 when missing),
+# short fuzzing of every fuzz target, and the example flows' transcript tests.
+#
+#   scripts/test.sh            # what CI runs (.ci/run)
+#   FUZZTIME=1m scripts/test.sh
+#   DMFLOW_LONG=1 scripts/test.sh   # also the long soak/load variants
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-8s}
+log() { printf '\n== %s\n' "$*"; }
+
+log "go vet"
+go vet ./...
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
+
+# Headless Chromium for the sandbox studio's browser tests (Debian package).
+if [ -z "${DMFLOW_CHROMIUM:-}" ]; then
+  for c in chromium chromium-browser google-chrome; do
+    if command -v "$c" >/dev/null 2>&1; then DMFLOW_CHROMIUM=$(command -v "$c"); break; fi
+  done
+fi
+if [ -z "${DMFLOW_CHROMIUM:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  log "installing chromium from Debian packages"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DMFLOW_CHROMIUM=$(command -v chromium)
+fi
+export DMFLOW_CHROMIUM=${DMFLOW_CHROMIUM:-}
+
+log "building dmflow"
+mkdir -p bin
+go build -o bin/dmflow ./cmd/dmflow
+export DMFLOW_BIN=$PWD/bin/dmflow
+
+log "example flows"
+bin/dmflow validate examples/
+bin/dmflow test examples/
+
+log "go test -race (PostgreSQL on 127.0.0.1 via scripts/pg-test.sh)"
+scripts/pg-test.sh run -- go test -race -count=1 -timeout 20m ./...
+
+log "fuzzing each target for $FUZZTIME"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for fz in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/func //' | sort -u); do
+    echo "-- $pkg $fz"
+    go test -run='^$' -fuzz="^${fz}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1 | tail -3
+  done
+done
+
+log "all tests passed"
