@@ -46,6 +46,10 @@ type Session struct {
 	Handoff *Handoff `json:"handoff,omitempty"` // non-nil while a human has the conversation
 	// Pending is the action call the session waits for, if any.
 	Pending *ActionCall `json:"pending,omitempty"`
+	// Deferred holds user events that arrived while Pending was set and the
+	// action's while_pending policy is "queue"; the engine replays them in
+	// order right after the action's result (bounded; oldest kept).
+	Deferred []Event `json:"deferred,omitempty"`
 	Ended   bool        `json:"ended,omitempty"` // reached an end state
 	Profile *Profile    `json:"profile,omitempty"`
 	// LastInbound is the time of the user's last message or postback; it opens
@@ -102,6 +106,9 @@ func (s *Session) Clone() *Session {
 		p := *s.Pending
 		p.Args = cloneMap(s.Pending.Args)
 		c.Pending = &p
+	}
+	if s.Deferred != nil {
+		c.Deferred = append([]Event(nil), s.Deferred...)
 	}
 	if s.Profile != nil {
 		p := *s.Profile
