@@ -1,0 +1,100 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/dmflow/dmflow"
+)
+
+// runActions claims recorded action calls and runs them, at most
+// Config.ActionWorkers at once, outside any per-user transaction.
+func (b *Bot) runActions(ctx context.Context) {
+	running := map[string]bool{} // call ids running in this process
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for !b.stopping() {
+		mu.Lock()
+		room := b.cfg.ActionWorkers - len(running)
+		mu.Unlock()
+		if room > 0 {
+			b.claimActions(ctx, room, func(it dmflow.ActionItem) {
+				mu.Lock()
+				defer mu.Unlock()
+				if running[it.Call.ID] {
+					return
+				}
+				running[it.Call.ID] = true
+				wg.Go(func() {
+					b.runAction(ctx, it)
+					mu.Lock()
+					delete(running, it.Call.ID)
+					mu.Unlock()
+					wake(b.actionWake)
+				})
+			})
+		}
+		if !b.idle(b.actionWake, b.cfg.Poll) {
+			break
+		}
+	}
+	wg.Wait()
+}
+
+func (b *Bot) claimActions(ctx context.Context, max int, start func(dmflow.ActionItem)) {
+	items, err := b.store.ClaimActions(ctx, dmflow.Claim{Owner: b.cfg.Owner, Max: max, Lease: b.cfg.ActionLease, Now: b.now()})
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Error("claim actions", "err", err)
+		}
+		return
+	}
+	for _, it := range items {
+		start(it)
+	}
+}
+
+// runAction runs one call and feeds its result back into the user's inbox.
+// A call cut short by shutdown is not completed: it runs again later.
+func (b *Bot) runAction(ctx context.Context, it dmflow.ActionItem) {
+	res := b.callAction(ctx, it)
+	if ctx.Err() != nil {
+		return
+	}
+	b.metrics.actions.WithLabelValues(res.Outcome).Inc()
+	call := it.Call
+	ev := dmflow.Event{Key: "action:" + call.ID, Kind: dmflow.KindActionResult, Channel: ChannelDmflow,
+		Account: call.Key.Account, User: call.Key.User, Time: b.now(), Action: &res}
+	if err := b.store.CompleteAction(ctx, b.cfg.Owner, call.ID, ev, b.now()); err != nil {
+		b.log.Error("complete action", "action", call.Name, "id", call.ID, "err", err)
+		return
+	}
+	b.log.Info("action done", "action", call.Name, "id", call.ID, "user", call.Key.String(), "outcome", res.Outcome, "status", res.Status)
+	wake(b.inboxWake)
+}
+
+func (b *Bot) callAction(ctx context.Context, it dmflow.ActionItem) (res dmflow.ActionResult) {
+	call := it.Call
+	res = dmflow.ActionResult{ID: call.ID, Name: call.Name, Outcome: dmflow.OutcomeError}
+	switch {
+	case it.Attempts > b.cfg.MaxItemAttempts:
+		res.Error = fmt.Sprintf("given up after %d attempts", it.Attempts)
+		return res
+	case b.cfg.Actions == nil:
+		res.Error = "no action runner configured"
+		return res
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b.log.Error("action panic", "action", call.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res = dmflow.ActionResult{ID: call.ID, Name: call.Name, Outcome: dmflow.OutcomeError, Error: fmt.Sprintf("panic: %v", r)}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.ActionLease)
+	defer cancel()
+	res = b.cfg.Actions.Run(ctx, call)
+	res.ID, res.Name = call.ID, call.Name
+	return res
+}

@@ -1,0 +1,218 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// ChannelDmflow is the Channel of events the bot produces itself (own-echo
+// markers, action results, admin commands).
+const ChannelDmflow = "dmflow"
+
+// Bot is the running pipeline. Create it with New, start it with Run, stop
+// it with Shutdown. All methods are safe for concurrent use.
+type Bot struct {
+	cfg     Config
+	store   dmflow.Store
+	log     *slog.Logger
+	engine  atomic.Pointer[engineBox]
+	metrics *metrics
+	echoes  *echoTracker
+	e2e     *receivedTimes
+
+	inboxWake, timerWake, actionWake chan struct{}
+	dm, notices                      *drainer
+
+	running  atomic.Bool
+	stopOnce sync.Once
+	stop     chan struct{} // closed: stop claiming new work
+	done     chan struct{} // closed: Run has returned
+	workCtx  context.Context
+	cancel   context.CancelFunc
+}
+
+type engineBox struct{ e Engine }
+
+// New checks cfg, fills in defaults and returns a Bot that is not running yet.
+func New(cfg Config) (*Bot, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	b := &Bot{
+		cfg: cfg, store: cfg.Store, log: cfg.Logger.With("owner", cfg.Owner),
+		echoes: newEchoTracker(), e2e: newReceivedTimes(),
+		inboxWake: make(chan struct{}, 1), timerWake: make(chan struct{}, 1), actionWake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	b.workCtx, b.cancel = context.WithCancel(context.Background())
+	b.metrics = newMetrics(b)
+	b.dm = newDrainer(b, dmflow.QueueDM, b.sendDM, b.recordSent)
+	b.notices = newDrainer(b, dmflow.QueueNotices, b.postNotice, nil)
+	if cfg.Engine != nil {
+		b.SetEngine(cfg.Engine)
+	}
+	return b, nil
+}
+
+// SetEngine atomically replaces the engine; items already running finish
+// with the old one.
+func (b *Bot) SetEngine(e Engine) {
+	if e == nil {
+		b.engine.Store(nil)
+		return
+	}
+	b.engine.Store(&engineBox{e})
+	wake(b.inboxWake)
+}
+
+// Engine returns the current engine, or nil before one is installed.
+func (b *Bot) Engine() Engine {
+	if box := b.engine.Load(); box != nil {
+		return box.e
+	}
+	return nil
+}
+
+// Reload builds a new engine with Config.Reload and installs it. On error
+// (e.g. flow validation errors) the old engine stays and the error is
+// returned unchanged so callers can show it.
+func (b *Bot) Reload(ctx context.Context) error {
+	if b.cfg.Reload == nil {
+		b.metrics.reloads.WithLabelValues("error").Inc()
+		return errors.New("bot: reload: no Reload function configured")
+	}
+	e, err := b.cfg.Reload(ctx)
+	if err == nil && e == nil {
+		err = errors.New("bot: reload: Reload returned no engine")
+	}
+	if err != nil {
+		b.metrics.reloads.WithLabelValues("error").Inc()
+		b.log.Warn("reload failed, keeping the old engine", "err", err)
+		return err
+	}
+	b.SetEngine(e)
+	b.metrics.reloads.WithLabelValues("ok").Inc()
+	b.log.Info("engine reloaded")
+	return nil
+}
+
+// Owner returns the lease owner id of this process.
+func (b *Bot) Owner() string { return b.cfg.Owner }
+
+func (b *Bot) now() time.Time { return b.cfg.Clock() }
+
+// Ingest stores events durably in the inbox (duplicates by Key are dropped
+// and counted) and wakes the dispatcher. It does no flow work and no Graph
+// calls: the webhook handler calls it before answering 200.
+func (b *Bot) Ingest(ctx context.Context, events []dmflow.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	res, err := b.store.AppendInbox(ctx, events, b.now())
+	if err != nil {
+		return fmt.Errorf("bot: ingest %d events: %w", len(events), err)
+	}
+	b.metrics.ingested.Add(float64(res.Added))
+	b.metrics.duplicates.Add(float64(res.Duplicates))
+	if res.Added > 0 {
+		wake(b.inboxWake)
+	}
+	return nil
+}
+
+// Run runs the dispatcher and workers, the DM sender, the notice poster,
+// the timer scheduler and the action runner until ctx is done or Shutdown
+// is called. It then releases this owner's leases and returns. Run may be
+// called once.
+func (b *Bot) Run(ctx context.Context) error {
+	if !b.running.CompareAndSwap(false, true) {
+		return errors.New("bot: Run called twice")
+	}
+	defer close(b.done)
+	stopWatch := context.AfterFunc(ctx, func() { b.cancel(); b.stopClaiming() })
+	defer stopWatch()
+	b.log.Info("bot running", "workers", b.cfg.Workers, "notices", b.cfg.NoticeURL != "")
+	var wg sync.WaitGroup
+	for _, loop := range []func(context.Context){b.runInbox, b.dm.run, b.runTimers, b.runActions} {
+		wg.Go(func() { loop(b.workCtx) })
+	}
+	if b.cfg.NoticeURL != "" {
+		wg.Go(func() { b.notices.run(b.workCtx) })
+	}
+	wg.Wait()
+	b.releaseAll()
+	b.log.Info("bot stopped")
+	return ctx.Err()
+}
+
+// Shutdown stops claiming new work, lets in-flight items, sends and actions
+// finish until ctx is done (then cancels them), releases the leases and
+// returns when Run has returned. Without a running Run it returns at once.
+func (b *Bot) Shutdown(ctx context.Context) error {
+	b.stopClaiming()
+	if !b.running.Load() {
+		return nil
+	}
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		b.cancel()
+		<-b.done
+		return fmt.Errorf("bot: shutdown: %w", ctx.Err())
+	}
+}
+
+func (b *Bot) stopClaiming() { b.stopOnce.Do(func() { close(b.stop) }) }
+
+func (b *Bot) stopping() bool {
+	select {
+	case <-b.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// releaseAll gives up every lease of this owner so another replica (or the
+// next start) can take the work over at once.
+func (b *Bot) releaseAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	errs := []error{b.store.ReleaseInbox(ctx, b.cfg.Owner),
+		b.store.ReleaseOutbox(ctx, dmflow.QueueDM, b.cfg.Owner),
+		b.store.ReleaseOutbox(ctx, dmflow.QueueNotices, b.cfg.Owner)}
+	if err := errors.Join(errs...); err != nil && !errors.Is(err, dmflow.ErrClosed) {
+		b.log.Warn("release leases", "err", err)
+	}
+}
+
+// wake signals a loop without blocking; signals coalesce.
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// idle waits for a wake-up, the poll interval or the stop signal. It
+// reports false when the loop must stop.
+func (b *Bot) idle(wakeC <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-b.stop:
+		return false
+	case <-wakeC:
+	case <-t.C:
+	}
+	return !b.stopping()
+}

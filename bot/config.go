@@ -1,0 +1,160 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// Engine runs one event against a session at time now. s is nil when the
+// user has no session yet. Step must be pure: no I/O, no mutation of s.
+// *engine.Engine implements it.
+type Engine interface {
+	Step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, now time.Time) (*dmflow.Turn, error)
+}
+
+// ActionRunner runs one action call outside the per-user transaction and
+// reports its outcome. It must honour ctx. bot/actions provides the HTTP and
+// Go implementations.
+type ActionRunner interface {
+	Run(ctx context.Context, call dmflow.ActionCall) dmflow.ActionResult
+}
+
+// Config configures a Bot. Zero values select the documented defaults.
+type Config struct {
+	// Store is the durable state (required).
+	Store dmflow.Store
+	// Sender delivers replies (required), e.g. the Instagram Send API client.
+	Sender dmflow.Sender
+	// Engine is the initial engine. Nil leaves the bot not ready (no inbox
+	// item is claimed) until SetEngine or Reload installs one.
+	Engine Engine
+	// Reload builds a new engine, e.g. by loading the flow files again. It
+	// returns the validation errors of a bad flow; the old engine then stays.
+	Reload func(ctx context.Context) (Engine, error)
+	// Actions runs action calls. Nil completes every call with outcome
+	// "error" ("no action runner configured").
+	Actions ActionRunner
+
+	// NoticeURL enables outgoing webhooks: Turn.Notices are queued and POSTed
+	// there, signed with NoticeSecret. Empty: notices are not recorded.
+	NoticeURL    string
+	NoticeSecret string
+	// HTTPClient posts notices. Default: a client with a 10 s timeout.
+	HTTPClient *http.Client
+
+	// Owner identifies this process in leases; it must be unique per
+	// process. Default: hostname-pid-random.
+	Owner string
+	// Workers is the number of inbox workers (user partitions). Default 64.
+	Workers int
+	// MaxInflight bounds inbox items claimed but not finished. Default 1024.
+	MaxInflight int
+	// Senders bounds the users being delivered to at the same time per
+	// queue. Default 32.
+	Senders int
+	// ActionWorkers bounds concurrent action calls. Default 16.
+	ActionWorkers int
+	// ClaimBatch is the most items asked for per claim. Default 256.
+	ClaimBatch int
+	// Lease is the inbox and outbox lease. Default 30 s.
+	Lease time.Duration
+	// ActionLease is the action lease; it must exceed the longest action
+	// (timeout × attempts). Default 2 min.
+	ActionLease time.Duration
+	// Poll is the safety-net polling interval of every loop; the hot path
+	// is woken directly. Default 1 s.
+	Poll time.Duration
+	// SendTimeout bounds one Sender.Send or notice POST. Default 30 s.
+	SendTimeout time.Duration
+	// MaxSendAttempts is how often a reply or notice is tried before it is
+	// dead-lettered. Default 8.
+	MaxSendAttempts int
+	// RetryBase and RetryMax shape the exponential backoff (with jitter)
+	// between attempts. Defaults 1 s and 10 min.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// MaxItemAttempts is how often an inbox item or action may be claimed
+	// before it is given up (a crash loop). Default 10.
+	MaxItemAttempts int
+	// EchoGrace is how long a worker waits for an in-flight send to the same
+	// user before deciding that an unknown echo came from a person. Default 10 s.
+	EchoGrace time.Duration
+	// NoEchoHandoff disables the handoff on human echoes (the engine still
+	// sees them).
+	NoEchoHandoff bool
+
+	// Clock returns the current time. Default time.Now. Tests and the
+	// sandbox inject a fake clock and call FireTimersNow.
+	Clock func() time.Time
+	// Logger receives structured logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	setInt(&c.Workers, 64)
+	setInt(&c.MaxInflight, 1024)
+	setInt(&c.Senders, 32)
+	setInt(&c.ActionWorkers, 16)
+	setInt(&c.ClaimBatch, 256)
+	setInt(&c.MaxSendAttempts, 8)
+	setInt(&c.MaxItemAttempts, 10)
+	setDur(&c.Lease, 30*time.Second)
+	setDur(&c.ActionLease, 2*time.Minute)
+	setDur(&c.Poll, time.Second)
+	setDur(&c.SendTimeout, 30*time.Second)
+	setDur(&c.RetryBase, time.Second)
+	setDur(&c.RetryMax, 10*time.Minute)
+	setDur(&c.EchoGrace, 10*time.Second)
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.Owner == "" {
+		c.Owner = defaultOwner()
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("bot: config: Store is required")
+	case c.Sender == nil:
+		return errors.New("bot: config: Sender is required")
+	case c.NoticeURL != "" && c.NoticeSecret == "":
+		return errors.New("bot: config: NoticeSecret is required with NoticeURL")
+	}
+	return nil
+}
+
+func setInt(p *int, def int) {
+	if *p <= 0 {
+		*p = def
+	}
+}
+
+func setDur(p *time.Duration, def time.Duration) {
+	if *p <= 0 {
+		*p = def
+	}
+}
+
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(r[:]))
+}

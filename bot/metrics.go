@@ -1,0 +1,141 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the bot's Prometheus collectors, on a registry of its own.
+type metrics struct {
+	reg                  *prometheus.Registry
+	webhooks             *prometheus.CounterVec
+	ingested, duplicates prometheus.Counter
+	failed, timers       prometheus.Counter
+	processing, endToEnd prometheus.Histogram
+	deliveries, actions  *prometheus.CounterVec
+	reloads              *prometheus.CounterVec
+	tokenExpiry          *prometheus.GaugeVec
+}
+
+func newMetrics(b *Bot) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	f := factory{m.reg}
+	m.webhooks = f.counterVec("dmflow_webhooks_total", "Webhook requests by result (received, rejected) and status code.", "result", "code")
+	m.ingested = f.counter("dmflow_events_ingested_total", "Events stored in the inbox.")
+	m.duplicates = f.counter("dmflow_events_duplicate_total", "Redelivered events dropped by key.")
+	m.failed = f.counter("dmflow_events_failed_total", "Events the engine failed on (see /admin/failed).")
+	m.timers = f.counter("dmflow_timers_fired_total", "Timers moved into the inbox.")
+	m.processing = f.histogram("dmflow_processing_seconds", "Time to load, step and commit one event.",
+		prometheus.ExponentialBuckets(0.0005, 2, 14))
+	m.endToEnd = f.histogram("dmflow_end_to_end_seconds", "From event received to its reply accepted by the platform.",
+		prometheus.ExponentialBuckets(0.005, 2, 14))
+	m.deliveries = f.counterVec("dmflow_deliveries_total", "Outbox deliveries by queue (dm, notices) and result (ok, retried, dead).", "queue", "result")
+	m.actions = f.counterVec("dmflow_actions_total", "Action calls by outcome.", "outcome")
+	m.reloads = f.counterVec("dmflow_engine_reloads_total", "Engine reloads by result.", "result")
+	m.tokenExpiry = f.gaugeVec("dmflow_token_expiry_timestamp_seconds", "When each account's access token expires (Unix time).", "account")
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(depthGauge("dmflow_inbox_depth", "Inbox items not done yet.", func(ctx context.Context) (int, error) {
+		return b.store.InboxDepth(ctx)
+	}))
+	for _, q := range []string{dmflow.QueueDM, dmflow.QueueNotices} {
+		m.reg.MustRegister(depthGauge("dmflow_outbox_depth_"+q, "Outbox items pending in queue "+q+".", func(ctx context.Context) (int, error) {
+			return b.store.OutboxDepth(ctx, q)
+		}))
+	}
+	return m
+}
+
+type factory struct{ reg *prometheus.Registry }
+
+func (f factory) counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	f.reg.MustRegister(c)
+	return c
+}
+
+func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	f.reg.MustRegister(c)
+	return c
+}
+
+func (f factory) gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	f.reg.MustRegister(g)
+	return g
+}
+
+func (f factory) histogram(name, help string, buckets []float64) prometheus.Histogram {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
+	f.reg.MustRegister(h)
+	return h
+}
+
+// depthGauge asks the store at scrape time (-1 when the store fails).
+func depthGauge(name, help string, depth func(context.Context) (int, error)) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := depth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+}
+
+// Metrics returns the bot's Prometheus registry (not the global default).
+func (b *Bot) Metrics() *prometheus.Registry { return b.metrics.reg }
+
+// MetricsHandler serves the registry in the Prometheus text format.
+func (b *Bot) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(b.metrics.reg, promhttp.HandlerOpts{Registry: b.metrics.reg})
+}
+
+// ObserveWebhook counts one webhook request by its response status: 2xx
+// counts as received, anything else as rejected.
+func (b *Bot) ObserveWebhook(status int) {
+	result := "received"
+	if status/100 != 2 {
+		result = "rejected"
+	}
+	b.metrics.webhooks.WithLabelValues(result, strconv.Itoa(status)).Inc()
+}
+
+// CountWebhooks wraps the adapter's webhook handler so every request is
+// counted with ObserveWebhook.
+func (b *Bot) CountWebhooks(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		b.ObserveWebhook(sw.status)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// SetTokenExpiry publishes when an account's access token expires; the
+// token refresher calls it after each refresh.
+func (b *Bot) SetTokenExpiry(account string, expires time.Time) {
+	b.metrics.tokenExpiry.WithLabelValues(account).Set(float64(expires.Unix()))
+}

@@ -1,0 +1,258 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// deliverFunc delivers one outbox item and returns the platform id, if any.
+type deliverFunc func(ctx context.Context, it *dmflow.OutboxItem) (string, error)
+
+// sentFunc runs after items were delivered and before they are acknowledged.
+type sentFunc func(ctx context.Context, items []dmflow.OutboxItem, ids []string) error
+
+// drainer delivers one outbox queue: one goroutine per user at a time (so
+// a user's items go out strictly in order), at most Config.Senders users at
+// once.
+type drainer struct {
+	b       *Bot
+	queue   string
+	deliver deliverFunc
+	onSent  sentFunc
+	wake    chan struct{}
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	// claimMu serialises claims with the retry/release of a user, so no
+	// item claimed before a release is delivered after it.
+	claimMu sync.Mutex
+	mu      sync.Mutex
+	users   map[dmflow.SessionKey]*userQueue // present while a goroutine runs
+	pending int                              // items claimed, not finished
+}
+
+type userQueue struct{ items []dmflow.OutboxItem }
+
+func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc) *drainer {
+	return &drainer{b: b, queue: queue, deliver: deliver, onSent: onSent, wake: make(chan struct{}, 1),
+		sem: make(chan struct{}, b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{}}
+}
+
+func (d *drainer) run(ctx context.Context) {
+	for !d.b.stopping() {
+		if n, full := d.claim(ctx); full && n > 0 {
+			continue
+		}
+		if !d.b.idle(d.wake, d.b.cfg.Poll) {
+			break
+		}
+	}
+	d.wg.Wait()
+}
+
+func (d *drainer) room() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return min(d.b.cfg.ClaimBatch, 16*d.b.cfg.Senders-d.pending)
+}
+
+// claim leases due items and hands them to their user's goroutine.
+func (d *drainer) claim(ctx context.Context) (int, bool) {
+	d.claimMu.Lock()
+	defer d.claimMu.Unlock()
+	max := d.room()
+	if max <= 0 {
+		return 0, false
+	}
+	items, err := d.b.store.ClaimOutbox(ctx, d.queue, dmflow.Claim{Owner: d.b.cfg.Owner, Max: max, Lease: d.b.cfg.Lease, Now: d.b.now()})
+	if err != nil {
+		if ctx.Err() == nil {
+			d.b.log.Error("claim outbox", "queue", d.queue, "err", err)
+		}
+		return 0, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pending += len(items)
+	for _, it := range items {
+		q := d.users[it.Key]
+		if q == nil {
+			q = &userQueue{}
+			d.users[it.Key] = q
+			d.wg.Go(func() { d.runUser(ctx, it.Key) })
+		}
+		q.items = append(q.items, it)
+	}
+	return len(items), len(items) == max
+}
+
+// next pops the user's next item; when none is left the goroutine ends.
+func (d *drainer) next(key dmflow.SessionKey) (dmflow.OutboxItem, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	q := d.users[key]
+	if q == nil || len(q.items) == 0 {
+		delete(d.users, key)
+		return dmflow.OutboxItem{}, false
+	}
+	it := q.items[0]
+	q.items = q.items[1:]
+	return it, true
+}
+
+// forget drops the user's queued items (they stay claimed until released).
+func (d *drainer) forget(key dmflow.SessionKey) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if q := d.users[key]; q != nil {
+		d.pending -= len(q.items)
+		delete(d.users, key)
+	}
+}
+
+func (d *drainer) done(n int) {
+	d.mu.Lock()
+	d.pending -= n
+	d.mu.Unlock()
+}
+
+// outcome is what became of one delivery attempt.
+type outcome int
+
+const (
+	delivered outcome = iota
+	deadLettered
+	retryLater
+	aborted
+)
+
+func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
+	d.sem <- struct{}{}
+	defer func() { <-d.sem }()
+	var ok []dmflow.OutboxItem
+	var ids []string
+	defer func() { d.flush(ctx, ok, ids) }()
+	for {
+		it, more := d.next(key)
+		if !more {
+			return
+		}
+		id, res, delay, reason := d.attempt(ctx, &it)
+		d.done(1)
+		if res == delivered {
+			if ok, ids = append(ok, it), append(ids, id); len(ok) >= 64 {
+				d.flush(ctx, ok, ids)
+				ok, ids = ok[:0], ids[:0]
+			}
+			continue
+		}
+		d.flush(ctx, ok, ids)
+		ok, ids = nil, nil
+		switch res {
+		case deadLettered:
+			d.dead(ctx, &it, reason)
+		case retryLater:
+			d.retry(ctx, &it, delay, reason)
+			return
+		case aborted:
+			d.forget(key) // released by Run's final release
+			return
+		}
+	}
+}
+
+// attempt delivers one item and classifies the result.
+func (d *drainer) attempt(ctx context.Context, it *dmflow.OutboxItem) (string, outcome, time.Duration, string) {
+	sctx, cancel := context.WithTimeout(ctx, d.b.cfg.SendTimeout)
+	id, err := d.deliver(sctx, it)
+	cancel()
+	switch {
+	case err == nil:
+		d.b.metrics.deliveries.WithLabelValues(d.queue, "ok").Inc()
+		return id, delivered, 0, ""
+	case ctx.Err() != nil:
+		return "", aborted, 0, ""
+	case isPermanent(err):
+		return "", deadLettered, 0, err.Error()
+	case it.Attempts+1 >= d.b.cfg.MaxSendAttempts:
+		return "", deadLettered, 0, fmt.Sprintf("gave up after %d attempts: %v", it.Attempts+1, err)
+	}
+	return "", retryLater, d.b.backoff(it.Attempts+1, err), err.Error()
+}
+
+func isPermanent(err error) bool {
+	return errors.Is(err, dmflow.ErrPermanent) || errors.Is(err, dmflow.ErrOutsideWindow) ||
+		errors.Is(err, dmflow.ErrAmbiguous) || errors.Is(err, dmflow.ErrInvalid)
+}
+
+// backoff is the delay before attempt n+1: exponential from RetryBase,
+// capped at RetryMax, with jitter, and at least what the error asks for.
+func (b *Bot) backoff(n int, err error) time.Duration {
+	d := b.cfg.RetryBase << min(n-1, 30)
+	if d <= 0 || d > b.cfg.RetryMax {
+		d = b.cfg.RetryMax
+	}
+	d = d/2 + rand.N(d/2+1)
+	var ra dmflow.RetryAfterer
+	if errors.As(err, &ra) && ra.RetryAfter() > d {
+		d = ra.RetryAfter()
+	}
+	return d
+}
+
+// flush records and acknowledges delivered items. It uses its own deadline
+// so that items delivered just before shutdown are still acknowledged.
+func (d *drainer) flush(ctx context.Context, items []dmflow.OutboxItem, ids []string) {
+	if len(items) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if d.onSent != nil {
+		if err := d.onSent(ctx, items, ids); err != nil {
+			d.b.log.Error("record sent messages", "queue", d.queue, "err", err)
+		}
+	}
+	seqs := make([]uint64, len(items))
+	for i := range items {
+		seqs[i] = items[i].Seq
+	}
+	if err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, seqs...); err != nil {
+		d.b.log.Error("ack outbox (items will be delivered again)", "queue", d.queue, "n", len(seqs), "err", err)
+	}
+}
+
+// retry puts the item back with a delay and releases the user's other
+// claimed items, which must wait behind it.
+func (d *drainer) retry(ctx context.Context, it *dmflow.OutboxItem, delay time.Duration, reason string) {
+	d.claimMu.Lock()
+	defer d.claimMu.Unlock()
+	d.forget(it.Key)
+	d.b.metrics.deliveries.WithLabelValues(d.queue, "retried").Inc()
+	d.b.log.Warn("delivery failed, will retry", "queue", d.queue, "user", it.Key.String(), "seq", it.Seq,
+		"attempt", it.Attempts+1, "in", delay, "err", reason)
+	if err := d.b.store.RetryOutbox(ctx, d.b.cfg.Owner, it.Seq, d.b.now().Add(delay), reason); err != nil {
+		d.b.log.Error("retry outbox", "queue", d.queue, "seq", it.Seq, "err", err)
+	}
+	if err := d.b.store.ReleaseOutbox(ctx, d.queue, d.b.cfg.Owner, it.Key); err != nil {
+		d.b.log.Error("release outbox", "queue", d.queue, "user", it.Key.String(), "err", err)
+	}
+}
+
+func (d *drainer) dead(ctx context.Context, it *dmflow.OutboxItem, reason string) {
+	d.b.metrics.deliveries.WithLabelValues(d.queue, "dead").Inc()
+	d.b.log.Error("delivery failed permanently, dead-lettered", "queue", d.queue, "user", it.Key.String(),
+		"seq", it.Seq, "attempts", it.Attempts+1, "err", reason)
+	if err := d.b.store.DeadLetter(ctx, d.b.cfg.Owner, it.Seq, reason, d.b.now()); err != nil {
+		d.b.log.Error("dead letter", "queue", d.queue, "seq", it.Seq, "err", err)
+		return
+	}
+	if d.queue == dmflow.QueueDM {
+		d.b.noticeFailed(ctx, it, reason)
+	}
+}

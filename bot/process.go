@@ -1,0 +1,134 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// maxConflicts bounds step retries after a lost compare-and-swap.
+const maxConflicts = 5
+
+var errNoEngine = errors.New("bot: no engine loaded")
+
+// handle processes one claimed inbox item: load, step, one Commit. It
+// returns an error only when the item was not committed for a reason that
+// is not the item's fault (store error, lost lease, shutdown); the caller
+// then releases the user so the item is claimed again.
+func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
+	start := time.Now()
+	if it.Attempts > b.cfg.MaxItemAttempts {
+		reason := fmt.Sprintf("given up after %d claims (crash loop?)", it.Attempts)
+		return b.commit(ctx, it, nil, dmflow.Commit{Failed: reason}, start)
+	}
+	if it.Event.Kind == dmflow.KindEcho && b.ownEcho(ctx, &it.Event) {
+		return b.commit(ctx, it, nil, dmflow.Commit{Notices: b.replySent(&it.Event)}, start)
+	}
+	for range maxConflicts {
+		s, err := b.loadSession(ctx, it.Event.SessionKey())
+		if err != nil {
+			return err
+		}
+		c := b.commitFor(ctx, s, &it.Event)
+		err = b.commit(ctx, it, s, c, start)
+		if !errors.Is(err, dmflow.ErrConflict) {
+			return err
+		}
+		b.log.Debug("session changed meanwhile, stepping again", "user", it.Event.SessionKey().String())
+	}
+	return fmt.Errorf("bot: %s: session keeps changing: %w", it.Event.Key, dmflow.ErrConflict)
+}
+
+func (b *Bot) loadSession(ctx context.Context, key dmflow.SessionKey) (*dmflow.Session, error) {
+	s, err := b.store.GetSession(ctx, key)
+	if errors.Is(err, dmflow.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bot: load session %s: %w", key, err)
+	}
+	return s, nil
+}
+
+// commitFor runs the engine and turns its outcome into a Commit (without
+// the item's identity, which commit fills in).
+func (b *Bot) commitFor(ctx context.Context, s *dmflow.Session, ev *dmflow.Event) dmflow.Commit {
+	now := b.now()
+	turn, err := b.step(ctx, s, *ev, now)
+	if err != nil {
+		b.metrics.failed.Inc()
+		b.log.Error("event failed", "user", ev.SessionKey().String(), "event", ev.Key, "kind", ev.Kind, "err", err)
+		return dmflow.Commit{Failed: err.Error(), Now: now}
+	}
+	c := dmflow.Commit{Session: turn.Session, Delete: turn.Delete, Outbox: turn.Replies, Actions: turn.Actions, Now: now}
+	if b.cfg.NoticeURL != "" {
+		c.Notices = turn.Notices
+	}
+	return c
+}
+
+// commit completes c with the item's identity and stores it.
+func (b *Bot) commit(ctx context.Context, it *dmflow.InboxItem, s *dmflow.Session, c dmflow.Commit, start time.Time) error {
+	c.Owner, c.Seq, c.Key = b.cfg.Owner, it.Seq, it.Event.SessionKey()
+	if c.Now.IsZero() {
+		c.Now = b.now()
+	}
+	if c.Session != nil {
+		c.Session.Key = c.Key
+		c.Session.Version = 0
+		if s != nil {
+			c.Session.Version = s.Version
+		}
+	}
+	if err := b.store.Commit(ctx, c); err != nil {
+		return fmt.Errorf("bot: commit %s %s: %w", c.Key, it.Event.Key, err)
+	}
+	b.metrics.processing.Observe(time.Since(start).Seconds())
+	b.afterCommit(it, &c)
+	return nil
+}
+
+// afterCommit wakes the loops that have new work.
+func (b *Bot) afterCommit(it *dmflow.InboxItem, c *dmflow.Commit) {
+	if len(c.Outbox) > 0 {
+		b.e2e.put(it.Event.Key, it.Received)
+		wake(b.dm.wake)
+	}
+	if len(c.Notices) > 0 {
+		wake(b.notices.wake)
+	}
+	if len(c.Actions) > 0 {
+		wake(b.actionWake)
+	}
+	if c.Session != nil && len(c.Session.Timers) > 0 {
+		wake(b.timerWake)
+	}
+}
+
+// step runs the engine, turning a panic into an error, and applies the
+// bot's own rules for echoes and admin commands to the Turn.
+func (b *Bot) step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, now time.Time) (turn *dmflow.Turn, err error) {
+	eng := b.Engine()
+	if eng == nil {
+		return nil, errNoEngine
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b.log.Error("engine panic", "event", ev.Key, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			turn, err = nil, fmt.Errorf("engine panic: %v", r)
+		}
+	}()
+	turn, err = eng.Step(ctx, s, ev, now)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if turn == nil {
+		turn = &dmflow.Turn{}
+	}
+	b.fixTurn(s, &ev, turn, now)
+	return turn, nil
+}

@@ -1,0 +1,89 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// sendDM delivers one reply through the Sender, tracking it for echo
+// recognition.
+func (b *Bot) sendDM(ctx context.Context, it *dmflow.OutboxItem) (string, error) {
+	if it.Message == nil {
+		return "", fmt.Errorf("bot: outbox item %d has no message: %w", it.Seq, dmflow.ErrInvalid)
+	}
+	b.echoes.begin(it.Key)
+	mid, err := b.cfg.Sender.Send(ctx, *it.Message)
+	if err != nil {
+		mid = ""
+	}
+	b.echoes.end(it.Key, mid)
+	if err == nil {
+		if at, ok := b.e2e.get(it.Message.Cause); ok {
+			b.metrics.endToEnd.Observe(b.now().Sub(at).Seconds())
+		}
+	}
+	return mid, err
+}
+
+// recordSent appends the own-echo markers of delivered replies.
+func (b *Bot) recordSent(ctx context.Context, items []dmflow.OutboxItem, mids []string) error {
+	markers := echoMarkers(items, mids, b.now())
+	if len(markers) == 0 {
+		return nil
+	}
+	if _, err := b.store.AppendInbox(ctx, markers, b.now()); err != nil {
+		return fmt.Errorf("bot: record %d sent message ids: %w", len(markers), err)
+	}
+	wake(b.inboxWake)
+	return nil
+}
+
+// noticeFailed queues a reply.failed notice for a dead-lettered reply.
+func (b *Bot) noticeFailed(ctx context.Context, it *dmflow.OutboxItem, reason string) {
+	if b.cfg.NoticeURL == "" || it.Message == nil {
+		return
+	}
+	n := dmflow.Notice{Type: dmflow.NoticeReplyFailed, Key: it.Key, Time: b.now(), Cause: it.Message.Cause,
+		Data: map[string]any{"reason": reason, "seq": int(it.Seq)}}
+	c := dmflow.Commit{Owner: b.cfg.Owner, Key: it.Key, Notices: []dmflow.Notice{n}, Now: b.now()}
+	if err := b.store.Commit(ctx, c); err != nil {
+		b.log.Error("queue reply.failed notice", "user", it.Key.String(), "err", err)
+		return
+	}
+	wake(b.notices.wake)
+}
+
+// receivedTimes remembers when the events that produced replies were
+// received, for the end-to-end latency metric (this process only).
+type receivedTimes struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func newReceivedTimes() *receivedTimes { return &receivedTimes{m: map[string]time.Time{}} }
+
+func (r *receivedTimes) put(cause string, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.m) >= 8192 {
+		for k, t := range r.m {
+			if at.Sub(t) > echoTTL {
+				delete(r.m, k)
+			}
+		}
+	}
+	if len(r.m) < 16384 {
+		r.m[cause] = at
+	}
+}
+
+func (r *receivedTimes) get(cause string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.m[cause]
+	return t, ok
+}
