@@ -1,0 +1,323 @@
+package kvstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// AppendInbox stores the events whose Key was not seen before. Keys must be
+// set, as must Account and User (dmflow.ErrInvalid otherwise, and nothing is
+// stored).
+func (s *Store) AppendInbox(ctx context.Context, events []dmflow.Event, now time.Time) (dmflow.AppendResult, error) {
+	if err := validEvents(events); err != nil {
+		return dmflow.AppendResult{}, s.errf(err, "append inbox")
+	}
+	var res dmflow.AppendResult
+	err := s.update(ctx, func(tx Tx) error {
+		r, err := s.appendEvents(tx, events, now)
+		res = r
+		return err
+	})
+	if err != nil {
+		return dmflow.AppendResult{}, s.errf(err, "append inbox")
+	}
+	return res, nil
+}
+
+func validEvents(events []dmflow.Event) error {
+	for i := range events {
+		e := &events[i]
+		if e.Key == "" || !validKey(e.SessionKey()) {
+			return invalid("event %d: key %q, account %q and user %q are required", i, e.Key, e.Account, e.User)
+		}
+	}
+	return nil
+}
+
+// appendEvents stores new events in tx and counts duplicates.
+func (s *Store) appendEvents(tx Tx, events []dmflow.Event, now time.Time) (dmflow.AppendResult, error) {
+	var res dmflow.AppendResult
+	seen := make(map[string]bool, len(events))
+	for i := range events {
+		dup, err := s.isDuplicate(tx, events[i].Key, now)
+		if err != nil {
+			return res, err
+		}
+		if dup || seen[events[i].Key] {
+			res.Duplicates++
+			continue
+		}
+		seen[events[i].Key] = true
+		if err := appendEvent(tx, &events[i], now); err != nil {
+			return res, err
+		}
+		res.Added++
+	}
+	return res, nil
+}
+
+// isDuplicate reports whether key belongs to a pending item or to an item
+// received within the dedupe retention.
+func (s *Store) isDuplicate(tx Tx, key string, now time.Time) (bool, error) {
+	v := tx.Bucket(bDedupe).Get([]byte(key))
+	if v == nil {
+		return false, nil
+	}
+	if tx.Bucket(bPending).Get(v[:8]) != nil {
+		return true, nil
+	}
+	return now.Sub(keyTime(v[8:])) < s.keep, nil
+}
+
+func appendEvent(tx Tx, e *dmflow.Event, now time.Time) error {
+	items := tx.Bucket(bItems)
+	seq, err := items.NextSequence()
+	if err != nil {
+		return err
+	}
+	sk, uk := be64(seq), userKey(e.SessionKey())
+	if err := putRec(items, sk, dmflow.InboxItem{Seq: seq, Event: *e, Received: now}); err != nil {
+		return err
+	}
+	return putAll(
+		put{tx.Bucket(bPending), sk, uk},
+		put{tx.Bucket(bByUser), cat(uk, sk), nil},
+		put{tx.Bucket(bRecv), cat(timeKey(now), sk), nil},
+		put{tx.Bucket(bDedupe), []byte(e.Key), cat(sk, timeKey(now))},
+	)
+}
+
+type put struct {
+	b    Bucket
+	k, v []byte
+}
+
+func putAll(ps ...put) error {
+	for _, p := range ps {
+		v := p.v
+		if v == nil {
+			v = []byte{}
+		}
+		if err := p.b.Put(p.k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClaimInbox leases pending items of free users to c.Owner, in Seq order.
+func (s *Store) ClaimInbox(ctx context.Context, c dmflow.Claim) ([]dmflow.InboxItem, error) {
+	if c.Max < 1 || c.Owner == "" {
+		return nil, s.errf(invalid("claim needs an owner and max >= 1"), "claim inbox")
+	}
+	var out []dmflow.InboxItem
+	err := s.update(ctx, func(tx Tx) error {
+		items, err := claimInbox(tx, c)
+		out = items
+		return err
+	})
+	return out, s.errf(err, "claim inbox")
+}
+
+func claimInbox(tx Tx, c dmflow.Claim) ([]dmflow.InboxItem, error) {
+	ls := newLeases(tx.Bucket(bInLease))
+	var seqs [][]byte
+	var lerr error
+	err := tx.Bucket(bPending).Scan(nil, func(k, uk []byte) bool {
+		l, err := ls.get(uk)
+		if lerr = err; err != nil {
+			return false
+		}
+		if l.free(c.Owner, c.Now) && !(l != nil && l.Owner == c.Owner && l.has(u64(k))) {
+			ls.take(uk, c.Owner, c.Now, c.Lease, u64(k))
+			seqs = append(seqs, append([]byte(nil), k...))
+		}
+		return len(seqs) < c.Max
+	})
+	if err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := ls.flush(); err != nil {
+		return nil, err
+	}
+	return bumpAttempts(tx.Bucket(bItems), seqs)
+}
+
+func bumpAttempts(items Bucket, seqs [][]byte) ([]dmflow.InboxItem, error) {
+	out := make([]dmflow.InboxItem, 0, len(seqs))
+	for _, sk := range seqs {
+		var it dmflow.InboxItem
+		if _, err := getRec(items, sk, &it); err != nil {
+			return nil, err
+		}
+		it.Attempts++
+		if err := putRec(items, sk, it); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// ReleaseInbox gives up the owner's leases on keys (all when empty).
+func (s *Store) ReleaseInbox(ctx context.Context, owner string, keys ...dmflow.SessionKey) error {
+	err := s.update(ctx, func(tx Tx) error {
+		return release(tx.Bucket(bInLease), owner, userKeys(keys))
+	})
+	return s.errf(err, "release inbox of %s", owner)
+}
+
+func userKeys(keys []dmflow.SessionKey) [][]byte {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = userKey(k)
+	}
+	return out
+}
+
+// InboxDepth returns how many items are not done yet.
+func (s *Store) InboxDepth(ctx context.Context) (int, error) {
+	var n int
+	err := s.view(ctx, func(tx Tx) error {
+		n = tx.Bucket(bPending).Len()
+		return nil
+	})
+	return n, s.errf(err, "inbox depth")
+}
+
+// History returns the user's newest limit retained items, oldest first.
+func (s *Store) History(ctx context.Context, key dmflow.SessionKey, limit int) ([]dmflow.InboxItem, error) {
+	limit = limitOr(limit)
+	var out []dmflow.InboxItem
+	err := s.view(ctx, func(tx Tx) error {
+		uk := userKey(key)
+		keys, err := scanKeys(tx.Bucket(bByUser), uk, 0, hasPrefix(uk))
+		if err != nil {
+			return err
+		}
+		if len(keys) > limit {
+			keys = keys[len(keys)-limit:]
+		}
+		out, err = loadItems(tx.Bucket(bItems), keys, len(uk))
+		return err
+	})
+	return out, s.errf(err, "history of %s", key)
+}
+
+func hasPrefix(p []byte) func([]byte) bool {
+	return func(k []byte) bool { return len(k) >= len(p) && string(k[:len(p)]) == string(p) }
+}
+
+// loadItems decodes the items whose seq follows skip bytes of each key.
+func loadItems(items Bucket, keys [][]byte, skip int) ([]dmflow.InboxItem, error) {
+	out := make([]dmflow.InboxItem, 0, len(keys))
+	for _, k := range keys {
+		var it dmflow.InboxItem
+		ok, err := getRec(items, k[skip:], &it)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// FailedInbox lists failed items, oldest first.
+func (s *Store) FailedInbox(ctx context.Context, limit int) ([]dmflow.FailedItem, error) {
+	var out []dmflow.FailedItem
+	err := s.view(ctx, func(tx Tx) error {
+		var err error
+		out, err = scanRecs[dmflow.FailedItem](tx.Bucket(bFailed), limitOr(limit))
+		return err
+	})
+	return out, s.errf(err, "failed inbox")
+}
+
+// scanRecs decodes the first max records of b.
+func scanRecs[T any](b Bucket, max int) ([]T, error) {
+	var out []T
+	var derr error
+	err := b.Scan(nil, func(k, v []byte) bool {
+		var r T
+		if derr = dmflow.UnmarshalRecord(v, &r); derr != nil {
+			return false
+		}
+		out = append(out, r)
+		return len(out) < max
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// PruneInbox forgets done items (and their dedupe keys) received before.
+func (s *Store) PruneInbox(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		n, err = prune(tx, before)
+		return err
+	})
+	return n, s.errf(err, "prune inbox")
+}
+
+func prune(tx Tx, before time.Time) (int, error) {
+	end := timeKey(before)
+	keys, err := scanKeys(tx.Bucket(bRecv), nil, 0, func(k []byte) bool { return string(k[:8]) < string(end) })
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range keys {
+		sk := k[8:]
+		if tx.Bucket(bPending).Get(sk) != nil {
+			continue
+		}
+		if err := forget(tx, k, sk); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// forget deletes a done item, its indexes and its dedupe key.
+func forget(tx Tx, recvKey, sk []byte) error {
+	var it dmflow.InboxItem
+	if _, err := getRec(tx.Bucket(bItems), sk, &it); err != nil {
+		return err
+	}
+	dd := tx.Bucket(bDedupe)
+	if v := dd.Get([]byte(it.Event.Key)); v != nil && string(v[:8]) == string(sk) {
+		if err := dd.Delete([]byte(it.Event.Key)); err != nil {
+			return err
+		}
+	}
+	return deleteAll(
+		del{tx.Bucket(bItems), sk},
+		del{tx.Bucket(bByUser), cat(userKey(it.Event.SessionKey()), sk)},
+		del{tx.Bucket(bRecv), recvKey},
+	)
+}
+
+type del struct {
+	b Bucket
+	k []byte
+}
+
+func deleteAll(ds ...del) error {
+	for _, d := range ds {
+		if err := d.b.Delete(d.k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

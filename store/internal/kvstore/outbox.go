@@ -1,0 +1,280 @@
+package kvstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// enqueue appends it to its queue with a new Seq.
+func enqueue(tx Tx, it dmflow.OutboxItem) error {
+	idx := tx.Bucket(bOutIdx)
+	seq, err := idx.NextSequence()
+	if err != nil {
+		return err
+	}
+	it.Seq = seq
+	sk, uk := be64(seq), userKey(it.Key)
+	if err := putRec(tx.Bucket(bOutItems+it.Queue), sk, it); err != nil {
+		return err
+	}
+	return putAll(
+		put{tx.Bucket(bOutQueue + it.Queue), sk, uk},
+		put{idx, sk, cat([]byte(it.Queue+"\x00"), uk)},
+	)
+}
+
+// outRef locates an outbox item.
+type outRef struct {
+	seq   []byte
+	queue string
+	uk    []byte
+}
+
+func findOut(tx Tx, seq uint64) (outRef, bool) {
+	v := tx.Bucket(bOutIdx).Get(be64(seq))
+	if v == nil {
+		return outRef{}, false
+	}
+	i := 0
+	for i < len(v) && v[i] != 0 {
+		i++
+	}
+	return outRef{seq: be64(seq), queue: string(v[:i]), uk: append([]byte(nil), v[i+1:]...)}, true
+}
+
+// ClaimOutbox leases due items of one queue to c.Owner, FIFO per user.
+func (s *Store) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]dmflow.OutboxItem, error) {
+	if c.Max < 1 || c.Owner == "" {
+		return nil, s.errf(invalid("claim needs an owner and max >= 1"), "claim outbox %s", queue)
+	}
+	var out []dmflow.OutboxItem
+	err := s.update(ctx, func(tx Tx) error {
+		items, err := claimOutbox(tx, queue, c)
+		out = items
+		return err
+	})
+	return out, s.errf(err, "claim outbox %s", queue)
+}
+
+// outClaim is the state of one ClaimOutbox scan.
+type outClaim struct {
+	c       dmflow.Claim
+	items   Bucket
+	ls      *leases
+	blocked map[string]bool // users that contribute nothing more
+	seen    map[string]bool // users whose head was checked
+	out     []dmflow.OutboxItem
+}
+
+func claimOutbox(tx Tx, queue string, c dmflow.Claim) ([]dmflow.OutboxItem, error) {
+	oc := &outClaim{c: c, items: tx.Bucket(bOutItems + queue), ls: newLeases(tx.Bucket(bOutLease + queue)),
+		blocked: map[string]bool{}, seen: map[string]bool{}}
+	var serr error
+	err := tx.Bucket(bOutQueue+queue).Scan(nil, func(k, uk []byte) bool {
+		serr = oc.visit(u64(k), uk)
+		return serr == nil && len(oc.out) < c.Max
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return oc.out, oc.ls.flush()
+}
+
+// visit considers one queued item, oldest first.
+func (oc *outClaim) visit(seq uint64, uk []byte) error {
+	u := string(uk)
+	if oc.blocked[u] {
+		return nil
+	}
+	l, err := oc.ls.get(uk)
+	if err != nil {
+		return err
+	}
+	if !l.free(oc.c.Owner, oc.c.Now) {
+		oc.blocked[u] = true
+		return nil
+	}
+	if l != nil && l.Owner == oc.c.Owner && l.has(seq) {
+		oc.seen[u] = true
+		return nil
+	}
+	var it dmflow.OutboxItem
+	if _, err := getRec(oc.items, be64(seq), &it); err != nil {
+		return err
+	}
+	if !oc.seen[u] && it.NotBefore.After(oc.c.Now) {
+		oc.blocked[u] = true
+		return nil
+	}
+	oc.seen[u] = true
+	oc.ls.take(uk, oc.c.Owner, oc.c.Now, oc.c.Lease, seq)
+	oc.out = append(oc.out, it)
+	return nil
+}
+
+// AckOutbox removes delivered items; unknown seqs are ignored.
+func (s *Store) AckOutbox(ctx context.Context, owner string, seqs ...uint64) error {
+	err := s.update(ctx, func(tx Tx) error {
+		for _, seq := range seqs {
+			if r, ok := findOut(tx, seq); ok {
+				if err := removeOut(tx, r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return s.errf(err, "ack outbox")
+}
+
+// removeOut deletes an item from its queue and from its owner's claims.
+func removeOut(tx Tx, r outRef) error {
+	ls := newLeases(tx.Bucket(bOutLease + r.queue))
+	l, err := ls.get(r.uk)
+	if err != nil {
+		return err
+	}
+	if l != nil {
+		l.drop(u64(r.seq))
+		ls.put(r.uk)
+	}
+	if err := ls.flush(); err != nil {
+		return err
+	}
+	return deleteAll(
+		del{tx.Bucket(bOutItems + r.queue), r.seq},
+		del{tx.Bucket(bOutQueue + r.queue), r.seq},
+		del{tx.Bucket(bOutIdx), r.seq},
+	)
+}
+
+// ownedOut finds seq and checks that no other owner holds its user.
+func ownedOut(tx Tx, owner string, seq uint64) (outRef, *dmflow.OutboxItem, *leases, error) {
+	r, ok := findOut(tx, seq)
+	if !ok {
+		return r, nil, nil, fmt.Errorf("outbox item %d: %w", seq, dmflow.ErrNotFound)
+	}
+	ls := newLeases(tx.Bucket(bOutLease + r.queue))
+	l, err := ls.get(r.uk)
+	if err != nil {
+		return r, nil, nil, err
+	}
+	if l != nil && l.Owner != owner {
+		return r, nil, nil, fmt.Errorf("outbox item %d held by %s: %w", seq, l.Owner, dmflow.ErrLeaseLost)
+	}
+	var it dmflow.OutboxItem
+	if _, err := getRec(tx.Bucket(bOutItems+r.queue), r.seq, &it); err != nil {
+		return r, nil, nil, err
+	}
+	return r, &it, ls, nil
+}
+
+// RetryOutbox keeps the item at its user's head, unclaimed, delayed until
+// next. The owner's claims on the user's later items are released too, since
+// they must wait for the head.
+func (s *Store) RetryOutbox(ctx context.Context, owner string, seq uint64, next time.Time, reason string) error {
+	err := s.update(ctx, func(tx Tx) error {
+		r, it, ls, err := ownedOut(tx, owner, seq)
+		if err != nil {
+			return err
+		}
+		it.Attempts++
+		it.NotBefore, it.LastError = next, reason
+		if l, _ := ls.get(r.uk); l != nil {
+			l.Claimed = nil
+			ls.put(r.uk)
+		}
+		if err := ls.flush(); err != nil {
+			return err
+		}
+		return putRec(tx.Bucket(bOutItems+r.queue), r.seq, it)
+	})
+	return s.errf(err, "retry outbox %d", seq)
+}
+
+// DeadLetter moves a permanently failed item to the dead-letter list.
+func (s *Store) DeadLetter(ctx context.Context, owner string, seq uint64, reason string, now time.Time) error {
+	err := s.update(ctx, func(tx Tx) error {
+		r, it, _, err := ownedOut(tx, owner, seq)
+		if err != nil {
+			return err
+		}
+		if err := removeOut(tx, r); err != nil {
+			return err
+		}
+		return putRec(tx.Bucket(bDead), r.seq, dmflow.DeadLetter{Item: *it, Reason: reason, At: now})
+	})
+	return s.errf(err, "dead-letter outbox %d", seq)
+}
+
+// ReleaseOutbox gives up the owner's claims on the queue.
+func (s *Store) ReleaseOutbox(ctx context.Context, queue, owner string, keys ...dmflow.SessionKey) error {
+	err := s.update(ctx, func(tx Tx) error {
+		return release(tx.Bucket(bOutLease+queue), owner, userKeys(keys))
+	})
+	return s.errf(err, "release outbox %s of %s", queue, owner)
+}
+
+// OutboxDepth returns how many items of the queue are pending.
+func (s *Store) OutboxDepth(ctx context.Context, queue string) (int, error) {
+	var n int
+	err := s.view(ctx, func(tx Tx) error {
+		n = tx.Bucket(bOutQueue + queue).Len()
+		return nil
+	})
+	return n, s.errf(err, "outbox depth %s", queue)
+}
+
+// DeadLetters lists dead letters, oldest first.
+func (s *Store) DeadLetters(ctx context.Context, limit int) ([]dmflow.DeadLetter, error) {
+	var out []dmflow.DeadLetter
+	err := s.view(ctx, func(tx Tx) error {
+		var err error
+		out, err = scanRecs[dmflow.DeadLetter](tx.Bucket(bDead), limitOr(limit))
+		return err
+	})
+	return out, s.errf(err, "dead letters")
+}
+
+// RequeueDead moves a dead letter to the end of its user's queue.
+func (s *Store) RequeueDead(ctx context.Context, seq uint64) error {
+	err := s.update(ctx, func(tx Tx) error {
+		d, err := loadDead(tx, seq)
+		if err != nil {
+			return err
+		}
+		it := d.Item
+		it.Attempts, it.NotBefore = 0, time.Time{}
+		if err := enqueue(tx, it); err != nil {
+			return err
+		}
+		return tx.Bucket(bDead).Delete(be64(seq))
+	})
+	return s.errf(err, "requeue dead letter %d", seq)
+}
+
+func loadDead(tx Tx, seq uint64) (*dmflow.DeadLetter, error) {
+	var d dmflow.DeadLetter
+	ok, err := getRec(tx.Bucket(bDead), be64(seq), &d)
+	if err == nil && !ok {
+		err = dmflow.ErrNotFound
+	}
+	return &d, err
+}
+
+// DeleteDead removes a dead letter.
+func (s *Store) DeleteDead(ctx context.Context, seq uint64) error {
+	err := s.update(ctx, func(tx Tx) error {
+		if _, err := loadDead(tx, seq); err != nil {
+			return err
+		}
+		return tx.Bucket(bDead).Delete(be64(seq))
+	})
+	return s.errf(err, "delete dead letter %d", seq)
+}

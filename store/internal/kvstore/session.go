@@ -1,0 +1,300 @@
+package kvstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// Commit applies c atomically.
+func (s *Store) Commit(ctx context.Context, c dmflow.Commit) error {
+	if err := validCommit(&c); err != nil {
+		return s.errf(err, "commit %s", c.Key)
+	}
+	err := s.update(ctx, func(tx Tx) error { return commit(tx, &c) })
+	return s.errf(err, "commit %s", c.Key)
+}
+
+func validCommit(c *dmflow.Commit) error {
+	if !validKey(c.Key) {
+		return invalid("bad session key %q", c.Key)
+	}
+	if c.Session != nil && c.Session.Key != c.Key {
+		return invalid("session key %s differs from commit key", c.Session.Key)
+	}
+	for _, a := range c.Actions {
+		if a.ID == "" {
+			return invalid("action call %q without id", a.Name)
+		}
+	}
+	return nil
+}
+
+// commit checks the lease, the item and the version, then writes.
+func commit(tx Tx, c *dmflow.Commit) error {
+	uk := userKey(c.Key)
+	ls := newLeases(tx.Bucket(bInLease))
+	if err := checkItem(tx, ls, c, uk); err != nil {
+		return err
+	}
+	old, err := loadSession(tx, uk)
+	if err != nil {
+		return err
+	}
+	if err := checkVersion(old, c.Session); err != nil {
+		return err
+	}
+	if err := writeSession(tx, uk, old, c); err != nil {
+		return err
+	}
+	if err := enqueueAll(tx, c); err != nil {
+		return err
+	}
+	return finishItem(tx, ls, c, uk)
+}
+
+// checkItem verifies that c.Owner holds the lease on the item's user.
+func checkItem(tx Tx, ls *leases, c *dmflow.Commit, uk []byte) error {
+	if c.Seq == 0 {
+		return nil
+	}
+	l, err := ls.get(uk)
+	if err != nil {
+		return err
+	}
+	if !l.heldBy(c.Owner, c.Now) {
+		return fmt.Errorf("item %d: %w", c.Seq, dmflow.ErrLeaseLost)
+	}
+	v := tx.Bucket(bPending).Get(be64(c.Seq))
+	if v == nil {
+		return fmt.Errorf("item %d is not pending: %w", c.Seq, dmflow.ErrNotFound)
+	}
+	if string(v) != string(uk) {
+		return invalid("item %d belongs to %s", c.Seq, parseUserKey(v))
+	}
+	return nil
+}
+
+func loadSession(tx Tx, uk []byte) (*dmflow.Session, error) {
+	var s dmflow.Session
+	ok, err := getRec(tx.Bucket(bSessions), uk, &s)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func checkVersion(old, s *dmflow.Session) error {
+	if s == nil {
+		return nil
+	}
+	var have uint64
+	if old != nil {
+		have = old.Version
+	}
+	if s.Version != have {
+		return fmt.Errorf("version %d, stored %d: %w", s.Version, have, dmflow.ErrConflict)
+	}
+	return nil
+}
+
+// writeSession deletes or replaces the stored session and its indexes.
+func writeSession(tx Tx, uk []byte, old *dmflow.Session, c *dmflow.Commit) error {
+	if !c.Delete && c.Session == nil {
+		return nil
+	}
+	if err := unindexSession(tx, uk, old); err != nil {
+		return err
+	}
+	if c.Delete {
+		return tx.Bucket(bSessions).Delete(uk)
+	}
+	ns := c.Session.Clone()
+	ns.Version++
+	if ns.Updated.IsZero() {
+		ns.Updated = c.Now
+	}
+	if err := putRec(tx.Bucket(bSessions), uk, ns); err != nil {
+		return err
+	}
+	return indexSession(tx, uk, ns)
+}
+
+func unindexSession(tx Tx, uk []byte, s *dmflow.Session) error {
+	if s == nil {
+		return nil
+	}
+	tb := tx.Bucket(bTimers)
+	for _, t := range s.Timers {
+		if err := tb.Delete(timerKey(uk, t)); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bSessUpd).Delete(cat(timeKey(s.Updated), uk))
+}
+
+func indexSession(tx Tx, uk []byte, s *dmflow.Session) error {
+	tb := tx.Bucket(bTimers)
+	for _, t := range s.Timers {
+		if err := putRec(tb, timerKey(uk, t), timerRec{Key: s.Key, Timer: t}); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bSessUpd).Put(cat(timeKey(s.Updated), uk), []byte{})
+}
+
+// enqueueAll records the commit's outbox messages, notices and actions.
+func enqueueAll(tx Tx, c *dmflow.Commit) error {
+	for i := range c.Outbox {
+		m := c.Outbox[i]
+		if err := enqueue(tx, dmflow.OutboxItem{Queue: dmflow.QueueDM, Key: keyOr(m.Key, c.Key), Message: &m, Created: c.Now}); err != nil {
+			return err
+		}
+	}
+	for i := range c.Notices {
+		n := c.Notices[i]
+		if err := enqueue(tx, dmflow.OutboxItem{Queue: dmflow.QueueNotices, Key: keyOr(n.Key, c.Key), Notice: &n, Created: c.Now}); err != nil {
+			return err
+		}
+	}
+	for _, a := range c.Actions {
+		if err := recordAction(tx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func keyOr(k, def dmflow.SessionKey) dmflow.SessionKey {
+	if validKey(k) {
+		return k
+	}
+	return def
+}
+
+// finishItem marks the item done or failed and renews the lease.
+func finishItem(tx Tx, ls *leases, c *dmflow.Commit, uk []byte) error {
+	if c.Seq == 0 {
+		return nil
+	}
+	sk := be64(c.Seq)
+	if c.Failed != "" {
+		var it dmflow.InboxItem
+		if _, err := getRec(tx.Bucket(bItems), sk, &it); err != nil {
+			return err
+		}
+		if err := putRec(tx.Bucket(bFailed), sk, dmflow.FailedItem{Item: it, Reason: c.Failed, At: c.Now}); err != nil {
+			return err
+		}
+	}
+	l, _ := ls.get(uk)
+	l.drop(c.Seq)
+	l.Until = c.Now.Add(l.Dur)
+	ls.put(uk)
+	if err := ls.flush(); err != nil {
+		return err
+	}
+	return tx.Bucket(bPending).Delete(sk)
+}
+
+// GetSession returns the stored session or an error wrapping ErrNotFound.
+func (s *Store) GetSession(ctx context.Context, key dmflow.SessionKey) (*dmflow.Session, error) {
+	var out *dmflow.Session
+	err := s.view(ctx, func(tx Tx) error {
+		var err error
+		out, err = loadSession(tx, userKey(key))
+		if err == nil && out == nil {
+			err = dmflow.ErrNotFound
+		}
+		return err
+	})
+	return out, s.errf(err, "get session %s", key)
+}
+
+// ListSessions returns sessions matching f in key order.
+func (s *Store) ListSessions(ctx context.Context, f dmflow.SessionFilter) ([]*dmflow.Session, error) {
+	var out []*dmflow.Session
+	err := s.view(ctx, func(tx Tx) error {
+		var err error
+		out, err = listSessions(tx, f)
+		return err
+	})
+	return out, s.errf(err, "list sessions")
+}
+
+func listSessions(tx Tx, f dmflow.SessionFilter) ([]*dmflow.Session, error) {
+	var prefix, from []byte
+	if f.Account != "" {
+		prefix = []byte(f.Account + "\x00")
+		from = prefix
+	}
+	after := []byte(nil)
+	if f.After != (dmflow.SessionKey{}) {
+		after = userKey(f.After)
+		if string(after) > string(from) {
+			from = after
+		}
+	}
+	limit := limitOr(f.Limit)
+	var out []*dmflow.Session
+	var derr error
+	err := tx.Bucket(bSessions).Scan(from, func(k, v []byte) bool {
+		if !hasPrefix(prefix)(k) {
+			return false
+		}
+		if string(k) == string(after) {
+			return true
+		}
+		var s dmflow.Session
+		if derr = dmflow.UnmarshalRecord(v, &s); derr != nil {
+			return false
+		}
+		if matches(&s, f) {
+			out = append(out, &s)
+		}
+		return len(out) < limit
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+func matches(s *dmflow.Session, f dmflow.SessionFilter) bool {
+	return (f.State == "" || s.State == f.State) && (!f.Handoff || s.Handoff != nil)
+}
+
+// ExpireSessions deletes sessions not updated since before, with their timers.
+func (s *Store) ExpireSessions(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		n, err = expire(tx, before)
+		return err
+	})
+	return n, s.errf(err, "expire sessions")
+}
+
+func expire(tx Tx, before time.Time) (int, error) {
+	end := timeKey(before)
+	keys, err := scanKeys(tx.Bucket(bSessUpd), nil, 0, func(k []byte) bool { return string(k[:8]) < string(end) })
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		uk := k[8:]
+		old, err := loadSession(tx, uk)
+		if err != nil {
+			return 0, err
+		}
+		if err := unindexSession(tx, uk, old); err != nil {
+			return 0, err
+		}
+		if err := deleteAll(del{tx.Bucket(bSessions), uk}, del{tx.Bucket(bSessUpd), k}); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}

@@ -1,0 +1,56 @@
+package storetest
+
+import (
+	"reflect"
+
+	"github.com/dmflow/dmflow"
+)
+
+var actionTests = []test{
+	{"ClaimComplete", testActions},
+	{"Dedupe", testActionDedupe},
+}
+
+func (h *H) claimActs(owner string, now int) []dmflow.ActionItem {
+	h.Helper()
+	items, err := h.S.ClaimActions(h.Ctx, claimOf(owner, 10, Min(now)))
+	h.check(err, "ClaimActions")
+	return items
+}
+
+func testActions(h *H) {
+	args := map[string]any{"n": 1, "s": "x"}
+	h.commit(dmflow.Commit{Key: Key("u1"), Now: T0, Actions: []dmflow.ActionCall{
+		{ID: "a1", Name: "crm", Kind: "go", Key: Key("u1"), Args: args}, {ID: "a2", Name: "crm", Kind: "go", Key: Key("u1")}}})
+	a := h.claimActs("A", 0)
+	if len(a) != 2 || a[0].Call.ID != "a1" || a[0].Attempts != 1 || !reflect.DeepEqual(a[0].Call.Args, args) {
+		h.Fatalf("A claimed %+v", a)
+	}
+	if b := h.claimActs("B", 0); len(b) != 0 {
+		h.Fatalf("B claimed leased calls: %+v", b)
+	}
+	if b := h.claimActs("B", 1); len(b) != 2 || b[1].Attempts != 2 {
+		h.Fatalf("B after expiry claimed %+v", b)
+	}
+	res := dmflow.Event{Key: "action:a1", Kind: dmflow.KindActionResult, Account: "acct", User: "u1",
+		Action: &dmflow.ActionResult{ID: "a1", Name: "crm", Outcome: dmflow.OutcomeOK, Status: 200}}
+	h.check(h.S.CompleteAction(h.Ctx, "A", "a1", res, Min(1)), "CompleteAction")
+	h.check(h.S.CompleteAction(h.Ctx, "B", "a1", res, Min(1)), "CompleteAction twice")
+	items := h.claim("W", 10, Min(1))
+	if len(items) != 1 || items[0].Event.Kind != dmflow.KindActionResult || items[0].Event.Action.Outcome != "ok" {
+		h.Fatalf("inbox after completion: %+v", items)
+	}
+	if c := h.claimActs("C", 5); len(c) != 1 || c[0].Call.ID != "a2" {
+		h.Fatalf("calls left: %+v", c)
+	}
+	h.check(h.S.CompleteAction(h.Ctx, "C", "unknown", res, Min(5)), "CompleteAction unknown")
+}
+
+func testActionDedupe(h *H) {
+	call := dmflow.ActionCall{ID: "same", Name: "x", Kind: "go", Key: Key("u1")}
+	h.commit(dmflow.Commit{Key: Key("u1"), Now: T0, Actions: []dmflow.ActionCall{call}})
+	h.commit(dmflow.Commit{Key: Key("u1"), Now: T0, Actions: []dmflow.ActionCall{call}})
+	if a := h.claimActs("A", 0); len(a) != 1 {
+		h.Fatalf("recorded the same call id %d times", len(a))
+	}
+}

@@ -1,0 +1,136 @@
+package storetest
+
+import (
+	"reflect"
+
+	"github.com/dmflow/dmflow"
+)
+
+var inboxTests = []test{
+	{"AppendDedupe", testAppendDedupe},
+	{"AppendInvalid", testAppendInvalid},
+	{"ClaimOrder", testClaimOrder},
+	{"ClaimMax", testClaimMax},
+	{"RoundTrip", testInboxRoundTrip},
+	{"History", testHistory},
+	{"Prune", testPrune},
+}
+
+func testAppendDedupe(h *H) {
+	steps := []struct {
+		evs        []dmflow.Event
+		added, dup int
+	}{
+		{[]dmflow.Event{Msg("u1", "a"), Msg("u1", "b"), Msg("u1", "a")}, 2, 1},
+		{[]dmflow.Event{Msg("u1", "a"), Msg("u2", "c")}, 1, 1},
+		{[]dmflow.Event{Msg("u2", "c"), Msg("u2", "c")}, 0, 2},
+		{nil, 0, 0},
+	}
+	for i, st := range steps {
+		r := h.append(T0, st.evs...)
+		if r.Added != st.added || r.Duplicates != st.dup {
+			h.Fatalf("step %d: got %+v, want added %d duplicates %d", i, r, st.added, st.dup)
+		}
+	}
+	if n := h.depth(); n != 3 {
+		h.Fatalf("InboxDepth = %d, want 3", n)
+	}
+	items := h.claim("w", 10, T0)
+	h.wantTexts(items, "u1:a u1:b u2:c ", "claimed")
+	for i := 1; i < len(items); i++ {
+		if items[i].Seq <= items[i-1].Seq {
+			h.Fatalf("seqs not increasing: %d then %d", items[i-1].Seq, items[i].Seq)
+		}
+	}
+}
+
+func testAppendInvalid(h *H) {
+	cases := map[string]dmflow.Event{
+		"no key":     {Account: "acct", User: "u"},
+		"no account": {Key: "k", User: "u"},
+		"no user":    {Key: "k", Account: "acct"},
+	}
+	for name, e := range cases {
+		_, err := h.S.AppendInbox(h.Ctx, []dmflow.Event{Msg("u", "ok"), e}, T0)
+		h.wantErr(err, dmflow.ErrInvalid, name)
+	}
+	if n := h.depth(); n != 0 {
+		h.Fatalf("InboxDepth after invalid appends = %d, want 0", n)
+	}
+}
+
+func testClaimOrder(h *H) {
+	h.append(T0, Msg("u1", "1"), Msg("u2", "2"), Msg("u1", "3"))
+	h.append(T0, Msg("u1", "4"), Msg("u3", "5"))
+	items := h.claim("A", 10, T0)
+	h.wantTexts(items, "u1:1 u2:2 u1:3 u1:4 u3:5 ", "first claim")
+	for _, it := range items {
+		if it.Attempts != 1 || !it.Received.Equal(T0) {
+			h.Fatalf("item %d: attempts %d received %v, want 1 and %v", it.Seq, it.Attempts, it.Received, T0)
+		}
+	}
+	h.wantTexts(h.claim("A", 10, T0), "", "claim again by the same owner")
+	h.wantTexts(h.claim("B", 10, T0), "", "claim by another owner")
+	h.append(T0, Msg("u1", "6"), Msg("u4", "7"))
+	h.wantTexts(h.claim("B", 10, T0), "u4:7 ", "B gets only the free user")
+	h.wantTexts(h.claim("A", 10, T0), "u1:6 ", "A gets the new item of its user")
+}
+
+func testClaimMax(h *H) {
+	h.append(T0, Msg("u1", "1"), Msg("u2", "2"), Msg("u1", "3"))
+	h.wantTexts(h.claim("A", 2, T0), "u1:1 u2:2 ", "max 2")
+	h.wantTexts(h.claim("A", 2, T0), "u1:3 ", "the rest")
+	_, err := h.S.ClaimInbox(h.Ctx, claimOf("A", 0, T0))
+	h.wantErr(err, dmflow.ErrInvalid, "Max 0")
+}
+
+func testInboxRoundTrip(h *H) {
+	e := Msg("u1", "rt")
+	e.Attachments = []dmflow.Attachment{{Type: "image", URL: "https://x/y.png"}}
+	e.ReplyTo = &dmflow.ReplyTo{MID: "m0"}
+	e.Raw = []byte(`{"raw":true}`)
+	h.append(T0, e)
+	items := h.claim("A", 1, T0)
+	if len(items) != 1 || !reflect.DeepEqual(items[0].Event, e) {
+		h.Fatalf("round trip: got %+v, want %+v", items, e)
+	}
+}
+
+func testHistory(h *H) {
+	h.append(T0, Msg("u1", "1"), Msg("u10", "x"), Msg("u1", "2"), Msg("u1", "3"))
+	items := h.claim("A", 10, T0)
+	h.done("A", items[0], T0)
+	got, err := h.S.History(h.Ctx, Key("u1"), 0)
+	h.check(err, "History")
+	h.wantTexts(got, "u1:1 u1:2 u1:3 ", "history of u1 (done and pending)")
+	got, err = h.S.History(h.Ctx, Key("u1"), 2)
+	h.check(err, "History limit 2")
+	h.wantTexts(got, "u1:2 u1:3 ", "newest 2, oldest first")
+	got, err = h.S.History(h.Ctx, Key("nobody"), 5)
+	h.check(err, "History of unknown user")
+	h.wantTexts(got, "", "unknown user")
+}
+
+func testPrune(h *H) {
+	h.append(T0, Msg("u1", "old"))
+	h.done("A", h.claim("A", 1, T0)[0], T0)
+	h.append(Min(60), Msg("u2", "pending"))
+	if r := h.append(Min(61), Msg("u1", "old")); r.Duplicates != 1 {
+		h.Fatalf("redelivery of a done item before pruning: %+v, want a duplicate", r)
+	}
+	n, err := h.S.PruneInbox(h.Ctx, Min(30))
+	h.check(err, "PruneInbox")
+	if n != 1 {
+		h.Fatalf("PruneInbox removed %d, want 1", n)
+	}
+	got, _ := h.S.History(h.Ctx, Key("u1"), 10)
+	h.wantTexts(got, "", "history after prune")
+	n, err = h.S.PruneInbox(h.Ctx, Min(600))
+	h.check(err, "PruneInbox of pending")
+	if n != 0 || h.depth() != 1 {
+		h.Fatalf("pending item pruned: removed %d, depth %d", n, h.depth())
+	}
+	if r := h.append(Min(62), Msg("u2", "pending"), Msg("u1", "old")); r.Added != 1 || r.Duplicates != 1 {
+		h.Fatalf("after prune: %+v, want the pruned key added and the pending one a duplicate", r)
+	}
+}

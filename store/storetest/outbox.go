@@ -1,0 +1,167 @@
+package storetest
+
+import (
+	"fmt"
+
+	"github.com/dmflow/dmflow"
+)
+
+var outboxTests = []test{
+	{"FIFO", testOutboxFIFO},
+	{"HeadOfLine", testHeadOfLine},
+	{"Ack", testAck},
+	{"DeadLetters", testDeadLetters},
+	{"LeaseTakeover", testOutboxTakeover},
+	{"Release", testOutboxRelease},
+	{"Notices", testNoticesQueue},
+}
+
+// send enqueues replies with the given texts for user u.
+func (h *H) send(u string, texts ...string) {
+	h.Helper()
+	c := dmflow.Commit{Key: Key(u), Now: T0}
+	for _, t := range texts {
+		c.Outbox = append(c.Outbox, dmflow.Outgoing{Key: Key(u), To: dmflow.Recipient{ID: u}, Reply: dmflow.Reply{Kind: dmflow.ReplyText, Text: t}})
+	}
+	h.commit(c)
+}
+
+func (h *H) claimOut(owner string, max int, now ...int) []dmflow.OutboxItem {
+	h.Helper()
+	at := T0
+	if len(now) > 0 {
+		at = Min(now[0])
+	}
+	items, err := h.S.ClaimOutbox(h.Ctx, dmflow.QueueDM, claimOf(owner, max, at))
+	h.check(err, "ClaimOutbox")
+	return items
+}
+
+func outTexts(items []dmflow.OutboxItem) string {
+	s := ""
+	for _, it := range items {
+		txt := ""
+		if it.Message != nil {
+			txt = it.Message.Reply.Text
+		} else if it.Notice != nil {
+			txt = it.Notice.Type
+		}
+		s += fmt.Sprintf("%s:%s ", it.Key.User, txt)
+	}
+	return s
+}
+
+func (h *H) wantOut(items []dmflow.OutboxItem, want, what string) {
+	h.Helper()
+	if got := outTexts(items); got != want {
+		h.Fatalf("%s: got %q, want %q", what, got, want)
+	}
+}
+
+func testOutboxFIFO(h *H) {
+	h.send("u1", "a", "b")
+	h.send("u2", "c")
+	h.send("u1", "d")
+	items := h.claimOut("A", 10)
+	h.wantOut(items, "u1:a u1:b u2:c u1:d ", "claim")
+	for _, it := range items {
+		if it.Queue != dmflow.QueueDM || !it.Created.Equal(T0) || it.Attempts != 0 {
+			h.Fatalf("item = %+v", it)
+		}
+	}
+	h.wantOut(h.claimOut("A", 10), "", "same owner again")
+	h.wantOut(h.claimOut("B", 10), "", "other owner")
+	h.send("u3", "e")
+	h.wantOut(h.claimOut("A", 1), "u3:e ", "new item")
+}
+
+func testHeadOfLine(h *H) {
+	h.send("u1", "a", "b")
+	h.send("u2", "c")
+	items := h.claimOut("A", 10)
+	h.check(h.S.RetryOutbox(h.Ctx, "A", items[0].Seq, Min(5), "429"), "RetryOutbox")
+	h.check(h.S.AckOutbox(h.Ctx, "A", items[2].Seq), "AckOutbox")
+	h.send("u2", "d")
+	h.wantOut(h.claimOut("A", 10, 4), "u2:d ", "u1 waits for its head")
+	h.wantOut(h.claimOut("B", 10, 4), "", "others wait too")
+	got := h.claimOut("A", 10, 5)
+	h.wantOut(got, "u1:a u1:b ", "head due again")
+	if got[0].Attempts != 1 || got[0].LastError != "429" || !got[0].NotBefore.Equal(Min(5)) {
+		h.Fatalf("retried item = %+v", got[0])
+	}
+}
+
+func testAck(h *H) {
+	h.send("u1", "a", "b")
+	items := h.claimOut("A", 10)
+	h.check(h.S.AckOutbox(h.Ctx, "A", items[0].Seq, 999999), "AckOutbox")
+	h.check(h.S.AckOutbox(h.Ctx, "A", items[0].Seq), "AckOutbox twice")
+	if n := h.outDepth(dmflow.QueueDM); n != 1 {
+		h.Fatalf("depth %d, want 1", n)
+	}
+	h.check(h.S.ReleaseOutbox(h.Ctx, dmflow.QueueDM, "A"), "ReleaseOutbox")
+	h.wantOut(h.claimOut("B", 10), "u1:b ", "after ack and release")
+}
+
+func testDeadLetters(h *H) {
+	h.send("u1", "a", "b")
+	items := h.claimOut("A", 10)
+	h.check(h.S.DeadLetter(h.Ctx, "A", items[0].Seq, "bad recipient", Min(1)), "DeadLetter")
+	h.wantErr(h.S.DeadLetter(h.Ctx, "A", items[0].Seq, "again", Min(1)), dmflow.ErrNotFound, "dead-letter twice")
+	dead, err := h.S.DeadLetters(h.Ctx, 0)
+	h.check(err, "DeadLetters")
+	if len(dead) != 1 || dead[0].Reason != "bad recipient" || !dead[0].At.Equal(Min(1)) || dead[0].Item.Message.Reply.Text != "a" {
+		h.Fatalf("DeadLetters = %+v", dead)
+	}
+	if h.outDepth(dmflow.QueueDM) != 1 {
+		h.Fatal("dead letter still counted in the queue")
+	}
+	h.check(h.S.AckOutbox(h.Ctx, "A", items[1].Seq), "ack b")
+	h.check(h.S.RequeueDead(h.Ctx, dead[0].Item.Seq), "RequeueDead")
+	got := h.claimOut("A", 10)
+	h.wantOut(got, "u1:a ", "requeued")
+	if got[0].Attempts != 0 || got[0].Seq <= items[1].Seq {
+		h.Fatalf("requeued item = %+v, want attempts 0 and a new seq", got[0])
+	}
+	h.check(h.S.DeadLetter(h.Ctx, "A", got[0].Seq, "again", Min(2)), "DeadLetter again")
+	dead, _ = h.S.DeadLetters(h.Ctx, 10)
+	h.check(h.S.DeleteDead(h.Ctx, dead[0].Item.Seq), "DeleteDead")
+	h.wantErr(h.S.DeleteDead(h.Ctx, dead[0].Item.Seq), dmflow.ErrNotFound, "DeleteDead twice")
+	h.wantErr(h.S.RequeueDead(h.Ctx, dead[0].Item.Seq), dmflow.ErrNotFound, "RequeueDead deleted")
+	if dead, _ = h.S.DeadLetters(h.Ctx, 10); len(dead) != 0 {
+		h.Fatalf("dead letters left: %d", len(dead))
+	}
+}
+
+func testOutboxTakeover(h *H) {
+	h.send("u1", "a")
+	items := h.claimOut("A", 10)
+	h.wantOut(h.claimOut("B", 10, 1), "u1:a ", "B after A's lease")
+	h.wantErr(h.S.RetryOutbox(h.Ctx, "A", items[0].Seq, Min(9), "x"), dmflow.ErrLeaseLost, "A retries B's item")
+	h.wantErr(h.S.DeadLetter(h.Ctx, "A", items[0].Seq, "x", Min(1)), dmflow.ErrLeaseLost, "A dead-letters B's item")
+	h.wantErr(h.S.RetryOutbox(h.Ctx, "B", 999999, Min(9), "x"), dmflow.ErrNotFound, "unknown seq")
+}
+
+func testOutboxRelease(h *H) {
+	h.send("u1", "a")
+	h.send("u2", "b")
+	h.claimOut("A", 10)
+	h.check(h.S.ReleaseOutbox(h.Ctx, dmflow.QueueDM, "A", Key("u2")), "ReleaseOutbox u2")
+	h.wantOut(h.claimOut("B", 10), "u2:b ", "B after release")
+	h.check(h.S.ReleaseOutbox(h.Ctx, dmflow.QueueNotices, "A"), "release of another queue")
+	h.wantOut(h.claimOut("B", 10), "", "u1 still held")
+}
+
+func testNoticesQueue(h *H) {
+	h.commit(dmflow.Commit{Key: Key("u1"), Now: T0, Notices: []dmflow.Notice{{Type: "a", Key: Key("u1")}, {Type: "b"}}})
+	h.send("u1", "m")
+	items, err := h.S.ClaimOutbox(h.Ctx, dmflow.QueueNotices, claimOf("A", 10, T0))
+	h.check(err, "ClaimOutbox notices")
+	h.wantOut(items, "u1:a u1:b ", "notices (key defaults to the commit's)")
+	if items[0].Message != nil || items[0].Queue != dmflow.QueueNotices {
+		h.Fatalf("notice item = %+v", items[0])
+	}
+	if h.outDepth(dmflow.QueueDM) != 1 || h.outDepth("nope") != 0 {
+		h.Fatal("queue depths mixed")
+	}
+}
