@@ -1,0 +1,116 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxSendBody bounds the Send API bodies the sandbox records.
+const maxSendBody = 1 << 20
+
+// GraphHandler returns the Graph API double wrapped so that every Send API
+// request it accepts (POST …/messages answered 2xx) is recorded in the feed
+// as a FromBot message for its recipient. Point the bot's sender at it.
+func (s *Sandbox) GraphHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") {
+			s.cfg.Graph.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxSendBody))
+		if err != nil {
+			http.Error(w, "sandbox: read body", http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		cw := &captureWriter{ResponseWriter: w}
+		s.cfg.Graph.ServeHTTP(cw, r)
+		if cw.status/100 == 2 {
+			s.recordSend(r.Header.Get("Content-Type"), body, cw.body.Bytes())
+		}
+	})
+}
+
+// sendRequest is the part of a Send API request the sandbox looks at.
+type sendRequest struct {
+	Recipient struct {
+		ID        string `json:"id"`
+		CommentID string `json:"comment_id"`
+	} `json:"recipient"`
+}
+
+func (s *Sandbox) recordSend(contentType string, body, resp []byte) {
+	body = jsonBody(contentType, body)
+	var req sendRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		s.cfg.Logger.Warn("sandbox: unreadable Send API body", "err", err)
+		return
+	}
+	user := req.Recipient.ID
+	if user == "" && req.Recipient.CommentID != "" {
+		user = "comment:" + req.Recipient.CommentID
+	}
+	var out struct {
+		MessageID string `json:"message_id"`
+	}
+	_ = json.Unmarshal(resp, &out)
+	s.feed.add(Message{User: user, From: FromBot, Time: s.cfg.Now().UTC(), MID: out.MessageID, Graph: body})
+}
+
+// jsonBody returns the Send API body as a JSON object without any
+// access_token field: form-encoded bodies (recipient=…&message=…) are
+// converted, JSON bodies decoded and re-encoded.
+func jsonBody(contentType string, body []byte) []byte {
+	obj := map[string]json.RawMessage{}
+	if strings.HasPrefix(contentType, "application/x-www-form-urlencoded") {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return body
+		}
+		for k := range form {
+			obj[k] = formValue(form.Get(k))
+		}
+	} else if err := json.Unmarshal(body, &obj); err != nil {
+		return body
+	}
+	delete(obj, "access_token")
+	b, _ := json.Marshal(obj)
+	return b
+}
+
+// formValue keeps JSON objects and arrays as they are and quotes the rest.
+func formValue(v string) json.RawMessage {
+	if (strings.HasPrefix(v, "{") || strings.HasPrefix(v, "[")) && json.Valid([]byte(v)) {
+		return json.RawMessage(v)
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// captureWriter passes a response through and keeps its status and body.
+type captureWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captureWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if c.body.Len() < maxSendBody {
+		c.body.Write(b)
+	}
+	return c.ResponseWriter.Write(b)
+}
