@@ -1,0 +1,145 @@
+package igtest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+)
+
+// Fault makes matching requests fail. Injected faults are consulted in
+// order; the first that matches a request and still has calls left applies.
+type Fault struct {
+	// Path selects requests whose path contains it ("" = every request),
+	// e.g. "/messages", "/refresh_access_token".
+	Path string
+	// Times is how many matching calls fail (0 = 1; negative = every call).
+	Times int
+	// Fraction, when > 0, makes each matching call fail with this
+	// probability instead (Times still bounds the total when positive).
+	Fraction float64
+
+	// Status is the HTTP status (default 400 when Code is set, else 500).
+	Status int
+	// Code, Subcode, Type, Message and Transient fill the Graph error body.
+	// With Code 0 and a 5xx Status the body is a plain-text 5xx page.
+	Code, Subcode int
+	Type, Message string
+	Transient     bool
+	// Header adds response headers, e.g. X-Business-Use-Case-Usage.
+	Header http.Header
+	// Latency delays the answer (the request's context still cancels it).
+	Latency time.Duration
+	// Drop closes the connection without an answer.
+	Drop bool
+	// Deliver processes the request normally (a send is recorded) before
+	// answering with the fault: a message delivered despite an error.
+	Deliver bool
+}
+
+// Inject adds a fault.
+func (s *Server) Inject(f Fault) {
+	if f.Times == 0 && f.Fraction == 0 {
+		f.Times = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes all injected faults.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// takeFault returns the fault that applies to r, consuming one of its calls.
+func (s *Server) takeFault(r *http.Request) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if !strings.Contains(r.URL.Path, f.Path) {
+			continue
+		}
+		if f.Fraction > 0 && s.rng.Float64() >= f.Fraction {
+			continue
+		}
+		if f.Times > 0 {
+			f.Times--
+			if f.Times == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		c := *f
+		return &c
+	}
+	return nil
+}
+
+// applyFault answers r with a matching fault and reports whether it did.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) bool {
+	f := s.takeFault(r)
+	if f == nil {
+		return false
+	}
+	if f.Latency > 0 {
+		t := time.NewTimer(f.Latency)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+			return true
+		case <-t.C:
+		}
+	}
+	if !f.Drop && f.Code == 0 && f.Status == 0 {
+		return false // latency only: answer normally
+	}
+	if f.Deliver {
+		s.route(httptest.NewRecorder(), r)
+	}
+	if f.Drop {
+		drop(w)
+		return true
+	}
+	writeFault(w, f)
+	return true
+}
+
+func drop(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler) // net/http closes the connection
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	conn.Close()
+}
+
+func writeFault(w http.ResponseWriter, f *Fault) {
+	for k, vs := range f.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	status := f.Status
+	if status == 0 {
+		status = 500
+		if f.Code != 0 {
+			status = 400
+		}
+	}
+	if f.Code == 0 {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		w.Write([]byte("<html><body>Sorry, something went wrong.</body></html>"))
+		return
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = "(#" + http.StatusText(status) + ") injected fault"
+	}
+	writeError(w, status, apiErr{Code: f.Code, Subcode: f.Subcode, Type: f.Type, Message: msg, Transient: f.Transient})
+}
