@@ -1,0 +1,157 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dmflow/dmflow"
+)
+
+// sqlClaimActions leases calls whose lease is free or expired, oldest
+// first; SKIP LOCKED lets replicas claim disjoint calls concurrently.
+const sqlClaimActions = `
+UPDATE actions SET owner = $1, expires = $2, attempts = attempts + 1
+WHERE id IN (
+	SELECT id FROM actions WHERE owner IS NULL OR expires <= $3
+	ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+RETURNING seq, attempts, record`
+
+// ClaimActions leases up to c.Max recorded calls to c.Owner.
+func (db *DB) ClaimActions(ctx context.Context, c dmflow.Claim) ([]dmflow.ActionItem, error) {
+	if c.Owner == "" || c.Max < 1 {
+		return nil, fmt.Errorf("store/postgres: claim actions: need an owner and Max >= 1: %w", dmflow.ErrInvalid)
+	}
+	type row struct {
+		seq  int64
+		item dmflow.ActionItem
+	}
+	var rows []row
+	err := db.run(ctx, "claim actions", func(ctx context.Context) error {
+		rs, err := db.pool.Query(ctx, sqlClaimActions, c.Owner, nanos(c.Now.Add(db.leaseTTL(c))), nanos(c.Now), c.Max)
+		if err != nil {
+			return err
+		}
+		rows, err = pgx.CollectRows(rs, func(r pgx.CollectableRow) (row, error) {
+			var x row
+			var attempts int32
+			var rec []byte
+			if err := r.Scan(&x.seq, &attempts, &rec); err != nil {
+				return x, err
+			}
+			x.item.Attempts = int(attempts)
+			return x, decode(rec, &x.item.Call, "action call")
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
+	out := make([]dmflow.ActionItem, len(rows))
+	for i, r := range rows {
+		out[i] = r.item
+	}
+	return out, nil
+}
+
+// CompleteAction appends result to the inbox and forgets the call, in one
+// transaction. Result fields left empty are filled in: Kind
+// KindActionResult, Key "action:<id>", Account and User from the call.
+// Completing an unknown call is a no-op.
+func (db *DB) CompleteAction(ctx context.Context, owner, id string, result dmflow.Event, now time.Time) error {
+	return db.run(ctx, "complete action "+id, func(ctx context.Context) error {
+		return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			var account, user string
+			err := tx.QueryRow(ctx, "DELETE FROM actions WHERE id = $1 RETURNING account, user_id", id).Scan(&account, &user)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			cols, err := eventColumns([]dmflow.Event{fillResult(result, id, account, user)})
+			if err != nil {
+				return err
+			}
+			b := &pgx.Batch{}
+			db.queueAppend(b, cols, now)
+			return tx.SendBatch(ctx, b).Close()
+		})
+	})
+}
+
+func fillResult(e dmflow.Event, id, account, user string) dmflow.Event {
+	if e.Kind == "" {
+		e.Kind = dmflow.KindActionResult
+	}
+	if e.Key == "" {
+		e.Key = "action:" + id
+	}
+	if e.Account == "" && e.User == "" {
+		e.Account, e.User = account, user
+	}
+	return e
+}
+
+// PutToken stores the account's token, replacing any earlier one.
+func (db *DB) PutToken(ctx context.Context, t dmflow.Token) error {
+	if t.Account == "" {
+		return fmt.Errorf("store/postgres: put token: no account: %w", dmflow.ErrInvalid)
+	}
+	rec, err := dmflow.MarshalRecord(t)
+	if err != nil {
+		return fmt.Errorf("store/postgres: put token %s: %w", t.Account, err)
+	}
+	return db.run(ctx, "put token "+t.Account, func(ctx context.Context) error {
+		_, err := db.pool.Exec(ctx, `INSERT INTO tokens (account, record) VALUES ($1, $2)
+			ON CONFLICT (account) DO UPDATE SET record = excluded.record`, t.Account, rec)
+		return err
+	})
+}
+
+// GetToken returns the account's token or an error wrapping ErrNotFound.
+func (db *DB) GetToken(ctx context.Context, account string) (*dmflow.Token, error) {
+	var rec []byte
+	op := "get token " + account
+	err := db.run(ctx, op, func(ctx context.Context) error {
+		err := db.pool.QueryRow(ctx, "SELECT record FROM tokens WHERE account = $1", account).Scan(&rec)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return dmflow.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var t dmflow.Token
+	if err := decode(rec, &t, "store/postgres: "+op); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// ListTokens returns all tokens in account order.
+func (db *DB) ListTokens(ctx context.Context) ([]dmflow.Token, error) {
+	var out []dmflow.Token
+	err := db.run(ctx, "list tokens", func(ctx context.Context) error {
+		rows, err := db.pool.Query(ctx, `SELECT record FROM tokens ORDER BY account COLLATE "C"`)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.Token, error) {
+			var rec []byte
+			var t dmflow.Token
+			if err := row.Scan(&rec); err != nil {
+				return t, err
+			}
+			return t, decode(rec, &t, "token")
+		})
+		return err
+	})
+	return out, err
+}

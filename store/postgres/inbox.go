@@ -1,0 +1,303 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dmflow/dmflow"
+)
+
+// Inbox statuses.
+const (
+	statusPending = 0
+	statusDone    = 1
+	statusFailed  = 2
+)
+
+const leaseInbox = "inbox"
+
+// sqlForget releases the keys $1 of finished items received at or before
+// $2 (past the dedupe retention), so they count as new again.
+const sqlForget = `UPDATE inbox SET event_key = NULL
+WHERE event_key = ANY($1) AND status <> 0 AND received <= $2`
+
+// sqlAppend inserts a batch of events in one statement, in order; keys seen
+// before (also earlier in the batch) are skipped.
+const sqlAppend = `
+WITH ins AS (
+	INSERT INTO inbox (event_key, account, user_id, received, record)
+	SELECT k, a, u, $5, r
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS e(k, a, u, r, ord)
+	ORDER BY ord
+	ON CONFLICT (event_key) DO NOTHING
+	RETURNING 1)
+SELECT count(*) FROM ins`
+
+// AppendInbox stores the events whose Key was not seen before (pending, or
+// received within the DedupeRetention), in order. Its two statements are
+// pipelined in one implicit transaction: one round trip, and PostgreSQL
+// group-commits concurrent callers' WAL flushes.
+func (db *DB) AppendInbox(ctx context.Context, events []dmflow.Event, now time.Time) (dmflow.AppendResult, error) {
+	if len(events) == 0 {
+		return dmflow.AppendResult{}, nil
+	}
+	cols, err := eventColumns(events)
+	if err != nil {
+		return dmflow.AppendResult{}, fmt.Errorf("store/postgres: append inbox: %w", err)
+	}
+	var added int
+	err = db.run(ctx, "append inbox", func(ctx context.Context) error {
+		b := &pgx.Batch{}
+		db.queueAppend(b, cols, now).QueryRow(func(row pgx.Row) error { return row.Scan(&added) })
+		return db.pool.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return dmflow.AppendResult{}, err
+	}
+	return dmflow.AppendResult{Added: added, Duplicates: len(events) - added}, nil
+}
+
+// queueAppend queues the statements appending cols at now.
+func (db *DB) queueAppend(b *pgx.Batch, cols eventCols, now time.Time) *pgx.QueuedQuery {
+	b.Queue(sqlForget, cols.keys, nanos(now.Add(-db.opts.DedupeRetention)))
+	return b.Queue(sqlAppend, cols.keys, cols.accounts, cols.users, cols.records, nanos(now))
+}
+
+// eventCols are the columns of events to append.
+type eventCols struct {
+	keys, accounts, users []string
+	records               [][]byte
+}
+
+func eventColumns(events []dmflow.Event) (eventCols, error) {
+	var c eventCols
+	for i := range events {
+		e := &events[i]
+		if e.Key == "" || e.Account == "" || e.User == "" {
+			return c, fmt.Errorf("event %d: key %q, account %q and user %q are required: %w", i, e.Key, e.Account, e.User, dmflow.ErrInvalid)
+		}
+		rec, err := dmflow.MarshalRecord(e)
+		if err != nil {
+			return c, err
+		}
+		c.keys = append(c.keys, e.Key)
+		c.accounts = append(c.accounts, e.Account)
+		c.users = append(c.users, e.User)
+		c.records = append(c.records, rec)
+	}
+	return c, nil
+}
+
+// sqlLeaseUsers is the shared tail of the claim statements: it takes the
+// lease of each candidate user (cand: account, user_id, first) whose lease
+// is free, expired ($4 = now) or held by $1, renewing it to $3 with ttl $5.
+// ON CONFLICT DO UPDATE locks the lease row and re-checks the condition
+// against the latest committed lease, so two owners never both win a user.
+const sqlLeaseUsers = `
+got AS (
+	INSERT INTO leases AS l (queue, account, user_id, owner, expires, ttl)
+	SELECT $2, account, user_id, $1, $3, $5 FROM cand ORDER BY first
+	ON CONFLICT (queue, account, user_id) DO UPDATE
+		SET owner = excluded.owner, expires = excluded.expires, ttl = excluded.ttl
+		WHERE l.owner = excluded.owner OR l.expires <= $4
+	RETURNING account, user_id)`
+
+// sqlClaimInbox leases users with pending items not yet claimed by $1 and
+// hands out their oldest such items, at most $6.
+const sqlClaimInbox = `
+WITH cand AS (
+	SELECT i.account, i.user_id, min(i.seq) AS first
+	FROM inbox i
+	LEFT JOIN leases l ON l.queue = $2 AND l.account = i.account AND l.user_id = i.user_id
+	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
+		AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4)
+	GROUP BY i.account, i.user_id
+	ORDER BY first
+	LIMIT $6),` + sqlLeaseUsers + `
+UPDATE inbox SET claimed_by = $1, attempts = attempts + 1
+WHERE seq IN (
+	SELECT i.seq FROM inbox i JOIN got g ON g.account = i.account AND g.user_id = i.user_id
+	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
+	ORDER BY i.seq LIMIT $6)
+RETURNING seq, attempts, received, record`
+
+// ClaimInbox leases pending items to c.Owner; see dmflow.Inbox.
+func (db *DB) ClaimInbox(ctx context.Context, c dmflow.Claim) ([]dmflow.InboxItem, error) {
+	if c.Owner == "" || c.Max < 1 {
+		return nil, fmt.Errorf("store/postgres: claim inbox: need an owner and Max >= 1: %w", dmflow.ErrInvalid)
+	}
+	var items []dmflow.InboxItem
+	err := db.run(ctx, "claim inbox", func(ctx context.Context) error {
+		ttl := db.leaseTTL(c)
+		rows, err := db.pool.Query(ctx, sqlClaimInbox, c.Owner, leaseInbox, nanos(c.Now.Add(ttl)), nanos(c.Now), int64(ttl), c.Max)
+		if err != nil {
+			return err
+		}
+		items, err = collectInbox(rows)
+		return err
+	})
+	sort.Slice(items, func(i, j int) bool { return items[i].Seq < items[j].Seq })
+	return items, err
+}
+
+// collectInbox scans rows of (seq, attempts, received, record).
+func collectInbox(rows pgx.Rows) ([]dmflow.InboxItem, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.InboxItem, error) {
+		var it dmflow.InboxItem
+		err := scanInbox(row, &it)
+		return it, err
+	})
+}
+
+// scanInbox scans (seq, attempts, received, record, dest...) into it.
+func scanInbox(row pgx.CollectableRow, it *dmflow.InboxItem, dest ...any) error {
+	var seq, received int64
+	var attempts int32
+	var rec []byte
+	if err := row.Scan(append([]any{&seq, &attempts, &received, &rec}, dest...)...); err != nil {
+		return err
+	}
+	if err := decode(rec, &it.Event, fmt.Sprintf("inbox item %d", seq)); err != nil {
+		return err
+	}
+	it.Seq, it.Attempts, it.Received = uint64(seq), int(attempts), fromNanos(received)
+	return nil
+}
+
+// sqlRelease drops $2's leases of queue $1 (users $3/$4 when given) and
+// unclaims its items in table %s.
+const sqlRelease = `
+WITH rel AS (
+	DELETE FROM leases WHERE queue = $1 AND owner = $2
+		AND ($3::text[] IS NULL OR (account, user_id) IN (SELECT * FROM unnest($3::text[], $4::text[])))
+	RETURNING 1)
+UPDATE %s SET claimed_by = NULL
+WHERE claimed_by = $2 %s
+	AND ($3::text[] IS NULL OR (account, user_id) IN (SELECT * FROM unnest($3::text[], $4::text[])))`
+
+var (
+	sqlReleaseInbox  = fmt.Sprintf(sqlRelease, "inbox", "AND status = 0")
+	sqlReleaseOutbox = fmt.Sprintf(sqlRelease, "outbox", "AND queue = $5")
+)
+
+// ReleaseInbox gives up owner's leases on the users (all when none given).
+func (db *DB) ReleaseInbox(ctx context.Context, owner string, keys ...dmflow.SessionKey) error {
+	accounts, users := keyColumns(keys)
+	return db.run(ctx, "release inbox", func(ctx context.Context) error {
+		_, err := db.pool.Exec(ctx, sqlReleaseInbox, leaseInbox, owner, accounts, users)
+		return err
+	})
+}
+
+// keyColumns splits keys into parallel arrays; no keys gives nil arrays
+// (SQL NULL, meaning all users).
+func keyColumns(keys []dmflow.SessionKey) (accounts, users []string) {
+	for _, k := range keys {
+		accounts = append(accounts, k.Account)
+		users = append(users, k.User)
+	}
+	return accounts, users
+}
+
+// InboxDepth returns how many items are not done yet.
+func (db *DB) InboxDepth(ctx context.Context) (int, error) {
+	return db.count(ctx, "inbox depth", "SELECT count(*) FROM inbox WHERE status = 0")
+}
+
+// count runs a query returning one number.
+func (db *DB) count(ctx context.Context, op, sql string, args ...any) (int, error) {
+	var n int64
+	err := db.run(ctx, op, func(ctx context.Context) error {
+		return db.pool.QueryRow(ctx, sql, args...).Scan(&n)
+	})
+	return int(n), err
+}
+
+// History returns the user's latest limit items (done, failed and pending),
+// oldest first.
+func (db *DB) History(ctx context.Context, key dmflow.SessionKey, limit int) ([]dmflow.InboxItem, error) {
+	var items []dmflow.InboxItem
+	err := db.run(ctx, "history "+key.String(), func(ctx context.Context) error {
+		rows, err := db.pool.Query(ctx, `SELECT seq, attempts, received, record FROM (
+			SELECT seq, attempts, received, record FROM inbox WHERE account = $1 AND user_id = $2
+			ORDER BY seq DESC LIMIT $3) h ORDER BY seq`, key.Account, key.User, pageSize(limit))
+		if err != nil {
+			return err
+		}
+		items, err = collectInbox(rows)
+		return err
+	})
+	return items, err
+}
+
+// FailedInbox lists failed items, oldest first.
+func (db *DB) FailedInbox(ctx context.Context, limit int) ([]dmflow.FailedItem, error) {
+	var out []dmflow.FailedItem
+	err := db.run(ctx, "failed inbox", func(ctx context.Context) error {
+		rows, err := db.pool.Query(ctx, `SELECT seq, attempts, received, record, reason, failed_at FROM inbox
+			WHERE status = 2 ORDER BY seq LIMIT $1`, pageSize(limit))
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scanFailed)
+		return err
+	})
+	return out, err
+}
+
+func scanFailed(row pgx.CollectableRow) (dmflow.FailedItem, error) {
+	var f dmflow.FailedItem
+	var at int64
+	if err := scanInbox(row, &f.Item, &f.Reason, &at); err != nil {
+		return f, err
+	}
+	f.At = fromNanos(at)
+	return f, nil
+}
+
+// sqlFireTimers moves due timers into the inbox in one statement. SKIP
+// LOCKED lets replicas fire disjoint timers concurrently; each fires once.
+// Commit stored each timer's KindTimer event record ahead.
+const sqlFireTimers = `
+WITH due AS (
+	SELECT account, user_id, timer_id FROM timers WHERE due <= $1
+	ORDER BY due, timer_id LIMIT $2 FOR UPDATE SKIP LOCKED),
+fired AS (
+	DELETE FROM timers t USING due
+	WHERE t.account = due.account AND t.user_id = due.user_id AND t.timer_id = due.timer_id
+	RETURNING t.account, t.user_id, t.due, t.timer_id, t.event_key, t.record),
+ins AS (
+	INSERT INTO inbox (event_key, account, user_id, received, record)
+	SELECT event_key, account, user_id, $1, record FROM fired ORDER BY due, timer_id
+	ON CONFLICT (event_key) DO NOTHING)
+SELECT count(*) FROM fired`
+
+// FireTimers moves timers due at or before now into the inbox.
+func (db *DB) FireTimers(ctx context.Context, now time.Time, max int) (int, error) {
+	if max <= 0 {
+		max = 1 << 30
+	}
+	return db.count(ctx, "fire timers", sqlFireTimers, nanos(now), max)
+}
+
+// NextTimer returns the earliest pending timer's due time.
+func (db *DB) NextTimer(ctx context.Context) (time.Time, bool, error) {
+	var due *int64
+	err := db.run(ctx, "next timer", func(ctx context.Context) error {
+		return db.pool.QueryRow(ctx, "SELECT min(due) FROM timers").Scan(&due)
+	})
+	if err != nil || due == nil {
+		return time.Time{}, false, err
+	}
+	return fromNanos(*due), true, nil
+}
+
+// PruneInbox forgets done items (and so their keys) received before before.
+func (db *DB) PruneInbox(ctx context.Context, before time.Time) (int, error) {
+	return db.count(ctx, "prune inbox", `WITH d AS (DELETE FROM inbox WHERE status = 1 AND received < $1 RETURNING 1)
+		SELECT count(*) FROM d`, nanos(before))
+}

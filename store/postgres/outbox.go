@@ -1,0 +1,213 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dmflow/dmflow"
+)
+
+// sqlClaimOutbox leases users of queue $7 whose head item is due and who
+// have items not yet claimed by $1, and hands out those items, at most $6.
+const sqlClaimOutbox = `
+WITH heads AS (
+	SELECT DISTINCT ON (account, user_id) account, user_id, seq AS first, not_before
+	FROM outbox WHERE queue = $7 ORDER BY account, user_id, seq),
+cand AS (
+	SELECT h.account, h.user_id, h.first FROM heads h
+	LEFT JOIN leases l ON l.queue = $2 AND l.account = h.account AND l.user_id = h.user_id
+	WHERE h.not_before <= $4 AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4)
+		AND EXISTS (SELECT 1 FROM outbox o WHERE o.queue = $7 AND o.account = h.account
+			AND o.user_id = h.user_id AND o.claimed_by IS DISTINCT FROM $1)
+	ORDER BY h.first
+	LIMIT $6),` + sqlLeaseUsers + `
+UPDATE outbox SET claimed_by = $1
+WHERE seq IN (
+	SELECT o.seq FROM outbox o JOIN got g ON g.account = o.account AND g.user_id = o.user_id
+	WHERE o.queue = $7 AND o.claimed_by IS DISTINCT FROM $1
+	ORDER BY o.seq LIMIT $6)
+RETURNING seq, attempts, not_before, last_error, record`
+
+func leaseOutbox(queue string) string { return "outbox:" + queue }
+
+// ClaimOutbox leases due items of one queue to c.Owner; see dmflow.Outbox.
+func (db *DB) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]dmflow.OutboxItem, error) {
+	if c.Owner == "" || c.Max < 1 {
+		return nil, fmt.Errorf("store/postgres: claim outbox %s: need an owner and Max >= 1: %w", queue, dmflow.ErrInvalid)
+	}
+	var items []dmflow.OutboxItem
+	err := db.run(ctx, "claim outbox "+queue, func(ctx context.Context) error {
+		ttl := db.leaseTTL(c)
+		rows, err := db.pool.Query(ctx, sqlClaimOutbox, c.Owner, leaseOutbox(queue), nanos(c.Now.Add(ttl)),
+			nanos(c.Now), int64(ttl), c.Max, queue)
+		if err != nil {
+			return err
+		}
+		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.OutboxItem, error) {
+			var it dmflow.OutboxItem
+			return it, scanOutbox(row, &it)
+		})
+		return err
+	})
+	sort.Slice(items, func(i, j int) bool { return items[i].Seq < items[j].Seq })
+	return items, err
+}
+
+// scanOutbox scans (seq, attempts, not_before, last_error, record, dest...).
+func scanOutbox(row pgx.CollectableRow, it *dmflow.OutboxItem, dest ...any) error {
+	var seq, notBefore int64
+	var attempts int32
+	var rec []byte
+	if err := row.Scan(append([]any{&seq, &attempts, &notBefore, &it.LastError, &rec}, dest...)...); err != nil {
+		return err
+	}
+	lastError := it.LastError
+	if err := decode(rec, it, fmt.Sprintf("outbox item %d", seq)); err != nil {
+		return err
+	}
+	it.Seq, it.Attempts, it.NotBefore, it.LastError = uint64(seq), int(attempts), fromNanos(notBefore), lastError
+	return nil
+}
+
+// AckOutbox removes delivered items. It does not check the owner: a
+// delivered message is done whoever holds its user now.
+func (db *DB) AckOutbox(ctx context.Context, owner string, seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(seqs))
+	for i, s := range seqs {
+		ids[i] = int64(s)
+	}
+	return db.run(ctx, "ack outbox", func(ctx context.Context) error {
+		_, err := db.pool.Exec(ctx, "DELETE FROM outbox WHERE seq = ANY($1)", ids)
+		return err
+	})
+}
+
+// sqlRetry delays item $1 until $2 with Attempts+1 and LastError $3, and
+// unclaims it together with owner $4's later items of the user, which must
+// wait for their head.
+const sqlRetry = `
+UPDATE outbox o SET claimed_by = NULL,
+	attempts = CASE WHEN o.seq = $1 THEN o.attempts + 1 ELSE o.attempts END,
+	not_before = CASE WHEN o.seq = $1 THEN $2 ELSE o.not_before END,
+	last_error = CASE WHEN o.seq = $1 THEN $3 ELSE o.last_error END
+FROM outbox t
+WHERE t.seq = $1 AND o.queue = t.queue AND o.account = t.account AND o.user_id = t.user_id
+	AND (o.seq = $1 OR o.claimed_by = $4)`
+
+// RetryOutbox keeps the item at the head of its user's queue, unclaimed,
+// delayed until next. It fails with ErrLeaseLost when another owner holds
+// the user's queue lease and ErrNotFound for an unknown seq.
+func (db *DB) RetryOutbox(ctx context.Context, owner string, seq uint64, next time.Time, reason string) error {
+	return db.withOwnedOut(ctx, fmt.Sprintf("retry outbox %d", seq), owner, seq, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sqlRetry, int64(seq), nanos(next), reason, owner)
+		return err
+	})
+}
+
+const sqlDeadLetter = `
+WITH d AS (DELETE FROM outbox WHERE seq = $1 RETURNING *)
+INSERT INTO dead_letters (seq, queue, account, user_id, attempts, not_before, last_error, record, reason, dead_at)
+SELECT seq, queue, account, user_id, attempts, not_before, last_error, record, $2, $3 FROM d`
+
+// DeadLetter moves the item to the dead-letter list, with the same checks
+// as RetryOutbox.
+func (db *DB) DeadLetter(ctx context.Context, owner string, seq uint64, reason string, now time.Time) error {
+	return db.withOwnedOut(ctx, fmt.Sprintf("dead-letter outbox %d", seq), owner, seq, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sqlDeadLetter, int64(seq), reason, nanos(now))
+		return err
+	})
+}
+
+// sqlOwnedOut locks item $1 and returns the owner of its user's lease.
+const sqlOwnedOut = `
+SELECT l.owner FROM outbox o
+LEFT JOIN leases l ON l.queue = 'outbox:' || o.queue AND l.account = o.account AND l.user_id = o.user_id
+WHERE o.seq = $1 FOR UPDATE OF o`
+
+// withOwnedOut runs fn in a transaction after checking that item seq exists
+// and that no owner other than owner holds its user's queue lease.
+func (db *DB) withOwnedOut(ctx context.Context, op, owner string, seq uint64, fn func(pgx.Tx) error) error {
+	return db.run(ctx, op, func(ctx context.Context) error {
+		return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			var holder *string
+			err := tx.QueryRow(ctx, sqlOwnedOut, int64(seq)).Scan(&holder)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				return dmflow.ErrNotFound
+			case err != nil:
+				return err
+			case holder != nil && *holder != owner:
+				return fmt.Errorf("held by %s: %w", *holder, dmflow.ErrLeaseLost)
+			}
+			return fn(tx)
+		})
+	})
+}
+
+// execOne runs a statement that must change one row; none is ErrNotFound.
+func (db *DB) execOne(ctx context.Context, op, sql string, args ...any) error {
+	return db.run(ctx, op, func(ctx context.Context) error {
+		tag, err := db.pool.Exec(ctx, sql, args...)
+		if err == nil && tag.RowsAffected() == 0 {
+			return dmflow.ErrNotFound
+		}
+		return err
+	})
+}
+
+// ReleaseOutbox gives up owner's leases and claims on the queue.
+func (db *DB) ReleaseOutbox(ctx context.Context, queue, owner string, keys ...dmflow.SessionKey) error {
+	accounts, users := keyColumns(keys)
+	return db.run(ctx, "release outbox "+queue, func(ctx context.Context) error {
+		_, err := db.pool.Exec(ctx, sqlReleaseOutbox, leaseOutbox(queue), owner, accounts, users, queue)
+		return err
+	})
+}
+
+// OutboxDepth returns how many items of the queue are pending.
+func (db *DB) OutboxDepth(ctx context.Context, queue string) (int, error) {
+	return db.count(ctx, "outbox depth "+queue, "SELECT count(*) FROM outbox WHERE queue = $1", queue)
+}
+
+// DeadLetters lists dead letters, oldest first.
+func (db *DB) DeadLetters(ctx context.Context, limit int) ([]dmflow.DeadLetter, error) {
+	var out []dmflow.DeadLetter
+	err := db.run(ctx, "dead letters", func(ctx context.Context) error {
+		rows, err := db.pool.Query(ctx, `SELECT seq, attempts, not_before, last_error, record, reason, dead_at
+			FROM dead_letters ORDER BY dead_at, seq LIMIT $1`, pageSize(limit))
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.DeadLetter, error) {
+			var d dmflow.DeadLetter
+			var at int64
+			err := scanOutbox(row, &d.Item, &d.Reason, &at)
+			d.At = fromNanos(at)
+			return d, err
+		})
+		return err
+	})
+	return out, err
+}
+
+// RequeueDead moves a dead letter to the end of its user's queue.
+func (db *DB) RequeueDead(ctx context.Context, seq uint64) error {
+	return db.execOne(ctx, fmt.Sprintf("requeue dead letter %d", seq), `
+		WITH d AS (DELETE FROM dead_letters WHERE seq = $1 RETURNING queue, account, user_id, last_error, record)
+		INSERT INTO outbox (queue, account, user_id, last_error, record)
+		SELECT queue, account, user_id, last_error, record FROM d`,
+		int64(seq))
+}
+
+// DeleteDead removes a dead letter.
+func (db *DB) DeleteDead(ctx context.Context, seq uint64) error {
+	return db.execOne(ctx, fmt.Sprintf("delete dead letter %d", seq), "DELETE FROM dead_letters WHERE seq = $1", int64(seq))
+}
