@@ -23,6 +23,9 @@ type Bundle struct {
 	Main  string           // name of the entry flow
 	Flows map[string]*Flow // by name
 	Files []string         // files loaded, in order
+	// Warnings are the load's warnings, sorted (the load error is nil when
+	// there are only warnings). `dmflow validate --strict` fails on them.
+	Warnings ErrorList
 }
 
 // Flow is one flow file: a finite-state machine over conversation states.
@@ -30,6 +33,7 @@ type Flow struct {
 	Name        string
 	Version     int
 	Description string
+	Main        bool // `main: true`: the bundle's entry flow
 	Pos         Pos
 	Start       string // the state a new session enters
 	StartPos    Pos
@@ -43,6 +47,8 @@ type Flow struct {
 	// Params are the variables a caller passes when it calls this flow as a
 	// sub-flow (subset of Vars).
 	Params []string
+	// Warnings are the static-check warnings about this flow.
+	Warnings ErrorList
 }
 
 // VarType is the declared type of a variable.
@@ -146,6 +152,9 @@ type Ask struct {
 	Retry       []*ReplySpec
 	MaxAttempts int     // 0 = unlimited
 	OnFail      *Target // where to go after MaxAttempts failures
+	// Input is the type of `input` and of the captured value: float or int
+	// (the variable's type) for number, time for date, string otherwise.
+	Input VarType
 }
 
 // Timeout is a durable timer armed when the state is entered and cancelled
@@ -261,6 +270,9 @@ type Expr struct {
 	Src  string
 	Pos  Pos
 	Prog *vm.Program // compiled against the flow's typed environment at load time
+	// Refs are the top-level names the expression reads (variables, event,
+	// user, input, ...), sorted.
+	Refs []string
 }
 
 // Template is reply text with `{{ expr }}` placeholders, compiled at load time.

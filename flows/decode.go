@@ -1,0 +1,653 @@
+package flows
+
+import (
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	nameRE  = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	stateRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// Allowed keys, per YAML mapping.
+var (
+	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states"}
+	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action"}
+	varKeys   = []string{"type", "default"}
+	trigKeys  = []string{"keywords", "when", "set", "say", "goto", "handoff"}
+	onKeys    = []string{"keywords", "when", "set", "say", "goto"}
+	askKeys   = []string{"var", "type", "choices", "validate", "retry", "max_attempts", "on_fail"}
+	tmoKeys   = []string{"after", "goto", "say"}
+	hoKeys    = []string{"reason", "release_after", "next"}
+	callKeys  = []string{"flow", "args", "return"}
+	actKeys   = []string{"name", "http", "go", "args", "timeout", "retries", "save", "next", "on_error", "on_timeout", "while_pending"}
+	httpKeys  = []string{"method", "url", "headers", "body"}
+)
+
+// ReservedStates are names a state may not have (they collide with the
+// generic hooks of the state machine library the engine uses).
+var ReservedStates = []string{"state", "event"}
+
+func (d *decoder) decodeFlow(doc *yaml.Node) *Flow {
+	if len(doc.Content) == 0 {
+		d.errorf(d.pos(doc), "empty YAML document")
+		return nil
+	}
+	root := doc.Content[0]
+	m := d.mapping(root, "flow", flowKeys...)
+	if !d.require(root, m, "flow", "flow", "start", "states") {
+		return nil
+	}
+	f := &Flow{Pos: d.pos(root), Version: 1, States: map[string]*State{}}
+	d.flow = f
+	if name, ok := d.str(m.get("flow"), "flow name"); ok {
+		if !nameRE.MatchString(name) {
+			d.errorf(d.pos(m.get("flow")), "flow name %q must match [a-z0-9_-]+", name)
+		}
+		f.Name = name
+	}
+	d.flowScalars(f, m)
+	d.vars(m.get("vars"))
+	d.env = baseEnv(f.Vars)
+	d.params(m.get("params"))
+	d.states(m.get("states"))
+	d.triggers(m.get("triggers"))
+	d.migrate(m.get("migrate"))
+	return f
+}
+
+func (d *decoder) flowScalars(f *Flow, m *fields) {
+	if n := m.get("version"); n != nil {
+		if v, ok := d.integer(n, "version"); ok && v < 1 {
+			d.errorf(d.pos(n), "version must be >= 1")
+		} else if ok {
+			f.Version = v
+		}
+	}
+	if n := m.get("description"); n != nil {
+		f.Description, _ = d.str(n, "description")
+	}
+	if n := m.get("main"); n != nil {
+		f.Main, _ = d.boolean(n, "main")
+	}
+	n := m.get("start")
+	f.Start, _ = d.str(n, "start")
+	f.StartPos = d.pos(n)
+}
+
+func (d *decoder) vars(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	m := d.mapping(n, "vars")
+	if m == nil {
+		return
+	}
+	for _, name := range m.order {
+		k, v := m.keys[name], m.vals[name]
+		switch {
+		case !identRE.MatchString(name):
+			d.errorf(d.pos(k), "variable name %q must be an identifier ([A-Za-z_][A-Za-z0-9_]*)", name)
+			continue
+		case contains(Reserved, name) || isBuiltin(name) || Helpers[name] != "" || d.opts.isFunc(name):
+			d.errorf(d.pos(k), "variable name %q is reserved", name)
+			continue
+		}
+		if vr := d.variable(name, k, v); vr != nil {
+			d.flow.Vars = append(d.flow.Vars, vr)
+		}
+	}
+}
+
+func (o *Options) isFunc(name string) bool {
+	if name == "list_concat" {
+		return true
+	}
+	if o == nil {
+		return false
+	}
+	_, ok := o.Funcs[name]
+	return ok
+}
+
+func (d *decoder) variable(name string, k, v *yaml.Node) *Var {
+	vr := &Var{Name: name, Pos: d.pos(k)}
+	typ, def := v, (*yaml.Node)(nil)
+	if v.Kind == yaml.MappingNode {
+		m := d.mapping(v, "variable "+name, varKeys...)
+		if !d.require(v, m, "variable "+name, "type") {
+			return nil
+		}
+		typ, def = m.get("type"), m.get("default")
+	}
+	s, ok := d.str(typ, "variable type")
+	if !ok {
+		return nil
+	}
+	vr.Type = VarType(s)
+	if !vr.Type.valid() {
+		d.errorf(d.pos(typ), "unknown variable type %q (string, int, float, bool, time, []string, map, any)", s)
+		return nil
+	}
+	if def != nil {
+		vr.Default = d.defaultValue(vr.Type, def)
+	}
+	return vr
+}
+
+func (t VarType) valid() bool {
+	switch t {
+	case TypeString, TypeInt, TypeFloat, TypeBool, TypeTime, TypeList, TypeMap, TypeAny:
+		return true
+	}
+	return false
+}
+
+// defaultValue decodes a variable's default, coerced to its type.
+func (d *decoder) defaultValue(t VarType, n *yaml.Node) any {
+	var raw any
+	if err := n.Decode(&raw); err != nil {
+		d.errorf(d.pos(n), "default: %v", err)
+		return nil
+	}
+	v, err := t.Coerce(normalize(raw))
+	if err != nil {
+		d.errorf(d.pos(n), "default: %v", err)
+		return nil
+	}
+	return v
+}
+
+func (d *decoder) params(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	for i, p := range d.strList(n, "params") {
+		if d.flow.Var(p) == nil {
+			d.errorf(d.pos(n.Content[i]), "param %q is not a declared variable", p)
+		}
+		d.flow.Params = append(d.flow.Params, p)
+	}
+}
+
+func (d *decoder) states(n *yaml.Node) {
+	m := d.mapping(n, "states")
+	if m == nil {
+		return
+	}
+	for _, name := range m.order {
+		k := m.keys[name]
+		switch {
+		case !stateRE.MatchString(name):
+			d.errorf(d.pos(k), "state name %q must match [A-Za-z0-9_-]+", name)
+		case contains(ReservedStates, name):
+			d.errorf(d.pos(k), "state name %q is reserved", name)
+		}
+		st := &State{Name: name, Pos: d.pos(k)}
+		d.flow.States[name] = st
+		d.flow.Order = append(d.flow.Order, name)
+		d.state(st, m.vals[name])
+	}
+}
+
+func (d *decoder) state(st *State, n *yaml.Node) {
+	m := d.mapping(n, "state "+st.Name, stateKeys...)
+	if m == nil {
+		return
+	}
+	if v := m.get("describe"); v != nil {
+		st.Describe, _ = d.str(v, "describe")
+	}
+	st.Set = d.assigns(m.get("set"), "set", scopeBase)
+	st.Say = d.replies(m.get("say"), "say")
+	st.Ask = d.ask(m.get("ask"))
+	st.On = d.transitions(m.get("on"), "on", onKeys)
+	st.Next = d.target(m.get("next"), "next")
+	st.Timeout = d.timeout(m.get("timeout"))
+	st.Handoff = d.handoff(m.get("handoff"))
+	if v := m.get("end"); v != nil {
+		st.End, _ = d.boolean(v, "end")
+	}
+	if v := m.get("return"); v != nil {
+		st.Return, _ = d.boolean(v, "return")
+	}
+	st.Call = d.call(m.get("call"))
+	st.Action = d.action(m.get("action"), st.Name)
+	d.exclusive(st, m)
+}
+
+// exclusive reports states combining phases that cannot run together.
+func (d *decoder) exclusive(st *State, m *fields) {
+	var kinds []string
+	for _, k := range []string{"action", "call", "handoff", "end", "return"} {
+		if v := m.get(k); v != nil && !(v.Tag == "!!bool" && v.Value == "false") {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) > 1 {
+		d.errorf(st.Pos, "state %s: %s cannot be combined (a state does at most one of action, call, handoff, end, return)", st.Name, strings.Join(kinds, " and "))
+	}
+	if len(kinds) == 0 {
+		return
+	}
+	for _, k := range []string{"ask", "on", "next"} {
+		if m.has(k) {
+			d.errorf(d.pos(m.keys[k]), "state %s: %s cannot be combined with %s", st.Name, k, kinds[0])
+		}
+	}
+}
+
+func (d *decoder) assigns(n *yaml.Node, what string, s scope) []*Assign {
+	if n == nil {
+		return nil
+	}
+	m := d.mapping(n, what)
+	if m == nil {
+		return nil
+	}
+	var out []*Assign
+	for _, name := range m.order {
+		k := m.keys[name]
+		a := &Assign{Var: name, Pos: d.pos(k)}
+		a.Value = d.expr(m.vals[name], what+" "+name, s, false)
+		if a.Value == nil {
+			continue
+		}
+		if vr := d.flow.Var(name); vr == nil {
+			d.errorf(a.Pos, "%s: variable %q is not declared", what, name)
+		} else {
+			d.assignable(a, vr.Type)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// assignable checks the static type of a.Value against t.
+func (d *decoder) assignable(a *Assign, t VarType) {
+	got := a.Value.Prog.Node().Type()
+	if got == nil || !compatible(t, got.String()) {
+		if got != nil {
+			d.errorf(a.Value.Pos, "cannot assign %s to %s variable %s", got, t, a.Var)
+		}
+	}
+}
+
+// compatible reports whether a value of Go type named got may be stored in a
+// variable of type t (the engine coerces int to float and lists to []string).
+func compatible(t VarType, got string) bool {
+	if t == TypeAny || got == "interface {}" {
+		return true
+	}
+	switch t {
+	case TypeString:
+		return got == "string"
+	case TypeInt:
+		return got == "int" || got == "int64"
+	case TypeFloat:
+		return got == "float64" || got == "int" || got == "int64"
+	case TypeBool:
+		return got == "bool"
+	case TypeTime:
+		return got == "time.Time"
+	case TypeList:
+		return strings.HasPrefix(got, "[]")
+	case TypeMap:
+		return strings.HasPrefix(got, "map[string]")
+	}
+	return false
+}
+
+func (d *decoder) target(n *yaml.Node, what string) *Target {
+	if n == nil {
+		return nil
+	}
+	s, ok := d.str(n, what)
+	if !ok {
+		return nil
+	}
+	return &Target{State: s, Pos: d.pos(n)}
+}
+
+func (d *decoder) transitions(n *yaml.Node, what string, keys []string) []*Transition {
+	if n == nil {
+		return nil
+	}
+	var out []*Transition
+	for _, item := range d.seq(n, what) {
+		if t := d.transition(item, what, keys); t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (d *decoder) transition(n *yaml.Node, what string, keys []string) *Transition {
+	m := d.mapping(n, what+" entry", keys...)
+	if m == nil {
+		return nil
+	}
+	t := &Transition{Pos: d.pos(n)}
+	if v := m.get("keywords"); v != nil {
+		for _, k := range d.strList(v, "keywords") {
+			t.Keywords = append(t.Keywords, strings.ToLower(strings.TrimSpace(k)))
+		}
+		if len(t.Keywords) == 0 {
+			d.errorf(d.pos(v), "keywords must not be empty")
+		}
+	}
+	if v := m.get("when"); v != nil {
+		t.When = d.expr(v, "when", scopeBase, true)
+	}
+	t.Set = d.assigns(m.get("set"), "set", scopeBase)
+	t.Say = d.replies(m.get("say"), "say")
+	t.Goto = d.target(m.get("goto"), "goto")
+	if v := m.get("handoff"); v != nil {
+		t.Handoff, _ = d.boolean(v, "handoff")
+	}
+	if t.Goto == nil && !t.Handoff && what == "triggers" && len(t.Say) == 0 && len(t.Set) == 0 {
+		d.errorf(t.Pos, "trigger does nothing: it needs goto, handoff, say or set")
+	}
+	if t.Goto != nil && t.Handoff {
+		d.errorf(t.Pos, "trigger has both goto and handoff")
+	}
+	return t
+}
+
+func (d *decoder) triggers(n *yaml.Node) {
+	d.flow.Triggers = d.transitions(n, "triggers", trigKeys)
+	for _, t := range d.flow.Triggers {
+		if t.When == nil && len(t.Keywords) == 0 {
+			d.errorf(t.Pos, "trigger needs keywords or when (a trigger without a condition would match every event)")
+		}
+	}
+}
+
+func (d *decoder) migrate(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	m := d.mapping(n, "migrate")
+	if m == nil {
+		return
+	}
+	d.flow.Migrate = map[string]string{}
+	for _, from := range m.order {
+		if to, ok := d.str(m.vals[from], "migrate target"); ok {
+			d.flow.Migrate[from] = to
+		}
+	}
+}
+
+func (d *decoder) ask(n *yaml.Node) *Ask {
+	if n == nil {
+		return nil
+	}
+	m := d.mapping(n, "ask", askKeys...)
+	if !d.require(n, m, "ask", "var") {
+		return nil
+	}
+	a := &Ask{Pos: d.pos(n), Type: AskText}
+	a.Var, _ = d.str(m.get("var"), "ask var")
+	if v := m.get("type"); v != nil {
+		s, _ := d.str(v, "ask type")
+		a.Type = AskType(s)
+		if !a.Type.valid() {
+			d.errorf(d.pos(v), "unknown ask type %q (text, number, email, phone, url, date, choice, attachment)", s)
+			a.Type = AskText
+		}
+	}
+	a.Input = d.askInput(a, m.get("var"))
+	if v := m.get("choices"); v != nil {
+		a.Choices = d.strList(v, "choices")
+	}
+	if (a.Type == AskChoice) != (len(a.Choices) > 0) {
+		d.errorf(a.Pos, "ask: choices are required for type choice and only allowed there")
+	}
+	if v := m.get("validate"); v != nil {
+		d.input = a.Input
+		a.Validate = d.expr(v, "validate", scopeInput, true)
+	}
+	a.Retry = d.replies(m.get("retry"), "retry")
+	if v := m.get("max_attempts"); v != nil {
+		if x, ok := d.integer(v, "max_attempts"); ok && x < 1 {
+			d.errorf(d.pos(v), "max_attempts must be >= 1")
+		} else {
+			a.MaxAttempts = x
+		}
+	}
+	a.OnFail = d.target(m.get("on_fail"), "on_fail")
+	if (a.MaxAttempts > 0) != (a.OnFail != nil) {
+		d.errorf(a.Pos, "ask: max_attempts and on_fail go together")
+	}
+	return a
+}
+
+func (t AskType) valid() bool {
+	switch t {
+	case AskText, AskNumber, AskEmail, AskPhone, AskURL, AskDate, AskChoice, AskAttachment:
+		return true
+	}
+	return false
+}
+
+// askInput checks the ask's variable and returns the type of `input`.
+func (d *decoder) askInput(a *Ask, n *yaml.Node) VarType {
+	want := map[AskType][]VarType{AskNumber: {TypeFloat, TypeInt, TypeAny}, AskDate: {TypeTime, TypeAny}}[a.Type]
+	if want == nil {
+		want = []VarType{TypeString, TypeAny}
+	}
+	vr := d.flow.Var(a.Var)
+	if vr == nil {
+		d.errorf(d.pos(n), "ask: variable %q is not declared", a.Var)
+		return want[0]
+	}
+	for _, t := range want {
+		if vr.Type == t {
+			if t == TypeAny {
+				return want[0]
+			}
+			return t
+		}
+	}
+	d.errorf(d.pos(n), "ask: type %s cannot be stored in %s variable %s", a.Type, vr.Type, a.Var)
+	return want[0]
+}
+
+func (d *decoder) timeout(n *yaml.Node) *Timeout {
+	if n == nil {
+		return nil
+	}
+	m := d.mapping(n, "timeout", tmoKeys...)
+	if !d.require(n, m, "timeout", "after") {
+		return nil
+	}
+	t := &Timeout{Pos: d.pos(n)}
+	t.After, _ = d.duration(m.get("after"), "timeout after")
+	t.Say = d.replies(m.get("say"), "say")
+	t.Goto = d.target(m.get("goto"), "goto")
+	if t.Goto == nil && len(t.Say) == 0 {
+		d.errorf(t.Pos, "timeout needs goto or say")
+	}
+	return t
+}
+
+func (d *decoder) handoff(n *yaml.Node) *HandoffSpec {
+	if n == nil {
+		return nil
+	}
+	h := &HandoffSpec{Pos: d.pos(n)}
+	if n.Kind == yaml.ScalarNode {
+		if on, ok := d.boolean(n, "handoff"); !ok || !on {
+			return nil
+		}
+		return h
+	}
+	m := d.mapping(n, "handoff", hoKeys...)
+	if m == nil {
+		return nil
+	}
+	if v := m.get("reason"); v != nil {
+		h.Reason = d.template(v, "reason", scopeBase)
+	}
+	if v := m.get("release_after"); v != nil {
+		h.ReleaseAfter, _ = d.duration(v, "release_after")
+	}
+	h.Next = d.target(m.get("next"), "next")
+	return h
+}
+
+func (d *decoder) call(n *yaml.Node) *Call {
+	if n == nil {
+		return nil
+	}
+	m := d.mapping(n, "call", callKeys...)
+	if !d.require(n, m, "call", "flow", "return") {
+		return nil
+	}
+	c := &Call{Pos: d.pos(n)}
+	c.Flow, _ = d.str(m.get("flow"), "call flow")
+	c.Return = d.target(m.get("return"), "return")
+	if v := m.get("args"); v != nil {
+		c.Args = d.rawAssigns(v, "args")
+	}
+	return c
+}
+
+// rawAssigns compiles name: expr pairs whose names are not this flow's
+// variables (sub-flow params, Go action args).
+func (d *decoder) rawAssigns(n *yaml.Node, what string) []*Assign {
+	m := d.mapping(n, what)
+	if m == nil {
+		return nil
+	}
+	var out []*Assign
+	for _, name := range m.order {
+		if e := d.expr(m.vals[name], what+" "+name, scopeBase, false); e != nil {
+			out = append(out, &Assign{Var: name, Value: e, Pos: d.pos(m.keys[name])})
+		}
+	}
+	return out
+}
+
+var idempotent = map[string]bool{"GET": true, "HEAD": true, "PUT": true, "DELETE": true, "OPTIONS": true}
+
+func (d *decoder) action(n *yaml.Node, state string) *ActionSpec {
+	if n == nil {
+		return nil
+	}
+	m := d.mapping(n, "action", actKeys...)
+	if !d.require(n, m, "action", "next") {
+		return nil
+	}
+	a := &ActionSpec{Pos: d.pos(n), Name: state, WhilePending: "queue", Timeout: 10 * time.Second}
+	if v := m.get("name"); v != nil {
+		a.Name, _ = d.str(v, "action name")
+	}
+	switch {
+	case m.has("http") == m.has("go"):
+		d.errorf(a.Pos, "action needs exactly one of http or go")
+	case m.has("http"):
+		a.Kind = "http"
+		d.httpAction(a, m.get("http"))
+		if m.has("args") {
+			d.errorf(d.pos(m.keys["args"]), "args are for go actions; an http action sends body")
+		}
+	default:
+		a.Kind = "go"
+		a.Name, _ = d.str(m.get("go"), "go action name")
+		if v := m.get("args"); v != nil {
+			a.Args = d.rawAssigns(v, "args")
+		}
+		d.goAction(a, m.get("go"))
+	}
+	d.actionOptions(a, m)
+	return a
+}
+
+func (d *decoder) actionOptions(a *ActionSpec, m *fields) {
+	if v := m.get("timeout"); v != nil {
+		a.Timeout, _ = d.duration(v, "action timeout")
+	}
+	if v := m.get("retries"); v != nil {
+		if r, ok := d.integer(v, "retries"); ok && (r < 0 || r > 10) {
+			d.errorf(d.pos(v), "retries must be between 0 and 10")
+		} else {
+			a.Retries = r
+		}
+		if a.Kind == "http" && a.Retries > 0 && !idempotent[a.Method] {
+			d.errorf(d.pos(v), "retries are only allowed for idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS), not %s", a.Method)
+		}
+	}
+	if v := m.get("save"); v != nil {
+		a.Save = d.assigns(v, "save", scopeResponse)
+	}
+	a.Next = d.target(m.get("next"), "next")
+	a.OnError = d.target(m.get("on_error"), "on_error")
+	a.OnTimeout = d.target(m.get("on_timeout"), "on_timeout")
+	if v := m.get("while_pending"); v != nil {
+		a.WhilePending, _ = d.str(v, "while_pending")
+		if a.WhilePending != "queue" && a.WhilePending != "ignore" {
+			d.errorf(d.pos(v), "while_pending must be queue or ignore")
+		}
+	}
+}
+
+func (d *decoder) httpAction(a *ActionSpec, n *yaml.Node) {
+	m := d.mapping(n, "http", httpKeys...)
+	if !d.require(n, m, "http", "url") {
+		return
+	}
+	a.Method = "GET"
+	if v := m.get("method"); v != nil {
+		s, _ := d.str(v, "method")
+		a.Method = strings.ToUpper(s)
+		if !idempotent[a.Method] && a.Method != "POST" && a.Method != "PATCH" {
+			d.errorf(d.pos(v), "unknown HTTP method %q", s)
+		}
+	}
+	a.URL = d.template(m.get("url"), "url", scopeBase)
+	if v := m.get("headers"); v != nil {
+		if hm := d.mapping(v, "headers"); hm != nil {
+			a.Headers = map[string]*Template{}
+			for _, k := range hm.order {
+				a.Headers[k] = d.template(hm.vals[k], "header "+k, scopeBase)
+			}
+		}
+	}
+	if v := m.get("body"); v != nil {
+		a.Body = d.expr(v, "body", scopeBase, false)
+	}
+}
+
+// goAction checks a Go action against the registered signatures, if any.
+func (d *decoder) goAction(a *ActionSpec, n *yaml.Node) {
+	if d.opts == nil || d.opts.Actions == nil {
+		return
+	}
+	sig, ok := d.opts.Actions[a.Name]
+	if !ok {
+		d.errorf(d.pos(n), "unknown go action %q", a.Name)
+		return
+	}
+	given := map[string]bool{}
+	for _, arg := range a.Args {
+		given[arg.Var] = true
+		t, ok := sig.Args[arg.Var]
+		if !ok {
+			d.errorf(arg.Pos, "go action %s has no argument %q", a.Name, arg.Var)
+			continue
+		}
+		d.assignable(arg, t)
+	}
+	for _, r := range sig.Required {
+		if !given[r] {
+			d.errorf(a.Pos, "go action %s: missing required argument %q", a.Name, r)
+		}
+	}
+}

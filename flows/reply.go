@@ -1,0 +1,323 @@
+package flows
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/dmflow/dmflow"
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	replyKeys = []string{"when", "text", "quick_replies", "cards", "buttons", "image", "video", "audio", "file", "media", "images", "heart", "share", "typing", "seen", "react"}
+	// replyKinds are the keys of which a reply has exactly one.
+	replyKinds  = []string{"text", "cards", "buttons", "image", "video", "audio", "file", "media", "images", "heart", "share", "typing", "seen", "react"}
+	qrKeys      = []string{"type", "title", "payload"}
+	cardKeys    = []string{"title", "subtitle", "image", "url", "buttons"}
+	buttonKeys  = []string{"title", "payload", "url"}
+	btnTmplKeys = []string{"text", "buttons"}
+	mediaKeys   = []string{"type", "url", "attachment_id"}
+)
+
+func (d *decoder) replies(n *yaml.Node, what string) []*ReplySpec {
+	if n == nil {
+		return nil
+	}
+	var out []*ReplySpec
+	for _, item := range d.seq(n, what) {
+		if r := d.reply(item); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (d *decoder) reply(n *yaml.Node) *ReplySpec {
+	m := d.mapping(n, "reply", replyKeys...)
+	if m == nil {
+		return nil
+	}
+	r := &ReplySpec{Pos: d.pos(n)}
+	var kinds []string
+	for _, k := range m.order {
+		if contains(replyKinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) != 1 {
+		d.errorf(r.Pos, "a reply needs exactly one of %s; got %d", strings.Join(replyKinds, ", "), len(kinds))
+		return nil
+	}
+	if v := m.get("when"); v != nil {
+		r.When = d.expr(v, "when", scopeBase, true)
+	}
+	if v := m.get("quick_replies"); v != nil {
+		if kinds[0] != "text" {
+			d.errorf(d.pos(m.keys["quick_replies"]), "quick_replies go with a text reply")
+		}
+		r.QuickReplies = d.quickReplies(v)
+	}
+	d.replyKind(r, kinds[0], m.get(kinds[0]))
+	return r
+}
+
+func (d *decoder) replyKind(r *ReplySpec, kind string, v *yaml.Node) {
+	switch kind {
+	case "text":
+		r.Text = d.template(v, "text", scopeBase)
+		d.limitBytes(r.Text, dmflow.MaxTextBytes, "text")
+	case "cards":
+		r.Cards = d.cards(v)
+	case "buttons":
+		r.Buttons = d.buttonTemplate(v)
+	case "image", "video", "audio", "file", "media":
+		if m := d.media(v, kind); m != nil {
+			r.Media = []*MediaSpec{m}
+		}
+	case "images":
+		r.Media = d.images(v)
+	case "heart":
+		r.Heart = d.mustTrue(v, "heart")
+	case "seen":
+		r.Seen = d.mustTrue(v, "seen")
+	case "share":
+		r.Share = d.template(v, "share", scopeBase)
+	case "react":
+		r.React = d.template(v, "react", scopeBase)
+	case "typing":
+		r.Typing = d.onOff(v)
+	}
+}
+
+func (d *decoder) mustTrue(n *yaml.Node, what string) bool {
+	v, ok := d.boolean(n, what)
+	if ok && !v {
+		d.errorf(d.pos(n), "%s: only true is meaningful (remove the reply instead)", what)
+	}
+	return v
+}
+
+func (d *decoder) onOff(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		if n.Value == "true" {
+			return "on"
+		}
+		return "off"
+	}
+	s, _ := d.str(n, "typing")
+	if s != "on" && s != "off" {
+		d.errorf(d.pos(n), "typing must be on or off")
+	}
+	return s
+}
+
+func (d *decoder) quickReplies(n *yaml.Node) []*QuickReplySpec {
+	items := d.seq(n, "quick_replies")
+	if len(items) > dmflow.MaxQuickReplies {
+		d.errorf(d.pos(n), "%d quick replies; Instagram allows at most %d", len(items), dmflow.MaxQuickReplies)
+	}
+	var out []*QuickReplySpec
+	for _, it := range items {
+		if q := d.quickReply(it); q != nil {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func (d *decoder) quickReply(n *yaml.Node) *QuickReplySpec {
+	q := &QuickReplySpec{Pos: d.pos(n), Type: "text"}
+	if n.Kind == yaml.ScalarNode { // short form: "- Pricing"
+		q.Title = d.template(n, "quick reply title", scopeBase)
+		q.Payload = payloadOf(n.Value)
+		d.limitChars(q.Title, dmflow.MaxQuickReplyLen, "quick reply title")
+		return q
+	}
+	m := d.mapping(n, "quick reply", qrKeys...)
+	if m == nil {
+		return nil
+	}
+	if v := m.get("type"); v != nil {
+		q.Type, _ = d.str(v, "quick reply type")
+	}
+	switch q.Type {
+	case "text":
+		if !d.require(n, m, "quick reply", "title") {
+			return nil
+		}
+		q.Title = d.template(m.get("title"), "quick reply title", scopeBase)
+		d.limitChars(q.Title, dmflow.MaxQuickReplyLen, "quick reply title")
+		q.Payload = payloadOf(m.get("title").Value)
+		if v := m.get("payload"); v != nil {
+			q.Payload, _ = d.str(v, "payload")
+		}
+	case "user_email", "user_phone_number":
+		if m.has("title") || m.has("payload") {
+			d.errorf(q.Pos, "quick reply of type %s has no title or payload", q.Type)
+		}
+	default:
+		d.errorf(d.pos(m.get("type")), "unknown quick reply type %q (text, user_email, user_phone_number)", q.Type)
+	}
+	return q
+}
+
+// payloadOf derives the payload of a short-form quick reply: "Talk to us" →
+// "TALK_TO_US".
+func payloadOf(title string) string {
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.TrimSpace(title) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if sep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToUpper(r))
+			sep = false
+			continue
+		}
+		sep = true
+	}
+	return b.String()
+}
+
+func (d *decoder) cards(n *yaml.Node) []*CardSpec {
+	items := d.seq(n, "cards")
+	if len(items) > dmflow.MaxElements {
+		d.errorf(d.pos(n), "%d cards; Instagram allows at most %d", len(items), dmflow.MaxElements)
+	}
+	if n.Kind == yaml.SequenceNode && len(items) == 0 {
+		d.errorf(d.pos(n), "cards must not be empty")
+	}
+	var out []*CardSpec
+	for _, it := range items {
+		m := d.mapping(it, "card", cardKeys...)
+		if !d.require(it, m, "card", "title") {
+			continue
+		}
+		c := &CardSpec{Pos: d.pos(it)}
+		c.Title = d.template(m.get("title"), "card title", scopeBase)
+		d.limitChars(c.Title, dmflow.MaxElementTextLen, "card title")
+		if v := m.get("subtitle"); v != nil {
+			c.Subtitle = d.template(v, "card subtitle", scopeBase)
+			d.limitChars(c.Subtitle, dmflow.MaxElementTextLen, "card subtitle")
+		}
+		c.Image = d.optTemplate(m.get("image"), "card image")
+		c.URL = d.optTemplate(m.get("url"), "card url")
+		c.Buttons = d.buttons(m.get("buttons"))
+		out = append(out, c)
+	}
+	return out
+}
+
+func (d *decoder) optTemplate(n *yaml.Node, what string) *Template {
+	if n == nil {
+		return nil
+	}
+	return d.template(n, what, scopeBase)
+}
+
+func (d *decoder) buttonTemplate(n *yaml.Node) *ButtonsSpec {
+	m := d.mapping(n, "buttons reply", btnTmplKeys...)
+	if !d.require(n, m, "buttons reply", "text", "buttons") {
+		return nil
+	}
+	b := &ButtonsSpec{Pos: d.pos(n)}
+	b.Text = d.template(m.get("text"), "text", scopeBase)
+	d.limitBytes(b.Text, dmflow.MaxButtonTextLen, "button template text")
+	b.Buttons = d.buttons(m.get("buttons"))
+	if len(b.Buttons) == 0 {
+		d.errorf(b.Pos, "a buttons reply needs at least one button")
+	}
+	return b
+}
+
+func (d *decoder) buttons(n *yaml.Node) []*ButtonSpec {
+	if n == nil {
+		return nil
+	}
+	items := d.seq(n, "buttons")
+	if len(items) > dmflow.MaxButtons {
+		d.errorf(d.pos(n), "%d buttons; Instagram allows at most %d", len(items), dmflow.MaxButtons)
+	}
+	var out []*ButtonSpec
+	for _, it := range items {
+		m := d.mapping(it, "button", buttonKeys...)
+		if !d.require(it, m, "button", "title") {
+			continue
+		}
+		b := &ButtonSpec{Pos: d.pos(it)}
+		b.Title = d.template(m.get("title"), "button title", scopeBase)
+		d.limitChars(b.Title, dmflow.MaxQuickReplyLen, "button title")
+		if m.has("payload") == m.has("url") {
+			d.errorf(b.Pos, "a button needs exactly one of payload or url")
+		}
+		if v := m.get("payload"); v != nil {
+			b.Payload, _ = d.str(v, "payload")
+		}
+		b.URL = d.optTemplate(m.get("url"), "button url")
+		out = append(out, b)
+	}
+	return out
+}
+
+// media decodes `image: URL`, `image: {url|attachment_id}` or
+// `media: {type, url|attachment_id}`.
+func (d *decoder) media(n *yaml.Node, kind string) *MediaSpec {
+	ms := &MediaSpec{Pos: d.pos(n), Type: kind}
+	if n.Kind == yaml.ScalarNode && kind != "media" {
+		ms.URL = d.template(n, kind+" url", scopeBase)
+		return ms
+	}
+	m := d.mapping(n, kind, mediaKeys...)
+	if m == nil {
+		return nil
+	}
+	if v := m.get("type"); v != nil {
+		ms.Type, _ = d.str(v, "media type")
+	}
+	if !contains([]string{"image", "video", "audio", "file"}, ms.Type) || (m.has("type") && kind != "media") {
+		d.errorf(ms.Pos, "media type must be image, video, audio or file (as key, or type: under media)")
+	}
+	if m.has("url") == m.has("attachment_id") {
+		d.errorf(ms.Pos, "%s needs exactly one of url or attachment_id", kind)
+	}
+	ms.URL = d.optTemplate(m.get("url"), "url")
+	if v := m.get("attachment_id"); v != nil {
+		ms.AttachmentID, _ = d.str(v, "attachment_id")
+	}
+	return ms
+}
+
+func (d *decoder) images(n *yaml.Node) []*MediaSpec {
+	items := d.seq(n, "images")
+	if len(items) > dmflow.MaxImages {
+		d.errorf(d.pos(n), "%d images; Instagram allows at most %d", len(items), dmflow.MaxImages)
+	}
+	var out []*MediaSpec
+	for _, it := range items {
+		if m := d.media(it, "image"); m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// limitBytes checks the length of a static template.
+func (d *decoder) limitBytes(t *Template, limit int, what string) {
+	if t != nil && t.Static() && len(t.Src) > limit {
+		d.errorf(t.Pos, "%s is %d bytes; Instagram allows at most %d", what, len(t.Src), limit)
+	}
+}
+
+func (d *decoder) limitChars(t *Template, limit int, what string) {
+	if t == nil || !t.Static() {
+		return
+	}
+	if n := utf8.RuneCountInString(t.Src); n > limit {
+		d.errorf(t.Pos, "%s %q is %d characters; Instagram allows at most %d", what, t.Src, n, limit)
+	}
+	if strings.TrimSpace(t.Src) == "" {
+		d.errorf(t.Pos, "%s must not be empty", what)
+	}
+}
