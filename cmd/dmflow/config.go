@@ -73,7 +73,7 @@ type configSetting struct {
 // secrets: DMFLOW_SECRET_ORDERS_TOKEN resolves ${ORDERS_TOKEN}.
 const envSecretPrefix = "DMFLOW_SECRET_"
 
-// settings lists every configuration value bound to c. It is the single
+// configSettings lists every configuration value bound to c. It is the single
 // source of the flags, the environment, the config-file keys and the
 // configuration table in docs/operations.md.
 func configSettings(c *serveConfig) []configSetting {
@@ -180,7 +180,7 @@ func applyEnvAndFlag(s *configSetting, env func(string) (string, bool), flagVals
 	return nil
 }
 
-// assign parses raw into the configSetting's variable.
+// assignSetting parses raw into the setting's variable.
 func assignSetting(s *configSetting, raw string) error {
 	raw = strings.TrimSpace(raw)
 	switch p := s.ptr.(type) {
@@ -199,13 +199,13 @@ func assignSetting(s *configSetting, raw string) error {
 		}
 		*p = n
 	default:
-		panic(fmt.Sprintf("config: configSetting %s has unsupported type %T", s.Flag, s.ptr))
+		panic(fmt.Sprintf("config: setting %s has unsupported type %T", s.Flag, s.ptr))
 	}
 	return nil
 }
 
-// applyFile reads the YAML config file: a mapping of the keys listed by
-// settings (nested "instagram:" and "notify:" sections) plus "secrets:".
+// applyConfigFile reads the YAML config file: a mapping of the keys listed by
+// configSettings (nested "instagram:" and "notify:" sections) plus "secrets:".
 func applyConfigFile(c *serveConfig, ss []configSetting, path string) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -249,7 +249,7 @@ func configFileEntry(c *serveConfig, byKey map[string]*configSetting, path, key 
 	case key == "instagram" || key == "notify":
 		return walkConfigFile(c, byKey, path, key+".", v)
 	case byKey[key] == nil:
-		return configErrorf("%s: unknown configSetting %q (known: %s)", at, key, strings.Join(configKnownKeys(byKey), ", "))
+		return configErrorf("%s: unknown setting %q (known: %s)", at, key, strings.Join(configKnownKeys(byKey), ", "))
 	case v.Kind != yaml.ScalarNode:
 		return configErrorf("%s: %s: expected a single value", at, key)
 	}
@@ -431,7 +431,7 @@ func (c *serveConfig) secret(env func(string) (string, bool)) func(string) (stri
 	}
 }
 
-// exitCode maps a command error to an exit code: configuration errors 2,
+// errExitCode maps a command error to an exit code: configuration errors 2,
 // everything else 1.
 func errExitCode(err error) int {
 	var ce *configError

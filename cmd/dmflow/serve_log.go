@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// parseLevel parses a --log-level value.
+// parseLogLevel parses a --log-level value.
 func parseLogLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
@@ -18,7 +18,7 @@ func parseLogLevel(s string) (slog.Level, error) {
 }
 
 // newLogger returns the process logger writing to w in the configured
-// format. Every string that equals or contains one of secrets is redactedMark,
+// format. Every string that equals or contains one of secrets is redacted,
 // whichever package logs it: a last line of defence behind the rule that
 // no package logs credentials.
 func newLogger(w io.Writer, format, level string, secrets []string) (*slog.Logger, error) {
