@@ -1,0 +1,168 @@
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/store/internal/kvstore"
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Options configures Open. The zero value (or nil) gives the defaults.
+type Options struct {
+	// Timeout is how long Open waits for the file lock that another process
+	// may hold (default 1s). Open never waits forever.
+	Timeout time.Duration
+	// NoSync skips fsync on commit. UNSAFE: a crash of the machine (not just
+	// the process) can lose acknowledged writes or corrupt the file. For
+	// benchmarks and throwaway data only.
+	NoSync bool
+	// DedupeRetention is how long a done event's Key keeps deduplicating
+	// redeliveries when PruneInbox is not called (default
+	// store.DefaultDedupeRetention).
+	DedupeRetention time.Duration
+	// MaxBatch caps how many requests share one transaction (default 1000).
+	MaxBatch int
+	// Mode is the permission of a new file (default 0600).
+	Mode os.FileMode
+}
+
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = time.Second
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 1000
+	}
+	if c.Mode == 0 {
+		c.Mode = 0o600
+	}
+	return c
+}
+
+// DB is a dmflow.Store in one bbolt file. It is safe for concurrent use;
+// concurrent writes are group-committed.
+type DB struct {
+	*kvstore.Store
+	bdb  *bbolt.DB
+	w    *writer
+	path string
+}
+
+var _ dmflow.Store = (*DB)(nil)
+
+var errClosed = fmt.Errorf("store/bolt: %w", dmflow.ErrClosed)
+
+// Open opens or creates the store file at path. opts may be nil. If another
+// process has the file open, Open fails after opts.Timeout.
+func Open(path string, opts *Options) (*DB, error) {
+	o := opts.withDefaults()
+	bdb, err := bbolt.Open(path, o.Mode, &bbolt.Options{
+		Timeout: o.Timeout, NoSync: o.NoSync, FreelistType: bbolt.FreelistMapType,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("store/bolt: open %s: another process has the file open (gave up after %s): %w", path, o.Timeout, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store/bolt: open %s: %w", path, err)
+	}
+	if err := bdb.Update(dropLeases); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("store/bolt: open %s: drop leases: %w", path, err)
+	}
+	d := &DB{bdb: bdb, w: newWriter(bdb, o.MaxBatch), path: path}
+	d.Store = kvstore.New(kv{d}, kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention})
+	return d, nil
+}
+
+// dropLeases deletes the lease buckets: the file lock proves that no owner
+// of the previous process survived, so its work is claimable at once.
+func dropLeases(tx *bbolt.Tx) error {
+	var names [][]byte
+	err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
+		if kvstore.IsLeaseBucket(string(name)) {
+			names = append(names, append([]byte(nil), name...))
+		}
+		return nil
+	})
+	for _, n := range names {
+		if err == nil {
+			err = tx.DeleteBucket(n)
+		}
+	}
+	return err
+}
+
+// Path returns the file's path.
+func (d *DB) Path() string { return d.path }
+
+// Close waits for queued writes, then closes the file. Leases are dropped
+// with the process. Closing twice is a no-op.
+func (d *DB) Close() error {
+	d.w.close()
+	d.w.mu.Lock() // no View runs past this point
+	defer d.w.mu.Unlock()
+	if err := d.bdb.Close(); err != nil {
+		return fmt.Errorf("store/bolt: close %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the file to w while the store keeps
+// serving, and returns the number of bytes written.
+func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := kv{d}.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("store/bolt: backup %s: %w", d.path, err)
+	}
+	return n, nil
+}
+
+// Stats counts the group commits so far.
+type Stats struct {
+	Commits  uint64 // bbolt write transactions committed (one fsync pair each)
+	Requests uint64 // write requests they carried
+}
+
+// Stats returns how many write transactions carried how many requests.
+func (d *DB) Stats() Stats {
+	return Stats{Commits: d.w.commits.Load(), Requests: d.w.requests.Load()}
+}
+
+// kv is the kvstore.DB view of a DB.
+type kv struct{ d *DB }
+
+func (k kv) Update(_ context.Context, fn func(kvstore.Tx) error) error {
+	return k.d.w.do(fn)
+}
+
+func (k kv) View(ctx context.Context, fn func(kvstore.Tx) error) error {
+	return k.view(ctx, func(btx *bbolt.Tx) error { return fn(newTx(btx)) })
+}
+
+// view runs fn in a bbolt read transaction unless the DB is closed.
+func (k kv) view(_ context.Context, fn func(*bbolt.Tx) error) error {
+	k.d.w.mu.RLock()
+	defer k.d.w.mu.RUnlock()
+	if k.d.w.closed {
+		return errClosed
+	}
+	return k.d.bdb.View(fn)
+}
+
+func (k kv) Close() error { return k.d.Close() }

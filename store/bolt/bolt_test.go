@@ -1,0 +1,188 @@
+package bolt_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/store/bolt"
+	"github.com/dmflow/dmflow/store/storetest"
+	bbolt "go.etcd.io/bbolt"
+)
+
+func open(t testing.TB, path string, opts *bolt.Options) *bolt.DB {
+	t.Helper()
+	db, err := bolt.Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) dmflow.Store {
+		return open(t, filepath.Join(t.TempDir(), "dmflow.db"), nil)
+	})
+}
+
+func TestReopenKeepsDataAndDropsLeases(t *testing.T) {
+	ctx, path := context.Background(), filepath.Join(t.TempDir(), "dmflow.db")
+	db := open(t, path, nil)
+	if _, err := db.AppendInbox(ctx, []dmflow.Event{storetest.Msg("u1", "a")}, storetest.T0); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := db.ClaimInbox(ctx, dmflow.Claim{Owner: "A", Max: 1, Lease: time.Hour, Now: storetest.T0}); len(items) != 1 {
+		t.Fatalf("claimed %d", len(items))
+	}
+	db.Close()
+	db = open(t, path, nil)
+	items, err := db.ClaimInbox(ctx, dmflow.Claim{Owner: "B", Max: 1, Lease: time.Hour, Now: storetest.T0})
+	if err != nil || len(items) != 1 || items[0].Attempts != 2 {
+		t.Fatalf("after reopen: %+v, %v; want the item claimable at once, attempts 2", items, err)
+	}
+}
+
+func TestOpenLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dmflow.db")
+	open(t, path, nil)
+	start := time.Now()
+	_, err := bolt.Open(path, &bolt.Options{Timeout: 100 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "another process has the file open") {
+		t.Fatalf("second Open: %v, want a lock error", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("Open waited far beyond its timeout")
+	}
+}
+
+func TestGroupCommit(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "dmflow.db"), nil)
+	var wg sync.WaitGroup
+	for g := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				e := storetest.Msg(fmt.Sprint("u", g), fmt.Sprint(g, "-", i))
+				if _, err := db.AppendInbox(context.Background(), []dmflow.Event{e}, storetest.T0); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st := db.Stats()
+	if st.Requests < 640 || st.Commits >= st.Requests {
+		t.Fatalf("stats %+v: want 640 requests shared by fewer commits", st)
+	}
+	if n, _ := db.InboxDepth(context.Background()); n != 640 {
+		t.Fatalf("depth %d, want 640", n)
+	}
+}
+
+// TestFailingRequestInBatch checks that requests failing inside a batch
+// (conflicts, after other requests wrote) fail alone.
+func TestFailingRequestInBatch(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "dmflow.db"), nil)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := map[string]int{}
+	for g := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := fmt.Sprint("u", g%4) // 8 writers race for each user's version 0
+			err := db.Commit(ctx, dmflow.Commit{Key: storetest.Key(u), Session: &dmflow.Session{Key: storetest.Key(u)}, Now: storetest.T0,
+				Outbox: []dmflow.Outgoing{{Reply: dmflow.Reply{Kind: dmflow.ReplyText, Text: u}}}})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins[u]++
+			case !errors.Is(err, dmflow.ErrConflict):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for u := range 4 {
+		if wins[fmt.Sprint("u", u)] != 1 {
+			t.Fatalf("wins %v: want exactly one per user", wins)
+		}
+	}
+	if n, _ := db.OutboxDepth(ctx, dmflow.QueueDM); n != 4 {
+		t.Fatalf("outbox depth %d, want 4 (losers left nothing)", n)
+	}
+}
+
+func TestCorruptRecords(t *testing.T) {
+	ctx, path := context.Background(), filepath.Join(t.TempDir(), "dmflow.db")
+	db := open(t, path, nil)
+	s := &dmflow.Session{Key: storetest.Key("u1")}
+	if err := db.Commit(ctx, dmflow.Commit{Key: s.Key, Session: s, Now: storetest.T0}); err != nil {
+		t.Fatal(err)
+	}
+	db.AppendInbox(ctx, []dmflow.Event{storetest.Msg("u1", "a")}, storetest.T0)
+	db.PutToken(ctx, dmflow.Token{Account: "a", AccessToken: "x"})
+	db.Close()
+	garble(t, path, map[string][]byte{
+		"sessions":    {2, '{', '}'},     // unknown version
+		"inbox.items": {1, '{', '"', 'x'}, // truncated JSON
+		"tokens":      {},                 // empty
+	})
+	db = open(t, path, nil)
+	calls := map[string]func() error{
+		"GetSession":   func() error { _, err := db.GetSession(ctx, s.Key); return err },
+		"ListSessions": func() error { _, err := db.ListSessions(ctx, dmflow.SessionFilter{}); return err },
+		"Commit":       func() error { return db.Commit(ctx, dmflow.Commit{Key: s.Key, Session: s, Now: storetest.T0}) },
+		"ClaimInbox": func() error {
+			_, err := db.ClaimInbox(ctx, dmflow.Claim{Owner: "A", Max: 1, Lease: time.Minute, Now: storetest.T0})
+			return err
+		},
+		"History":    func() error { _, err := db.History(ctx, s.Key, 10); return err },
+		"GetToken":   func() error { _, err := db.GetToken(ctx, "a"); return err },
+		"ListTokens": func() error { _, err := db.ListTokens(ctx); return err },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, dmflow.ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+// garble overwrites every value of the named buckets.
+func garble(t *testing.T, path string, vals map[string][]byte) {
+	t.Helper()
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		for name, v := range vals {
+			b := tx.Bucket([]byte(name))
+			if b == nil {
+				return fmt.Errorf("no bucket %s", name)
+			}
+			var keys [][]byte
+			b.ForEach(func(k, _ []byte) error { keys = append(keys, append([]byte(nil), k...)); return nil })
+			for _, k := range keys {
+				if err := b.Put(k, v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

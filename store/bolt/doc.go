@@ -1,0 +1,53 @@
+// Package bolt is the default dmflow.Store: one embedded bbolt file
+// (go.etcd.io/bbolt) holding the inbox, sessions, timers, outbox, action
+// calls, dead letters and tokens, for a single `dmflow serve` process.
+//
+//	db, err := bolt.Open("dmflow.db", nil)
+//	if err != nil { ... }
+//	defer db.Close()
+//
+// # Group commit
+//
+// Every write (AppendInbox, Commit, claims, acks, ...) is queued to one writer
+// goroutine that runs all queued requests in one bbolt transaction and
+// commits once, so concurrent callers share one fsync pair instead of paying
+// one each. A request returns only after that commit: a nil error means the
+// write is on disk. A request that fails after writing aborts its batch; the
+// others are re-run without it and it runs alone, so it cannot fail them.
+// There is no batching delay: a lone caller commits at once. DB.Stats tells
+// how many requests the commits carried.
+//
+// # Layout
+//
+// Records are encoded with dmflow.MarshalRecord (a version byte, then JSON);
+// numeric keys are big-endian, times are encoded so they sort. Top-level
+// buckets: inbox.items (by seq), inbox.pending, inbox.byuser, inbox.recv,
+// inbox.dedupe, inbox.failed, sessions, sessions.upd, timers (by due time),
+// outbox.index, outbox.items/<queue>, outbox.queue/<queue>, outbox.dead,
+// actions, actions.id, tokens, and the lease buckets (inbox.lease,
+// outbox.lease/<queue>, actions.lease). The semantics are shared with
+// store/mem and checked by store/storetest.
+//
+// # Caveats
+//
+//   - One process only: bbolt holds an exclusive lock on the file. A second
+//     Open (another `dmflow serve`, an admin CLI) fails after
+//     Options.Timeout (1s by default) with an error saying another process
+//     has the file open. Use store/postgres for several replicas, and the
+//     running server's Backup for copies.
+//   - Leases live in the file but are dropped on Open: the lock proves their
+//     owners died with the previous process, so their work is claimable at
+//     once after a restart.
+//   - Options.NoSync is unsafe (a machine crash can lose acknowledged writes
+//     or corrupt the file); it exists for benchmarks. Crash safety relies on
+//     fsync being honest; a kill -9 of the process loses nothing that was
+//     acknowledged.
+//   - The file never shrinks; deleted pages are reused. Compact offline with
+//     `bbolt compact` if it grew from a backlog.
+//   - Claims scan the pending items of the inbox or of one outbox queue, so a
+//     backlog of many thousands of items makes each claim slower; depths
+//     (InboxDepth, OutboxDepth) walk the bucket's pages.
+//   - A record that cannot be decoded (garbage, or written by a newer dmflow)
+//     yields an error wrapping dmflow.ErrCorrupt; the call fails, the store
+//     does not panic, and other records stay usable.
+package bolt
