@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// stepper is the engine as the authoring tools use it.
+type stepper interface {
+	Step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, now time.Time) (*dmflow.Turn, error)
+}
+
+// conversation runs one user's session through the real engine in memory,
+// with a fake clock, the way the bot's worker does: one Step per event, the
+// session replaced by the Turn's, Version bumped as a store commit would.
+type conversation struct {
+	eng  stepper
+	key  dmflow.SessionKey
+	sess *dmflow.Session // nil: no session yet
+	now  time.Time
+	seq  int
+	taps []tappable // tappables of the last replies
+	// answer returns the mocked result of an action call; ok=false leaves
+	// the call pending (chat answers it later with result).
+	answer func(call dmflow.ActionCall) (m *mockSpec, ok bool, err error)
+	// save persists a new session (nil: deleted); nil keeps it in memory only.
+	save func(ctx context.Context, s *dmflow.Session) (*dmflow.Session, error)
+	// onTurn sees every turn (coverage).
+	onTurn func(*dmflow.Turn)
+}
+
+// outcome is what one input produced, over all the steps it took (the
+// event itself, answered actions, fired timers).
+type outcome struct {
+	Replies []dmflow.Outgoing
+	Actions []dmflow.ActionCall
+	Pending []dmflow.ActionCall // calls left unanswered
+	Trace   []dmflow.TraceEntry
+}
+
+// maxChain bounds the events one input may cause (action results, timers).
+const maxChain = 64
+
+// send handles one input.
+func (c *conversation) send(ctx context.Context, in *input) (*outcome, error) {
+	if in.Kind == "advance" {
+		return c.advance(ctx, in.After)
+	}
+	c.seq++
+	ev, err := eventFor(in, c.key, c.now, fmt.Sprintf("mid-%d", c.seq), c.taps)
+	if err != nil {
+		return nil, err
+	}
+	out := &outcome{}
+	return out, c.step(ctx, ev, out)
+}
+
+// step runs one event and answers the action calls it makes.
+func (c *conversation) step(ctx context.Context, ev dmflow.Event, out *outcome) error {
+	queue := []dmflow.Event{ev}
+	for n := 0; len(queue) > 0; n++ {
+		if n == maxChain {
+			return fmt.Errorf("more than %d chained events (action results); is a flow looping through actions?", maxChain)
+		}
+		ev, queue = queue[0], queue[1:]
+		turn, err := c.eng.Step(ctx, c.sess, ev, c.now)
+		if err != nil {
+			return err
+		}
+		if err := c.apply(ctx, turn, out); err != nil {
+			return err
+		}
+		next, err := c.answerCalls(turn.Actions, out)
+		if err != nil {
+			return err
+		}
+		queue = append(queue, next...)
+	}
+	return nil
+}
+
+// apply makes the turn's session current and collects its effects.
+func (c *conversation) apply(ctx context.Context, turn *dmflow.Turn, out *outcome) error {
+	if turn.Session != nil || turn.Delete {
+		var s *dmflow.Session
+		if !turn.Delete {
+			s = turn.Session.Clone()
+			s.Version++ // as the store's commit does; the engine derives ids from it
+		}
+		if c.save != nil {
+			var err error
+			if s, err = c.save(ctx, s); err != nil {
+				return err
+			}
+		}
+		c.sess = s
+	}
+	out.Replies = append(out.Replies, turn.Replies...)
+	out.Actions = append(out.Actions, turn.Actions...)
+	out.Trace = append(out.Trace, turn.Trace...)
+	if len(turn.Replies) > 0 {
+		c.taps = replyTaps(turn.Replies)
+	}
+	if c.onTurn != nil {
+		c.onTurn(turn)
+	}
+	return nil
+}
+
+func (c *conversation) answerCalls(calls []dmflow.ActionCall, out *outcome) ([]dmflow.Event, error) {
+	var evs []dmflow.Event
+	for _, call := range calls {
+		m, ok, err := c.answerFor(call)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			out.Pending = append(out.Pending, call)
+			continue
+		}
+		ev, err := resultEvent(c.key, call, m, c.now)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+func (c *conversation) answerFor(call dmflow.ActionCall) (*mockSpec, bool, error) {
+	if c.answer == nil {
+		return nil, false, nil
+	}
+	return c.answer(call)
+}
+
+// result feeds the outcome of a pending action call (chat's /result).
+func (c *conversation) result(ctx context.Context, call dmflow.ActionCall, m *mockSpec) (*outcome, error) {
+	ev, err := resultEvent(c.key, call, m, c.now)
+	if err != nil {
+		return nil, err
+	}
+	out := &outcome{}
+	return out, c.step(ctx, ev, out)
+}
+
+// advance moves the clock by d, firing each session timer that comes due on
+// the way at its due time, in due order, as the server's timer index does.
+func (c *conversation) advance(ctx context.Context, d time.Duration) (*outcome, error) {
+	end := c.now.Add(d)
+	out := &outcome{}
+	for n := 0; ; n++ {
+		t, ok := c.nextTimer(end)
+		if !ok {
+			break
+		}
+		if n == maxChain {
+			return out, fmt.Errorf("more than %d timers fired within %s; is a timeout re-arming itself with a tiny delay?", maxChain, d)
+		}
+		if t.Due.After(c.now) {
+			c.now = t.Due
+		}
+		if err := c.step(ctx, timerEvent(c.key, t), out); err != nil {
+			return out, err
+		}
+	}
+	c.now = end
+	return out, nil
+}
+
+// nextTimer returns the session's earliest timer due at or before end.
+func (c *conversation) nextTimer(end time.Time) (dmflow.Timer, bool) {
+	if c.sess == nil || len(c.sess.Timers) == 0 {
+		return dmflow.Timer{}, false
+	}
+	ts := append([]dmflow.Timer(nil), c.sess.Timers...)
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Due.Before(ts[j].Due) })
+	if ts[0].Due.After(end) {
+		return dmflow.Timer{}, false
+	}
+	return ts[0], true
+}
