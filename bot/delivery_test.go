@@ -1,0 +1,227 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+var errTransient = errors.New("graph: 500 internal error")
+
+type retryAfterErr struct{ d time.Duration }
+
+func (e retryAfterErr) Error() string              { return "graph: rate limited" }
+func (e retryAfterErr) RetryAfter() time.Duration { return e.d }
+
+func TestSendRetriesThenDelivers(t *testing.T) {
+	s := newSender()
+	s.fail = func(m dmflow.Outgoing, attempt int) error {
+		if m.Reply.Text == "re: first" && attempt <= 2 {
+			return errTransient
+		}
+		return nil
+	}
+	cfg := testConfig(s)
+	b := start(t, cfg)
+	ingest(t, b, msg("u1", "1", "first"), msg("u1", "2", "second"))
+	eventually(t, "two replies", func() bool { return len(s.texts(key("u1"))) == 2 })
+	if got := s.texts(key("u1")); !slices.Equal(got, []string{"re: first", "re: second"}) {
+		t.Fatalf("replies %q: the retried message must stay first", got)
+	}
+	if n := metric(t, b.Metrics(), "dmflow_deliveries_total", "queue", "dm", "result", "retried"); n != 2 {
+		t.Fatalf("retried = %v, want 2", n)
+	}
+}
+
+func TestSendFailuresAreDeadLettered(t *testing.T) {
+	cases := []struct {
+		name   string
+		err    error
+		reason string
+	}{
+		{"permanent", fmt.Errorf("graph: 551 user unavailable: %w", dmflow.ErrPermanent), "551"},
+		{"outside window", fmt.Errorf("graph: 10/2018278: %w", dmflow.ErrOutsideWindow), "messaging window"},
+		{"ambiguous", fmt.Errorf("graph: 1/1357046: %w", dmflow.ErrAmbiguous), "ambiguous"},
+		{"attempts exhausted", errTransient, "gave up after 3 attempts"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSender()
+			s.fail = func(m dmflow.Outgoing, _ int) error {
+				if m.Reply.Text == "re: bad" {
+					return tc.err
+				}
+				return nil
+			}
+			cfg := testConfig(s)
+			cfg.MaxSendAttempts = 3
+			b := start(t, cfg)
+			ingest(t, b, msg("u1", "1", "bad"), msg("u1", "2", "good"))
+			if got := s.waitSent(t); got.Text != "re: good" {
+				t.Fatalf("sent %q", got.Text)
+			}
+			var dl []dmflow.DeadLetter
+			eventually(t, "dead letter", func() bool {
+				dl, _ = cfg.Store.DeadLetters(ctx, 10)
+				return len(dl) == 1
+			})
+			if dl[0].Item.Message.Reply.Text != "re: bad" || !strings.Contains(dl[0].Reason, tc.reason) {
+				t.Fatalf("dead letter %+v, want reason containing %q", dl[0], tc.reason)
+			}
+			if n := metric(t, b.Metrics(), "dmflow_deliveries_total", "queue", "dm", "result", "dead"); n != 1 {
+				t.Fatalf("dead = %v", n)
+			}
+		})
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	s := newSender()
+	s.fail = func(dmflow.Outgoing, int) error { return retryAfterErr{time.Hour} }
+	clock := newClock()
+	cfg := testConfig(s)
+	cfg.Clock = clock.Now
+	b := start(t, cfg)
+	t0 := clock.Now()
+	ingest(t, b, msg("u1", "1", "hi"))
+	eventually(t, "the retry", func() bool {
+		return metric(t, b.Metrics(), "dmflow_deliveries_total", "queue", "dm", "result", "retried") == 1
+	})
+	probe := func(at time.Time) int {
+		items, err := cfg.Store.ClaimOutbox(ctx, dmflow.QueueDM, dmflow.Claim{Owner: "probe", Max: 10, Lease: time.Minute, Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(items)
+	}
+	if n := probe(t0.Add(59 * time.Minute)); n != 0 {
+		t.Fatalf("item due before its Retry-After: %d claimed", n)
+	}
+	if n := probe(t0.Add(61 * time.Minute)); n != 1 {
+		t.Fatalf("item not due after its Retry-After: %d claimed", n)
+	}
+}
+
+func TestOwnEchoesAreIgnoredHumanEchoesHandOff(t *testing.T) {
+	s := newSender()
+	cfg := testConfig(s)
+	b := start(t, cfg)
+	ingest(t, b, msg("u1", "1", "hi"))
+	own := s.waitSent(t)
+	// The platform's echo of our own message comes later: a duplicate of the marker.
+	ingest(t, b, echo("u1", own.MID))
+	ingest(t, b, msg("u1", "2", "still bot"))
+	if got := s.waitSent(t); got.Text != "re: still bot" {
+		t.Fatalf("after own echo sent %q", got.Text)
+	}
+	// A person answers from the Instagram inbox.
+	ingest(t, b, echo("u1", "mid.human"))
+	eventually(t, "handoff", func() bool {
+		sess, err := cfg.Store.GetSession(ctx, key("u1"))
+		return err == nil && sess.Handoff != nil
+	})
+	sess, _ := cfg.Store.GetSession(ctx, key("u1"))
+	if sess.Handoff.By != "agent" {
+		t.Fatalf("handoff %+v", sess.Handoff)
+	}
+	ingest(t, b, msg("u1", "3", "anyone?"))
+	if _, err := b.Command(ctx, key("u1"), dmflow.AdminCommand{Op: dmflow.AdminRelease}); err != nil {
+		t.Fatal(err)
+	}
+	ingest(t, b, msg("u1", "4", "back"))
+	if got := s.waitSent(t); got.Text != "re: back" {
+		t.Fatalf("during handoff the bot answered %q", got.Text)
+	}
+}
+
+func TestEchoBeforeMarkerIsRecognised(t *testing.T) {
+	s := newSender()
+	release := make(chan struct{})
+	inSend := make(chan struct{}, 1)
+	s.block = func(ctx context.Context, m dmflow.Outgoing) error {
+		if m.Reply.Text != "re: hi" {
+			return nil
+		}
+		inSend <- struct{}{}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cfg := testConfig(s)
+	b := start(t, cfg)
+	ingest(t, b, msg("u1", "1", "hi"))
+	<-inSend
+	// Instagram delivers the echo webhook before the Send API call returned.
+	ingest(t, b, echo("u1", "mid.u1.re: hi"))
+	close(release)
+	s.waitSent(t)
+	ingest(t, b, msg("u1", "2", "next"))
+	if got := s.waitSent(t); got.Text != "re: next" {
+		t.Fatalf("sent %q", got.Text)
+	}
+	sess, err := cfg.Store.GetSession(ctx, key("u1"))
+	if err != nil || sess.Handoff != nil {
+		t.Fatalf("own echo handed off: %+v %v", sess, err)
+	}
+}
+
+func echo(user, mid string) dmflow.Event {
+	return dmflow.Event{Key: "echo:" + mid, Kind: dmflow.KindEcho, Channel: "instagram", Account: "acct", User: user,
+		Time: time.Date(2026, 11, 25, 12, 0, 1, 0, time.UTC), MID: mid, Text: "from the inbox"}
+}
+
+func TestTimersFireThroughTheUserQueue(t *testing.T) {
+	s := newSender()
+	clock := newClock()
+	cfg := testConfig(s)
+	cfg.Clock = clock.Now
+	b := start(t, cfg)
+	ingest(t, b, msg("u1", "1", "timer 5m"))
+	s.waitSent(t)
+	if n, err := b.FireTimersNow(ctx, clock.Now().Add(4*time.Minute)); err != nil || n != 0 {
+		t.Fatalf("fired %d early (%v)", n, err)
+	}
+	if n, err := b.FireTimersNow(ctx, clock.Add(6*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("fired %d, want 1 (%v)", n, err)
+	}
+	if got := s.waitSent(t); got.Text != "timeout m:1" {
+		t.Fatalf("sent %q", got.Text)
+	}
+}
+
+func TestTimerDueDuringDowntimeFiresOnceAfterRestart(t *testing.T) {
+	s := newSender()
+	clock := newClock()
+	cfg := testConfig(s)
+	cfg.Clock = clock.Now
+	b1, err := newBot(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := runBot(b1)
+	ingest(t, b1, msg("u1", "1", "timer 1m"))
+	s.waitSent(t)
+	stop(t, b1, run)
+	clock.Add(time.Hour) // downtime
+	cfg.Owner = "after-restart"
+	start(t, cfg) // its scheduler fires the overdue timer
+	if got := s.waitSent(t); got.Text != "timeout m:1" {
+		t.Fatalf("sent %q", got.Text)
+	}
+	eventually(t, "no pending timer", func() bool {
+		_, ok, err := cfg.Store.NextTimer(ctx)
+		return err == nil && !ok
+	})
+	if got := s.texts(key("u1")); !slices.Equal(got, []string{"timer set", "timeout m:1"}) {
+		t.Fatalf("replies %q", got)
+	}
+}
