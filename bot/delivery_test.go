@@ -16,7 +16,7 @@ var errTransient = errors.New("graph: 500 internal error")
 
 type retryAfterErr struct{ d time.Duration }
 
-func (e retryAfterErr) Error() string              { return "graph: rate limited" }
+func (e retryAfterErr) Error() string             { return "graph: rate limited" }
 func (e retryAfterErr) RetryAfter() time.Duration { return e.d }
 
 func TestSendRetriesThenDelivers(t *testing.T) {
