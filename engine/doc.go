@@ -1,0 +1,82 @@
+// Package engine runs dmflow flows: given a session, an event and the time,
+// Step computes the next session, the replies to send, the action calls to
+// make, the notices to stream and a trace that explains the decision.
+//
+// Step is pure and deterministic. It does no I/O, never reads the wall
+// clock (now is a parameter), never mutates its input session, and derives
+// every id it makes (timers, action calls) from the session key, the
+// session's stored Version and a per-step counter. The bot can therefore
+// retry a step after a lost compare-and-swap and get the same Turn.
+//
+// The state machine of each flow is a github.com/looplab/fsm table built
+// once by New: one fsm event per declared transition and source state
+// ("menu#on0", "menu#next", "ask#fail", "lookup#ok", "@trigger2", "@start",
+// …). Conditions are evaluated by the engine, which then fires the one
+// synthetic event for the branch that matched, since fsm allows a single
+// destination per (event, source). The only callback is the generic
+// after_event hook, which enters the destination state; it reads the step
+// from the event's arguments and captures nothing. fsm instances are pooled
+// per flow and their state is always set from the session, so the store
+// stays the only source of truth.
+//
+// # Semantics
+//
+// The flow language and its run-time semantics are specified in
+// docs (flow-language.md); the choices this package makes where the
+// specification leaves room are:
+//
+//   - Variables live in Session.Vars in JSON form and are shared by all
+//     flows of a session: a sub-flow receives its params there and can hand
+//     results back by setting a variable the caller also declares. Each
+//     flow's expressions see its declared variables coerced to their
+//     declared types (an unusable stored value reads as the default).
+//   - Event classes: message and postback answer asks and take any
+//     transition; reaction, referral, optin and comment take triggers and
+//     on transitions (fallbacks included) but never answer an ask; read,
+//     delete, edit, echo, unsupported and handover only take triggers and
+//     on transitions whose condition mentions event.kind. A passive event
+//     never creates a session (Turn.Session is nil).
+//   - Triggers of the calling flows also apply inside a sub-flow; a match
+//     there unwinds the call stack.
+//   - An invalid ask answer says retry[attempt-1] (the last one repeats),
+//     or repeats the state's say when there is no retry ladder. After
+//     max_attempts the session takes on_fail without a reprompt; without
+//     on_fail the ladder starts over.
+//   - An action's save runs only for outcome "ok"; a response that is not
+//     JSON or a failing save turns the outcome into "invalid", which takes
+//     on_error. on_error defaults to next; on_timeout to on_error.
+//   - While an action is pending, user events are queued in
+//     Session.Deferred (while_pending: queue, at most Options.MaxDeferred)
+//     and replayed, in order and in the same Step, right after the result
+//     moved the session; with while_pending: ignore they are dropped.
+//     Entering any state cancels a pending action (its result is stale).
+//   - Handoff: the bot is silent; user messages and agent echoes restart
+//     the idle release timer (release_after, else Options.HandoffRelease).
+//     Release (admin, timer or flow) continues at the handoff state's next,
+//     else at the current flow's start. Admin move also ends a handoff.
+//   - Admin reset replaces the session with a fresh one (profile, last
+//     inbound and version kept) that enters the main flow's start.
+//   - End states: the next message (not a read receipt) starts the main
+//     flow again like a new session; variables are kept.
+//   - Run-time expression errors never fail a step: a failing condition is
+//     false, a failing assignment is skipped, a failing template part
+//     renders empty; each is traced with What "error". Step fails only for
+//     a cancelled context, a loop (ErrLoop) or an invalid admin command
+//     (wrapping dmflow.ErrInvalid).
+//
+// # Trace
+//
+// Turn.Trace explains a step: "event" first, then each evaluated condition
+// ("trigger", "transition", "ask", "say") with its source, YAML position
+// and result, and the states entered ("enter", Detail "flow/state") and
+// fsm transitions fired ("edge", Detail "flow/event"). Visits and Edges
+// turn this into coverage.
+//
+// # Caveats
+//
+// A comment event gets one private reply per step; further replies and
+// sender actions are dropped (traced). Replies are tagged HUMAN_AGENT only
+// while the session is handed off. The engine trusts flows.Load for static
+// checks (loops, dead ends, limits); New only re-checks what it needs to
+// build the fsm tables (targets, sub-flows, reserved names).
+package engine

@@ -1,0 +1,400 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/flows"
+	"github.com/looplab/fsm"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultMaxAutoSteps   = 32
+	DefaultHandoffRelease = 24 * time.Hour
+	DefaultMaxDeferred    = 20
+)
+
+// ErrLoop reports a step that followed more than Options.MaxAutoSteps
+// automatic transitions without waiting for the user (a flow loop).
+var ErrLoop = errors.New("engine: too many automatic transitions (loop?)")
+
+// Options tune an Engine. The zero value (or nil) uses the defaults.
+type Options struct {
+	// HandoffRelease is how long a handed-off conversation may stay idle
+	// before the bot takes it back, for handoffs that declare no
+	// release_after (flow handoffs without it, agent echoes, admin handoff).
+	// Default DefaultHandoffRelease; negative means never.
+	HandoffRelease time.Duration
+	// MaxAutoSteps bounds the automatic transitions (next, call, return, …)
+	// of one step; past it Step fails with ErrLoop. Default DefaultMaxAutoSteps.
+	MaxAutoSteps int
+	// MaxDeferred bounds Session.Deferred: user events queued while an action
+	// is pending. Events past the bound are dropped (trace "skip").
+	// Default DefaultMaxDeferred.
+	MaxDeferred int
+}
+
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.HandoffRelease == 0 {
+		c.HandoffRelease = DefaultHandoffRelease
+	}
+	if c.MaxAutoSteps <= 0 {
+		c.MaxAutoSteps = DefaultMaxAutoSteps
+	}
+	if c.MaxDeferred <= 0 {
+		c.MaxDeferred = DefaultMaxDeferred
+	}
+	return c
+}
+
+// Engine runs the flows of one Bundle. It is immutable after New and safe for
+// concurrent use by many goroutines (each Step works on its own copies).
+type Engine struct {
+	b        *flows.Bundle
+	opts     Options
+	machines map[string]*machine
+	steps    sync.Pool // *step scratch (env map, vm.VM)
+}
+
+// New compiles a Bundle's flows into fsm tables and checks that every target
+// state and sub-flow exists and that no name collides with fsm's callback keys.
+func New(b *flows.Bundle, opts *Options) (*Engine, error) {
+	if b == nil || len(b.Flows) == 0 {
+		return nil, errors.New("engine: empty bundle")
+	}
+	if b.Flows[b.Main] == nil {
+		return nil, fmt.Errorf("engine: main flow %q not in bundle", b.Main)
+	}
+	e := &Engine{b: b, opts: opts.withDefaults(), machines: make(map[string]*machine, len(b.Flows))}
+	for _, name := range sortedKeys(b.Flows) {
+		m, err := compile(b, b.Flows[name])
+		if err != nil {
+			return nil, err
+		}
+		e.machines[name] = m
+	}
+	e.steps.New = func() any { return newStep() }
+	return e, nil
+}
+
+// Bundle returns the flows the engine runs.
+func (e *Engine) Bundle() *flows.Bundle { return e.b }
+
+// Flow returns the named flow ("" = the main flow), or nil.
+func (e *Engine) Flow(name string) *flows.Flow {
+	if name == "" {
+		name = e.b.Main
+	}
+	return e.b.Flows[name]
+}
+
+// Edge is one transition of a flow's state machine, as the engine feeds it to
+// looplab/fsm. Triggers have From "*" (any state).
+type Edge struct {
+	Name  string // fsm event name, unique in the flow: "menu#on0", "@trigger1", …
+	From  string
+	To    string
+	Label string // what takes it: "on: <when>", "next", "timeout 24h0m0s", …
+	Pos   string // position of the declaration
+}
+
+// Edges returns the transitions of a flow in a deterministic order (states in
+// file order, then triggers), or nil for an unknown flow. Together with
+// Visits it lets a test runner compute state and transition coverage.
+func (e *Engine) Edges(flow string) []Edge {
+	m := e.machines[e.flowName(flow)]
+	if m == nil {
+		return nil
+	}
+	return append([]Edge(nil), m.edges...)
+}
+
+func (e *Engine) flowName(name string) string {
+	if name == "" {
+		return e.b.Main
+	}
+	return name
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// machine is one flow compiled for fsm: its event table, generic callbacks
+// and a pool of fsm instances whose state is always set from the session.
+type machine struct {
+	flow     *flows.Flow
+	events   fsm.Events
+	edges    []Edge
+	states   map[string]*stateInfo
+	triggers []*transInfo
+	vars     map[string]*varInfo
+	varList  []*varInfo
+	startEv  string
+	pool     sync.Pool // *fsm.FSM
+}
+
+// stateInfo is a state with its precomputed fsm event names and trace text.
+type stateInfo struct {
+	st      *flows.State
+	pos     string
+	visit   string // "flow/state", Detail of the "enter" trace entry
+	on      []*transInfo
+	next    string // fsm event names ("" = none)
+	fail    string
+	timeout string
+	ok      string
+	err     string
+	atime   string
+	release string
+	ret     string
+	timer   string // Timer.Name of the state's timeout
+}
+
+// transInfo is a trigger or on transition with its fsm event name.
+type transInfo struct {
+	t        *flows.Transition
+	ev       string // "" when it has no goto
+	pos      string
+	explicit bool // its condition tests event.kind: it may match passive events
+}
+
+// varInfo is a declared variable with its default in the typed env form.
+type varInfo struct {
+	v   *flows.Var
+	def any
+}
+
+// callbackKeys are names looplab/fsm interprets as generic hooks; a state or
+// event with one of these names would be ambiguous in its callback table.
+var callbackKeys = map[string]bool{"state": true, "event": true, "": true}
+
+func compile(b *flows.Bundle, f *flows.Flow) (*machine, error) {
+	m := &machine{flow: f, states: make(map[string]*stateInfo, len(f.States)), vars: make(map[string]*varInfo, len(f.Vars))}
+	if err := m.compileVars(); err != nil {
+		return nil, err
+	}
+	if f.States[f.Start] == nil {
+		return nil, fmt.Errorf("engine: flow %s: start state %q not found", f.Name, f.Start)
+	}
+	names := stateOrder(f)
+	for _, name := range names {
+		if callbackKeys[name] || strings.ContainsAny(name, "#@/") || isHookName(name) {
+			return nil, fmt.Errorf("engine: flow %s: state name %q is reserved by the state machine", f.Name, name)
+		}
+	}
+	all := append([]string{""}, names...)
+	m.startEv = "@start"
+	m.addEdge(all, "@start", "*", f.Start, "start", f.StartPos)
+	for _, name := range names {
+		if err := m.compileState(b, f.States[name]); err != nil {
+			return nil, err
+		}
+	}
+	for i, t := range f.Triggers {
+		ti := &transInfo{t: t, pos: t.Pos.String(), explicit: explicit(t.When)}
+		if t.Goto != nil {
+			if err := m.check(t.Goto, "trigger"); err != nil {
+				return nil, err
+			}
+			ti.ev = "@trigger" + itoa(i)
+			m.addEdge(all, ti.ev, "*", t.Goto.State, "trigger: "+describe(t), t.Pos)
+		}
+		m.triggers = append(m.triggers, ti)
+	}
+	cbs := fsm.Callbacks{"after_event": afterEvent}
+	m.pool.New = func() any { return fsm.NewFSM("", m.events, cbs) }
+	return m, nil
+}
+
+func isHookName(name string) bool {
+	for _, p := range []string{"before_", "leave_", "enter_", "after_"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// stateOrder is the flow's states in file order; states missing from Order
+// (hand-built flows) follow sorted by name.
+func stateOrder(f *flows.Flow) []string {
+	seen := make(map[string]bool, len(f.States))
+	var out []string
+	for _, n := range f.Order {
+		if f.States[n] != nil && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range sortedKeys(f.States) {
+		if !seen[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (m *machine) compileState(b *flows.Bundle, st *flows.State) error {
+	si := &stateInfo{st: st, pos: st.Pos.String(), visit: m.flow.Name + "/" + st.Name, timer: "timeout:" + st.Name}
+	m.states[st.Name] = si
+	src := []string{st.Name}
+	edge := func(suffix string, t *flows.Target, label string, pos flows.Pos) (string, error) {
+		if t == nil {
+			return "", nil
+		}
+		if err := m.check(t, st.Name); err != nil {
+			return "", err
+		}
+		ev := st.Name + "#" + suffix
+		m.addEdge(src, ev, st.Name, t.State, label, pos)
+		return ev, nil
+	}
+	var err error
+	for i, t := range st.On {
+		ti := &transInfo{t: t, pos: t.Pos.String(), explicit: explicit(t.When)}
+		if ti.ev, err = edge("on"+itoa(i), t.Goto, "on: "+describe(t), t.Pos); err != nil {
+			return err
+		}
+		si.on = append(si.on, ti)
+	}
+	if st.Ask != nil && st.Ask.OnFail != nil {
+		if si.fail, err = edge("fail", st.Ask.OnFail, "ask failed", st.Ask.Pos); err != nil {
+			return err
+		}
+	}
+	if t := st.Timeout; t != nil && t.Goto != nil {
+		if si.timeout, err = edge("timeout", t.Goto, "timeout "+t.After.String(), t.Pos); err != nil {
+			return err
+		}
+	}
+	if a := st.Action; a != nil {
+		if err := m.compileAction(si, a, edge); err != nil {
+			return err
+		}
+	}
+	if c := st.Call; c != nil {
+		if b.Flows[c.Flow] == nil {
+			return fmt.Errorf("engine: %s: state %s calls unknown flow %q", c.Pos, st.Name, c.Flow)
+		}
+		if si.ret, err = edge("return", c.Return, "return from "+c.Flow, c.Pos); err != nil {
+			return err
+		}
+	}
+	if h := st.Handoff; h != nil && h.Next != nil {
+		if si.release, err = edge("release", h.Next, "handoff released", h.Pos); err != nil {
+			return err
+		}
+	}
+	if st.Next != nil {
+		if si.next, err = edge("next", st.Next, "next", st.Next.Pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type edgeFunc func(suffix string, t *flows.Target, label string, pos flows.Pos) (string, error)
+
+func (m *machine) compileAction(si *stateInfo, a *flows.ActionSpec, edge edgeFunc) error {
+	var err error
+	ok := a.Next
+	if ok == nil {
+		ok = si.st.Next
+	}
+	onErr := firstTarget(a.OnError, ok)
+	if si.ok, err = edge("ok", ok, "action ok", a.Pos); err != nil {
+		return err
+	}
+	if si.err, err = edge("error", onErr, "action error", a.Pos); err != nil {
+		return err
+	}
+	si.atime, err = edge("action-timeout", firstTarget(a.OnTimeout, onErr), "action timeout", a.Pos)
+	return err
+}
+
+func firstTarget(ts ...*flows.Target) *flows.Target {
+	for _, t := range ts {
+		if t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+func (m *machine) check(t *flows.Target, from string) error {
+	if m.flow.States[t.State] == nil {
+		return fmt.Errorf("engine: %s: flow %s: %s goes to unknown state %q", t.Pos, m.flow.Name, from, t.State)
+	}
+	return nil
+}
+
+func (m *machine) addEdge(src []string, ev, from, to, label string, pos flows.Pos) {
+	m.events = append(m.events, fsm.EventDesc{Name: ev, Src: src, Dst: to})
+	m.edges = append(m.edges, Edge{Name: ev, From: from, To: to, Label: label, Pos: pos.String()})
+}
+
+// explicit reports whether a condition names event.kind, which lets it
+// match events (read receipts, edits, echoes, …) that never move a flow
+// otherwise.
+func explicit(x *flows.Expr) bool { return x != nil && strings.Contains(x.Src, "event.kind") }
+
+func describe(t *flows.Transition) string {
+	var parts []string
+	if len(t.Keywords) > 0 {
+		parts = append(parts, "keywords "+strings.Join(t.Keywords, ", "))
+	}
+	if t.When != nil {
+		parts = append(parts, t.When.Src)
+	}
+	if len(parts) == 0 {
+		return "otherwise"
+	}
+	return strings.Join(parts, " && ")
+}
+
+func (m *machine) compileVars() error {
+	for _, v := range m.flow.Vars {
+		def, err := coerce(v.Initial(), v.Type)
+		if err != nil {
+			return fmt.Errorf("engine: %s: default of %s: %w", v.Pos, v.Name, err)
+		}
+		vi := &varInfo{v: v, def: def}
+		m.vars[v.Name] = vi
+		m.varList = append(m.varList, vi)
+	}
+	return nil
+}
+
+func itoa(i int) string { return fmt.Sprint(i) }
+
+// get takes an fsm instance from the pool and sets its state from the
+// session; the pool is never trusted for state.
+func (m *machine) get(state string) *fsm.FSM {
+	f := m.pool.Get().(*fsm.FSM)
+	f.SetState(state)
+	return f
+}
+
+func (m *machine) put(f *fsm.FSM) { m.pool.Put(f) }
+
+// newSession is the session of a user the engine has not seen.
+func (e *Engine) newSession(key dmflow.SessionKey, now time.Time) *dmflow.Session {
+	m := e.machines[e.b.Main]
+	return &dmflow.Session{Key: key, Flow: m.flow.Name, FlowVersion: m.flow.Version, Vars: map[string]any{}, Created: now}
+}

@@ -1,0 +1,237 @@
+package engine
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/flows"
+)
+
+// enter runs a state's enter phase: set → say → arm timeout → then exactly
+// one of action, call, handoff, end, return; or wait (ask/on); or follow
+// next. The follow-up transition is left in st.cont.
+func (st *step) enter(name string) {
+	si := st.m.states[name]
+	s := st.s
+	s.State, s.Attempts, s.Ended, s.Pending = name, 0, false, nil
+	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "enter", Pos: si.pos, Detail: si.visit})
+	st.notice(dmflow.NoticeStateEntered, map[string]any{"flow": st.m.flow.Name, "state": name})
+	st.set(si.st.Set)
+	st.say(si.st.Say)
+	st.disarmPrefix("timeout:")
+	if t := si.st.Timeout; t != nil {
+		st.arm(si.timer, t.After)
+	}
+	switch x := si.st; {
+	case x.Action != nil:
+		st.startAction(si)
+	case x.Call != nil:
+		st.call(si)
+	case x.Handoff != nil:
+		st.handoff(x.Handoff.Reason, "flow", x.Handoff.ReleaseAfter)
+	case x.End:
+		st.end()
+	case x.Return:
+		st.ret()
+	case x.Ask != nil || len(x.On) > 0:
+		// wait for the next event
+	default:
+		st.cont.ev = si.next // "" = wait (a timeout-only state)
+	}
+}
+
+func (st *step) end() {
+	st.s.Ended, st.s.Stack = true, nil
+	st.trace("end", "", "end state: the next message starts again")
+}
+
+// call enters a sub-flow: the caller's args are evaluated in the caller's
+// env, stored as session vars, and the sub-flow starts.
+func (st *step) call(si *stateInfo) {
+	c := si.st.Call
+	sub := st.e.machines[c.Flow]
+	for _, a := range c.Args {
+		v, ok := st.eval(a.Value, "call")
+		if ok {
+			st.s.Vars[a.Var] = stored(v)
+		}
+	}
+	st.s.Stack = append(st.s.Stack, dmflow.Frame{Flow: st.m.flow.Name, State: si.st.Name})
+	st.trace("call", c.Pos.String(), "calling flow "+c.Flow)
+	st.cont = cont{m: sub, from: "", ev: sub.startEv}
+}
+
+// ret returns from a sub-flow to its caller's call state, which takes its
+// return transition. Without a caller, return ends the session.
+func (st *step) ret() {
+	s := st.s
+	n := len(s.Stack)
+	if n == 0 {
+		st.end()
+		return
+	}
+	fr := s.Stack[n-1]
+	s.Stack = s.Stack[:n-1]
+	if len(s.Stack) == 0 {
+		s.Stack = nil
+	}
+	m := st.e.machines[fr.Flow]
+	var si *stateInfo
+	if m != nil {
+		si = m.states[fr.State]
+	}
+	if si == nil || si.ret == "" {
+		st.trace("error", "", "caller "+fr.Flow+"/"+fr.State+" is gone: restarting the main flow")
+		m = st.e.machines[st.e.b.Main]
+		s.Stack = nil
+		st.cont = cont{m: m, from: "", ev: m.startEv}
+		return
+	}
+	st.trace("return", "", "returning to "+fr.Flow+"/"+fr.State)
+	st.cont = cont{m: m, from: fr.State, ev: si.ret}
+}
+
+// set runs assignments in order.
+func (st *step) set(as []*flows.Assign) {
+	for _, a := range as {
+		v, ok := st.eval(a.Value, "set")
+		if ok {
+			st.setVar(a.Var, v)
+		}
+	}
+}
+
+// setVar stores v in the session (JSON form) and the env (typed form).
+func (st *step) setVar(name string, v any) bool {
+	typ := flows.TypeAny
+	vi := st.m.vars[name]
+	if vi != nil {
+		typ = vi.v.Type
+	}
+	tv, err := coerce(v, typ)
+	if err != nil {
+		st.trace("error", "", "set "+name+": "+err.Error())
+		return false
+	}
+	st.s.Vars[name] = stored(tv)
+	if st.envM == st.m {
+		st.env[name] = tv
+	}
+	return true
+}
+
+// arm (re)arms the named timer to fire after d.
+func (st *step) arm(name string, d time.Duration) {
+	st.disarm(name)
+	t := dmflow.Timer{ID: st.id("t:"), Name: name, Due: st.now.Add(d)}
+	st.s.Timers = append(st.s.Timers, t)
+	st.trace("timer", "", "armed "+name+" for "+t.Due.Format(time.RFC3339))
+}
+
+func (st *step) disarm(name string) {
+	st.filterTimers(func(t *dmflow.Timer) bool { return t.Name != name })
+}
+
+func (st *step) disarmPrefix(prefix string) {
+	st.filterTimers(func(t *dmflow.Timer) bool { return !strings.HasPrefix(t.Name, prefix) })
+}
+
+func (st *step) filterTimers(keep func(*dmflow.Timer) bool) {
+	ts := st.s.Timers
+	out := ts[:0]
+	for i := range ts {
+		if keep(&ts[i]) {
+			out = append(out, ts[i])
+		}
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	st.s.Timers = out
+}
+
+// id returns a deterministic id: prefix, session key, stored version and a
+// per-step counter. The store bumps Version on every commit, so ids never
+// repeat for a session, and a retried step produces the same ids.
+func (st *step) id(prefix string) string {
+	st.ids++
+	b := st.buf[:0]
+	b = append(b, prefix...)
+	b = append(b, st.s.Key.Account...)
+	b = append(b, '/')
+	b = append(b, st.s.Key.User...)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, st.s.Version, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, int64(st.ids), 10)
+	st.buf = b
+	return string(b)
+}
+
+// startAction emits the state's action call and makes the session wait for
+// its result.
+func (st *step) startAction(si *stateInfo) {
+	a := si.st.Action
+	call := dmflow.ActionCall{ID: st.id("a:"), Name: a.Name, Kind: a.Kind, Key: st.s.Key,
+		Timeout: a.Timeout, Retries: a.Retries, Created: st.now}
+	if call.Name == "" {
+		call.Name = si.st.Name
+	}
+	if call.Kind == "" {
+		call.Kind = "go"
+		if a.URL != nil {
+			call.Kind = "http"
+		}
+	}
+	if call.Kind == "http" {
+		call.HTTP = st.httpRequest(a)
+	}
+	if len(a.Args) > 0 {
+		call.Args = make(map[string]any, len(a.Args))
+		for _, x := range a.Args {
+			if v, ok := st.eval(x.Value, "action"); ok {
+				call.Args[x.Var] = stored(v)
+			}
+		}
+	}
+	p := call
+	p.Args = cloneArgs(call.Args)
+	st.s.Pending = &p
+	st.turn.Actions = append(st.turn.Actions, call)
+	st.trace("action", a.Pos.String(), "started "+call.Kind+" action "+call.Name+" ("+call.ID+")")
+}
+
+func cloneArgs(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	c := (&dmflow.Session{Vars: m}).Clone()
+	return c.Vars
+}
+
+func (st *step) httpRequest(a *flows.ActionSpec) *dmflow.HTTPRequest {
+	r := &dmflow.HTTPRequest{Method: a.Method, URL: st.text(a.URL)}
+	if r.Method == "" {
+		r.Method = "GET"
+	}
+	if len(a.Headers) > 0 {
+		r.Headers = make(map[string]string, len(a.Headers))
+		for _, k := range sortedKeys(a.Headers) {
+			r.Headers[k] = st.text(a.Headers[k])
+		}
+	}
+	if a.Body != nil {
+		if v, ok := st.eval(a.Body, "action"); ok {
+			b, err := json.Marshal(stored(v))
+			if err != nil {
+				st.trace("error", a.Body.Pos.String(), "action body: "+err.Error())
+			} else {
+				r.Body = b
+			}
+		}
+	}
+	return r
+}

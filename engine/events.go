@@ -1,0 +1,270 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/flows"
+)
+
+// handoffTimer is the Timer.Name of a handoff's idle release.
+const handoffTimer = "handoff"
+
+// handoff gives the conversation to a human: the bot stays silent until
+// released. release is the idle time before the bot takes it back (0: the
+// Options default).
+func (st *step) handoff(reason *flows.Template, by string, release time.Duration) {
+	r := st.text(reason)
+	if r == "" {
+		r = by
+	}
+	st.startHandoff(r, by, release)
+}
+
+func (st *step) startHandoff(reason, by string, release time.Duration) {
+	s := st.s
+	s.Handoff = &dmflow.Handoff{Since: st.now, Reason: reason, By: by}
+	s.Deferred = nil
+	st.envM = nil // user.handed_off changed
+	if release == 0 {
+		release = st.e.opts.HandoffRelease
+	}
+	if release > 0 {
+		st.arm(handoffTimer, release)
+	}
+	st.notice(dmflow.NoticeHandoffStarted, map[string]any{"by": by, "reason": reason})
+	st.trace("handoff", "", "handed off to a human ("+by+": "+reason+")")
+}
+
+// rearmHandoff restarts the idle release timer after activity.
+func (st *step) rearmHandoff() {
+	for _, t := range st.s.Timers {
+		if t.Name == handoffTimer {
+			st.arm(handoffTimer, st.releaseAfter())
+			return
+		}
+	}
+}
+
+// releaseAfter is the idle time after which the current handoff ends: the
+// handoff state's release_after for flow handoffs, else the default.
+func (st *step) releaseAfter() time.Duration {
+	if si := st.m0().states[st.s.State]; si != nil && si.st.Handoff != nil && st.s.Handoff.By == "flow" && si.st.Handoff.ReleaseAfter > 0 {
+		return si.st.Handoff.ReleaseAfter
+	}
+	return st.e.opts.HandoffRelease
+}
+
+// release ends a handoff; the session continues at the handoff state's
+// next, or at the flow's start.
+func (st *step) release(by string) error {
+	s := st.s
+	s.Handoff = nil
+	st.envM = nil
+	st.disarm(handoffTimer)
+	st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": by})
+	st.trace("handoff", "", "released by "+by)
+	m := st.m0()
+	st.use(m, s.State)
+	if si := m.states[s.State]; si != nil && si.release != "" {
+		return st.fire(si.release)
+	}
+	st.s.Stack = nil
+	return st.fire(m.startEv)
+}
+
+// echo handles a message the account sent from elsewhere: a human replied,
+// so the session is handed off (By "agent"), or its idle timer restarts.
+func (st *step) echo() error {
+	if st.s.Handoff != nil {
+		st.rearmHandoff()
+		st.trace("skip", "", "echo while handed off: release timer restarted")
+		return nil
+	}
+	st.startHandoff("human reply from the inbox", "agent", 0)
+	return nil
+}
+
+// timer handles a durable timeout that came due. Only the session's current
+// timers count; anything else is stale.
+func (st *step) timer() error {
+	s, tf := st.s, st.ev.Timer
+	idx := -1
+	for i := range s.Timers {
+		if tf != nil && s.Timers[i].ID == tf.ID {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		st.trace("skip", "", "stale timer ignored")
+		return nil
+	}
+	t := s.Timers[idx]
+	s.Timers = append(s.Timers[:idx:idx], s.Timers[idx+1:]...)
+	if len(s.Timers) == 0 {
+		s.Timers = nil
+	}
+	if t.Name == handoffTimer {
+		if s.Handoff == nil {
+			return nil
+		}
+		return st.release("timeout")
+	}
+	if s.Handoff != nil {
+		st.trace("skip", "", "timer "+t.Name+" while handed off: ignored")
+		return nil
+	}
+	if moved, err := st.resolve(); moved || err != nil || s.State == "" {
+		return err
+	}
+	si := st.m.states[s.State]
+	if si.timer != t.Name || si.st.Timeout == nil {
+		st.trace("skip", "", "timer "+t.Name+" does not belong to state "+s.State)
+		return nil
+	}
+	to := si.st.Timeout
+	st.trace("timer", to.Pos.String(), "timeout of "+s.State)
+	st.say(to.Say)
+	if si.timeout != "" {
+		return st.fire(si.timeout)
+	}
+	return nil
+}
+
+// actionResult handles the outcome of the pending action: save on success,
+// then next / on_error / on_timeout.
+func (st *step) actionResult() error {
+	s, r := st.s, st.ev.Action
+	if r == nil || s.Pending == nil || r.ID != s.Pending.ID {
+		st.trace("skip", "", "stale action result ignored")
+		return nil
+	}
+	s.Pending = nil
+	if s.State == "" || st.e.machines[s.Flow] == nil {
+		return nil
+	}
+	if moved, err := st.resolve(); moved || err != nil {
+		return err
+	}
+	si := st.m.states[s.State]
+	a := si.st.Action
+	if a == nil {
+		st.trace("skip", "", "state "+s.State+" has no action")
+		return nil
+	}
+	outcome := r.Outcome
+	if outcome == dmflow.OutcomeOK && !st.save(a, r) {
+		outcome = dmflow.OutcomeInvalid
+	}
+	st.trace("action", a.Pos.String(), "result "+outcome+" for "+r.ID)
+	if s.Handoff != nil {
+		return nil
+	}
+	ev := si.err
+	switch outcome {
+	case dmflow.OutcomeOK:
+		ev = si.ok
+	case dmflow.OutcomeTimeout:
+		ev = si.atime
+	}
+	if ev == "" {
+		st.trace("stay", si.pos, "no transition for outcome "+outcome)
+		return nil
+	}
+	return st.fire(ev)
+}
+
+// save runs the action's save assignments with `response` bound. It reports
+// false when the response body is not JSON or an assignment fails.
+func (st *step) save(a *flows.ActionSpec, r *dmflow.ActionResult) bool {
+	resp := flows.ResponseEnv{Outcome: r.Outcome, Status: r.Status, Error: r.Error}
+	if len(bytes.TrimSpace(r.Body)) > 0 {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(r.Body))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			st.trace("error", a.Pos.String(), "action response is not JSON: "+err.Error())
+			return false
+		}
+		v = dmflow.NormalizeValue(v)
+		if m, ok := v.(map[string]any); ok {
+			resp.Body = m
+		} else {
+			resp.Body = map[string]any{"value": v}
+		}
+	}
+	st.env0()
+	st.env["response"] = resp
+	for _, as := range a.Save {
+		v, ok := st.eval(as.Value, "save")
+		if !ok || !st.setVar(as.Var, v) {
+			return false
+		}
+	}
+	st.env["response"] = flows.ResponseEnv{}
+	return true
+}
+
+// admin runs an operator command.
+func (st *step) admin() error {
+	s, cmd := st.s, st.ev.Admin
+	if cmd == nil {
+		return fmt.Errorf("admin event without a command: %w", dmflow.ErrInvalid)
+	}
+	by := "admin"
+	if cmd.By != "" {
+		by = cmd.By
+	}
+	st.trace("admin", "", cmd.Op+" by "+by)
+	switch cmd.Op {
+	case dmflow.AdminReset:
+		return st.reset()
+	case dmflow.AdminMove:
+		m := st.m0()
+		if m.states[cmd.State] == nil {
+			return fmt.Errorf("admin move: flow %s has no state %q: %w", m.flow.Name, cmd.State, dmflow.ErrInvalid)
+		}
+		if s.Handoff != nil {
+			s.Handoff = nil
+			st.disarm(handoffTimer)
+			st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": by})
+		}
+		st.use(m, s.State)
+		return st.jump(cmd.State, "move")
+	case dmflow.AdminRelease:
+		if s.Handoff == nil {
+			st.trace("skip", "", "not handed off")
+			return nil
+		}
+		return st.release(by)
+	case dmflow.AdminHandoff:
+		if s.Handoff != nil {
+			st.trace("skip", "", "already handed off")
+			return nil
+		}
+		st.startHandoff("admin", "admin", 0)
+		return nil
+	}
+	return fmt.Errorf("admin: unknown op %q: %w", cmd.Op, dmflow.ErrInvalid)
+}
+
+// reset replaces the session with a fresh one (vars at their defaults, no
+// timers, stack, handoff or pending action) that enters the main flow's start.
+func (st *step) reset() error {
+	old := st.s
+	if old.Handoff != nil {
+		st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": "reset"})
+	}
+	s := st.e.newSession(old.Key, old.Created)
+	s.Profile, s.LastInbound, s.Version, s.Updated = old.Profile, old.LastInbound, old.Version, st.now
+	if s.Created.IsZero() {
+		s.Created = st.now
+	}
+	st.s, st.turn.Session, st.envM = s, s, nil
+	m := st.e.machines[st.e.b.Main]
+	st.use(m, "")
+	return st.fire(m.startEv)
+}

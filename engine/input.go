@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/flows"
+)
+
+// triggers checks the global triggers of the current flow, then of each
+// calling flow outwards; a match in a caller unwinds the sub-flow stack to
+// it. It reports whether a trigger matched.
+func (st *step) triggers() (bool, error) {
+	s := st.s
+	for depth := len(s.Stack); depth >= 0; depth-- {
+		m, state := st.m, s.State
+		if depth < len(s.Stack) {
+			fr := s.Stack[depth]
+			if m = st.e.machines[fr.Flow]; m == nil || m == st.m {
+				continue
+			}
+			state = fr.State
+		}
+		for _, ti := range m.triggers {
+			if !st.matchesIn(m, ti, "trigger") {
+				continue
+			}
+			if depth < len(s.Stack) {
+				st.trace("unwind", "", "trigger of calling flow "+m.flow.Name)
+				s.Stack = s.Stack[:depth]
+				if depth == 0 {
+					s.Stack = nil
+				}
+				st.use(m, state)
+			}
+			return true, st.take(ti, "trigger")
+		}
+	}
+	return false, nil
+}
+
+// matchesIn evaluates a transition's condition against m's env.
+func (st *step) matchesIn(m *machine, ti *transInfo, what string) bool {
+	if st.m != m {
+		saved := st.m
+		st.m = m
+		defer func() { st.m = saved }()
+	}
+	return st.matches(ti, what)
+}
+
+// matches reports whether a transition applies to the current event and
+// traces the evaluation.
+func (st *step) matches(ti *transInfo, what string) bool {
+	t := ti.t
+	if st.cls == classPassive && !ti.explicit {
+		return false
+	}
+	if len(t.Keywords) > 0 {
+		ok := st.keyword(t.Keywords)
+		st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: what, Pos: ti.pos, Expr: "keywords", Result: ok})
+		if !ok {
+			return false
+		}
+	}
+	if t.When == nil {
+		if len(t.Keywords) == 0 {
+			st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: what, Pos: ti.pos, Detail: "fallback"})
+		}
+		return true
+	}
+	ok := st.cond(t.When, what, ti.pos)
+	return ok
+}
+
+// keyword is the keywords sugar: lower(trim(text)) equals one of them.
+func (st *step) keyword(kws []string) bool {
+	text := strings.TrimSpace(st.ev.Text)
+	if text == "" {
+		return false
+	}
+	for _, k := range kws {
+		if strings.EqualFold(text, strings.TrimSpace(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+// take runs a matched transition: set, say, then goto (or stay), then the
+// handoff sugar.
+func (st *step) take(ti *transInfo, what string) error {
+	t := ti.t
+	st.set(t.Set)
+	st.say(t.Say)
+	if ti.ev != "" {
+		if err := st.fire(ti.ev); err != nil {
+			return err
+		}
+	} else if st.s.State != "" {
+		st.trace(what, ti.pos, "no goto: staying in "+st.s.State)
+	}
+	if t.Handoff && st.s.Handoff == nil {
+		st.handoff(nil, "flow", 0)
+	}
+	return nil
+}
+
+// on evaluates a state's on transitions in order, then next (when allowed),
+// else stays.
+func (st *step) on(si *stateInfo, allowNext bool) error {
+	for _, ti := range si.on {
+		if st.matches(ti, "transition") {
+			return st.take(ti, "transition")
+		}
+	}
+	if allowNext && si.next != "" && st.cls != classPassive {
+		st.trace("transition", si.pos, "next")
+		return st.fire(si.next)
+	}
+	st.trace("stay", si.pos, "nothing matched: staying in "+si.st.Name)
+	return nil
+}
+
+// capture handles an answer to the state's ask.
+func (st *step) capture(si *stateInfo) error {
+	a := si.st.Ask
+	in, ok := parseInput(a, st.ev, st.now)
+	if vi := st.m.vars[a.Var]; ok && vi != nil && vi.v.Type != flows.TypeAny {
+		var err error
+		if in, err = coerce(in, vi.v.Type); err != nil {
+			ok = false // e.g. 2.5 for an int variable
+		}
+	}
+	pos := a.Pos.String()
+	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "ask", Pos: pos, Expr: string(a.Type), Result: ok})
+	if ok && a.Validate != nil {
+		st.env0()
+		st.env["input"] = in
+		ok = st.cond(a.Validate, "ask", pos)
+	}
+	if !ok {
+		return st.invalid(si)
+	}
+	st.setVar(a.Var, in)
+	st.s.Attempts = 0
+	st.notice(dmflow.NoticeVarCaptured, map[string]any{"var": a.Var, "value": st.s.Vars[a.Var], "state": si.st.Name})
+	return st.on(si, true)
+}
+
+// invalid counts a failed answer: the retry ladder reprompts, and after
+// max_attempts the session goes to on_fail.
+func (st *step) invalid(si *stateInfo) error {
+	a := si.st.Ask
+	s := st.s
+	s.Attempts++
+	n := s.Attempts
+	if a.MaxAttempts > 0 && n >= a.MaxAttempts {
+		st.trace("ask", a.Pos.String(), "max attempts reached")
+		if si.fail != "" {
+			return st.fire(si.fail)
+		}
+		s.Attempts = 0 // no on_fail: the ladder starts over
+	}
+	if r := len(a.Retry); r > 0 {
+		i := min(n, r) - 1
+		st.say(a.Retry[i : i+1])
+	} else {
+		st.say(si.st.Say)
+	}
+	return nil
+}

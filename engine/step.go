@@ -1,0 +1,398 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/flows"
+	"github.com/expr-lang/expr/vm"
+	"github.com/looplab/fsm"
+)
+
+// class is how an event kind may move a flow.
+type class int
+
+const (
+	// classInput events (message, postback) answer asks and take any transition.
+	classInput class = iota
+	// classActive events (reaction, referral, optin, comment) take triggers
+	// and on transitions, fallbacks included, but never answer an ask.
+	classActive
+	// classPassive events (read, delete, edit, echo, unsupported, handover)
+	// only take triggers and on transitions whose condition tests event.kind.
+	classPassive
+)
+
+func classify(k dmflow.EventKind) class {
+	switch k {
+	case dmflow.KindMessage, dmflow.KindPostback:
+		return classInput
+	case dmflow.KindReaction, dmflow.KindReferral, dmflow.KindOptin, dmflow.KindComment:
+		return classActive
+	default:
+		return classPassive
+	}
+}
+
+// step is the scratch state of one Step call. Steps are pooled; nothing in
+// a step outlives the call except the Turn it fills.
+type step struct {
+	e     *Engine
+	ctx   context.Context
+	now   time.Time
+	ev    *dmflow.Event
+	cls   class
+	s     *dmflow.Session
+	turn  *dmflow.Turn
+	m     *machine
+	f     *fsm.FSM
+	vm    vm.VM
+	env   map[string]any
+	envM  *machine // machine the env was built for (nil = stale)
+	evBox any      // flows.EventEnv of ev, boxed once per event
+	buf   []byte
+	autos int
+	ids   int
+	// private is set once the comment being handled got its private reply.
+	private bool
+	cont    cont
+	err     error
+}
+
+// cont is what follows an entered state: an fsm event to fire, possibly on
+// another flow's machine (sub-flow call and return).
+type cont struct {
+	m    *machine // switch to this machine first (nil = stay)
+	from string   // state to set on the new machine
+	ev   string
+}
+
+func newStep() *step { return &step{env: make(map[string]any, 16), buf: make([]byte, 0, 256)} }
+
+// Step handles one event for one session at time now and returns the new
+// session, the replies, action calls, notices and trace. s == nil means the
+// user has no session yet. Step never mutates s, does no I/O and reads no
+// clock: the same inputs always give the same Turn.
+func (e *Engine) Step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, now time.Time) (*dmflow.Turn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st := e.steps.Get().(*step)
+	defer e.release(st)
+	st.e, st.ctx, st.now, st.ids = e, ctx, now, 0
+	st.turn = &dmflow.Turn{Trace: make([]dmflow.TraceEntry, 0, 16)}
+	if err := st.run(s, &ev); err != nil {
+		return nil, fmt.Errorf("engine: %s %s: %w", ev.Kind, ev.Key, err)
+	}
+	return st.turn, nil
+}
+
+func (e *Engine) release(st *step) {
+	if st.f != nil {
+		st.m.put(st.f)
+	}
+	clear(st.env)
+	*st = step{env: st.env, buf: st.buf[:0], vm: st.vm}
+	e.steps.Put(st)
+}
+
+func (st *step) run(in *dmflow.Session, ev *dmflow.Event) error {
+	st.setEvent(ev)
+	if in == nil {
+		if st.cls == classPassive && ev.Kind != dmflow.KindEcho && !isAdmin(ev, dmflow.AdminReset, dmflow.AdminMove, dmflow.AdminHandoff) {
+			st.trace("skip", "", "no session and nothing to start")
+			return nil
+		}
+		st.s = st.e.newSession(ev.SessionKey(), st.now)
+	} else {
+		st.s = in.Clone()
+		if st.s.Vars == nil {
+			st.s.Vars = map[string]any{}
+		}
+	}
+	st.s.Updated = st.now
+	st.turn.Session = st.s
+	if err := st.handle(); err != nil {
+		return err
+	}
+	return st.drain()
+}
+
+func isAdmin(ev *dmflow.Event, ops ...string) bool {
+	if ev.Kind != dmflow.KindAdmin || ev.Admin == nil {
+		return false
+	}
+	for _, op := range ops {
+		if ev.Admin.Op == op {
+			return true
+		}
+	}
+	return false
+}
+
+// setEvent makes ev the event being handled.
+func (st *step) setEvent(ev *dmflow.Event) {
+	st.ev, st.cls, st.private, st.autos = ev, classify(ev.Kind), false, 0
+	st.evBox = flows.NewEventEnv(ev)
+	st.envM = nil
+	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "event", Detail: string(ev.Kind)})
+}
+
+// handle dispatches the current event.
+func (st *step) handle() error {
+	switch st.ev.Kind {
+	case dmflow.KindAdmin:
+		return st.admin()
+	case dmflow.KindEcho:
+		return st.echo()
+	case dmflow.KindTimer:
+		return st.timer()
+	case dmflow.KindActionResult:
+		return st.actionResult()
+	}
+	return st.user(false)
+}
+
+// user handles an event from the user (replay: a deferred event replayed
+// after an action's result, already counted as received).
+func (st *step) user(replay bool) error {
+	s, ev := st.s, st.ev
+	if !replay {
+		st.received()
+	}
+	if s.Handoff != nil {
+		st.rearmHandoff()
+		st.trace("skip", "", "handed off to a human: the bot stays silent")
+		return nil
+	}
+	if s.Pending != nil {
+		return st.whilePending()
+	}
+	if s.State == "" || s.Ended || st.e.machines[s.Flow] == nil {
+		return st.begin()
+	}
+	if moved, err := st.resolve(); moved || err != nil {
+		return err
+	}
+	_ = ev
+	return st.input()
+}
+
+// received records an inbound user event: the messaging window and the
+// message.received notice.
+func (st *step) received() {
+	ev := st.ev
+	if ev.Kind != dmflow.KindMessage && ev.Kind != dmflow.KindPostback {
+		return
+	}
+	t := ev.Time
+	if t.IsZero() {
+		t = st.now
+	}
+	if t.After(st.s.LastInbound) {
+		st.s.LastInbound = t
+	}
+	data := map[string]any{"kind": string(ev.Kind)}
+	if ev.Text != "" {
+		data["text"] = ev.Text
+	}
+	if ev.Payload != "" {
+		data["payload"] = ev.Payload
+	}
+	st.notice(dmflow.NoticeMessageReceived, data)
+}
+
+// begin starts the flow for a new or ended session: triggers are checked
+// against the event; if none moves the session, it enters start. The event
+// is not consumed as an answer.
+func (st *step) begin() error {
+	s := st.s
+	if st.cls == classPassive && s.State != "" {
+		st.trace("skip", "", "session ended: only a message starts it again")
+		return nil
+	}
+	if s.State != "" {
+		st.trace("restart", "", "previous session ended or its flow is gone: starting again")
+	}
+	s.Ended, s.Stack, s.State, s.Attempts = false, nil, "", 0
+	st.use(st.e.machines[st.e.b.Main], "")
+	matched, err := st.triggers()
+	if err != nil || st.s.State != "" || st.s.Handoff != nil {
+		return err
+	}
+	if !matched && st.cls == classPassive {
+		st.trace("skip", "", "passive event does not start a session")
+		st.turn.Session = nil
+		return nil
+	}
+	return st.fire(st.m.startEv)
+}
+
+// resolve reconciles the session with the flow's current version: a state
+// that still exists continues, a migrated state moves, anything else
+// restarts. It reports whether the session moved (the event is consumed).
+func (st *step) resolve() (bool, error) {
+	s := st.s
+	m := st.e.machines[s.Flow]
+	st.use(m, s.State)
+	if m.states[s.State] != nil {
+		if s.FlowVersion != m.flow.Version {
+			st.trace("version", "", "flow version changed; state still exists: continuing")
+			s.FlowVersion = m.flow.Version
+		}
+		return false, nil
+	}
+	s.FlowVersion = m.flow.Version
+	if to, ok := m.flow.Migrate[s.State]; ok && m.states[to] != nil {
+		st.trace("version", "", "state "+s.State+" migrated to "+to)
+		return true, st.jump(to, "migrate")
+	}
+	st.trace("version", "", "state "+s.State+" no longer exists: restarting at start")
+	return true, st.fire(m.startEv)
+}
+
+// input handles a user event in a waiting state: triggers, then the ask,
+// then on transitions, then next.
+func (st *step) input() error {
+	if matched, err := st.triggers(); matched || err != nil {
+		return err
+	}
+	si := st.m.states[st.s.State]
+	if si.st.Ask != nil {
+		if st.cls == classInput {
+			return st.capture(si)
+		}
+		return st.on(si, false)
+	}
+	return st.on(si, true)
+}
+
+// use makes m the current machine with its fsm instance in state.
+func (st *step) use(m *machine, state string) {
+	if st.m != m {
+		if st.f != nil {
+			st.m.put(st.f)
+		}
+		st.m, st.f, st.envM = m, m.get(state), nil
+	} else {
+		st.f.SetState(state)
+	}
+	st.s.Flow, st.s.FlowVersion = m.flow.Name, m.flow.Version
+}
+
+// fire takes a declared transition through fsm and follows automatic ones.
+func (st *step) fire(ev string) error {
+	st.cont = cont{ev: ev}
+	return st.follow()
+}
+
+// jump enters a state without a declared transition (admin move, migrate).
+func (st *step) jump(state, via string) error {
+	st.f.SetState(state)
+	st.cont = cont{}
+	st.edge(via + " → " + state)
+	st.enter(state)
+	if st.err != nil {
+		return st.err
+	}
+	return st.follow()
+}
+
+func (st *step) follow() error {
+	for st.cont.ev != "" {
+		if err := st.ctx.Err(); err != nil {
+			return err
+		}
+		if st.autos++; st.autos > st.e.opts.MaxAutoSteps {
+			st.trace("error", "", "more than "+itoa(st.e.opts.MaxAutoSteps)+" automatic transitions")
+			return fmt.Errorf("%w (at %s/%s)", ErrLoop, st.m.flow.Name, st.s.State)
+		}
+		c := st.cont
+		st.cont = cont{}
+		if c.m != nil {
+			st.use(c.m, c.from)
+		}
+		st.edge(c.ev)
+		err := st.f.Event(st.ctx, c.ev, st)
+		if _, same := err.(fsm.NoTransitionError); err != nil && !same {
+			return fmt.Errorf("fsm %s: %w", st.m.flow.Name, err)
+		}
+		if st.err != nil {
+			return st.err
+		}
+	}
+	return nil
+}
+
+// afterEvent is the only fsm callback: it enters the destination state. It
+// captures nothing; the step arrives in e.Args. after_event (not
+// enter_state) also runs for transitions to the same state, which re-enter.
+func afterEvent(_ context.Context, e *fsm.Event) {
+	if len(e.Args) == 0 {
+		return
+	}
+	if st, ok := e.Args[0].(*step); ok {
+		st.enter(e.Dst)
+	}
+}
+
+// edge records an fsm transition taken ("flow/event") for coverage.
+func (st *step) edge(ev string) {
+	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "edge", Detail: st.m.flow.Name + "/" + ev})
+}
+
+// drain replays events deferred while an action was pending, once the
+// session no longer waits for it.
+func (st *step) drain() error {
+	for st.s != nil && st.s.Pending == nil && st.s.Handoff == nil && len(st.s.Deferred) > 0 {
+		ev := st.s.Deferred[0]
+		st.s.Deferred = st.s.Deferred[1:]
+		if len(st.s.Deferred) == 0 {
+			st.s.Deferred = nil
+		}
+		st.setEvent(&ev)
+		st.trace("replay", "", "deferred event "+ev.Key)
+		if err := st.user(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *step) whilePending() error {
+	s := st.s
+	policy := ""
+	if si := st.m0().states[s.State]; si != nil && si.st.Action != nil {
+		policy = si.st.Action.WhilePending
+	}
+	switch {
+	case policy == "ignore":
+		st.trace("skip", "", "action pending (while_pending: ignore): event dropped")
+	case len(s.Deferred) >= st.e.opts.MaxDeferred:
+		st.trace("skip", "", "action pending and the queue is full: event dropped")
+	default:
+		ev := *st.ev
+		ev.Raw = nil
+		s.Deferred = append(s.Deferred, ev)
+		st.trace("defer", "", "action pending: event queued until its result")
+	}
+	return nil
+}
+
+// m0 is the session's flow machine, falling back to main.
+func (st *step) m0() *machine {
+	if m := st.e.machines[st.s.Flow]; m != nil {
+		return m
+	}
+	return st.e.machines[st.e.b.Main]
+}
+
+func (st *step) trace(what, pos, detail string) {
+	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: what, Pos: pos, Detail: detail})
+}
+
+func (st *step) notice(typ string, data map[string]any) {
+	st.turn.Notices = append(st.turn.Notices, dmflow.Notice{Type: typ, Key: st.s.Key, Time: st.now, Cause: st.ev.Key, Data: data})
+}
