@@ -37,6 +37,7 @@ type feed struct {
 	seq   uint64
 	users map[string][]Message
 	subs  map[string]map[chan Message]struct{}
+	shut  bool
 }
 
 func newFeed(keep int) *feed {
@@ -80,6 +81,11 @@ func (f *feed) since(user string, after uint64) []Message {
 func (f *feed) subscribe(user string) (<-chan Message, func()) {
 	c := make(chan Message, subBuffer)
 	f.mu.Lock()
+	if f.shut {
+		f.mu.Unlock()
+		close(c)
+		return c, func() {}
+	}
 	if f.subs[user] == nil {
 		f.subs[user] = map[chan Message]struct{}{}
 	}
@@ -95,5 +101,18 @@ func (f *feed) subscribe(user string) (<-chan Message, func()) {
 				close(c)
 			}
 		})
+	}
+}
+
+// close ends all subscriptions and refuses new ones.
+func (f *feed) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shut = true
+	for user, cs := range f.subs {
+		for c := range cs {
+			close(c)
+		}
+		delete(f.subs, user)
 	}
 }

@@ -105,6 +105,10 @@ func pageHeaders(h http.Handler) http.Handler {
 	})
 }
 
+// Close ends every open event stream (so an http.Server can shut down)
+// and refuses new subscriptions. Say and the Graph recording keep working.
+func (s *Sandbox) Close() { s.feed.close() }
+
 // Messages returns the recorded messages of user after seq (0: all).
 func (s *Sandbox) Messages(user string, after uint64) []Message {
 	return s.feed.since(user, after)

@@ -213,6 +213,10 @@ func TestEventsStreamHistoryThenLive(t *testing.T) {
 	if m := <-events; m.Input == nil || m.Input.Text != "second" || m.Seq != 2 {
 		t.Fatalf("live: %+v", m)
 	}
+	sb.Close()
+	if m, ok := <-events; ok {
+		t.Fatalf("Close must end the stream, got %+v", m)
+	}
 }
 
 // readEvents parses "data:" lines of an SSE stream into Messages.
