@@ -20,23 +20,26 @@ func (e retryAfterErr) Error() string             { return "graph: rate limited"
 func (e retryAfterErr) RetryAfter() time.Duration { return e.d }
 
 func TestSendRetriesThenDelivers(t *testing.T) {
-	s := newSender()
-	s.fail = func(m dmflow.Outgoing, attempt int) error {
-		if m.Reply.Text == "re: first" && attempt <= 2 {
-			return errTransient
+	eachStore(t, func(t *testing.T, st dmflow.Store) {
+		s := newSender()
+		s.fail = func(m dmflow.Outgoing, attempt int) error {
+			if m.Reply.Text == "re: first" && attempt <= 2 {
+				return errTransient
+			}
+			return nil
 		}
-		return nil
-	}
-	cfg := testConfig(s)
-	b := start(t, cfg)
-	ingest(t, b, msg("u1", "1", "first"), msg("u1", "2", "second"))
-	eventually(t, "two replies", func() bool { return len(s.texts(key("u1"))) == 2 })
-	if got := s.texts(key("u1")); !slices.Equal(got, []string{"re: first", "re: second"}) {
-		t.Fatalf("replies %q: the retried message must stay first", got)
-	}
-	if n := metric(t, b.Metrics(), "dmflow_deliveries_total", "queue", "dm", "result", "retried"); n != 2 {
-		t.Fatalf("retried = %v, want 2", n)
-	}
+		cfg := testConfig(s)
+		cfg.Store = st
+		b := start(t, cfg)
+		ingest(t, b, msg("u1", "1", "first"), msg("u1", "2", "second"))
+		eventually(t, "two replies", func() bool { return len(s.texts(key("u1"))) == 2 })
+		if got := s.texts(key("u1")); !slices.Equal(got, []string{"re: first", "re: second"}) {
+			t.Fatalf("replies %q: the retried message must stay first", got)
+		}
+		if n := metric(t, b.Metrics(), "dmflow_deliveries_total", "queue", "dm", "result", "retried"); n != 2 {
+			t.Fatalf("retried = %v, want 2", n)
+		}
+	})
 }
 
 func TestSendFailuresAreDeadLettered(t *testing.T) {
@@ -199,29 +202,32 @@ func TestTimersFireThroughTheUserQueue(t *testing.T) {
 }
 
 func TestTimerDueDuringDowntimeFiresOnceAfterRestart(t *testing.T) {
-	s := newSender()
-	clock := newClock()
-	cfg := testConfig(s)
-	cfg.Clock = clock.Now
-	b1, err := newBot(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := runBot(b1)
-	ingest(t, b1, msg("u1", "1", "timer 1m"))
-	s.waitSent(t)
-	stop(t, b1, run)
-	clock.Add(time.Hour) // downtime
-	cfg.Owner = "after-restart"
-	start(t, cfg) // its scheduler fires the overdue timer
-	if got := s.waitSent(t); got.Text != "timeout m:1" {
-		t.Fatalf("sent %q", got.Text)
-	}
-	eventually(t, "no pending timer", func() bool {
-		_, ok, err := cfg.Store.NextTimer(ctx)
-		return err == nil && !ok
+	eachStore(t, func(t *testing.T, st dmflow.Store) {
+		s := newSender()
+		clock := newClock()
+		cfg := testConfig(s)
+		cfg.Store = st
+		cfg.Clock = clock.Now
+		b1, err := newBot(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := runBot(b1)
+		ingest(t, b1, msg("u1", "1", "timer 1m"))
+		s.waitSent(t)
+		stop(t, b1, run)
+		clock.Add(time.Hour) // downtime
+		cfg.Owner = "after-restart"
+		start(t, cfg) // its scheduler fires the overdue timer
+		if got := s.waitSent(t); got.Text != "timeout m:1" {
+			t.Fatalf("sent %q", got.Text)
+		}
+		eventually(t, "no pending timer", func() bool {
+			_, ok, err := cfg.Store.NextTimer(ctx)
+			return err == nil && !ok
+		})
+		if got := s.texts(key("u1")); !slices.Equal(got, []string{"timer set", "timeout m:1"}) {
+			t.Fatalf("replies %q", got)
+		}
 	})
-	if got := s.texts(key("u1")); !slices.Equal(got, []string{"timer set", "timeout m:1"}) {
-		t.Fatalf("replies %q", got)
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/store/bolt"
 	"github.com/dmflow/dmflow/store/mem"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -311,4 +313,23 @@ func stop(t testing.TB, b *bot.Bot, run chan error) {
 	if err := <-run; err != nil {
 		t.Fatalf("run: %v", err)
 	}
+}
+
+// eachStore runs f against every store backend the pipeline must work with.
+func eachStore(t *testing.T, f func(t *testing.T, st dmflow.Store)) {
+	for name, open := range map[string]func(t *testing.T) dmflow.Store{
+		"mem":  func(*testing.T) dmflow.Store { return mem.New(nil) },
+		"bolt": openBolt,
+	} {
+		t.Run(name, func(t *testing.T) { f(t, open(t)) })
+	}
+}
+
+func openBolt(t *testing.T) dmflow.Store {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "dmflow.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }

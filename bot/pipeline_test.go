@@ -14,69 +14,75 @@ import (
 )
 
 func TestOrderPerUserUnderConcurrency(t *testing.T) {
-	const users, perUser = 40, 15
-	s := newSender()
-	cfg := testConfig(s)
-	b := start(t, cfg)
-	var wg sync.WaitGroup
-	for u := range users {
-		wg.Go(func() {
-			for i := range perUser {
-				user := fmt.Sprintf("u%d", u)
-				ingest(t, b, msg(user, fmt.Sprintf("%s-%d", user, i), fmt.Sprint(i)))
+	eachStore(t, func(t *testing.T, st dmflow.Store) {
+		const users, perUser = 40, 15
+		s := newSender()
+		cfg := testConfig(s)
+		cfg.Store = st
+		b := start(t, cfg)
+		var wg sync.WaitGroup
+		for u := range users {
+			wg.Go(func() {
+				for i := range perUser {
+					user := fmt.Sprintf("u%d", u)
+					ingest(t, b, msg(user, fmt.Sprintf("%s-%d", user, i), fmt.Sprint(i)))
+				}
+			})
+		}
+		wg.Wait()
+		eventually(t, "all replies", func() bool { return s.count() == users*perUser })
+		for u := range users {
+			got := s.texts(key(fmt.Sprintf("u%d", u)))
+			want := make([]string, perUser)
+			for i := range want {
+				want[i] = fmt.Sprintf("re: %d", i)
 			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("user u%d got replies %q, want %q", u, got, want)
+			}
+		}
+		if s.overlaps != 0 {
+			t.Fatalf("%d sends to one user overlapped in time", s.overlaps)
+		}
+		eventually(t, "inbox drained (own-echo markers done)", func() bool {
+			n, err := cfg.Store.InboxDepth(ctx)
+			return err == nil && n == 0
 		})
-	}
-	wg.Wait()
-	eventually(t, "all replies", func() bool { return s.count() == users*perUser })
-	for u := range users {
-		got := s.texts(key(fmt.Sprintf("u%d", u)))
-		want := make([]string, perUser)
-		for i := range want {
-			want[i] = fmt.Sprintf("re: %d", i)
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("user u%d got replies %q, want %q", u, got, want)
-		}
-	}
-	if s.overlaps != 0 {
-		t.Fatalf("%d sends to one user overlapped in time", s.overlaps)
-	}
-	eventually(t, "inbox drained (own-echo markers done)", func() bool {
-		n, err := cfg.Store.InboxDepth(ctx)
-		return err == nil && n == 0
 	})
 }
 
 func TestTwoReplicasShareOneStore(t *testing.T) {
-	const users, perUser = 20, 10
-	s := newSender()
-	cfg := testConfig(s)
-	b1 := start(t, cfg)
-	cfg.Owner, cfg.Engine = "replica-2", &fakeEngine{}
-	b2 := start(t, cfg)
-	var wg sync.WaitGroup
-	for u := range users {
-		wg.Go(func() {
-			for i := range perUser {
-				user := fmt.Sprintf("u%d", u)
-				ingest(t, []*bot.Bot{b1, b2}[i%2], msg(user, fmt.Sprintf("%s-%d", user, i), fmt.Sprint(i)))
-			}
-		})
-	}
-	wg.Wait()
-	eventually(t, "all replies", func() bool { return s.count() == users*perUser })
-	for u := range users {
-		got := s.texts(key(fmt.Sprintf("u%d", u)))
-		for i, txt := range got {
-			if txt != fmt.Sprintf("re: %d", i) {
-				t.Fatalf("user u%d replies out of order: %q", u, got)
+	eachStore(t, func(t *testing.T, st dmflow.Store) {
+		const users, perUser = 20, 10
+		s := newSender()
+		cfg := testConfig(s)
+		cfg.Store = st
+		b1 := start(t, cfg)
+		cfg.Owner, cfg.Engine = "replica-2", &fakeEngine{}
+		b2 := start(t, cfg)
+		var wg sync.WaitGroup
+		for u := range users {
+			wg.Go(func() {
+				for i := range perUser {
+					user := fmt.Sprintf("u%d", u)
+					ingest(t, []*bot.Bot{b1, b2}[i%2], msg(user, fmt.Sprintf("%s-%d", user, i), fmt.Sprint(i)))
+				}
+			})
+		}
+		wg.Wait()
+		eventually(t, "all replies", func() bool { return s.count() == users*perUser })
+		for u := range users {
+			got := s.texts(key(fmt.Sprintf("u%d", u)))
+			for i, txt := range got {
+				if txt != fmt.Sprintf("re: %d", i) {
+					t.Fatalf("user u%d replies out of order: %q", u, got)
+				}
 			}
 		}
-	}
-	if s.overlaps != 0 {
-		t.Fatalf("%d sends to one user overlapped across replicas", s.overlaps)
-	}
+		if s.overlaps != 0 {
+			t.Fatalf("%d sends to one user overlapped across replicas", s.overlaps)
+		}
+	})
 }
 
 func TestDuplicatesAreDroppedAndCounted(t *testing.T) {
@@ -112,20 +118,23 @@ func TestEngineErrorsAndPanicsFailTheItemOnly(t *testing.T) {
 }
 
 func TestCommitConflictAndStoreErrorsAreRetried(t *testing.T) {
-	s := newSender()
-	cfg := testConfig(s)
-	fs := &flakyStore{Store: cfg.Store, fail: map[int]error{0: dmflow.ErrConflict, 2: errors.New("disk hiccup")}}
-	cfg.Store = fs
-	b := start(t, cfg)
-	ingest(t, b, msg("u1", "1", "one"), msg("u1", "2", "two"), msg("u1", "3", "three"))
-	eventually(t, "three replies", func() bool { return len(s.texts(key("u1"))) == 3 })
-	if got := s.texts(key("u1")); !slices.Equal(got, []string{"re: one", "re: two", "re: three"}) {
-		t.Fatalf("replies %q", got)
-	}
-	sess, err := cfg.Store.GetSession(ctx, key("u1"))
-	if err != nil || sess.Vars["last"] != "three" {
-		t.Fatalf("session %+v, %v", sess, err)
-	}
+	eachStore(t, func(t *testing.T, st dmflow.Store) {
+		s := newSender()
+		cfg := testConfig(s)
+		cfg.Store = st
+		fs := &flakyStore{Store: cfg.Store, fail: map[int]error{0: dmflow.ErrConflict, 2: errors.New("disk hiccup")}}
+		cfg.Store = fs
+		b := start(t, cfg)
+		ingest(t, b, msg("u1", "1", "one"), msg("u1", "2", "two"), msg("u1", "3", "three"))
+		eventually(t, "three replies", func() bool { return len(s.texts(key("u1"))) == 3 })
+		if got := s.texts(key("u1")); !slices.Equal(got, []string{"re: one", "re: two", "re: three"}) {
+			t.Fatalf("replies %q", got)
+		}
+		sess, err := cfg.Store.GetSession(ctx, key("u1"))
+		if err != nil || sess.Vars["last"] != "three" {
+			t.Fatalf("session %+v, %v", sess, err)
+		}
+	})
 }
 
 // flakyStore fails the n-th Commit with the given error.
