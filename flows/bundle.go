@@ -38,7 +38,7 @@ func mainFlow(all []*Flow, b *Bundle, e *errs) string {
 			e.errorf(f.Pos, "more than one main flow: %s and %s", marked[0].Name, f.Name)
 		}
 		return marked[0].Name
-	case len(all) == 1:
+	case len(b.Flows) == 1:
 		return all[0].Name
 	case b.Flows["main"] != nil:
 		return "main"

@@ -1,9 +1,21 @@
 package flows
 
-// check runs the static checks of one flow (see doc.go).
+import (
+	"sort"
+	"strings"
+)
+
+// check runs the static checks of one flow (see doc.go for the list).
 func check(f *Flow, e *errs) {
 	c := &checker{f: f, e: e}
 	c.targets()
+	c.reachability()
+	for _, name := range f.Order {
+		c.state(f.States[name])
+	}
+	c.loops()
+	c.keywords(f.Triggers, "trigger")
+	c.varUse()
 }
 
 type checker struct {
@@ -14,8 +26,123 @@ type checker struct {
 // targets reports transitions to states that do not exist.
 func (c *checker) targets() {
 	for _, t := range c.f.edges() {
-		if t.to != nil && c.f.States[t.to.State] == nil {
+		if c.f.States[t.to.State] == nil {
 			c.e.errorf(t.to.Pos, "%s: unknown state %q", t.kind, t.to.State)
 		}
 	}
+}
+
+// reachability warns about states no path reaches from start, a trigger or
+// a migration.
+func (c *checker) reachability() {
+	seen := map[string]bool{}
+	var visit func(string)
+	visit = func(name string) {
+		if seen[name] || c.f.States[name] == nil {
+			return
+		}
+		seen[name] = true
+		for _, e := range c.f.States[name].edges() {
+			if e.to != nil {
+				visit(e.to.State)
+			}
+		}
+	}
+	visit(c.f.Start)
+	for _, t := range c.f.Triggers {
+		if t.Goto != nil {
+			visit(t.Goto.State)
+		}
+	}
+	for _, to := range c.f.Migrate {
+		visit(to)
+	}
+	for _, name := range c.f.Order {
+		if !seen[name] {
+			c.e.warnf(c.f.States[name].Pos, "state %s is unreachable", name)
+		}
+	}
+}
+
+// state checks one state's shape.
+func (c *checker) state(s *State) {
+	waits := s.Ask != nil || len(s.On) > 0
+	terminal := s.Action != nil || s.Call != nil || s.Handoff != nil || s.End || s.Return
+	if !waits && !terminal && s.Next == nil && s.Timeout == nil {
+		c.e.errorf(s.Pos, "state %s is a dead end: it needs ask, on, next, timeout, action, call, handoff, end or return", s.Name)
+	}
+	if s.Ask != nil && len(s.On) == 0 && s.Next == nil {
+		c.e.errorf(s.Ask.Pos, "state %s: ask needs next or on (where does the flow go after a valid answer?)", s.Name)
+	}
+	if s.Ask == nil && len(s.On) > 0 && s.On[len(s.On)-1].When != nil && s.On[len(s.On)-1].Keywords == nil && s.Next == nil {
+		c.e.warnf(s.On[0].Pos, "state %s: on has no fallback (an entry without when), so unmatched messages are ignored silently", s.Name)
+	}
+	c.keywords(s.On, "on")
+}
+
+// keywords reports a keyword used by two entries.
+func (c *checker) keywords(ts []*Transition, what string) {
+	first := map[string]*Transition{}
+	for _, t := range ts {
+		for _, k := range t.Keywords {
+			if prev, dup := first[k]; dup && prev != t {
+				c.e.errorf(t.Pos, "%s keyword %q is already used at %s", what, k, prev.Pos)
+				continue
+			}
+			first[k] = t
+		}
+	}
+}
+
+// loops reports cycles of states that follow next without ever waiting.
+func (c *checker) loops() {
+	const (
+		unvisited = iota
+		active
+		done
+	)
+	mark := map[string]int{}
+	var path []string
+	var visit func(string)
+	visit = func(name string) {
+		s := c.f.States[name]
+		if s == nil || mark[name] == done {
+			return
+		}
+		if mark[name] == active {
+			i := indexOf(path, name)
+			c.e.errorf(s.Pos, "loop without a wait: %s → %s (each state follows next immediately)", strings.Join(path[i:], " → "), name)
+			return
+		}
+		mark[name] = active
+		path = append(path, name)
+		for _, e := range s.edges() {
+			if e.auto && e.to != nil {
+				visit(e.to.State)
+			}
+		}
+		path = path[:len(path)-1]
+		mark[name] = done
+	}
+	for _, name := range c.f.Order {
+		visit(name)
+	}
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

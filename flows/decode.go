@@ -378,8 +378,16 @@ func (d *decoder) migrate(n *yaml.Node) {
 	}
 	d.flow.Migrate = map[string]string{}
 	for _, from := range m.order {
-		if to, ok := d.str(m.vals[from], "migrate target"); ok {
-			d.flow.Migrate[from] = to
+		to, ok := d.str(m.vals[from], "migrate target")
+		if !ok {
+			continue
+		}
+		d.flow.Migrate[from] = to
+		if d.flow.States[to] == nil {
+			d.errorf(d.pos(m.vals[from]), "migrate %s: unknown target state %q", from, to)
+		}
+		if d.flow.States[from] != nil {
+			d.warnf(d.pos(m.keys[from]), "migrate: state %q still exists, so its sessions are not moved to %s", from, to)
 		}
 	}
 }

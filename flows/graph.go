@@ -17,8 +17,12 @@ func (f *Flow) edges() []edge {
 	for _, name := range f.Order {
 		out = append(out, f.States[name].edges()...)
 	}
+	return nonNil(out)
+}
+
+func nonNil(es []edge) []edge {
 	var res []edge
-	for _, e := range out {
+	for _, e := range es {
 		if e.to != nil {
 			res = append(res, e)
 		}
@@ -48,8 +52,5 @@ func (s *State) edges() []edge {
 	if s.Handoff != nil {
 		out = append(out, edge{s.Name, "handoff next", s.Handoff.Next, false})
 	}
-	for i := range out {
-		out[i].from = s.Name
-	}
-	return out
+	return nonNil(out)
 }
