@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-		"strconv"
+	"strconv"
 	"time"
 
 	"github.com/dmflow/dmflow"

@@ -72,7 +72,6 @@ func (st *step) release(by string) error {
 	if si := m.states[s.State]; si != nil && si.release != "" {
 		return st.fire(si.release)
 	}
-	st.s.Stack = nil
 	return st.fire(m.startEv)
 }
 

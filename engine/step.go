@@ -250,6 +250,7 @@ func (st *step) resolve() (bool, error) {
 		return true, st.jump(to, "migrate")
 	}
 	st.trace("version", "", "state "+s.State+" no longer exists: restarting at start")
+	st.f.SetState("")
 	return true, st.fire(m.startEv)
 }
 

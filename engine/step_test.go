@@ -1,0 +1,722 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/engine"
+)
+
+const basic = `
+flow: basic
+start: greet
+vars:
+  name: string
+  n: {type: int, default: 0}
+  tags: "[]string"
+triggers:
+  - keywords: [restart]
+    say: [{text: restarting}]
+    goto: greet
+  - when: 'event.kind == "read" && name == "read-me"'
+    goto: seen
+states:
+  greet:
+    set: {n: 'n + 1'}
+    say: [{text: "Hi {{ user.username ?? 'there' }} #{{ n }}, your name?"}]
+    ask:
+      var: name
+      type: text
+      validate: 'len(input) >= 2'
+      retry: [{text: "again 1"}, {text: "again 2"}]
+      max_attempts: 3
+      on_fail: failed
+    next: menu
+  menu:
+    say: [{text: "menu for {{ name }}"}]
+    on:
+      - when: 'event.payload == "A"'
+        set: {tags: 'tags + ["a"]'}
+        goto: a
+      - when: 'event.text == "again"'
+        goto: menu
+      - when: 'event.text == "note"'
+        say: [{text: noted}]
+      - say: [{text: "pick A"}]
+  a:
+    say: [{text: "A! tags={{ tags }}"}]
+    next: done
+  failed:
+    say: [{text: failed}]
+    next: done
+  seen:
+    say: [{text: "seen it"}]
+    next: done
+  done: {end: true}
+`
+
+func TestNewSessionAndAsk(t *testing.T) {
+	e := load(t, basic)
+	c := newConv(t, e)
+	eq(t, "first", c.say("hello"), []string{"Hi there #1, your name?"}) // not consumed as the answer
+	c.state("greet")
+	eq(t, "short", c.say("x"), []string{"again 1"})
+	eq(t, "attempts", c.s.Attempts, 1)
+	eq(t, "valid", c.say("Bob"), []string{"menu for Bob"})
+	c.state("menu")
+	eq(t, "attempts reset", c.s.Attempts, 0)
+	eq(t, "notices", notices(c.last), []string{"message.received", "variable.captured", "state.entered"})
+	eq(t, "vars", c.s.Vars, map[string]any{"n": 1, "name": "Bob"})
+}
+
+func TestRetryLadderAndOnFail(t *testing.T) {
+	c := newConv(t, load(t, basic))
+	c.say("hi")
+	eq(t, "1", c.say("x"), []string{"again 1"})
+	eq(t, "2", c.say("y"), []string{"again 2"})
+	eq(t, "3", c.say("z"), []string{"failed"}) // max_attempts 3 → on_fail, no reprompt
+	c.state("done")
+	if !c.s.Ended {
+		t.Fatal("done is an end state")
+	}
+}
+
+func TestOnTransitions(t *testing.T) {
+	tests := []struct {
+		name      string
+		ev        dmflow.Event
+		want      []string
+		wantState string
+	}{
+		{"first match with set", dmflow.Event{Kind: dmflow.KindMessage, Payload: "A", Text: "A"}, []string{"A! tags=a"}, "done"},
+		{"goto self re-enters", dmflow.Event{Kind: dmflow.KindMessage, Text: "again"}, []string{"menu for Bob"}, "menu"},
+		{"no goto stays", dmflow.Event{Kind: dmflow.KindMessage, Text: "note"}, []string{"noted"}, "menu"},
+		{"fallback", dmflow.Event{Kind: dmflow.KindMessage, Text: "???"}, []string{"pick A"}, "menu"},
+		{"read receipt does not move", dmflow.Event{Kind: dmflow.KindRead, MID: "m1"}, nil, "menu"},
+		{"edit does not move", dmflow.Event{Kind: dmflow.KindEdit, Text: "again"}, nil, "menu"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConv(t, load(t, basic))
+			c.say("hi")
+			c.say("Bob")
+			eq(t, "replies", texts(c.step(tt.ev)), tt.want)
+			c.state(tt.wantState)
+		})
+	}
+}
+
+func TestTriggers(t *testing.T) {
+	t.Run("while an ask waits", func(t *testing.T) {
+		c := newConv(t, load(t, basic))
+		c.say("hi")
+		eq(t, "restart", c.say(" RESTART "), []string{"restarting", "Hi there #2, your name?"})
+		eq(t, "attempts not counted", c.s.Attempts, 0)
+	})
+	t.Run("explicit kind matches a read receipt", func(t *testing.T) {
+		c := newConv(t, load(t, basic))
+		c.say("hi")
+		c.say("read-me")
+		eq(t, "read", texts(c.step(dmflow.Event{Kind: dmflow.KindRead})), []string{"seen it"})
+		c.state("done")
+	})
+	t.Run("trigger on the first event", func(t *testing.T) {
+		c := newConv(t, load(t, basic))
+		eq(t, "replies", c.say("restart"), []string{"restarting", "Hi there #1, your name?"})
+	})
+}
+
+func TestPassiveEventWithoutSession(t *testing.T) {
+	e := load(t, basic)
+	turn, err := e.Step(context.Background(), nil, dmflow.Event{Key: "r", Kind: dmflow.KindRead, Account: "a", User: "u"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if turn.Session != nil || len(turn.Replies) != 0 {
+		t.Fatalf("a read receipt started a session: %+v", turn)
+	}
+}
+
+func TestEndRestarts(t *testing.T) {
+	c := newConv(t, load(t, basic))
+	c.say("hi")
+	c.say("Bob")
+	c.tap("A", "A")
+	c.state("done")
+	eq(t, "read after end", texts(c.step(dmflow.Event{Kind: dmflow.KindRead})), []string(nil))
+	eq(t, "restart", c.say("hello again"), []string{"Hi there #2, your name?"})
+	c.state("greet")
+	eq(t, "vars kept", c.s.Vars["name"], "Bob")
+}
+
+func TestProfileAndLastInbound(t *testing.T) {
+	e := load(t, basic)
+	s := &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Profile: &dmflow.Profile{Username: "ann"}}
+	c := newConv(t, e)
+	c.s = s
+	eq(t, "greeting", c.say("hi"), []string{"Hi ann #1, your name?"})
+	eq(t, "last inbound", c.s.LastInbound, t0)
+	c.now = t0.Add(time.Hour)
+	c.step(dmflow.Event{Kind: dmflow.KindRead, Time: c.now})
+	eq(t, "read does not touch last inbound", c.s.LastInbound, t0)
+	c.say("Bob")
+	eq(t, "message does", c.s.LastInbound, t0.Add(time.Hour))
+	eq(t, "reply carries it", c.last.Replies[0].LastInbound, t0.Add(time.Hour))
+}
+
+const askTypes = `
+flow: asks
+start: pick
+vars:
+  kind: string
+  i: int
+  f: float
+  s: string
+  d: time
+states:
+  pick:
+    ask: {var: kind, type: text}
+    on:
+      - {when: 'kind == "int"', goto: int}
+      - {when: 'kind == "float"', goto: float}
+      - {when: 'kind == "email"', goto: email}
+      - {when: 'kind == "phone"', goto: phone}
+      - {when: 'kind == "url"', goto: url}
+      - {when: 'kind == "date"', goto: date}
+      - {when: 'kind == "choice"', goto: choice}
+      - {when: 'kind == "attachment"', goto: attachment}
+  int: {ask: {var: i, type: number, validate: 'input > 0', retry: [{text: bad}]}, next: ok}
+  float: {ask: {var: f, type: number, retry: [{text: bad}]}, next: ok}
+  email: {ask: {var: s, type: email, retry: [{text: bad}]}, next: ok}
+  phone: {ask: {var: s, type: phone, retry: [{text: bad}]}, next: ok}
+  url: {ask: {var: s, type: url, retry: [{text: bad}]}, next: ok}
+  date: {ask: {var: d, type: date, retry: [{text: bad}]}, next: ok}
+  choice: {ask: {var: s, type: choice, choices: [Red, Blue], retry: [{text: bad}]}, next: ok}
+  attachment: {ask: {var: s, type: attachment, retry: [{text: bad}]}, next: ok}
+  ok: {say: [{text: "ok"}], end: true}
+`
+
+func TestAskTypes(t *testing.T) {
+	msg := func(text, payload string) dmflow.Event {
+		return dmflow.Event{Kind: dmflow.KindMessage, Text: text, Payload: payload}
+	}
+	img := dmflow.Event{Kind: dmflow.KindMessage, Attachments: []dmflow.Attachment{{Type: "image", URL: "https://cdn/x.jpg"}}}
+	tests := []struct {
+		kind    string
+		ev      dmflow.Event
+		valid   bool
+		v       string
+		want    any
+		isFloat bool
+	}{
+		{"int", msg("42", ""), true, "i", 42, false},
+		{"int", msg("2.5", ""), false, "i", nil, false},
+		{"int", msg("-3", ""), false, "i", nil, false}, // validate input > 0
+		{"int", msg("abc", ""), false, "i", nil, false},
+		{"float", msg("2,5", ""), true, "f", 2.5, true},
+		{"email", msg("Ann@Example.COM", ""), true, "s", "ann@example.com", false},
+		{"email", msg("tap", "x@y.io"), true, "s", "x@y.io", false}, // user_email quick reply
+		{"email", msg("not an email", ""), false, "s", nil, false},
+		{"phone", msg("+1 (555) 123-4567", ""), true, "s", "+1 (555) 123-4567", false},
+		{"phone", msg("12", ""), false, "s", nil, false},
+		{"url", msg("example.com/a", ""), true, "s", "https://example.com/a", false},
+		{"url", msg("ftp://x.y", ""), false, "s", nil, false},
+		{"date", msg("2026-05-04", ""), true, "d", "2026-05-04T00:00:00Z", false},
+		{"date", msg("tomorrow", ""), true, "d", "2026-03-02T00:00:00Z", false},
+		{"date", msg("someday", ""), false, "d", nil, false},
+		{"choice", msg("Blue", "BLUE"), true, "s", "Blue", false},
+		{"choice", msg(" red ", ""), true, "s", "Red", false},
+		{"choice", msg("green", ""), false, "s", nil, false},
+		{"attachment", img, true, "s", "https://cdn/x.jpg", false},
+		{"attachment", msg("no file", ""), false, "s", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+"/"+tt.ev.Text, func(t *testing.T) {
+			c := newConv(t, load(t, askTypes))
+			c.say("start")
+			c.say(tt.kind)
+			c.state(tt.kind)
+			got := texts(c.step(tt.ev))
+			if !tt.valid {
+				eq(t, "replies", got, []string{"bad"})
+				c.state(tt.kind)
+				eq(t, "attempts", c.s.Attempts, 1)
+				return
+			}
+			eq(t, "replies", got, []string{"ok"})
+			eq(t, tt.v, c.s.Vars[tt.v], tt.want)
+		})
+	}
+	t.Run("reaction is not an answer", func(t *testing.T) {
+		c := newConv(t, load(t, askTypes))
+		c.say("start")
+		c.say("int")
+		c.step(dmflow.Event{Kind: dmflow.KindReaction, Reaction: &dmflow.Reaction{MID: "m", Action: "react", Reaction: "love"}})
+		eq(t, "attempts", c.s.Attempts, 0)
+	})
+}
+
+const replies = `
+flow: replies
+start: show
+vars:
+  tags: "[]string"
+  post: {type: string, default: "1789"}
+states:
+  show:
+    say:
+      - text: "pick"
+        quick_replies: [{title: Yes, payload: Y}, No, {type: user_email}]
+      - cards:
+          - title: Pro
+            subtitle: "$49"
+            image: https://e.com/p.png
+            url: https://e.com/p
+            buttons: [{title: Buy, payload: BUY}, {title: Info, url: "https://e.com/i"}]
+      - buttons: {text: "Or", buttons: [{title: Call, payload: CALL}]}
+      - image: https://e.com/a.png
+      - video: {attachment_id: "123"}
+      - images: [https://e.com/1.png, https://e.com/2.png]
+      - heart: true
+      - share: "{{ post }}"
+      - typing: on
+      - typing: off
+      - seen: true
+      - react: love
+      - text: "VIP"
+        when: '"vip" in tags'
+    on:
+      - {when: 'event.text == "vip"', set: {tags: '["vip"]'}, goto: show}
+`
+
+func TestReplyKinds(t *testing.T) {
+	c := newConv(t, load(t, replies))
+	turn := c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "hi", MID: "mid1"})
+	var got []dmflow.Reply
+	for _, o := range turn.Replies {
+		got = append(got, o.Reply)
+		if o.To.ID != "user1" || o.Cause != turn.Trace[0].Detail && o.Cause == "" {
+			t.Errorf("bad address %+v", o)
+		}
+	}
+	want := []dmflow.Reply{
+		{Kind: dmflow.ReplyText, Text: "pick", QuickReplies: []dmflow.QuickReply{{Type: "text", Title: "Yes", Payload: "Y"}, {Type: "text", Title: "No", Payload: "NO"}, {Type: "user_email"}}},
+		{Kind: dmflow.ReplyGeneric, Elements: []dmflow.Element{{Title: "Pro", Subtitle: "$49", ImageURL: "https://e.com/p.png", DefaultURL: "https://e.com/p",
+			Buttons: []dmflow.Button{{Type: "postback", Title: "Buy", Payload: "BUY"}, {Type: "web_url", Title: "Info", URL: "https://e.com/i"}}}}},
+		{Kind: dmflow.ReplyButtons, Text: "Or", Buttons: []dmflow.Button{{Type: "postback", Title: "Call", Payload: "CALL"}}},
+		{Kind: dmflow.ReplyMedia, Media: []dmflow.Media{{Type: "image", URL: "https://e.com/a.png"}}},
+		{Kind: dmflow.ReplyMedia, Media: []dmflow.Media{{Type: "video", AttachmentID: "123"}}},
+		{Kind: dmflow.ReplyMedia, Media: []dmflow.Media{{Type: "image", URL: "https://e.com/1.png"}, {Type: "image", URL: "https://e.com/2.png"}}},
+		{Kind: dmflow.ReplyLikeHeart},
+		{Kind: dmflow.ReplyMediaShare, PostID: "1789"},
+		{Kind: dmflow.ReplyAction, Action: dmflow.ActionTypingOn},
+		{Kind: dmflow.ReplyAction, Action: dmflow.ActionTypingOff},
+		{Kind: dmflow.ReplyAction, Action: dmflow.ActionMarkSeen},
+		{Kind: dmflow.ReplyReact, MID: "mid1", Reaction: "love"},
+	}
+	eq(t, "replies", got, want)
+	if n := len(texts(c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "vip", MID: "mid2"}))); n != len(want)+1 {
+		t.Fatalf("conditional reply: got %d replies, want %d", n, len(want)+1)
+	}
+}
+
+func TestComment(t *testing.T) {
+	e := load(t, `
+flow: c
+start: s
+triggers:
+  - when: 'event.kind == "comment"'
+    goto: thanks
+states:
+  s: {say: [{text: hi}], on: [{say: [{text: "?"}]}]}
+  thanks:
+    say: [{text: "thanks for the comment"}, {typing: on}, {text: "second"}]
+    next: s
+`)
+	c := newConv(t, e)
+	ct := t0.Add(-time.Minute)
+	turn := c.step(dmflow.Event{Kind: dmflow.KindComment, Text: "nice", Time: ct, Comment: &dmflow.Comment{ID: "c1", MediaID: "p1"}})
+	eq(t, "replies", texts(turn), []string{"thanks for the comment"})
+	eq(t, "to", turn.Replies[0].To, dmflow.Recipient{CommentID: "c1"})
+	eq(t, "window", turn.Replies[0].LastInbound, ct)
+	if !hasTrace(turn, "skip", "one private reply") {
+		t.Errorf("dropped replies not traced:%s", traceText(turn))
+	}
+	eq(t, "no window from a comment", c.s.LastInbound, time.Time{})
+}
+
+func TestTimeouts(t *testing.T) {
+	e := load(t, `
+flow: t
+start: wait
+states:
+  wait:
+    say: [{text: "waiting"}]
+    on: [{when: 'event.text == "go"', goto: other}, {say: [{text: "?"}]}]
+    timeout: {after: 1h, say: [{text: "still there?"}], goto: later}
+  other:
+    timeout: {after: 2h, goto: later}
+    on: [{say: [{text: "other"}]}]
+  later: {say: [{text: later}], end: true}
+`)
+	t.Run("fires", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
+		eq(t, "timers", c.s.Timers, []dmflow.Timer{{ID: "t:acct/user1:0.1", Name: "timeout:wait", Due: t0.Add(time.Hour)}})
+		eq(t, "fire", texts(c.fire("timeout:wait")), []string{"still there?", "later"})
+		c.state("later")
+		eq(t, "timers", len(c.s.Timers), 0)
+	})
+	t.Run("stale and replaced", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
+		old := c.s.Timers[0]
+		c.say("go")
+		c.state("other")
+		eq(t, "replaced", len(c.s.Timers), 1)
+		if c.s.Timers[0].ID == old.ID || c.s.Timers[0].Name != "timeout:other" {
+			t.Fatalf("timer not replaced: %+v", c.s.Timers)
+		}
+		turn := c.step(dmflow.Event{Kind: dmflow.KindTimer, Timer: &dmflow.TimerFire{ID: old.ID, Name: old.Name}})
+		if len(turn.Replies) != 0 || !hasTrace(turn, "skip", "stale") {
+			t.Fatalf("stale timer acted:%s", traceText(turn))
+		}
+		c.state("other")
+	})
+}
+
+const handoffFlow = `
+flow: h
+start: menu
+triggers:
+  - keywords: [agent]
+    goto: human
+states:
+  menu:
+    say: [{text: menu}]
+    on: [{say: [{text: "?"}]}]
+  human:
+    say: [{text: "connecting"}]
+    handoff: {reason: "asked for {{ 'a human' }}", release_after: 2h, next: back}
+  back: {say: [{text: "bot is back"}], next: menu}
+`
+
+func TestHandoff(t *testing.T) {
+	e := load(t, handoffFlow)
+	start := func(t *testing.T) *conv {
+		c := newConv(t, e)
+		c.say("hi")
+		eq(t, "handoff", c.say("agent"), []string{"connecting"})
+		eq(t, "by", c.s.Handoff, &dmflow.Handoff{Since: t0, Reason: "asked for a human", By: "flow"})
+		eq(t, "notices", notices(c.last)[len(notices(c.last))-1], dmflow.NoticeHandoffStarted)
+		return c
+	}
+	t.Run("silent then admin release", func(t *testing.T) {
+		c := start(t)
+		eq(t, "silent", c.say("hello?"), []string(nil))
+		turn := c.admin(dmflow.AdminRelease, "")
+		eq(t, "released", texts(turn), []string{"bot is back", "menu"})
+		eq(t, "no tag after release", turn.Replies[0].Tag, "")
+		c.state("menu")
+		if c.s.Handoff != nil || len(c.s.Timers) != 0 {
+			t.Fatalf("handoff not cleared: %+v", c.s)
+		}
+	})
+	t.Run("idle release restarts on activity", func(t *testing.T) {
+		c := start(t)
+		first := c.s.Timers[0]
+		eq(t, "due", first.Due, t0.Add(2*time.Hour))
+		c.now = t0.Add(time.Hour)
+		c.say("anyone?")
+		eq(t, "re-armed", c.s.Timers[0].Due, t0.Add(3*time.Hour))
+		stale := c.step(dmflow.Event{Kind: dmflow.KindTimer, Timer: &dmflow.TimerFire{ID: first.ID}})
+		eq(t, "stale", texts(stale), []string(nil))
+		eq(t, "release", texts(c.fire("handoff")), []string{"bot is back", "menu"})
+	})
+	t.Run("agent echo", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
+		c.step(dmflow.Event{Kind: dmflow.KindEcho, Text: "Hi, Ann here", MID: "e1"})
+		if c.s.Handoff == nil || c.s.Handoff.By != "agent" {
+			t.Fatalf("echo did not hand off: %+v", c.s.Handoff)
+		}
+		eq(t, "silent", c.say("hello"), []string(nil))
+		eq(t, "default release timer", c.s.Timers[0].Due, t0.Add(engine.DefaultHandoffRelease))
+		eq(t, "release to start", texts(c.admin(dmflow.AdminRelease, "")), []string{"menu"})
+	})
+	t.Run("admin handoff", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
+		c.admin(dmflow.AdminHandoff, "")
+		eq(t, "by", c.s.Handoff.By, "admin")
+	})
+}
+
+func TestSubFlow(t *testing.T) {
+	e := load(t, `
+flow: main
+main: true
+start: menu
+vars: {total: int, pick: string}
+triggers:
+  - keywords: [menu]
+    goto: menu
+states:
+  menu:
+    say: [{text: "menu"}]
+    on: [{when: 'event.text == "shop"', goto: shop}]
+  shop:
+    call: {flow: catalog, args: {category: '"shoes"', budget: 'total + 50'}, return: after}
+  after: {say: [{text: "you picked {{ pick }}"}], next: menu}
+`, `
+flow: catalog
+start: browse
+params: [category, budget]
+vars: {category: string, budget: int, pick: string}
+states:
+  browse:
+    say: [{text: "{{ category }} under {{ budget }}"}]
+    ask: {var: pick, type: choice, choices: [A, B]}
+    next: finish
+  finish: {return: true}
+`)
+	c := newConv(t, e)
+	c.say("hi")
+	eq(t, "call", c.say("shop"), []string{"shoes under 50"})
+	eq(t, "in sub-flow", c.s.Flow+"/"+c.s.State, "catalog/browse")
+	eq(t, "stack", c.s.Stack, []dmflow.Frame{{Flow: "main", State: "shop"}})
+	eq(t, "return", c.say("b"), []string{"you picked B", "menu"})
+	eq(t, "back", c.s.Flow+"/"+c.s.State, "main/menu")
+	eq(t, "stack", len(c.s.Stack), 0)
+
+	c.say("shop")
+	eq(t, "caller trigger unwinds", c.say("menu"), []string{"menu"})
+	eq(t, "unwound", c.s.Flow+"/"+c.s.State, "main/menu")
+	eq(t, "stack", len(c.s.Stack), 0)
+}
+
+const actionFlow = `
+flow: act
+start: ask
+vars: {order: string, status: string, raw: map}
+states:
+  ask:
+    ask: {var: order, type: text}
+    next: lookup
+  lookup:
+    say: [{text: "looking up {{ order }}"}]
+    action:
+      http:
+        method: POST
+        url: "https://api.example.com/orders/{{ order }}"
+        headers: {Authorization: "Bearer ${TOKEN}"}
+        body: '{"id": order}'
+      timeout: 5s
+      save: {status: 'response.body.status ?? "unknown"', raw: 'response.body'}
+      next: show
+      on_error: sorry
+      on_timeout: slow
+  show: {say: [{text: "status {{ status }}"}], on: [{say: [{text: "got {{ event.text }}"}]}]}
+  sorry: {say: [{text: sorry}], end: true}
+  slow: {say: [{text: slow}], end: true}
+`
+
+func TestAction(t *testing.T) {
+	e := load(t, actionFlow)
+	start := func(t *testing.T) (*conv, dmflow.ActionCall) {
+		c := newConv(t, e)
+		c.say("hi")
+		turn := c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "A1"})
+		eq(t, "say", texts(turn), []string{"looking up A1"})
+		if len(turn.Actions) != 1 {
+			t.Fatalf("actions = %+v", turn.Actions)
+		}
+		a := turn.Actions[0]
+		eq(t, "call", a, dmflow.ActionCall{ID: "a:acct/user1:1.1", Name: "lookup", Kind: "http", Key: c.s.Key, Timeout: 5 * time.Second, Created: t0,
+			HTTP: &dmflow.HTTPRequest{Method: "POST", URL: "https://api.example.com/orders/A1", Headers: map[string]string{"Authorization": "Bearer ${TOKEN}"}, Body: []byte(`{"id":"A1"}`)}})
+		eq(t, "pending", c.s.Pending, &a)
+		return c, a
+	}
+	result := func(a dmflow.ActionCall, outcome, body string) dmflow.Event {
+		return dmflow.Event{Kind: dmflow.KindActionResult, Action: &dmflow.ActionResult{ID: a.ID, Name: a.Name, Outcome: outcome, Status: 200, Body: []byte(body)}}
+	}
+	t.Run("ok with queued messages", func(t *testing.T) {
+		c, a := start(t)
+		eq(t, "queued", c.say("first"), []string(nil))
+		c.say("second")
+		eq(t, "deferred", len(c.s.Deferred), 2)
+		turn := c.step(result(a, "ok", `{"status":"shipped","n":3}`))
+		eq(t, "replies", texts(turn), []string{"status shipped", "got first", "got second"})
+		eq(t, "saved", c.s.Vars["raw"], map[string]any{"status": "shipped", "n": 3})
+		eq(t, "drained", len(c.s.Deferred), 0)
+		eq(t, "pending", c.s.Pending == nil, true)
+	})
+	t.Run("stale result", func(t *testing.T) {
+		c, a := start(t)
+		a.ID = "other"
+		eq(t, "ignored", texts(c.step(result(a, "ok", `{}`))), []string(nil))
+		c.state("lookup")
+	})
+	for _, tt := range []struct{ outcome, body, want string }{
+		{"error", "", "sorry"}, {"timeout", "", "slow"}, {"invalid", "", "sorry"}, {"ok", "not json", "sorry"},
+	} {
+		t.Run(tt.outcome+"/"+tt.body, func(t *testing.T) {
+			c, a := start(t)
+			eq(t, "replies", texts(c.step(result(a, tt.outcome, tt.body))), []string{tt.want})
+		})
+	}
+}
+
+func TestWhilePendingIgnore(t *testing.T) {
+	e := load(t, `
+flow: g
+start: run
+states:
+  run:
+    action: {go: compute, args: {x: '1 + 2'}, next: done, while_pending: ignore}
+  done: {say: [{text: "done"}], end: true}
+`)
+	c := newConv(t, e)
+	turn := c.say("hi")
+	_ = turn
+	a := c.last.Actions[0]
+	eq(t, "go call", a.Args, map[string]any{"x": 3})
+	eq(t, "kind", a.Kind, "go")
+	c.say("are you there?")
+	eq(t, "dropped", len(c.s.Deferred), 0)
+	if !hasTrace(c.last, "skip", "ignore") {
+		t.Errorf("not traced:%s", traceText(c.last))
+	}
+}
+
+func TestAdmin(t *testing.T) {
+	e := load(t, basic)
+	c := newConv(t, e)
+	c.say("hi")
+	c.say("Bob")
+	eq(t, "move", texts(c.admin(dmflow.AdminMove, "a")), []string{"A! tags="})
+	c.state("done")
+	eq(t, "reset", texts(c.admin(dmflow.AdminReset, "")), []string{"Hi there #1, your name?"})
+	eq(t, "fresh vars", c.s.Vars, map[string]any{"n": 1})
+	if _, err := c.try(dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: dmflow.AdminMove, State: "nope"}}); !errors.Is(err, dmflow.ErrInvalid) {
+		t.Fatalf("move to unknown state: %v", err)
+	}
+	if _, err := c.try(dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: "explode"}}); !errors.Is(err, dmflow.ErrInvalid) {
+		t.Fatalf("unknown op: %v", err)
+	}
+}
+
+func TestVersions(t *testing.T) {
+	v2 := `
+flow: basic
+version: 2
+start: greet
+vars: {name: string}
+migrate: {old: menu2}
+states:
+  greet: {say: [{text: "v2 hi"}], on: [{say: [{text: "v2 greet"}]}]}
+  menu2: {say: [{text: "v2 menu"}], on: [{say: [{text: "v2 menu on"}]}]}
+`
+	e := load(t, v2)
+	for _, tt := range []struct{ state, want, end string }{
+		{"greet", "v2 greet", "greet"}, // state exists: continue, event handled
+		{"old", "v2 menu", "menu2"},    // migrated: enter, event not consumed
+		{"gone", "v2 hi", "greet"},     // unknown: restart
+	} {
+		t.Run(tt.state, func(t *testing.T) {
+			c := newConv(t, e)
+			c.s = &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Flow: "basic", FlowVersion: 1, State: tt.state}
+			eq(t, "replies", c.say("hi"), []string{tt.want})
+			c.state(tt.end)
+			eq(t, "version", c.s.FlowVersion, 2)
+		})
+	}
+}
+
+func TestVarCoercion(t *testing.T) {
+	e := load(t, `
+flow: v
+start: s
+vars: {n: int, f: float, l: "[]string", when: time, ok: bool}
+states:
+  s:
+    on:
+      - when: 'n + 1 == 3 && f > 1.0 && "x" in l && when.Year() == 2025 && ok'
+        say: [{text: "typed {{ n }} {{ f }} {{ l }}"}]
+      - say: [{text: "untyped"}]
+`)
+	c := newConv(t, e)
+	// Values as a store returns them: JSON numbers normalized to int/float64, lists as []any, times as text.
+	c.s = &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Flow: "v", FlowVersion: 1, State: "s",
+		Vars: map[string]any{"n": 2, "f": 1.5, "l": []any{"x", "y"}, "when": "2025-06-01T00:00:00Z", "ok": true}}
+	eq(t, "replies", c.say("?"), []string{"typed 2 1.5 x, y"})
+	c.s.Vars["n"] = 2.0 // float-typed JSON integer
+	eq(t, "float as int", c.say("?"), []string{"typed 2 1.5 x, y"})
+}
+
+func TestLoopGuard(t *testing.T) {
+	e := load(t, `
+flow: l
+start: a
+states:
+  a: {say: [{text: a}], on: [{goto: b}]}
+  b: {say: [{text: b}], on: [{goto: a}]}
+`)
+	// Make b follow next back to a without waiting: a loop the loader would reject.
+	f := e.Flow("l")
+	f.States["a"].Next, f.States["a"].On = f.States["a"].On[0].Goto, nil
+	f.States["b"].Next, f.States["b"].On = f.States["b"].On[0].Goto, nil
+	e2, err := engine.New(e.Bundle(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e2.Step(context.Background(), nil, dmflow.Event{Key: "k", Kind: dmflow.KindMessage, Account: "a", User: "u", Text: "x"}, t0)
+	if !errors.Is(err, engine.ErrLoop) {
+		t.Fatalf("err = %v, want ErrLoop", err)
+	}
+}
+
+func TestTraceExplains(t *testing.T) {
+	c := newConv(t, load(t, basic))
+	c.say("hi")
+	c.say("Bob")
+	turn := c.step(dmflow.Event{Kind: dmflow.KindMessage, Payload: "A"})
+	var saw bool
+	for _, e := range turn.Trace {
+		if e.What == "transition" && e.Expr == `event.payload == "A"` && e.Result == true && e.Pos == "f0.yaml:29:9" {
+			saw = true
+		}
+	}
+	if !saw {
+		t.Fatalf("matched condition not traced with its position:%s", traceText(turn))
+	}
+	var visits []string
+	for _, v := range engine.Visits(turn.Trace) {
+		visits = append(visits, v.What+":"+v.Flow+"/"+v.Name)
+	}
+	eq(t, "visits", visits, []string{"edge:basic/menu#on0", "enter:basic/a", "edge:basic/a#next", "enter:basic/done"})
+	names := map[string]bool{}
+	for _, ed := range c.e.Edges("") {
+		names[ed.Name] = true
+	}
+	for _, v := range engine.Visits(turn.Trace) {
+		if v.What == "edge" && !names[v.Name] {
+			t.Errorf("visited edge %s is not in Edges", v.Name)
+		}
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	e := load(t, basic)
+	b := e.Bundle()
+	b.Flows["basic"].States["menu"].On[0].Goto.State = "nowhere"
+	if _, err := engine.New(b, nil); err == nil {
+		t.Fatal("unknown target accepted")
+	}
+	if _, err := engine.New(nil, nil); err == nil {
+		t.Fatal("nil bundle accepted")
+	}
+}
