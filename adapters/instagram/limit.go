@@ -1,0 +1,157 @@
+package instagram
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RateLimits are per-account send rates. Zero fields take the platform's
+// published limits; a negative field disables that limiter.
+type RateLimits struct {
+	// Text is sends per second of text, links, reactions, stickers,
+	// templates and sender actions (default 100).
+	Text float64
+	// Media is sends per second of audio or video (default 10).
+	Media float64
+	// PrivateReplies is private replies per hour (default 750).
+	PrivateReplies float64
+	// PrivateBurst is how many private replies may go at once before the
+	// hourly rate paces them (default 50).
+	PrivateBurst int
+}
+
+func (l RateLimits) withDefaults() RateLimits {
+	if l.Text == 0 {
+		l.Text = 100
+	}
+	if l.Media == 0 {
+		l.Media = 10
+	}
+	if l.PrivateReplies == 0 {
+		l.PrivateReplies = 750
+	}
+	if l.PrivateBurst <= 0 {
+		l.PrivateBurst = 50
+	}
+	return l
+}
+
+// Usage thresholds (percent of the app's or account's call budget).
+const (
+	slowDownAt = 80
+	pauseAt    = 100
+	// pauseDefault is the pause at 100 % when the platform names no time.
+	pauseDefault = time.Minute
+)
+
+// limiter holds one account's rate limiters and throttle state.
+type limiter struct {
+	text, media, private *rate.Limiter
+
+	mu    sync.Mutex
+	until time.Time     // no calls before this (platform asked us to wait)
+	slow  time.Duration // extra delay per call near the usage limit
+}
+
+func newLimiter(l RateLimits) *limiter {
+	mk := func(perSec float64, burst int) *rate.Limiter {
+		if perSec < 0 {
+			return rate.NewLimiter(rate.Inf, 1)
+		}
+		return rate.NewLimiter(rate.Limit(perSec), burst)
+	}
+	return &limiter{
+		text:    mk(l.Text, max(1, int(l.Text))),
+		media:   mk(l.Media, max(1, int(l.Media))),
+		private: mk(l.PrivateReplies/3600, l.PrivateBurst),
+	}
+}
+
+// wait queues for a send slot of kind; it fails only when ctx ends first
+// (or the wait would outlast ctx's deadline).
+func (l *limiter) wait(ctx context.Context, kind limitKind) error {
+	switch kind {
+	case limitMedia:
+		return l.media.Wait(ctx)
+	case limitPrivate:
+		return l.private.Wait(ctx)
+	}
+	return l.text.Wait(ctx)
+}
+
+// pause returns how long calls must wait for the platform's throttle, and
+// the extra per-call delay near the limit.
+func (l *limiter) pause(now time.Time) (wait, slow time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Before(l.until) {
+		wait = l.until.Sub(now)
+	}
+	return wait, l.slow
+}
+
+// observe updates the throttle from a response's usage headers.
+func (l *limiter) observe(now time.Time, h http.Header) time.Duration {
+	pct, regain := usage(h)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var wait time.Duration
+	switch {
+	case regain > 0:
+		wait = regain
+	case pct >= pauseAt:
+		wait = pauseDefault
+	}
+	if wait > 0 && now.Add(wait).After(l.until) {
+		l.until = now.Add(wait)
+	}
+	l.slow = 0
+	if pct >= slowDownAt {
+		l.slow = time.Duration(pct-slowDownAt+1) * 50 * time.Millisecond
+	}
+	return wait
+}
+
+// usage reads X-App-Usage and X-Business-Use-Case-Usage: the highest
+// percentage of any budget and the longest estimated_time_to_regain_access
+// (minutes). Absent or malformed headers count as no information.
+func usage(h http.Header) (pct int, regain time.Duration) {
+	var app map[string]float64
+	if json.Unmarshal([]byte(h.Get("X-App-Usage")), &app) == nil {
+		pct = maxPct(pct, app)
+	}
+	var buc map[string][]map[string]any
+	if json.Unmarshal([]byte(h.Get("X-Business-Use-Case-Usage")), &buc) != nil {
+		return pct, 0
+	}
+	for _, list := range buc {
+		for _, u := range list {
+			nums := map[string]float64{}
+			for k, v := range u {
+				if f, ok := v.(float64); ok {
+					nums[k] = f
+				}
+			}
+			if m := time.Duration(nums["estimated_time_to_regain_access"]) * time.Minute; m > regain {
+				regain = m
+			}
+			delete(nums, "estimated_time_to_regain_access")
+			pct = maxPct(pct, nums)
+		}
+	}
+	return pct, regain
+}
+
+func maxPct(pct int, m map[string]float64) int {
+	for _, k := range []string{"call_count", "total_cputime", "total_time"} {
+		if v := int(m[k]); v > pct {
+			pct = v
+		}
+	}
+	return pct
+}
