@@ -27,7 +27,8 @@ type conversation struct {
 	// answer returns the mocked result of an action call; ok=false leaves
 	// the call pending (chat answers it later with result).
 	answer func(call dmflow.ActionCall) (m *mockSpec, ok bool, err error)
-	// save persists a new session (nil: deleted); nil keeps it in memory only.
+	// save persists a turn's session (nil: delete it) and returns it as
+	// stored; without save the session lives in memory only.
 	save func(ctx context.Context, s *dmflow.Session) (*dmflow.Session, error)
 	// onTurn sees every turn (coverage).
 	onTurn func(*dmflow.Turn)
@@ -80,6 +81,9 @@ func (c *conversation) step(ctx context.Context, ev dmflow.Event, out *outcome) 
 		}
 		queue = append(queue, next...)
 	}
+	if len(out.Replies) > 0 {
+		c.taps = replyTaps(out.Replies)
+	}
 	return nil
 }
 
@@ -89,22 +93,20 @@ func (c *conversation) apply(ctx context.Context, turn *dmflow.Turn, out *outcom
 		var s *dmflow.Session
 		if !turn.Delete {
 			s = turn.Session.Clone()
-			s.Version++ // as the store's commit does; the engine derives ids from it
 		}
 		if c.save != nil {
 			var err error
 			if s, err = c.save(ctx, s); err != nil {
 				return err
 			}
+		} else if s != nil {
+			s.Version++ // as a store's commit does; the engine derives ids from it
 		}
 		c.sess = s
 	}
 	out.Replies = append(out.Replies, turn.Replies...)
 	out.Actions = append(out.Actions, turn.Actions...)
 	out.Trace = append(out.Trace, turn.Trace...)
-	if len(turn.Replies) > 0 {
-		c.taps = replyTaps(turn.Replies)
-	}
 	if c.onTurn != nil {
 		c.onTurn(turn)
 	}

@@ -20,8 +20,8 @@ type coverage struct {
 type flowCov struct {
 	name   string
 	file   string
-	states []string         // in file order
-	edges  []engine.Edge    // all transitions
+	states []string        // in file order
+	edges  []engine.Edge   // all transitions
 	seen   map[string]bool // "state:NAME" and "edge:NAME"
 }
 
