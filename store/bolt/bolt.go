@@ -29,6 +29,10 @@ type Options struct {
 	DedupeRetention time.Duration
 	// MaxBatch caps how many requests share one transaction (default 1000).
 	MaxBatch int
+	// Linger is how long the writer waits for more requests before a
+	// commit, only when the previous commit carried several requests (so a
+	// lone caller never waits). Default 200µs; negative disables it.
+	Linger time.Duration
 	// Mode is the permission of a new file (default 0600).
 	Mode os.FileMode
 }
@@ -43,6 +47,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 1000
+	}
+	if c.Linger == 0 {
+		c.Linger = 200 * time.Microsecond
 	}
 	if c.Mode == 0 {
 		c.Mode = 0o600
@@ -80,7 +87,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("store/bolt: open %s: drop leases: %w", path, err)
 	}
-	d := &DB{bdb: bdb, w: newWriter(bdb, o.MaxBatch), path: path}
+	d := &DB{bdb: bdb, w: newWriter(bdb, o.MaxBatch, o.Linger), path: path}
 	d.Store = kvstore.New(kv{d}, kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention})
 	return d, nil
 }

@@ -134,7 +134,7 @@ func TestCorruptRecords(t *testing.T) {
 	db.PutToken(ctx, dmflow.Token{Account: "a", AccessToken: "x"})
 	db.Close()
 	garble(t, path, map[string][]byte{
-		"sessions":    {2, '{', '}'},     // unknown version
+		"sessions":    {2, '{', '}'},      // unknown version
 		"inbox.items": {1, '{', '"', 'x'}, // truncated JSON
 		"tokens":      {},                 // empty
 	})

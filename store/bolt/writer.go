@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dmflow/dmflow/store/internal/kvstore"
 	bbolt "go.etcd.io/bbolt"
@@ -23,10 +24,11 @@ type request struct {
 // one bad request never fails the others. A request that fails before
 // writing just reports its error.
 type writer struct {
-	db   *bbolt.DB
-	max  int
-	reqs chan *request
-	done chan struct{}
+	db     *bbolt.DB
+	max    int
+	linger time.Duration
+	reqs   chan *request
+	done   chan struct{}
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
@@ -36,8 +38,8 @@ type writer struct {
 
 var errAbort = errors.New("store/bolt: request failed after writing")
 
-func newWriter(db *bbolt.DB, max int) *writer {
-	w := &writer{db: db, max: max, reqs: make(chan *request, max), done: make(chan struct{})}
+func newWriter(db *bbolt.DB, max int, linger time.Duration) *writer {
+	w := &writer{db: db, max: max, linger: linger, reqs: make(chan *request, max), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -68,9 +70,36 @@ func (w *writer) close() {
 
 func (w *writer) loop() {
 	defer close(w.done)
+	last := 0
 	for r := range w.reqs {
-		w.run(w.drain([]*request{r}))
+		batch := w.drain([]*request{r})
+		if last > 1 && w.linger > 0 {
+			batch = w.wait(batch)
+		}
+		last = len(batch)
+		w.run(batch)
 	}
+}
+
+// wait collects requests for up to w.linger, until batch is full. It runs
+// only after a batch of several requests: callers just answered are about to
+// send their next request, and waiting for them doubles the batch size,
+// while a lone caller never waits.
+func (w *writer) wait(batch []*request) []*request {
+	t := time.NewTimer(w.linger)
+	defer t.Stop()
+	for len(batch) < w.max {
+		select {
+		case r, ok := <-w.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 // drain adds the requests already queued, up to max.
