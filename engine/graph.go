@@ -63,16 +63,12 @@ func (m *machine) mermaid() string {
 		if ed.Name == m.startEv {
 			continue
 		}
-		from := ed.From
-		if from == "*" {
-			for _, name := range stateOrder(m.flow) {
-				if name != ed.To {
-					fmt.Fprintf(&b, "    %s --> %s : %s\n", mermaidID(name), mermaidID(ed.To), mermaidLabel(ed.Label))
-				}
-			}
-			continue
+		from := mermaidID(ed.From)
+		if ed.From == "*" { // a trigger: from any state
+			from = "any_" + strings.TrimPrefix(ed.Name, "@")
+			fmt.Fprintf(&b, "    state \"any state\" as %s\n", from)
 		}
-		fmt.Fprintf(&b, "    %s --> %s : %s\n", mermaidID(from), mermaidID(ed.To), mermaidLabel(ed.Label))
+		fmt.Fprintf(&b, "    %s --> %s : %s\n", from, mermaidID(ed.To), mermaidLabel(ed.Label))
 	}
 	return b.String()
 }
