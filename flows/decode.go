@@ -167,9 +167,17 @@ func (d *decoder) params(n *yaml.Node) {
 	if n == nil {
 		return
 	}
-	for i, p := range d.strList(n, "params") {
+	items := []*yaml.Node{n}
+	if n.Kind != yaml.ScalarNode {
+		items = d.seq(n, "params")
+	}
+	for _, it := range items {
+		p, ok := d.str(it, "param")
+		if !ok {
+			continue
+		}
 		if d.flow.Var(p) == nil {
-			d.errorf(d.pos(n.Content[i]), "param %q is not a declared variable", p)
+			d.errorf(d.pos(it), "param %q is not a declared variable", p)
 		}
 		d.flow.Params = append(d.flow.Params, p)
 	}

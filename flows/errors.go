@@ -38,6 +38,16 @@ func (l ErrorList) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the diagnostics, so errors.As(err, &e) with e *Error finds
+// the first one.
+func (l ErrorList) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, e := range l {
+		out[i] = e
+	}
+	return out
+}
+
 // Len, Less and Swap implement sort.Interface: by file, line, column, then
 // errors before warnings, then message.
 func (l ErrorList) Len() int      { return len(l) }

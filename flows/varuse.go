@@ -31,10 +31,7 @@ func (c *checker) readsBeforeSet() {
 		if s == nil {
 			return
 		}
-		set := in[s.Name]
-		if !enter {
-			set = union(set, s.writes(true))
-		}
+		set := union(in[s.Name], s.writes(!enter))
 		for _, r := range e.Refs {
 			v := c.f.Var(r)
 			if v == nil || set[r] || warned[s.Name+"\x00"+r] {
