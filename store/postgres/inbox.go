@@ -106,18 +106,22 @@ got AS (
 		WHERE l.owner = excluded.owner OR l.expires <= $4
 	RETURNING account, user_id)`
 
-// sqlClaimInbox leases users with pending items not yet claimed by $1 and
-// hands out their oldest such items, at most $6.
+// sqlClaimInbox leases the users of the oldest $6 pending items that $1 may
+// take (not claimed by $1, user's lease free, expired or $1's) and hands out
+// those users' oldest such items, at most $6. It walks the pending items in
+// Seq order, so its cost grows with the items it must skip (users leased by
+// other owners), not with the whole backlog.
 const sqlClaimInbox = `
-WITH cand AS (
-	SELECT i.account, i.user_id, min(i.seq) AS first
+WITH eligible AS (
+	SELECT i.account, i.user_id, i.seq
 	FROM inbox i
 	LEFT JOIN leases l ON l.queue = $2 AND l.account = i.account AND l.user_id = i.user_id
 	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
 		AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4)
-	GROUP BY i.account, i.user_id
-	ORDER BY first
-	LIMIT $6),` + sqlLeaseUsers + `
+	ORDER BY i.seq
+	LIMIT $6),
+cand AS (
+	SELECT account, user_id, min(seq) AS first FROM eligible GROUP BY account, user_id),` + sqlLeaseUsers + `
 UPDATE inbox SET claimed_by = $1, attempts = attempts + 1
 WHERE seq IN (
 	SELECT i.seq FROM inbox i JOIN got g ON g.account = i.account AND g.user_id = i.user_id

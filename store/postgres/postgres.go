@@ -30,8 +30,8 @@ type Options struct {
 	// the URL (a single schema name), or DefaultSchema. Every connection of
 	// the pool uses it as its search_path.
 	Schema string
-	// MaxConns bounds the pool (DefaultMaxConns). Concurrent calls beyond it
-	// wait for a connection.
+	// MaxConns bounds the pool: zero means the URL's pool_max_conns, else
+	// DefaultMaxConns. Concurrent calls beyond it wait for a connection.
 	MaxConns int32
 	// Lease is used by claims whose Claim.Lease is zero (DefaultLease).
 	Lease time.Duration
@@ -47,9 +47,6 @@ func (o *Options) withDefaults() Options {
 	var c Options
 	if o != nil {
 		c = *o
-	}
-	if c.MaxConns <= 0 {
-		c.MaxConns = DefaultMaxConns
 	}
 	if c.Lease <= 0 {
 		c.Lease = DefaultLease
@@ -80,7 +77,12 @@ func Open(ctx context.Context, url string, opts *Options) (*DB, error) {
 		return nil, err
 	}
 	o.Schema = schema
-	cfg.MaxConns = o.MaxConns
+	switch {
+	case o.MaxConns > 0:
+		cfg.MaxConns = o.MaxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: open: %w", err)

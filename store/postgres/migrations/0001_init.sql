@@ -30,6 +30,7 @@ CREATE TABLE inbox (
 	record     bytea NOT NULL -- Event
 );
 CREATE INDEX inbox_pending ON inbox (account, user_id, seq) WHERE status = 0;
+CREATE INDEX inbox_pending_seq ON inbox (seq) WHERE status = 0;
 CREATE INDEX inbox_user ON inbox (account, user_id, seq);
 CREATE INDEX inbox_failed ON inbox (seq) WHERE status = 2;
 CREATE INDEX inbox_done ON inbox (received) WHERE status = 1;
