@@ -146,7 +146,8 @@ type machine struct {
 	vars     map[string]*varInfo
 	varList  []*varInfo
 	startEv  string
-	pool     sync.Pool // *fsm.FSM
+	visits   map[string]string // fsm event → "flow/event", the Detail of its "edge" trace entry
+	pool     sync.Pool         // *fsm.FSM
 }
 
 // stateInfo is a state with its precomputed fsm event names and trace text.
@@ -345,6 +346,10 @@ func (m *machine) check(t *flows.Target, from string) error {
 }
 
 func (m *machine) addEdge(src []string, ev, from, to, label string, pos flows.Pos) {
+	if m.visits == nil {
+		m.visits = map[string]string{}
+	}
+	m.visits[ev] = m.flow.Name + "/" + ev
 	m.events = append(m.events, fsm.EventDesc{Name: ev, Src: src, Dst: to})
 	m.edges = append(m.edges, Edge{Name: ev, From: from, To: to, Label: label, Pos: pos.String()})
 }

@@ -20,7 +20,7 @@ func (st *step) env0() {
 	env, s := st.env, st.s
 	clear(env)
 	env["event"] = st.evBox
-	env["user"] = userEnv(s)
+	env["user"] = st.userEnv()
 	env["now"] = st.now
 	env["input"] = nil
 	env["response"] = flows.ResponseEnv{}
@@ -28,6 +28,10 @@ func (st *step) env0() {
 		v, ok := s.Vars[vi.v.Name]
 		if !ok || v == nil {
 			env[vi.v.Name] = vi.def
+			continue
+		}
+		if typed(v, vi.v.Type) {
+			env[vi.v.Name] = v // already in the typed form: no conversion, no allocation
 			continue
 		}
 		tv, err := coerce(v, vi.v.Type)
@@ -41,8 +45,15 @@ func (st *step) env0() {
 
 // userEnv is `user`: a map so that unknown profile fields are missing and
 // `user.username ?? "there"` works (flows compiles user as a typed map).
-func userEnv(s *dmflow.Session) map[string]any {
-	u := map[string]any{"id": s.Key.User, "account": s.Key.Account, "handed_off": s.Handoff != nil}
+// The map is step scratch, reused across env rebuilds.
+func (st *step) userEnv() map[string]any {
+	s, u := st.s, st.userMap
+	if u == nil {
+		u = make(map[string]any, 5)
+		st.userMap = u
+	}
+	clear(u)
+	u["id"], u["account"], u["handed_off"] = s.Key.User, s.Key.Account, s.Handoff != nil
 	if p := s.Profile; p != nil {
 		if p.Username != "" {
 			u["username"] = p.Username
@@ -120,6 +131,34 @@ func appendValue(b []byte, v any) []byte {
 	default:
 		return append(b, flows.Format(v)...)
 	}
+}
+
+// typed reports whether v already has the representation expressions
+// expect for t (see flows.VarType.Coerce).
+func typed(v any, t flows.VarType) bool {
+	switch x := v.(type) {
+	case string:
+		return t == flows.TypeString || t == flows.TypeAny
+	case int:
+		return t == flows.TypeInt || t == flows.TypeAny
+	case float64:
+		return t == flows.TypeFloat || t == flows.TypeAny
+	case bool:
+		return t == flows.TypeBool || t == flows.TypeAny
+	case map[string]any:
+		return t == flows.TypeMap || t == flows.TypeAny
+	case []any:
+		if t != flows.TypeList {
+			return t == flows.TypeAny
+		}
+		for _, e := range x {
+			if _, ok := e.(string); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return t == flows.TypeAny
 }
 
 // coerce converts a stored (JSON-form) or computed value to the Go type the

@@ -39,22 +39,23 @@ func classify(k dmflow.EventKind) class {
 // step is the scratch state of one Step call. Steps are pooled; nothing in
 // a step outlives the call except the Turn it fills.
 type step struct {
-	e     *Engine
-	ctx   context.Context
-	now   time.Time
-	ev    *dmflow.Event
-	cls   class
-	s     *dmflow.Session
-	turn  *dmflow.Turn
-	m     *machine
-	f     *fsm.FSM
-	vm    vm.VM
-	env   map[string]any
-	envM  *machine // machine the env was built for (nil = stale)
-	evBox any      // flows.EventEnv of ev, boxed once per event
-	buf   []byte
-	autos int
-	ids   int
+	e       *Engine
+	ctx     context.Context
+	now     time.Time
+	ev      *dmflow.Event
+	cls     class
+	s       *dmflow.Session
+	turn    *dmflow.Turn
+	m       *machine
+	f       *fsm.FSM
+	vm      vm.VM
+	env     map[string]any
+	userMap map[string]any // `user` in env, reused
+	envM    *machine       // machine the env was built for (nil = stale)
+	evBox   any            // flows.EventEnv of ev, boxed once per event
+	buf     []byte
+	autos   int
+	ids     int
 	// private is set once the comment being handled got its private reply.
 	private bool
 	cont    cont
@@ -94,7 +95,7 @@ func (e *Engine) release(st *step) {
 		st.m.put(st.f)
 	}
 	clear(st.env)
-	*st = step{env: st.env, buf: st.buf[:0], vm: st.vm}
+	*st = step{env: st.env, userMap: st.userMap, buf: st.buf[:0], vm: st.vm}
 	e.steps.Put(st)
 }
 
@@ -341,7 +342,11 @@ func afterEvent(_ context.Context, e *fsm.Event) {
 
 // edge records an fsm transition taken ("flow/event") for coverage.
 func (st *step) edge(ev string) {
-	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "edge", Detail: st.m.flow.Name + "/" + ev})
+	d, ok := st.m.visits[ev]
+	if !ok {
+		d = st.m.flow.Name + "/" + ev
+	}
+	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "edge", Detail: d})
 }
 
 // drain replays events deferred while an action was pending, once the
