@@ -27,60 +27,27 @@ func recordAction(tx Tx, a dmflow.ActionCall) error {
 // ClaimActions leases up to c.Max calls that no live lease holds (another
 // owner's or c.Owner's own), oldest first, incrementing Attempts.
 func (s *Store) ClaimActions(ctx context.Context, c dmflow.Claim) ([]dmflow.ActionItem, error) {
-	if c.Max < 1 || c.Owner == "" {
-		return nil, s.errf(invalid("claim needs an owner and max >= 1"), "claim actions")
-	}
-	var out []dmflow.ActionItem
-	err := s.update(ctx, func(tx Tx) error {
-		items, err := claimActions(tx, c)
-		out = items
-		return err
-	})
-	return out, s.errf(err, "claim actions")
+	return claim(ctx, s, c, "actions", claimActions)
 }
 
 func claimActions(tx Tx, c dmflow.Claim) ([]dmflow.ActionItem, error) {
 	ls := newLeases(tx.Bucket(bActLease))
-	var seqs [][]byte
-	var lerr error
-	err := tx.Bucket(bActions).Scan(nil, func(k, _ []byte) bool {
-		l, err := ls.get(k)
-		if lerr = err; err != nil {
+	self := func(k, _ []byte) []byte { return k }
+	seqs, err := pickLeased(tx.Bucket(bActions), ls, c.Max, self, func(k, _ []byte, l *lease) bool {
+		if l != nil && c.Now.Before(l.Until) {
 			return false
 		}
-		if l == nil || !c.Now.Before(l.Until) {
-			ls.m[string(k)] = nil
-			ls.take(k, c.Owner, c.Now, c.Lease, 0)
-			seqs = append(seqs, append([]byte(nil), k...))
-		}
-		return len(seqs) < c.Max
+		ls.m[string(k)] = nil
+		ls.take(k, c.Owner, c.Now, c.Lease, 0)
+		return true
 	})
 	if err == nil {
-		err = lerr
+		err = ls.flush()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := ls.flush(); err != nil {
-		return nil, err
-	}
-	return bumpActions(tx.Bucket(bActions), seqs)
-}
-
-func bumpActions(acts Bucket, seqs [][]byte) ([]dmflow.ActionItem, error) {
-	out := make([]dmflow.ActionItem, 0, len(seqs))
-	for _, k := range seqs {
-		var it dmflow.ActionItem
-		if _, err := getRec(acts, k, &it); err != nil {
-			return nil, err
-		}
-		it.Attempts++
-		if err := putRec(acts, k, it); err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return bump(tx.Bucket(bActions), seqs, func(it *dmflow.ActionItem) *int { return &it.Attempts })
 }
 
 // CompleteAction appends result to the inbox and forgets the call, in one

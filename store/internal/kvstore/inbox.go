@@ -109,57 +109,78 @@ func putAll(ps ...put) error {
 
 // ClaimInbox leases pending items of free users to c.Owner, in Seq order.
 func (s *Store) ClaimInbox(ctx context.Context, c dmflow.Claim) ([]dmflow.InboxItem, error) {
+	return claim(ctx, s, c, "inbox", claimInbox)
+}
+
+// claim validates c and runs fn in a write transaction.
+func claim[T any](ctx context.Context, s *Store, c dmflow.Claim, what string, fn func(Tx, dmflow.Claim) ([]T, error)) ([]T, error) {
 	if c.Max < 1 || c.Owner == "" {
-		return nil, s.errf(invalid("claim needs an owner and max >= 1"), "claim inbox")
+		return nil, s.errf(invalid("claim needs an owner and max >= 1"), "claim %s", what)
 	}
-	var out []dmflow.InboxItem
+	var out []T
 	err := s.update(ctx, func(tx Tx) error {
-		items, err := claimInbox(tx, c)
+		items, err := fn(tx, c)
 		out = items
 		return err
 	})
-	return out, s.errf(err, "claim inbox")
+	return out, s.errf(err, "claim %s", what)
 }
 
 func claimInbox(tx Tx, c dmflow.Claim) ([]dmflow.InboxItem, error) {
 	ls := newLeases(tx.Bucket(bInLease))
-	var seqs [][]byte
-	var lerr error
-	err := tx.Bucket(bPending).Scan(nil, func(k, uk []byte) bool {
-		l, err := ls.get(uk)
-		if lerr = err; err != nil {
+	userOf := func(_, uk []byte) []byte { return uk }
+	seqs, err := pickLeased(tx.Bucket(bPending), ls, c.Max, userOf, func(k, uk []byte, l *lease) bool {
+		if !l.free(c.Owner, c.Now) || (l != nil && l.Owner == c.Owner && l.has(u64(k))) {
 			return false
 		}
-		if l.free(c.Owner, c.Now) && !(l != nil && l.Owner == c.Owner && l.has(u64(k))) {
-			ls.take(uk, c.Owner, c.Now, c.Lease, u64(k))
-			seqs = append(seqs, append([]byte(nil), k...))
-		}
-		return len(seqs) < c.Max
+		ls.take(uk, c.Owner, c.Now, c.Lease, u64(k))
+		return true
 	})
 	if err == nil {
-		err = lerr
+		err = ls.flush()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := ls.flush(); err != nil {
-		return nil, err
-	}
-	return bumpAttempts(tx.Bucket(bItems), seqs)
+	return bump(tx.Bucket(bItems), seqs, func(it *dmflow.InboxItem) *int { return &it.Attempts })
 }
 
-func bumpAttempts(items Bucket, seqs [][]byte) ([]dmflow.InboxItem, error) {
-	out := make([]dmflow.InboxItem, 0, len(seqs))
-	for _, sk := range seqs {
-		var it dmflow.InboxItem
-		if _, err := getRec(items, sk, &it); err != nil {
+// pickLeased scans b and returns copies of up to max keys for which pick
+// returns true; pick sees the lease stored under leaseKey(k, v).
+func pickLeased(b Bucket, ls *leases, max int, leaseKey func(k, v []byte) []byte, pick func(k, lk []byte, l *lease) bool) ([][]byte, error) {
+	var keys [][]byte
+	var lerr error
+	err := b.Scan(nil, func(k, v []byte) bool {
+		lk := leaseKey(k, v)
+		l, err := ls.get(lk)
+		if lerr = err; err != nil {
+			return false
+		}
+		if pick(k, lk, l) {
+			keys = append(keys, append([]byte(nil), k...))
+		}
+		return len(keys) < max
+	})
+	if err == nil {
+		err = lerr
+	}
+	return keys, err
+}
+
+// bump increments the attempt counter of the records at keys and returns
+// them.
+func bump[T any](b Bucket, keys [][]byte, attempts func(*T) *int) ([]T, error) {
+	out := make([]T, 0, len(keys))
+	for _, k := range keys {
+		var r T
+		if _, err := getRec(b, k, &r); err != nil {
 			return nil, err
 		}
-		it.Attempts++
-		if err := putRec(items, sk, it); err != nil {
+		*attempts(&r)++
+		if err := putRec(b, k, r); err != nil {
 			return nil, err
 		}
-		out = append(out, it)
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -47,16 +47,9 @@ func findOut(tx Tx, seq uint64) (outRef, bool) {
 
 // ClaimOutbox leases due items of one queue to c.Owner, FIFO per user.
 func (s *Store) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]dmflow.OutboxItem, error) {
-	if c.Max < 1 || c.Owner == "" {
-		return nil, s.errf(invalid("claim needs an owner and max >= 1"), "claim outbox %s", queue)
-	}
-	var out []dmflow.OutboxItem
-	err := s.update(ctx, func(tx Tx) error {
-		items, err := claimOutbox(tx, queue, c)
-		out = items
-		return err
+	return claim(ctx, s, c, "outbox "+queue, func(tx Tx, c dmflow.Claim) ([]dmflow.OutboxItem, error) {
+		return claimOutbox(tx, queue, c)
 	})
-	return out, s.errf(err, "claim outbox %s", queue)
 }
 
 // outClaim is the state of one ClaimOutbox scan.
