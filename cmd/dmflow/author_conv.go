@@ -23,7 +23,7 @@ type conversation struct {
 	sess *dmflow.Session // nil: no session yet
 	now  time.Time
 	seq  int
-	taps []tappable // tappables of the last replies
+	taps []tappable // what the user can tap now (see mergeTaps)
 	// answer returns the mocked result of an action call; ok=false leaves
 	// the call pending (chat answers it later with result).
 	answer func(call dmflow.ActionCall) (m *mockSpec, ok bool, err error)
@@ -82,9 +82,31 @@ func (c *conversation) step(ctx context.Context, ev dmflow.Event, out *outcome) 
 		queue = append(queue, next...)
 	}
 	if len(out.Replies) > 0 {
-		c.taps = replyTaps(out.Replies)
+		c.taps = mergeTaps(replyTaps(out.Replies), c.taps)
 	}
 	return nil
+}
+
+// mergeTaps is what the user can tap after new replies: their quick replies
+// and buttons, then the postback buttons of earlier replies (Instagram keeps
+// template buttons tappable; quick replies vanish with the next message).
+func mergeTaps(latest, earlier []tappable) []tappable {
+	out := append([]tappable(nil), latest...)
+	for _, t := range earlier {
+		if t.Postback && !hasTitle(out, t.Title) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func hasTitle(ts []tappable, title string) bool {
+	for _, t := range ts {
+		if t.Title == title {
+			return true
+		}
+	}
+	return false
 }
 
 // apply makes the turn's session current and collects its effects.

@@ -49,7 +49,8 @@ func runTests(ctx context.Context, args []string, re *regexp.Regexp, verbose boo
 	if err != nil {
 		return exitFor(stdio.Err, "test", err)
 	}
-	r := &testRun{out: stdio.Out, verbose: verbose, engines: map[string]*engine.Engine{}, cov: newCoverage()}
+	r := &testRun{out: stdio.Out, verbose: verbose, engines: map[string]*engine.Engine{},
+		defaults: map[*engine.Engine]map[string]any{}, cov: newCoverage()}
 	bad := 0
 	for _, f := range files {
 		ts, err := readTranscripts(f)

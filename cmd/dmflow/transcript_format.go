@@ -496,7 +496,12 @@ func (p *tparser) decode(n *yaml.Node, v any) {
 		p.errf(n, "aliases are not allowed")
 		return
 	}
-	if err := n.Decode(v); err != nil {
+	err := n.Decode(v)
+	var ne *nodeError
+	switch {
+	case errors.As(err, &ne):
+		p.errs = append(p.errs, &posError{File: p.file, Line: ne.Line, Col: ne.Col, Msg: ne.Msg})
+	case err != nil:
 		p.errf(n, "%s", strings.TrimPrefix(typeErrorText(err), "yaml: "))
 	}
 }

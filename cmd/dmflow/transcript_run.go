@@ -13,18 +13,20 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/flows"
 )
 
 // testRun runs transcripts and collects their results and coverage.
 type testRun struct {
-	out     io.Writer
-	errw    io.Writer
-	verbose bool
-	engines map[string]*engine.Engine // by bundle paths
-	cov     *coverage
-	passed  int
-	failed  int
-	steps   int
+	out      io.Writer
+	errw     io.Writer
+	verbose  bool
+	engines  map[string]*engine.Engine // by bundle paths
+	defaults map[*engine.Engine]map[string]any
+	cov      *coverage
+	passed   int
+	failed   int
+	steps    int
 }
 
 // findTranscripts lists the *.test.yaml files named by args (directories are
@@ -85,6 +87,7 @@ func (r *testRun) engineFor(t *transcript) (*engine.Engine, error) {
 		return nil, err
 	}
 	r.engines[key] = e
+	r.defaults[e] = varDefaults(e.Bundle())
 	r.cov.add(e)
 	return e, nil
 }
@@ -102,7 +105,7 @@ func (r *testRun) run(ctx context.Context, t *transcript) {
 	for i, s := range t.Steps {
 		r.steps++
 		mocks = s.Mocks
-		if msgs := r.step(ctx, c, s); len(msgs) > 0 {
+		if msgs := r.step(ctx, c, s, r.defaults[e]); len(msgs) > 0 {
 			r.failed++
 			fmt.Fprintf(r.out, "--- FAIL: %s: %s\n    step %d at %s:%d: %s\n%s", t.File, t.Name, i+1, t.File, s.Line,
 				describeInput(s.In), indentLines(strings.Join(msgs, "\n"), "      "))
@@ -150,7 +153,7 @@ func (r *testRun) newConversation(e *engine.Engine, t *transcript, stepMocks *ma
 }
 
 // step runs one step and returns its mismatches (or its error).
-func (r *testRun) step(ctx context.Context, c *conversation, s *step) []string {
+func (r *testRun) step(ctx context.Context, c *conversation, s *step, defaults map[string]any) []string {
 	out := &outcome{}
 	if s.In != nil {
 		var err error
@@ -158,7 +161,7 @@ func (r *testRun) step(ctx context.Context, c *conversation, s *step) []string {
 			return []string{"error: " + err.Error()}
 		}
 	}
-	d := compareStep(&s.Want, c.sess, out)
+	d := compareStep(&s.Want, c.sess, out, defaults)
 	if len(d) > 0 && s.In != nil {
 		d = append(d, "the bot sent:"+sentText(out.Replies))
 	}
@@ -166,7 +169,8 @@ func (r *testRun) step(ctx context.Context, c *conversation, s *step) []string {
 }
 
 // compareStep checks the expectations against the session and outcome.
-func compareStep(w *expectations, sess *dmflow.Session, out *outcome) diffs {
+// Unset variables compare as their declared default (defaults).
+func compareStep(w *expectations, sess *dmflow.Session, out *outcome, defaults map[string]any) diffs {
 	var d diffs
 	if w.BotSet {
 		d.replies(w.Bot, out.Replies)
@@ -176,7 +180,7 @@ func compareStep(w *expectations, sess *dmflow.Session, out *outcome) diffs {
 	}
 	d.str("state", w.State, sess.State)
 	d.str("flow", w.Flow, sess.Flow)
-	d.vars(w.Vars, sess.Vars)
+	d.vars(w.Vars, sess.Vars, defaults)
 	d.boolean("handoff", w.Handoff, sess.Handoff != nil)
 	d.boolean("ended", w.Ended, sess.Ended)
 	if w.Actions != nil {
@@ -196,9 +200,12 @@ func (d *diffs) replies(want []*replyWant, got []dmflow.Outgoing) {
 	}
 }
 
-func (d *diffs) vars(want map[string]any, got map[string]any) {
+func (d *diffs) vars(want, got, defaults map[string]any) {
 	for _, k := range sortedNames(want) {
 		g, ok := got[k]
+		if !ok {
+			g, ok = defaults[k]
+		}
 		w, gj := jsonValue(want[k]), jsonValue(g)
 		switch {
 		case !ok:
@@ -317,4 +324,22 @@ func loadErrorText(err error) string { return err.Error() }
 func matches(re, s string) bool {
 	ok, err := regexp.MatchString(re, s)
 	return ok && err == nil
+}
+
+// varDefaults maps every variable the bundle declares to its default value
+// (the type's zero value when none is declared), in JSON form.
+func varDefaults(b *flows.Bundle) map[string]any {
+	zero := map[flows.VarType]any{flows.TypeString: "", flows.TypeInt: 0, flows.TypeFloat: 0, flows.TypeBool: false,
+		flows.TypeTime: "", flows.TypeList: []any{}, flows.TypeMap: map[string]any{}}
+	out := map[string]any{}
+	for _, f := range b.Flows {
+		for _, v := range f.Vars {
+			if v.Default != nil {
+				out[v.Name] = jsonValue(v.Default)
+			} else {
+				out[v.Name] = zero[v.Type]
+			}
+		}
+	}
+	return out
 }

@@ -88,41 +88,63 @@ func (p *tparser) replyField(w *replyWant, k string, v *yaml.Node) {
 
 // chips decodes a list of quick replies or buttons: titles or mappings.
 func (p *tparser) chips(v *yaml.Node) []chipWant {
-	if v.Kind != yaml.SequenceNode {
-		p.errf(v, "want a list of titles or {title, payload, type, url}")
-		return nil
-	}
 	out := []chipWant{}
-	for _, c := range v.Content {
-		var cw chipWant
-		switch {
-		case c.Kind == yaml.ScalarNode:
-			cw.Title = p.str(c)
-		case p.mapping(c, "chip", []string{"title", "payload", "type", "url"}):
-			p.decode(c, &cw)
-		}
-		out = append(out, cw)
-	}
+	p.decode(v, &out)
 	return out
 }
 
-func (p *tparser) cards(v *yaml.Node) []cardWant {
-	if v.Kind != yaml.SequenceNode {
-		p.errf(v, "cards must be a list of titles or {title, subtitle, image, url, buttons}")
+// UnmarshalYAML reads a bare title or a {title, payload, type, url} mapping.
+func (c *chipWant) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		c.Title = ptr(n.Value)
 		return nil
 	}
-	out := []cardWant{}
-	for _, c := range v.Content {
-		var cw cardWant
-		switch {
-		case c.Kind == yaml.ScalarNode:
-			cw.Title = p.str(c)
-		case p.mapping(c, "card", []string{"title", "subtitle", "image", "url", "buttons"}):
-			p.decode(c, &cw)
-		}
-		out = append(out, cw)
+	if err := checkKeys(n, "chip", "title", "payload", "type", "url"); err != nil {
+		return err
 	}
+	type plain chipWant
+	return n.Decode((*plain)(c))
+}
+
+// checkKeys rejects a mapping with keys outside allowed (yaml.v3 forgets
+// KnownFields inside custom unmarshalers).
+func checkKeys(n *yaml.Node, what string, allowed ...string) error {
+	if n.Kind != yaml.MappingNode {
+		return &nodeError{n.Line, n.Column, what + " must be a mapping or a title"}
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		if k := n.Content[i]; !contains(allowed, k.Value) {
+			return &nodeError{k.Line, k.Column, fmt.Sprintf("unknown %s key %q (want one of: %s)", what, k.Value, strings.Join(allowed, ", "))}
+		}
+	}
+	return nil
+}
+
+// nodeError is an error at a YAML node, from a custom unmarshaler.
+type nodeError struct {
+	Line, Col int
+	Msg       string
+}
+
+func (e *nodeError) Error() string { return e.Msg }
+
+func (p *tparser) cards(v *yaml.Node) []cardWant {
+	out := []cardWant{}
+	p.decode(v, &out)
 	return out
+}
+
+// UnmarshalYAML reads a bare title or a {title, subtitle, image, url, buttons} mapping.
+func (c *cardWant) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		c.Title = ptr(n.Value)
+		return nil
+	}
+	if err := checkKeys(n, "card", "title", "subtitle", "image", "url", "buttons"); err != nil {
+		return err
+	}
+	type plain cardWant
+	return n.Decode((*plain)(c))
 }
 
 func (p *tparser) media(v *yaml.Node) []mediaWant {
