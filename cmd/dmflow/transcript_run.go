@@ -296,6 +296,8 @@ func describeInput(in *input) string {
 		return strings.TrimSpace("admin: " + in.Type + " " + in.State)
 	case "referral":
 		return "referral: " + in.Ref
+	case "reaction":
+		return strings.TrimSpace("reaction: " + orDefault(in.Action, "react") + " " + in.Title + in.Text)
 	case "attachment", "story_mention":
 		return in.Kind + ": " + in.URL
 	}
