@@ -113,14 +113,19 @@ func (d *decoder) onOff(n *yaml.Node) string {
 }
 
 func (d *decoder) quickReplies(n *yaml.Node) []*QuickReplySpec {
-	items := d.seq(n, "quick_replies")
-	if len(items) > dmflow.MaxQuickReplies {
-		d.errorf(d.pos(n), "%d quick replies; Instagram allows at most %d", len(items), dmflow.MaxQuickReplies)
+	return listOf(d, n, "quick_replies", "quick replies", dmflow.MaxQuickReplies, d.quickReply)
+}
+
+// listOf decodes the list n with one, reporting more than limit items.
+func listOf[T any](d *decoder, n *yaml.Node, key, noun string, limit int, one func(*yaml.Node) *T) []*T {
+	items := d.seq(n, key)
+	if len(items) > limit {
+		d.errorf(d.pos(n), "%d %s; Instagram allows at most %d", len(items), noun, limit)
 	}
-	var out []*QuickReplySpec
+	var out []*T
 	for _, it := range items {
-		if q := d.quickReply(it); q != nil {
-			out = append(out, q)
+		if x := one(it); x != nil {
+			out = append(out, x)
 		}
 	}
 	return out
@@ -182,32 +187,37 @@ func payloadOf(title string) string {
 }
 
 func (d *decoder) cards(n *yaml.Node) []*CardSpec {
-	items := d.seq(n, "cards")
-	if len(items) > dmflow.MaxElements {
-		d.errorf(d.pos(n), "%d cards; Instagram allows at most %d", len(items), dmflow.MaxElements)
-	}
-	if n.Kind == yaml.SequenceNode && len(items) == 0 {
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 		d.errorf(d.pos(n), "cards must not be empty")
 	}
-	var out []*CardSpec
-	for _, it := range items {
-		m := d.mapping(it, "card", cardKeys...)
-		if !d.require(it, m, "card", "title") {
-			continue
-		}
-		c := &CardSpec{Pos: d.pos(it)}
-		c.Title = d.template(m.get("title"), "card title", scopeBase)
-		d.limitChars(c.Title, dmflow.MaxElementTextLen, "card title")
-		if v := m.get("subtitle"); v != nil {
-			c.Subtitle = d.template(v, "card subtitle", scopeBase)
-			d.limitChars(c.Subtitle, dmflow.MaxElementTextLen, "card subtitle")
-		}
-		c.Image = d.optTemplate(m.get("image"), "card image")
-		c.URL = d.optTemplate(m.get("url"), "card url")
-		c.Buttons = d.buttons(m.get("buttons"))
-		out = append(out, c)
+	return listOf(d, n, "cards", "cards", dmflow.MaxElements, d.card)
+}
+
+func (d *decoder) card(n *yaml.Node) *CardSpec {
+	m, title := d.titled(n, "card", cardKeys, dmflow.MaxElementTextLen)
+	if m == nil {
+		return nil
 	}
-	return out
+	c := &CardSpec{Pos: d.pos(n), Title: title}
+	if v := m.get("subtitle"); v != nil {
+		c.Subtitle = d.template(v, "card subtitle", scopeBase)
+		d.limitChars(c.Subtitle, dmflow.MaxElementTextLen, "card subtitle")
+	}
+	c.Image = d.optTemplate(m.get("image"), "card image")
+	c.URL = d.optTemplate(m.get("url"), "card url")
+	c.Buttons = d.buttons(m.get("buttons"))
+	return c
+}
+
+// titled checks a mapping with a required, length-limited title.
+func (d *decoder) titled(n *yaml.Node, what string, keys []string, limit int) (*fields, *Template) {
+	m := d.mapping(n, what, keys...)
+	if !d.require(n, m, what, "title") {
+		return nil, nil
+	}
+	t := d.template(m.get("title"), what+" title", scopeBase)
+	d.limitChars(t, limit, what+" title")
+	return m, t
 }
 
 func (d *decoder) optTemplate(n *yaml.Node, what string) *Template {
@@ -236,29 +246,23 @@ func (d *decoder) buttons(n *yaml.Node) []*ButtonSpec {
 	if n == nil {
 		return nil
 	}
-	items := d.seq(n, "buttons")
-	if len(items) > dmflow.MaxButtons {
-		d.errorf(d.pos(n), "%d buttons; Instagram allows at most %d", len(items), dmflow.MaxButtons)
+	return listOf(d, n, "buttons", "buttons", dmflow.MaxButtons, d.button)
+}
+
+func (d *decoder) button(n *yaml.Node) *ButtonSpec {
+	m, title := d.titled(n, "button", buttonKeys, dmflow.MaxQuickReplyLen)
+	if m == nil {
+		return nil
 	}
-	var out []*ButtonSpec
-	for _, it := range items {
-		m := d.mapping(it, "button", buttonKeys...)
-		if !d.require(it, m, "button", "title") {
-			continue
-		}
-		b := &ButtonSpec{Pos: d.pos(it)}
-		b.Title = d.template(m.get("title"), "button title", scopeBase)
-		d.limitChars(b.Title, dmflow.MaxQuickReplyLen, "button title")
-		if m.has("payload") == m.has("url") {
-			d.errorf(b.Pos, "a button needs exactly one of payload or url")
-		}
-		if v := m.get("payload"); v != nil {
-			b.Payload, _ = d.str(v, "payload")
-		}
-		b.URL = d.optTemplate(m.get("url"), "button url")
-		out = append(out, b)
+	b := &ButtonSpec{Pos: d.pos(n), Title: title}
+	if m.has("payload") == m.has("url") {
+		d.errorf(b.Pos, "a button needs exactly one of payload or url")
 	}
-	return out
+	if v := m.get("payload"); v != nil {
+		b.Payload, _ = d.str(v, "payload")
+	}
+	b.URL = d.optTemplate(m.get("url"), "button url")
+	return b
 }
 
 // media decodes `image: URL`, `image: {url|attachment_id}` or
@@ -290,17 +294,8 @@ func (d *decoder) media(n *yaml.Node, kind string) *MediaSpec {
 }
 
 func (d *decoder) images(n *yaml.Node) []*MediaSpec {
-	items := d.seq(n, "images")
-	if len(items) > dmflow.MaxImages {
-		d.errorf(d.pos(n), "%d images; Instagram allows at most %d", len(items), dmflow.MaxImages)
-	}
-	var out []*MediaSpec
-	for _, it := range items {
-		if m := d.media(it, "image"); m != nil {
-			out = append(out, m)
-		}
-	}
-	return out
+	one := func(it *yaml.Node) *MediaSpec { return d.media(it, "image") }
+	return listOf(d, n, "images", "images", dmflow.MaxImages, one)
 }
 
 // limitBytes checks the length of a static template.
