@@ -89,7 +89,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"log-level", "DMFLOW_LOG_LEVEL", "log_level", "info", "log level: debug, info, warn, error", false, &c.LogLevel},
 		{"shutdown-timeout", "DMFLOW_SHUTDOWN_TIMEOUT", "shutdown_timeout", "20s", "how long SIGTERM waits for in-flight work", false, &c.ShutdownTimeout},
 		{"session-ttl", "DMFLOW_SESSION_TTL", "session_ttl", "2160h", "delete sessions idle this long (0: keep forever)", false, &c.SessionTTL},
-		{"handoff-release", "DMFLOW_HANDOFF_RELEASE", "handoff_release", "0", "give a handed-off conversation back to the bot after this idle time when its flow sets no release_after (0: never)", false, &c.HandoffRelease},
+		{"handoff-release", "DMFLOW_HANDOFF_RELEASE", "handoff_release", "24h", "give a handed-off conversation back to the bot after this idle time, for handoffs without release_after (0: never)", false, &c.HandoffRelease},
 		{"workers", "DMFLOW_WORKERS", "workers", "64", "inbox workers (users processed in parallel)", false, &c.Workers},
 		{"max-body", "DMFLOW_MAX_BODY", "max_body", "1048576", "largest accepted webhook body in bytes (larger: 413)", false, &c.MaxBody},
 		{"sandbox-account", "DMFLOW_SANDBOX_ACCOUNT", "sandbox_account", "17841400000000000", "business account id the sandbox pretends to be", false, &c.SandboxAccount},

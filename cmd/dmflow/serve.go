@@ -2,19 +2,289 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/engine"
 )
 
-// TODO(owner): replace this placeholder with the real command.
 func serveCmd() *Command {
 	return &Command{
 		Name:    "serve",
-		Summary: "(not built yet)",
-		Usage:   "dmflow serve",
-		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, io IO) int {
-			fmt.Fprintln(io.Err, "dmflow serve: not built yet")
-			return exitFail
+		Summary: "run the bot: Instagram webhooks in, replies out (sandbox without credentials)",
+		Usage: `Usage: dmflow serve [flags]
+
+Serves POST/GET /webhook/instagram, /healthz, /readyz, /metrics and the
+admin API (/admin/, with --admin-token). Settings come from flags, then
+environment variables, then the YAML file given by --config, then defaults.
+
+Without Instagram credentials serve runs in sandbox mode: an in-process
+Graph API double stands in for Instagram and /sandbox/ is a web chat with
+the bot. SIGHUP reloads the flows (a broken flow is rejected and the old
+one keeps running); SIGTERM or SIGINT shut down gracefully.
+
+Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 for an
+invalid configuration or invalid flows.`,
+		Flags: func(fs *flag.FlagSet) { declareFlags(fs) },
+		Run:   runServe,
+	}
+}
+
+func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stdio.Err, "dmflow serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	cfg, err := loadConfig(fs, stdio.Env)
+	if err == nil {
+		err = cfg.validateServe()
+	}
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "dmflow serve: %v\n", err)
+		return exitUsage
+	}
+	log, err := newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues())
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "dmflow serve: %v\n", err)
+		return exitUsage
+	}
+	s, err := newServer(ctx, cfg, stdio, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		fmt.Fprintf(stdio.Err, "dmflow serve: %v\n", redactURL(err.Error(), cfg))
+		return errExitCode(err)
+	}
+	return s.run(ctx)
+}
+
+// server is a running `dmflow serve`: the store, the bot and the HTTP
+// side, plus the sandbox's Graph API double when there are no credentials.
+type server struct {
+	cfg     *serveConfig
+	log     *slog.Logger
+	out     io.Writer
+	store   dmflow.Store
+	bot     *bot.Bot
+	flows   flowSource
+	http    *http.Server
+	ln      net.Listener
+	sandbox *sandboxSide // nil in production mode
+	closers []func()     // run last to first after the bot stopped
+}
+
+// newServer opens the store, loads the flows, builds the bot and binds the
+// listener. On error everything opened so far is closed again.
+func newServer(ctx context.Context, cfg *serveConfig, stdio IO, log *slog.Logger) (s *server, err error) {
+	s = &server{cfg: cfg, log: log, out: stdio.Out}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.flows, err = resolveFlows(cfg); err != nil {
+		return nil, err
+	}
+	eng, err := s.flows.load(engineOptions(cfg), log)
+	if err != nil {
+		return nil, &configError{err.Error()}
+	}
+	st, desc, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	s.closers = append(s.closers, func() { s.closeStore() })
+	log.Info("store opened", "store", desc)
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	sender, err := s.sender(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.newBot(eng, sender); err != nil {
+		return nil, err
+	}
+	return s, s.routes()
+}
+
+func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
+	b, err := bot.New(bot.Config{
+		Store: s.store, Sender: sender, Engine: eng,
+		Reload: func(ctx context.Context) (bot.Engine, error) {
+			e, err := s.flows.load(engineOptions(s.cfg), s.log)
+			if err != nil {
+				return nil, err
+			}
+			return e, nil
 		},
+		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
+		Workers: s.cfg.Workers, Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.bot = b
+	return nil
+}
+
+// routes builds the HTTP handler.
+func (s *server) routes() error {
+	mux := http.NewServeMux()
+	wh := s.webhook()
+	mux.Handle("/webhook/instagram", s.bot.CountWebhooks(wh))
+	ops := s.bot.OpsHandler()
+	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /metrics"} {
+		mux.Handle(p, ops)
+	}
+	mux.Handle("/admin/", s.bot.AdminHandler(s.cfg.AdminToken))
+	mux.Handle("GET /admin/backup", backupHandler(s.store, s.cfg.AdminToken, s.log))
+	if s.sandbox != nil {
+		if err := s.sandbox.mount(mux, wh, s.log); err != nil {
+			return err
+		}
+	}
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// webhook is the Instagram webhook handler feeding the bot's inbox.
+func (s *server) webhook() http.Handler {
+	cfg := instagram.WebhookConfig{MaxBody: int64(s.cfg.MaxBody), Logger: s.log}
+	if s.sandbox != nil {
+		cfg.VerifyToken, cfg.AppSecrets = s.sandbox.verifyToken, []string{s.sandbox.secret}
+	} else {
+		cfg.VerifyToken = s.cfg.Instagram.VerifyToken
+		cfg.AppSecrets = []string{s.cfg.Instagram.ClientSecret, s.cfg.Instagram.MetaAppSecret}
+	}
+	return instagram.NewWebhook(cfg, s.bot.Ingest)
+}
+
+// run serves until ctx is done (SIGTERM/SIGINT), reloading the flows on
+// SIGHUP, then shuts down gracefully. It returns the exit code.
+func (s *server) run(ctx context.Context) int {
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.http.Serve(s.ln) }()
+	botDone := make(chan error, 1)
+	go func() { botDone <- s.bot.Run(context.Background()) }()
+	tidyCtx, stopTidy := context.WithCancel(context.Background())
+	go runTidy(tidyCtx, s.store, s.cfg.SessionTTL, s.log)
+	s.closers = append(s.closers, stopTidy)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	s.announce()
+	code := exitOK
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			s.reload(ctx)
+		case err := <-serveErr:
+			s.log.Error("http server failed", "err", err)
+			code, done = exitFail, true
+		}
+	}
+	if !s.shutdown(botDone) {
+		code = exitFail
+	}
+	return code
+}
+
+// announce prints where the server listens (stdout, for people and tests).
+func (s *server) announce() {
+	base := "http://" + s.ln.Addr().String()
+	s.log.Info("dmflow serving", "addr", s.ln.Addr().String(), "flows", s.flows.desc,
+		"mode", map[bool]string{true: "sandbox", false: "instagram"}[s.sandbox != nil],
+		"admin_api", s.cfg.AdminToken != "")
+	fmt.Fprintf(s.out, "dmflow: listening on %s\n", base)
+	if s.sandbox != nil {
+		fmt.Fprintf(s.out, "dmflow: sandbox mode (no Instagram credentials): open %s/sandbox/\n", browserBase(s.ln.Addr()))
+	}
+}
+
+// browserBase is a URL a local browser can open for addr (0.0.0.0 and ::
+// become 127.0.0.1).
+func browserBase(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("http://127.0.0.1:%d", tcp.Port)
+		}
+	}
+	return "http://" + addr.String()
+}
+
+func (s *server) reload(ctx context.Context) {
+	s.log.Info("SIGHUP: reloading flows", "flows", s.flows.desc)
+	if err := s.bot.Reload(ctx); err != nil {
+		s.log.Error("reload rejected, the old flows keep running", "err", err)
+		return
+	}
+	s.log.Info("flows reloaded")
+}
+
+// shutdown stops accepting requests, lets in-flight webhooks finish, drains
+// the bot's in-flight work within the shutdown timeout and closes the
+// store. It reports whether everything finished in time.
+func (s *server) shutdown(botDone <-chan error) bool {
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	clean := true
+	if s.sandbox != nil {
+		s.sandbox.sb.Close() // ends event streams, which would hold Shutdown open
+	}
+	if err := s.http.Shutdown(ctx); err != nil {
+		s.log.Warn("http shutdown incomplete", "err", err)
+		s.http.Close()
+		clean = false
+	}
+	if err := s.bot.Shutdown(ctx); err != nil {
+		s.log.Warn("bot shutdown incomplete; unfinished work resumes on the next start", "err", err)
+		clean = false
+	}
+	<-botDone
+	s.close()
+	s.log.Info("stopped", "clean", clean)
+	return clean
+}
+
+// close releases everything newServer opened, last first.
+func (s *server) close() {
+	if s.ln != nil && s.http == nil {
+		s.ln.Close()
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+func (s *server) closeStore() {
+	if err := s.store.Close(); err != nil && !errors.Is(err, dmflow.ErrClosed) {
+		s.log.Error("close store", "err", err)
 	}
 }

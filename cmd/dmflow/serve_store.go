@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/store"
+	"github.com/dmflow/dmflow/store/bolt"
+	"github.com/dmflow/dmflow/store/postgres"
+)
+
+// tidyEvery is how often serve expires idle sessions and prunes the inbox.
+const tidyEvery = 10 * time.Minute
+
+// openStore opens the PostgreSQL store when --store is set, else the bbolt
+// file. It returns the store and a description for logs (no credentials).
+func openStore(ctx context.Context, cfg *serveConfig) (dmflow.Store, string, error) {
+	if cfg.StoreURL != "" {
+		db, err := postgres.Open(ctx, cfg.StoreURL, nil)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s (run 'dmflow migrate' first for a new database)", redactURL(err.Error(), cfg))
+		}
+		return db, "postgres schema " + db.Schema(), nil
+	}
+	db, err := bolt.Open(cfg.DB, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	abs, _ := filepath.Abs(cfg.DB)
+	return db, "bbolt " + abs, nil
+}
+
+// tidy expires sessions idle longer than the session TTL and forgets done
+// inbox items (and their dedupe keys) older than the dedupe retention.
+func tidy(ctx context.Context, st dmflow.Store, ttl time.Duration, now time.Time, log *slog.Logger) {
+	if ttl > 0 {
+		n, err := st.ExpireSessions(ctx, now.Add(-ttl))
+		logTidy(log, "expire sessions", n, err)
+	}
+	n, err := st.PruneInbox(ctx, now.Add(-store.DefaultDedupeRetention))
+	logTidy(log, "prune inbox", n, err)
+}
+
+func logTidy(log *slog.Logger, what string, n int, err error) {
+	switch {
+	case err != nil:
+		log.Error(what, "err", err)
+	case n > 0:
+		log.Info(what, "removed", n)
+	}
+}
+
+// runTidy calls tidy now and every tidyEvery until ctx is done.
+func runTidy(ctx context.Context, st dmflow.Store, ttl time.Duration, log *slog.Logger) {
+	t := time.NewTicker(tidyEvery)
+	defer t.Stop()
+	for {
+		tidy(ctx, st, ttl, time.Now(), log)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// backuper is a store that can copy itself while serving (store/bolt).
+type backuper interface {
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// backupHandler serves GET /admin/backup: a consistent copy of the bbolt
+// file, behind the admin token. Other stores answer 501.
+func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler {
+	if token == "" {
+		return http.NotFoundHandler()
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dmflow admin"`)
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		b, ok := st.(backuper)
+		if !ok {
+			http.Error(w, `{"error":"this store has no online backup; use the database's own tools"}`, http.StatusNotImplemented)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="dmflow-`+time.Now().UTC().Format("20060102T150405Z")+`.db"`)
+		n, err := b.Backup(r.Context(), w)
+		if err != nil {
+			log.Error("backup failed", "bytes", n, "err", err)
+			return
+		}
+		log.Info("backup written", "bytes", n)
+	})
+}
