@@ -116,42 +116,18 @@ func (db *DB) PutToken(ctx context.Context, t dmflow.Token) error {
 
 // GetToken returns the account's token or an error wrapping ErrNotFound.
 func (db *DB) GetToken(ctx context.Context, account string) (*dmflow.Token, error) {
-	var rec []byte
-	op := "get token " + account
-	err := db.run(ctx, op, func(ctx context.Context) error {
-		err := db.pool.QueryRow(ctx, "SELECT record FROM tokens WHERE account = $1", account).Scan(&rec)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return dmflow.ErrNotFound
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	var t dmflow.Token
-	if err := decode(rec, &t, "store/postgres: "+op); err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return getRecord[dmflow.Token](ctx, db, "get token "+account, "SELECT record FROM tokens WHERE account = $1", account)
 }
 
 // ListTokens returns all tokens in account order.
 func (db *DB) ListTokens(ctx context.Context) ([]dmflow.Token, error) {
-	var out []dmflow.Token
-	err := db.run(ctx, "list tokens", func(ctx context.Context) error {
-		rows, err := db.pool.Query(ctx, `SELECT record FROM tokens ORDER BY account COLLATE "C"`)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.Token, error) {
-			var rec []byte
-			var t dmflow.Token
-			if err := row.Scan(&rec); err != nil {
-				return t, err
-			}
-			return t, decode(rec, &t, "token")
-		})
-		return err
-	})
-	return out, err
+	ts, err := listRecords[dmflow.Token](ctx, db, "list tokens", `SELECT record FROM tokens ORDER BY account COLLATE "C"`)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dmflow.Token, len(ts))
+	for i, t := range ts {
+		out[i] = *t
+	}
+	return out, nil
 }

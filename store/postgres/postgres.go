@@ -246,3 +246,45 @@ func decode(b []byte, v any, what string) error {
 	}
 	return nil
 }
+
+// getRecord decodes the record column of the one row sql selects; no row
+// is ErrNotFound.
+func getRecord[T any](ctx context.Context, db *DB, op, sql string, args ...any) (*T, error) {
+	var rec []byte
+	err := db.run(ctx, op, func(ctx context.Context) error {
+		err := db.pool.QueryRow(ctx, sql, args...).Scan(&rec)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return dmflow.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := decode(rec, &v, "store/postgres: "+op); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// listRecords decodes the record column of every row sql selects.
+func listRecords[T any](ctx context.Context, db *DB, op, sql string, args ...any) ([]*T, error) {
+	var out []*T
+	err := db.run(ctx, op, func(ctx context.Context) error {
+		rows, err := db.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*T, error) {
+			var rec []byte
+			var v T
+			if err := row.Scan(&rec); err != nil {
+				return nil, err
+			}
+			return &v, decode(rec, &v, "record")
+		})
+		return err
+	})
+	return out, err
+}

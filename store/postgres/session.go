@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -243,23 +242,8 @@ func queueActions(b *pgx.Batch, c dmflow.Commit) error {
 
 // GetSession returns the stored session or an error wrapping ErrNotFound.
 func (db *DB) GetSession(ctx context.Context, key dmflow.SessionKey) (*dmflow.Session, error) {
-	var rec []byte
-	op := "get session " + key.String()
-	err := db.run(ctx, op, func(ctx context.Context) error {
-		err := db.pool.QueryRow(ctx, "SELECT record FROM sessions WHERE account = $1 AND user_id = $2", key.Account, key.User).Scan(&rec)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return dmflow.ErrNotFound
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	var s dmflow.Session
-	if err := decode(rec, &s, "store/postgres: "+op); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return getRecord[dmflow.Session](ctx, db, "get session "+key.String(),
+		"SELECT record FROM sessions WHERE account = $1 AND user_id = $2", key.Account, key.User)
 }
 
 const sqlListSessions = `
@@ -270,23 +254,8 @@ ORDER BY account, user_id LIMIT $6`
 
 // ListSessions returns sessions matching f in key order (bytewise).
 func (db *DB) ListSessions(ctx context.Context, f dmflow.SessionFilter) ([]*dmflow.Session, error) {
-	var out []*dmflow.Session
-	err := db.run(ctx, "list sessions", func(ctx context.Context) error {
-		rows, err := db.pool.Query(ctx, sqlListSessions, f.Account, f.State, f.Handoff, f.After.Account, f.After.User, pageSize(f.Limit))
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*dmflow.Session, error) {
-			var rec []byte
-			var s dmflow.Session
-			if err := row.Scan(&rec); err != nil {
-				return nil, err
-			}
-			return &s, decode(rec, &s, "session")
-		})
-		return err
-	})
-	return out, err
+	return listRecords[dmflow.Session](ctx, db, "list sessions", sqlListSessions,
+		f.Account, f.State, f.Handoff, f.After.Account, f.After.User, pageSize(f.Limit))
 }
 
 const sqlExpireSessions = `
