@@ -3,7 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +66,7 @@ type Engine struct {
 	opts     Options
 	machines map[string]*machine
 	steps    sync.Pool // *step scratch (env map, vm.VM)
+	posText  map[flows.Pos]string
 }
 
 // New compiles a Bundle's flows into fsm tables and checks that every target
@@ -76,13 +79,15 @@ func New(b *flows.Bundle, opts *Options) (*Engine, error) {
 		return nil, fmt.Errorf("engine: main flow %q not in bundle", b.Main)
 	}
 	e := &Engine{b: b, opts: opts.withDefaults(), machines: make(map[string]*machine, len(b.Flows))}
-	for _, name := range sortedKeys(b.Flows) {
+	for _, name := range slices.Sorted(maps.Keys(b.Flows)) {
 		m, err := compile(b, b.Flows[name])
 		if err != nil {
 			return nil, err
 		}
 		e.machines[name] = m
 	}
+	e.posText = map[flows.Pos]string{}
+	positions(b, e.posText)
 	e.steps.New = func() any { return newStep() }
 	return e, nil
 }
@@ -124,15 +129,6 @@ func (e *Engine) flowName(name string) string {
 		return e.b.Main
 	}
 	return name
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // machine is one flow compiled for fsm: its event table, generic callbacks
@@ -243,7 +239,7 @@ func stateOrder(f *flows.Flow) []string {
 			out = append(out, n)
 		}
 	}
-	for _, n := range sortedKeys(f.States) {
+	for _, n := range slices.Sorted(maps.Keys(f.States)) {
 		if !seen[n] {
 			out = append(out, n)
 		}
@@ -386,7 +382,7 @@ func (m *machine) compileVars() error {
 	return nil
 }
 
-func itoa(i int) string { return fmt.Sprint(i) }
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // get takes an fsm instance from the pool and sets its state from the
 // session; the pool is never trusted for state.

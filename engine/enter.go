@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +62,7 @@ func (st *step) call(si *stateInfo) {
 		}
 	}
 	st.s.Stack = append(st.s.Stack, dmflow.Frame{Flow: st.m.flow.Name, State: si.st.Name})
-	st.trace("call", c.Pos.String(), "calling flow "+c.Flow)
+	st.trace("call", st.e.pos(c.Pos), "calling flow "+c.Flow)
 	st.cont = cont{m: sub, from: "", ev: sub.startEv}
 }
 
@@ -201,7 +203,7 @@ func (st *step) startAction(si *stateInfo) {
 	p.Args = cloneArgs(call.Args)
 	st.s.Pending = &p
 	st.turn.Actions = append(st.turn.Actions, call)
-	st.trace("action", a.Pos.String(), "started "+call.Kind+" action "+call.Name+" ("+call.ID+")")
+	st.trace("action", st.e.pos(a.Pos), "started "+call.Kind+" action "+call.Name+" ("+call.ID+")")
 }
 
 func cloneArgs(m map[string]any) map[string]any {
@@ -219,7 +221,7 @@ func (st *step) httpRequest(a *flows.ActionSpec) *dmflow.HTTPRequest {
 	}
 	if len(a.Headers) > 0 {
 		r.Headers = make(map[string]string, len(a.Headers))
-		for _, k := range sortedKeys(a.Headers) {
+		for _, k := range slices.Sorted(maps.Keys(a.Headers)) {
 			r.Headers[k] = st.text(a.Headers[k])
 		}
 	}
@@ -227,7 +229,7 @@ func (st *step) httpRequest(a *flows.ActionSpec) *dmflow.HTTPRequest {
 		if v, ok := st.eval(a.Body, "action"); ok {
 			b, err := json.Marshal(stored(v))
 			if err != nil {
-				st.trace("error", a.Body.Pos.String(), "action body: "+err.Error())
+				st.trace("error", st.e.pos(a.Body.Pos), "action body: "+err.Error())
 			} else {
 				r.Body = b
 			}

@@ -73,7 +73,7 @@ func (st *step) eval(x *flows.Expr, what string) (any, bool) {
 	st.env0()
 	out, err := st.vm.Run(x.Prog, st.env)
 	if err != nil {
-		st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "error", Pos: x.Pos.String(), Expr: x.Src,
+		st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "error", Pos: st.e.pos(x.Pos), Expr: x.Src,
 			Detail: what + ": " + err.Error()})
 		return nil, false
 	}
@@ -87,7 +87,7 @@ func (st *step) cond(x *flows.Expr, what, pos string) bool {
 	b, _ := out.(bool)
 	b = b && ok
 	if pos == "" {
-		pos = x.Pos.String()
+		pos = st.e.pos(x.Pos)
 	}
 	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: what, Pos: pos, Expr: x.Src, Result: b})
 	return b

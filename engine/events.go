@@ -125,7 +125,7 @@ func (st *step) timer() error {
 		return nil
 	}
 	to := si.st.Timeout
-	st.trace("timer", to.Pos.String(), "timeout of "+s.State)
+	st.trace("timer", st.e.pos(to.Pos), "timeout of "+s.State)
 	st.say(to.Say)
 	if si.timeout != "" {
 		return st.fire(si.timeout)
@@ -158,7 +158,7 @@ func (st *step) actionResult() error {
 	if outcome == dmflow.OutcomeOK && !st.save(a, r) {
 		outcome = dmflow.OutcomeInvalid
 	}
-	st.trace("action", a.Pos.String(), "result "+outcome+" for "+r.ID)
+	st.trace("action", st.e.pos(a.Pos), "result "+outcome+" for "+r.ID)
 	if s.Handoff != nil {
 		return nil
 	}
@@ -185,7 +185,7 @@ func (st *step) save(a *flows.ActionSpec, r *dmflow.ActionResult) bool {
 		dec := json.NewDecoder(bytes.NewReader(r.Body))
 		dec.UseNumber()
 		if err := dec.Decode(&v); err != nil {
-			st.trace("error", a.Pos.String(), "action response is not JSON: "+err.Error())
+			st.trace("error", st.e.pos(a.Pos), "action response is not JSON: "+err.Error())
 			return false
 		}
 		v = dmflow.NormalizeValue(v)

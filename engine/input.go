@@ -132,7 +132,7 @@ func (st *step) capture(si *stateInfo) error {
 			ok = false // e.g. 2.5 for an int variable
 		}
 	}
-	pos := a.Pos.String()
+	pos := st.e.pos(a.Pos)
 	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "ask", Pos: pos, Expr: string(a.Type), Result: ok})
 	if ok && a.Validate != nil {
 		st.env0()
@@ -156,7 +156,7 @@ func (st *step) invalid(si *stateInfo) error {
 	s.Attempts++
 	n := s.Attempts
 	if a.MaxAttempts > 0 && n >= a.MaxAttempts {
-		st.trace("ask", a.Pos.String(), "max attempts reached")
+		st.trace("ask", st.e.pos(a.Pos), "max attempts reached")
 		if si.fail != "" {
 			return st.fire(si.fail)
 		}

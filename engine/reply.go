@@ -14,7 +14,7 @@ func (st *step) say(rs []*flows.ReplySpec) {
 		}
 		rep, ok := st.render(r)
 		if !ok {
-			st.trace("skip", r.Pos.String(), "reply has nothing to send")
+			st.trace("skip", st.e.pos(r.Pos), "reply has nothing to send")
 			continue
 		}
 		st.emit(rep, r.Pos)
@@ -98,10 +98,10 @@ func (st *step) emit(rep dmflow.Reply, pos flows.Pos) {
 	if ev.Kind == dmflow.KindComment && ev.Comment != nil && ev.Comment.ID != "" {
 		switch {
 		case rep.Kind == dmflow.ReplyAction || rep.Kind == dmflow.ReplyReact:
-			st.trace("skip", pos.String(), "sender actions cannot answer a comment")
+			st.trace("skip", st.e.pos(pos), "sender actions cannot answer a comment")
 			return
 		case st.private:
-			st.trace("skip", pos.String(), "a comment allows one private reply: dropped")
+			st.trace("skip", st.e.pos(pos), "a comment allows one private reply: dropped")
 			return
 		}
 		st.private = true
@@ -112,5 +112,5 @@ func (st *step) emit(rep dmflow.Reply, pos flows.Pos) {
 		st.turn.Replies = make([]dmflow.Outgoing, 0, 4)
 	}
 	st.turn.Replies = append(st.turn.Replies, out)
-	st.trace("say", pos.String(), string(rep.Kind))
+	st.trace("say", st.e.pos(pos), string(rep.Kind))
 }

@@ -159,7 +159,7 @@ func (st *step) handle() error {
 // user handles an event from the user (replay: a deferred event replayed
 // after an action's result, already counted as received).
 func (st *step) user(replay bool) error {
-	s, ev := st.s, st.ev
+	s := st.s
 	if !replay {
 		st.received()
 	}
@@ -177,7 +177,6 @@ func (st *step) user(replay bool) error {
 	if moved, err := st.resolve(); moved || err != nil {
 		return err
 	}
-	_ = ev
 	return st.input()
 }
 
