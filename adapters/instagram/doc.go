@@ -1,0 +1,101 @@
+// Package instagram connects dmflow to Instagram through the Instagram API
+// with Instagram Login (graph.instagram.com): webhooks in, the Send API out,
+// and the OAuth flow and tokens in between.
+//
+// # Webhooks
+//
+// NewWebhook returns the callback endpoint. A GET answers Meta's
+// subscription handshake. A POST is read raw (up to WebhookConfig.MaxBody),
+// its X-Hub-Signature-256 is checked in constant time against every
+// configured secret before anything is parsed, and Parse normalizes the
+// batch into dmflow.Events: messages (text, attachments, quick replies,
+// inline and story replies, ad referrals), postbacks, reactions, reads,
+// referrals, edits, deletes, unsupported messages, opt-ins, handovers,
+// standby deliveries, echoes and comments. Every event has a stable Key, so
+// Meta's redeliveries are recognised as duplicates by the inbox. The handler
+// answers 200 only once the sink made the events durable.
+//
+// # Sending
+//
+// Client implements dmflow.Sender on POST /{ig_id}/messages. It encodes
+// every dmflow.Reply kind, splits text above 1000 UTF-8 bytes, refuses
+// replies outside the messaging window without calling Graph, queues sends
+// behind per-account rate limiters, retries retryable Graph errors with
+// backoff and honours the usage headers. Errors are *APIError values
+// classified by code and subcode into Retryable, Permanent and Ambiguous,
+// wrapping the matching dmflow sentinel. Client also reads profiles (cached),
+// sets ice breakers and the persistent menu, and manages subscribed_apps.
+//
+// # OAuth and tokens
+//
+// OAuth implements Business Login for Instagram: AuthorizeURL, LoginHandler
+// and CallbackHandler (CSRF state in a cookie), the code exchange, long-lived
+// tokens, refresh and /me. TokenManager keeps tokens in a dmflow.Tokens
+// store, refreshes them before they expire and reports failures loudly;
+// StaticToken serves a token generated in the App Dashboard.
+//
+// # Setting up the Meta side
+//
+// 1. Create an app at developers.facebook.com of the Business type and add
+// the Instagram product, choosing "API setup with Instagram login". That
+// page shows the Instagram app ID and app secret: they are the OAuth client
+// id and secret, and the secret also signs webhooks (some deliveries have
+// been seen signed with the Meta app secret instead, so dmflow accepts
+// either: configure both).
+//
+// 2. Under "Configure webhooks" enter the callback URL (dmflow serves it at
+// /webhook/instagram; it must be public HTTPS with a valid certificate) and
+// a verify token of your choice, the same as WebhookConfig.VerifyToken.
+// Meta calls the URL at once to verify it. Then subscribe the fields:
+// messages (echoes included), messaging_postbacks, messaging_seen,
+// message_reactions, messaging_referral, messaging_optins,
+// messaging_handover and standby; comments and live_comments for comment
+// flows.
+//
+// 3. Under "Set up Instagram business login" register the redirect URI
+// exactly as OAuth.RedirectURI spells it. Connect each professional account
+// through the login flow (or generate a token in the dashboard for a single
+// account). After connecting, dmflow must call Subscribe for the account
+// (POST /me/subscribed_apps): choosing fields in the dashboard alone
+// delivers nothing. SubscribedApps checks it later; Meta unsubscribes an
+// account whose webhook has failed for about an hour.
+//
+// 4. In the Instagram app, the account's setting "Messages and story
+// replies > Connected tools > Allow access to messages" must be on.
+//
+// 5. App Review: in development mode only people with a role on the app
+// (admins, developers, testers) produce webhooks and can receive messages.
+// To serve everyone, request Advanced Access to instagram_business_basic
+// and instagram_business_manage_messages (plus
+// instagram_business_manage_comments for comments and private replies),
+// complete Business Verification and switch the app to Live. The
+// HUMAN_AGENT tag needs its own feature approval.
+//
+// # Caveats
+//
+//   - Meta does not document which secret signs Instagram-Login webhooks;
+//     configure the Instagram app secret and, if in doubt, the Meta app
+//     secret too. The legacy sha1 header is accepted only with AllowSHA1.
+//   - A missing signature is answered 401, a wrong one 403; neither is
+//     logged with the body.
+//   - Bodies whose object is not "instagram" produce no events (200), and
+//     unknown event kinds and change fields are skipped, so a new platform
+//     feature never makes Meta redeliver forever.
+//   - A message_edit with num_edit 0 is treated as the message itself (Key
+//     "m:<mid>"), as development mode has been seen to deliver new messages
+//     that way.
+//   - Comment events carry entry.time, which is in seconds, so a comment
+//     and a message of the same user in one batch are ordered at
+//     one-second precision.
+//   - Outgoing.LastInbound zero means "unknown": the window is then left to
+//     the platform (error 10/2534022, permanent). Within 24 hours the
+//     HUMAN_AGENT tag is dropped, as it is not needed there.
+//   - The Send API has no idempotency key. A reply split into several
+//     requests that fails after the first part, a connection lost after the
+//     request was written, a timeout and error 1/1357046 all return
+//     ErrAmbiguous: the message may have arrived; compare with the echo.
+//   - Rate limiters live in the process: several replicas each get the full
+//     budget. Set RateLimits accordingly.
+//   - Error 190 and a NeedsReauth token are permanent: replies are
+//     dead-lettered until the account is connected again.
+package instagram
