@@ -85,7 +85,7 @@ func (g *caller) do(ctx context.Context, c call) (*result, error) {
 		g.logCall(c, path, start, e)
 		return &result{header: resp.Header}, e
 	}
-	g.log.LogAttrs(ctx, slog.LevelDebug, "instagram graph call",
+	g.log.LogAttrs(ctx, slog.LevelInfo, "instagram graph call",
 		slog.String("method", c.method), slog.String("path", path), slog.String("account", c.account),
 		slog.Int("status", resp.StatusCode), slog.String("fbtrace_id", resp.Header.Get("X-Fb-Trace-Id")),
 		slog.Duration("latency", time.Since(start)))

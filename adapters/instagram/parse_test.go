@@ -149,19 +149,25 @@ func TestParseTestdata(t *testing.T) {
 // item's own JSON.
 func parseFile(t *testing.T, name string) []dmflow.Event {
 	t.Helper()
+	events := readParse(t, name)
+	for i := range events {
+		if !json.Valid(events[i].Raw) || len(events[i].Raw) == 0 {
+			t.Errorf("event %d: Raw is not the item JSON: %q", i, events[i].Raw)
+		}
+		events[i].Raw = nil
+	}
+	return events
+}
+
+func readParse(t *testing.T, name string) []dmflow.Event {
+	t.Helper()
 	body, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	events, err := instagram.Parse(body)
 	if err != nil {
-		t.Fatalf("Parse: %v", err)
-	}
-	for i := range events {
-		if !json.Valid(events[i].Raw) || len(events[i].Raw) == 0 {
-			t.Errorf("event %d: Raw is not the item JSON: %q", i, events[i].Raw)
-		}
-		events[i].Raw = nil
+		t.Fatalf("Parse(%s): %v", name, err)
 	}
 	return events
 }
@@ -192,7 +198,7 @@ func TestParseBatchOrder(t *testing.T) {
 }
 
 func TestParseEchoKeepsAppID(t *testing.T) {
-	events := mustParseFile(t, "echo.json")
+	events := readParse(t, "echo.json")
 	var raw struct {
 		Message struct {
 			AppID json.Number `json:"app_id"`
@@ -201,19 +207,6 @@ func TestParseEchoKeepsAppID(t *testing.T) {
 	if err := json.Unmarshal(events[0].Raw, &raw); err != nil || raw.Message.AppID != "263902037430900" {
 		t.Errorf("echo Raw app_id = %q, %v", raw.Message.AppID, err)
 	}
-}
-
-func mustParseFile(t *testing.T, name string) []dmflow.Event {
-	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, err := instagram.Parse(body)
-	if err != nil || len(events) == 0 {
-		t.Fatalf("Parse(%s) = %d events, %v", name, len(events), err)
-	}
-	return events
 }
 
 func TestParseMalformed(t *testing.T) {

@@ -122,7 +122,11 @@ type Sink func(ctx context.Context, events []dmflow.Event) error
 //   - other methods: 405.
 //
 // Echo and self events are passed to sink too, marked (KindEcho, Self).
+// NewWebhook panics if sink is nil.
 func NewWebhook(cfg WebhookConfig, sink Sink) http.Handler {
+	if sink == nil {
+		panic("instagram: NewWebhook needs a sink")
+	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}

@@ -116,7 +116,7 @@ func TestWebhookHandshake(t *testing.T) {
 		})
 	}
 	w := httptest.NewRecorder()
-	instagram.NewWebhook(instagram.WebhookConfig{}, nil).ServeHTTP(w, httptest.NewRequest("GET", "/?hub.mode=subscribe&hub.challenge=1&hub.verify_token=", nil))
+	instagram.NewWebhook(instagram.WebhookConfig{}, (&sinkRecorder{}).sink).ServeHTTP(w, httptest.NewRequest("GET", "/?hub.mode=subscribe&hub.challenge=1&hub.verify_token=", nil))
 	if w.Code != 403 {
 		t.Errorf("empty verify token accepted: %d", w.Code)
 	}
