@@ -83,8 +83,9 @@ type server struct {
 	flows   flowSource
 	http    *http.Server
 	ln      net.Listener
-	sandbox *sandboxSide // nil in production mode
-	closers []func()     // run last to first after the bot stopped
+	sandbox *sandboxSide            // nil in production mode
+	tokens  *instagram.TokenManager // nil with a static token or in sandbox mode
+	closers []func()                // run last to first after the bot stopped
 }
 
 // newServer opens the store, loads the flows, builds the bot and binds the
@@ -190,6 +191,9 @@ func (s *server) run(ctx context.Context) int {
 	go func() { botDone <- s.bot.Run(context.Background()) }()
 	tidyCtx, stopTidy := context.WithCancel(context.Background())
 	go runTidy(tidyCtx, s.store, s.cfg.SessionTTL, s.log)
+	if s.tokens != nil {
+		go s.refreshTokens(tidyCtx, s.tokens)
+	}
 	s.closers = append(s.closers, stopTidy)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

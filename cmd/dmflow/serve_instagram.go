@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
@@ -31,10 +33,48 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 	}), nil
 }
 
-// tokenSource is the dashboard token when INSTAGRAM_ACCESS_TOKEN is set.
+// tokenSource is the dashboard token when INSTAGRAM_ACCESS_TOKEN is set,
+// else the tokens `dmflow auth` stored, refreshed before they expire.
 func (s *server) tokenSource(ctx context.Context) (instagram.TokenSource, error) {
 	if s.cfg.Instagram.AccessToken != "" {
 		return instagram.StaticToken(s.cfg.Instagram.AccessToken), nil
 	}
-	return nil, configErrorf("no Instagram access token: set INSTAGRAM_ACCESS_TOKEN (a long-lived token from the App Dashboard)")
+	toks, err := s.store.ListTokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read stored tokens: %w", err)
+	}
+	if len(toks) == 0 {
+		return nil, configErrorf("no Instagram access token: run 'dmflow auth' (stores one in the store) or set INSTAGRAM_ACCESS_TOKEN")
+	}
+	tm := instagram.NewTokenManager(s.store, newOAuth(s.cfg, s.log), instagram.TokenManagerConfig{
+		Logger: s.log,
+		OnRefreshError: func(t dmflow.Token, err error) {
+			s.log.Error("instagram token refresh failed; run 'dmflow auth' before it expires",
+				"account", t.Account, "expires", t.ExpiresAt, "err", err)
+		},
+	})
+	s.tokens = tm // run refreshes them
+	return tm, nil
+}
+
+// refreshTokens refreshes due tokens every hour and publishes each
+// account's token expiry as a metric.
+func (s *server) refreshTokens(ctx context.Context, tm *instagram.TokenManager) {
+	t := time.NewTicker(instagram.DefaultRefreshInterval)
+	defer t.Stop()
+	for {
+		if err := tm.RefreshDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("instagram token refresh pass had failures", "err", err)
+		}
+		if toks, err := s.store.ListTokens(ctx); err == nil && s.bot != nil {
+			for _, tok := range toks {
+				s.bot.SetTokenExpiry(tok.Account, tok.ExpiresAt)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
