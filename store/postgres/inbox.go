@@ -123,7 +123,7 @@ WITH eligible AS (
 cand AS (
 	SELECT account, user_id, min(seq) AS first FROM eligible GROUP BY account, user_id),` + sqlLeaseUsers + `
 UPDATE inbox SET claimed_by = $1, attempts = attempts + 1
-WHERE seq IN (
+WHERE status = 0 AND seq IN (
 	SELECT i.seq FROM inbox i JOIN got g ON g.account = i.account AND g.user_id = i.user_id
 	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
 	ORDER BY i.seq LIMIT $6)
