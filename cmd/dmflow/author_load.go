@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/dmflow/dmflow/engine"
@@ -30,23 +29,19 @@ func findBundles(args []string) ([]bundleSpec, error) {
 	var out []bundleSpec
 	var files []string
 	for _, a := range args {
-		st, err := os.Stat(a)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
-		}
-		if !st.IsDir() {
-			files = append(files, a)
-			continue
-		}
-		dirs, err := flowDirs(a)
+		n := len(out)
+		err := walkArg(a, func(f string) { files = append(files, f) }, func(dir string) error {
+			ok, err := hasFlowFiles(dir)
+			if ok {
+				out = append(out, bundleSpec{Name: dir, Paths: []string{dir}})
+			}
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
-		if len(dirs) == 0 {
+		if len(out) == n && !contains(files, a) {
 			return nil, fmt.Errorf("%w: no flow files (*.yaml, *.yml) in %s", errUsage, a)
-		}
-		for _, d := range dirs {
-			out = append(out, bundleSpec{Name: d, Paths: []string{d}})
 		}
 	}
 	if len(files) > 0 {
@@ -55,27 +50,29 @@ func findBundles(args []string) ([]bundleSpec, error) {
 	return out, nil
 }
 
-// flowDirs lists root and the directories below it that hold flow files.
-func flowDirs(root string) ([]string, error) {
-	var dirs []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+// walkArg calls file for a file argument, or dir for a directory argument
+// and every directory below it except hidden and testdata ones, in lexical
+// order. A missing path is a usage error.
+func walkArg(arg string, file func(string), dir func(string) error) error {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if !st.IsDir() {
+		file(arg)
+		return nil
+	}
+	return filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
 			return err
-		}
-		if !d.IsDir() {
+		case !d.IsDir():
 			return nil
-		}
-		if p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+		case p != arg && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata"):
 			return filepath.SkipDir
 		}
-		ok, err := hasFlowFiles(p)
-		if ok {
-			dirs = append(dirs, p)
-		}
-		return err
+		return dir(p)
 	})
-	sort.Strings(dirs)
-	return dirs, err
 }
 
 func hasFlowFiles(dir string) (bool, error) {

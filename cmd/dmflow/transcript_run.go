@@ -34,25 +34,15 @@ type testRun struct {
 func findTranscripts(args []string) ([]string, error) {
 	var files []string
 	for _, a := range args {
-		st, err := os.Stat(a)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
-		}
-		if !st.IsDir() {
-			files = append(files, a)
-			continue
-		}
 		n := len(files)
-		err = filepath.WalkDir(a, func(p string, d os.DirEntry, err error) error {
-			switch {
-			case err != nil:
-				return err
-			case d.IsDir() && p != a && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata"):
-				return filepath.SkipDir
-			case !d.IsDir() && isTranscriptName(d.Name()):
-				files = append(files, p)
+		err := walkArg(a, func(f string) { files = append(files, f) }, func(dir string) error {
+			entries, err := os.ReadDir(dir)
+			for _, e := range entries {
+				if !e.IsDir() && isTranscriptName(e.Name()) {
+					files = append(files, filepath.Join(dir, e.Name()))
+				}
 			}
-			return nil
+			return err
 		})
 		if err != nil {
 			return nil, err
@@ -217,12 +207,7 @@ func (d *diffs) vars(want, got, defaults map[string]any) {
 }
 
 func (d *diffs) actions(want []*actionWant, got []dmflow.ActionCall) {
-	if len(want) != len(got) {
-		names := make([]string, len(got))
-		for i, c := range got {
-			names[i] = c.Name
-		}
-		d.add("actions: want %d calls, got %d %q", len(want), len(got), names)
+	if d.count("actions", len(want), names(got, func(c dmflow.ActionCall) string { return c.Name })) {
 		return
 	}
 	for i, w := range want {

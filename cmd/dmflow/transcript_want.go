@@ -95,15 +95,21 @@ func (p *tparser) chips(v *yaml.Node) []chipWant {
 
 // UnmarshalYAML reads a bare title or a {title, payload, type, url} mapping.
 func (c *chipWant) UnmarshalYAML(n *yaml.Node) error {
+	type plain chipWant
+	return titled(n, "chip", &c.Title, (*plain)(c), "title", "payload", "type", "url")
+}
+
+// titled decodes a bare scalar into *title, or a mapping with the allowed
+// keys into v.
+func titled(n *yaml.Node, what string, title **string, v any, allowed ...string) error {
 	if n.Kind == yaml.ScalarNode {
-		c.Title = ptr(n.Value)
+		*title = ptr(n.Value)
 		return nil
 	}
-	if err := checkKeys(n, "chip", "title", "payload", "type", "url"); err != nil {
+	if err := checkKeys(n, what, allowed...); err != nil {
 		return err
 	}
-	type plain chipWant
-	return n.Decode((*plain)(c))
+	return n.Decode(v)
 }
 
 // checkKeys rejects a mapping with keys outside allowed (yaml.v3 forgets
@@ -136,15 +142,8 @@ func (p *tparser) cards(v *yaml.Node) []cardWant {
 
 // UnmarshalYAML reads a bare title or a {title, subtitle, image, url, buttons} mapping.
 func (c *cardWant) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		c.Title = ptr(n.Value)
-		return nil
-	}
-	if err := checkKeys(n, "card", "title", "subtitle", "image", "url", "buttons"); err != nil {
-		return err
-	}
 	type plain cardWant
-	return n.Decode((*plain)(c))
+	return titled(n, "card", &c.Title, (*plain)(c), "title", "subtitle", "image", "url", "buttons")
 }
 
 func (p *tparser) media(v *yaml.Node) []mediaWant {
@@ -273,12 +272,7 @@ func (d *diffs) chips(field string, want []chipWant, got []chip) {
 }
 
 func (d *diffs) cards(want []cardWant, got []dmflow.Element) {
-	if len(want) != len(got) {
-		titles := make([]string, len(got))
-		for i, e := range got {
-			titles[i] = e.Title
-		}
-		d.add("cards: want %d cards, got %d %q", len(want), len(got), titles)
+	if d.count("cards", len(want), names(got, func(e dmflow.Element) string { return e.Title })) {
 		return
 	}
 	for i, w := range want {
@@ -295,8 +289,7 @@ func (d *diffs) cards(want []cardWant, got []dmflow.Element) {
 }
 
 func (d *diffs) media(want []mediaWant, got []dmflow.Media) {
-	if len(want) != len(got) {
-		d.add("media: want %d items, got %d", len(want), len(got))
+	if d.count("media", len(want), names(got, mediaText)) {
 		return
 	}
 	for i, w := range want {
@@ -306,6 +299,23 @@ func (d *diffs) media(want []mediaWant, got []dmflow.Media) {
 		d.str(f+"url", w.URL, g.URL)
 		d.str(f+"attachment_id", w.AttachmentID, g.AttachmentID)
 	}
+}
+
+// count reports a length mismatch, listing what came instead.
+func (d *diffs) count(field string, want int, got []string) bool {
+	if want == len(got) {
+		return false
+	}
+	d.add("%s: want %d, got %d %q", field, want, len(got), got)
+	return true
+}
+
+func names[T any](xs []T, name func(T) string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = name(x)
+	}
+	return out
 }
 
 func chipWantList(ws []chipWant) string {
