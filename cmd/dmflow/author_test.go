@@ -282,3 +282,20 @@ func TestExamples(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseTranscripts: any input yields transcripts or an error, never a panic.
+func FuzzParseTranscripts(f *testing.F) {
+	for _, p := range []string{"good/pass.test.yaml", "failing/fail.test.yaml"} {
+		if src, err := os.ReadFile(author + p); err == nil {
+			f.Add(src)
+		}
+	}
+	f.Add([]byte("steps:\n  - tap: {a: b}\n    bot: [{cards: [{buttons: [x, {title: y}]}]}]\n"))
+	f.Add([]byte("steps:\n  - event: {kind: edit}\n    mock: {a: {outcome: ok, body: [1]}}\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		ts, err := parseTranscripts("f.test.yaml", src)
+		if err == nil && len(ts) == 0 {
+			t.Fatal("no transcripts and no error")
+		}
+	})
+}
