@@ -90,38 +90,42 @@ type server struct {
 
 // newServer opens the store, loads the flows, builds the bot and binds the
 // listener. On error everything opened so far is closed again.
-func newServer(ctx context.Context, cfg *serveConfig, stdio IO, log *slog.Logger) (s *server, err error) {
-	s = &server{cfg: cfg, log: log, out: stdio.Out}
-	defer func() {
-		if err != nil {
-			s.close()
-		}
-	}()
-	if s.flows, err = resolveFlows(cfg); err != nil {
+func newServer(ctx context.Context, cfg *serveConfig, stdio IO, log *slog.Logger) (*server, error) {
+	s := &server{cfg: cfg, log: log, out: stdio.Out}
+	if err := s.open(ctx); err != nil {
+		s.close()
 		return nil, err
 	}
-	eng, err := s.flows.load(engineOptions(cfg), log)
-	if err != nil {
-		return nil, &configError{err.Error()}
+	return s, nil
+}
+
+func (s *server) open(ctx context.Context) error {
+	var err error
+	if s.flows, err = resolveFlows(s.cfg); err != nil {
+		return err
 	}
-	st, desc, err := openStore(ctx, cfg)
+	eng, err := s.flows.load(engineOptions(s.cfg), s.log)
 	if err != nil {
-		return nil, err
+		return &configError{err.Error()}
+	}
+	st, desc, err := openStore(ctx, s.cfg)
+	if err != nil {
+		return err
 	}
 	s.store = st
-	s.closers = append(s.closers, func() { s.closeStore() })
-	log.Info("store opened", "store", desc)
-	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	s.closers = append(s.closers, s.closeStore)
+	s.log.Info("store opened", "store", desc)
+	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
 	sender, err := s.sender(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.newBot(eng, sender); err != nil {
-		return nil, err
+		return err
 	}
-	return s, s.routes()
+	return s.routes()
 }
 
 func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
