@@ -4,17 +4,294 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/dmflow/dmflow/loadtest"
 )
 
-// TODO(owner): replace this placeholder with the real command.
+// benchOpts are the flags of dmflow bench.
+type benchOpts struct {
+	users, events, batch, conc, accounts int
+	rate                                 float64
+	duration, drain                      time.Duration
+	configs, store, dir, profile         string
+	child                                string
+	childAddr, childGraph                string
+}
+
 func benchCmd() *Command {
+	o := &benchOpts{}
 	return &Command{
 		Name:    "bench",
-		Summary: "(not built yet)",
-		Usage:   "dmflow bench",
-		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, io IO) int {
-			fmt.Fprintln(io.Err, "dmflow bench: not built yet")
-			return exitFail
+		Summary: "end-to-end load benchmark: a bare ceiling vs dmflow with bbolt, with and without fsync",
+		Usage: `Usage: dmflow bench [flags]
+
+Starts each configuration as its own process on 127.0.0.1, sends it signed
+Instagram webhooks for --users users (--batch events per POST, --concurrency
+POSTs in flight, optionally paced at --rate events/s) and counts the replies
+at a Graph API double. Configurations (--configs, in order):
+
+  ceiling   a bare net/http handler: verify, parse, ack, send one reply; no persistence
+  bolt      dmflow serve with its bbolt file (fsync on every group commit)
+  nosync    the same server with fsync disabled (what durability costs)
+  postgres  dmflow serve --store <--store URL> (only with --store)
+
+One summary line per configuration: events/s end to end (webhook sent to
+reply received) and its share of the ceiling, webhook ack latency, end-to-end
+latency, lost / duplicated / out-of-order / miscounted replies, peak RSS of
+the server and the size of its data file. Bounded by --duration per
+configuration plus --drain for the last replies. See docs/performance.md.`,
+		Flags: func(fs *flag.FlagSet) { o.declare(fs) },
+		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
+			if code, ok := parseFlags(fs, args); !ok {
+				return code
+			}
+			if o.child != "" {
+				return runBenchChild(ctx, o, fs.Args(), stdio)
+			}
+			return runBench(ctx, o, stdio)
 		},
 	}
+}
+
+func (o *benchOpts) declare(fs *flag.FlagSet) {
+	fs.IntVar(&o.users, "users", 1000, "distinct users")
+	fs.IntVar(&o.events, "events", 20000, "events per configuration (rounded up to whole rounds per user)")
+	fs.IntVar(&o.batch, "batch", 1, "events per webhook POST (Meta batches up to 1000)")
+	fs.IntVar(&o.conc, "concurrency", 32, "webhook POSTs in flight")
+	fs.IntVar(&o.accounts, "accounts", 100, "business accounts the users are spread over (replies are paced at 100/s per account)")
+	fs.Float64Var(&o.rate, "rate", 0, "events per second (0: as fast as the server acknowledges)")
+	fs.DurationVar(&o.duration, "duration", time.Minute, "stop sending after this long")
+	fs.DurationVar(&o.drain, "drain", 30*time.Second, "how long to wait for the last replies")
+	fs.StringVar(&o.configs, "configs", "ceiling,bolt,nosync", "comma-separated configurations to run")
+	fs.StringVar(&o.store, "store", "", "PostgreSQL URL for the postgres configuration")
+	fs.StringVar(&o.dir, "dir", "", "work directory for data files (default: a temporary directory, removed)")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write each dmflow configuration's CPU profile to <this>.<config>")
+	fs.StringVar(&o.child, "child", "", "internal: run as a benchmark server (ceiling, dmflow or dmflow-nosync)")
+	fs.StringVar(&o.childAddr, "child-addr", "127.0.0.1:0", "internal: the child's listen address")
+	fs.StringVar(&o.childGraph, "child-graph", "", "internal: the ceiling's Graph API URL")
+}
+
+// Credentials of the benchmark servers (fake; loopback only).
+const (
+	benchSecret = "bench-app-secret"
+	benchVerify = "bench-verify-token"
+	benchToken  = "IGAAbenchtoken"
+)
+
+func runBench(ctx context.Context, o *benchOpts, stdio IO) int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
+		return exitFail
+	}
+	dir := o.dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "dmflow-bench-"); err != nil {
+			fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
+			return exitFail
+		}
+		defer os.RemoveAll(dir)
+	}
+	flowsDir, err := loadtest.WriteFlows(dir)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
+		return exitFail
+	}
+	env := benchEnv{exe: exe, dir: dir, flows: flowsDir, store: o.store, profile: o.profile}
+	cfgs, err := benchConfigs(o.configs, env)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
+		return exitUsage
+	}
+	printBenchHeader(stdio.Out, o)
+	var results []loadtest.Result
+	for _, c := range cfgs {
+		r, err := benchOne(ctx, o, c)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "dmflow bench: %s: %v\n", c.name, err)
+			return exitFail
+		}
+		results = append(results, r)
+		fmt.Fprintln(stdio.Out, r.Summary(0))
+	}
+	printBenchSummary(stdio.Out, results)
+	return benchExit(results)
+}
+
+// benchExit fails the command when a dmflow configuration lost replies.
+func benchExit(results []loadtest.Result) int {
+	for _, r := range results {
+		if r.Name != "ceiling" && (r.Lost > 0 || r.Acked < r.Events) {
+			return exitFail
+		}
+	}
+	return exitOK
+}
+
+func printBenchHeader(w io.Writer, o *benchOpts) {
+	host, _ := os.Hostname()
+	fmt.Fprintf(w, "dmflow bench: %s, %s/%s, %d CPUs, %s\n", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	rate := "unpaced"
+	if o.rate > 0 {
+		rate = fmt.Sprintf("%.0f ev/s", o.rate)
+	}
+	fmt.Fprintf(w, "load: %d events, %d users over %d accounts, %d per POST, %d POSTs in flight, %s\n\n",
+		o.events, o.users, o.accounts, o.batch, o.conc, rate)
+}
+
+// printBenchSummary prints the configurations side by side as shares of
+// the ceiling.
+func printBenchSummary(w io.Writer, results []loadtest.Result) {
+	var ceiling float64
+	for _, r := range results {
+		if r.Name == "ceiling" {
+			ceiling = r.EventsPerSec
+		}
+	}
+	if ceiling == 0 || len(results) < 2 {
+		return
+	}
+	fmt.Fprintln(w, "\nrelative to the ceiling:")
+	for _, r := range results {
+		fmt.Fprintln(w, r.Summary(ceiling))
+	}
+}
+
+// benchOne starts a configuration, runs the load against it and stops it.
+func benchOne(ctx context.Context, o *benchOpts, c benchConfig) (loadtest.Result, error) {
+	g, err := loadtest.StartGraph()
+	if err != nil {
+		return loadtest.Result{}, err
+	}
+	defer g.Close()
+	procs, err := c.start(g.URL)
+	if err != nil {
+		return loadtest.Result{}, err
+	}
+	defer func() {
+		for _, p := range procs {
+			p.Stop(20 * time.Second)
+		}
+	}()
+	l, err := loadtest.NewLoad(loadtest.Options{
+		URL: procs[0].URL() + "/webhook/instagram", Secret: benchSecret,
+		Users: o.users, Accounts: o.accounts, Events: o.events, Batch: o.batch,
+		Concurrency: o.conc, Rate: o.rate, Duration: o.duration,
+	})
+	if err != nil {
+		return loadtest.Result{}, err
+	}
+	l.Send(ctx)
+	l.WaitReplies(g.Recorder, o.drain)
+	r := l.Result(c.name, g.Recorder)
+	for _, p := range procs {
+		r.PeakRSS = max(r.PeakRSS, p.PeakRSS())
+	}
+	if c.db != "" {
+		if st, err := os.Stat(c.db); err == nil {
+			r.DBSize = st.Size()
+		}
+	}
+	return r, nil
+}
+
+// benchEnv is what every configuration is started with.
+type benchEnv struct {
+	exe, dir, flows, store, profile string
+}
+
+// benchConfig is one configuration: how to start its server(s).
+type benchConfig struct {
+	name  string
+	db    string // data file whose size is reported ("" for none)
+	start func(graphURL string) ([]*loadtest.Process, error)
+}
+
+func benchConfigs(list string, env benchEnv) ([]benchConfig, error) {
+	var out []benchConfig
+	for _, name := range strings.Split(list, ",") {
+		switch name = strings.TrimSpace(name); name {
+		case "ceiling":
+			out = append(out, benchConfig{name: name, start: env.ceiling})
+		case "bolt", "nosync":
+			db := filepath.Join(env.dir, name+".db")
+			out = append(out, benchConfig{name: name, db: db, start: env.dmflow(name, db)})
+		case "postgres":
+			if env.store == "" {
+				return nil, fmt.Errorf("the postgres configuration needs --store postgres://…")
+			}
+			out = append(out, benchConfig{name: name, start: env.postgres})
+		default:
+			return nil, fmt.Errorf("unknown configuration %q (want ceiling, bolt, nosync or postgres)", name)
+		}
+	}
+	return out, nil
+}
+
+func (env benchEnv) ceiling(graphURL string) ([]*loadtest.Process, error) {
+	p, err := loadtest.StartProcess(loadtest.ProcessSpec{Path: env.exe,
+		Args: []string{"bench", "--child", "ceiling", "--child-graph", graphURL}, Env: benchBaseEnv()})
+	return []*loadtest.Process{p}, err
+}
+
+// dmflow starts `dmflow serve` on db; nosync (and any profiled run) goes
+// through the bench child, which builds the same server with other store
+// options.
+func (env benchEnv) dmflow(name, db string) func(string) ([]*loadtest.Process, error) {
+	return func(graphURL string) ([]*loadtest.Process, error) {
+		serve := benchServeArgs(env, "--db", db)
+		args := append([]string{"serve"}, serve...)
+		if name == "nosync" || env.profile != "" {
+			child := map[bool]string{true: "dmflow-nosync", false: "dmflow"}[name == "nosync"]
+			args = append([]string{"bench", "--child", child}, benchProfileArgs(env, name)...)
+			args = append(append(args, "--"), serve...)
+		}
+		p, err := loadtest.StartProcess(loadtest.ProcessSpec{Path: env.exe, Args: args, Env: benchServeEnv(graphURL)})
+		return []*loadtest.Process{p}, err
+	}
+}
+
+func (env benchEnv) postgres(graphURL string) ([]*loadtest.Process, error) {
+	e := benchServeEnv(graphURL)
+	e = append(e, "DMFLOW_DATABASE_URL="+env.store)
+	mig := loadtest.ProcessSpec{Path: env.exe, Args: []string{"migrate"}, Env: e}
+	if err := runToEnd(mig); err != nil {
+		return nil, err
+	}
+	p, err := loadtest.StartProcess(loadtest.ProcessSpec{Path: env.exe, Args: append([]string{"serve"}, benchServeArgs(env)...), Env: e})
+	return []*loadtest.Process{p}, err
+}
+
+func benchProfileArgs(env benchEnv, name string) []string {
+	if env.profile == "" {
+		return nil
+	}
+	return []string{"--cpuprofile", env.profile + "." + name}
+}
+
+func benchServeArgs(env benchEnv, extra ...string) []string {
+	return append([]string{"--addr", "127.0.0.1:0", "--flows", env.flows, "--log-level", "warn", "--session-ttl", "0"}, extra...)
+}
+
+// benchBaseEnv is the environment of every child: no inherited settings.
+func benchBaseEnv() []string {
+	env := []string{"HOME=" + os.TempDir()}
+	for _, k := range []string{"PATH", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "TMPDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func benchServeEnv(graphURL string) []string {
+	return append(benchBaseEnv(),
+		"INSTAGRAM_CLIENT_SECRET="+benchSecret, "INSTAGRAM_WEBHOOK_VERIFY_TOKEN="+benchVerify,
+		"INSTAGRAM_ACCESS_TOKEN="+benchToken, "DMFLOW_GRAPH_URL="+graphURL)
 }

@@ -1,0 +1,283 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures a Load. Zero values select the defaults.
+type Options struct {
+	// URL is the webhook endpoint (required), e.g.
+	// http://127.0.0.1:8080/webhook/instagram.
+	URL string
+	// Secret signs the bodies (X-Hub-Signature-256, required).
+	Secret string
+	// Users is the number of distinct users (default 100).
+	Users int
+	// Accounts spreads the users over this many business accounts
+	// (default 1). The Send API client paces 100 replies/s per account.
+	Accounts int
+	// Events is the total number of events, rounded up to a whole number
+	// per user (default 1000).
+	Events int
+	// Batch is the number of events per POST, each of another user
+	// (default 1).
+	Batch int
+	// Concurrency is the number of POSTs in flight (default 16). Each user
+	// belongs to one sender, so one user's events go one after the other.
+	Concurrency int
+	// Rate, when > 0, paces the load at this many events per second;
+	// otherwise every sender posts again as soon as it was answered.
+	Rate float64
+	// Duration stops sending after this long (default 1 min).
+	Duration time.Duration
+	// Run prefixes message ids (default "load"). The same Run and user
+	// produce the same ids, so a repeated load is deduplicated.
+	Run string
+	// FirstSeq is the first sequence number sent to each user (default 1).
+	FirstSeq int
+	// Retry is the pause before a POST that was not answered 200 is
+	// delivered again (default 20 ms, doubling up to 1 s).
+	Retry time.Duration
+	// Client sends the POSTs (default: keep-alive client, 10 s timeout).
+	Client *http.Client
+}
+
+func (o *Options) setDefaults() {
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	def(&o.Users, 100)
+	def(&o.Accounts, 1)
+	def(&o.Events, 1000)
+	def(&o.Batch, 1)
+	def(&o.Concurrency, 16)
+	def(&o.FirstSeq, 1)
+	if o.Duration <= 0 {
+		o.Duration = time.Minute
+	}
+	if o.Run == "" {
+		o.Run = "load"
+	}
+	if o.Retry <= 0 {
+		o.Retry = 20 * time.Millisecond
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			MaxIdleConnsPerHost: o.Concurrency, IdleConnTimeout: 30 * time.Second,
+		}}
+	}
+}
+
+// Load is one run of the generator. Create it with NewLoad, run it with
+// Send, then read Result after the replies arrived.
+type Load struct {
+	o       Options
+	perUser int
+	start   time.Time
+	// sentAt is the first attempt of each event in ns since start (index
+	// user*perUser + seq-FirstSeq); acked marks events answered 200.
+	sentAt []atomic.Int64
+	acked  []atomic.Bool
+	paced  atomic.Int64
+
+	mu       sync.Mutex
+	acks     []time.Duration
+	posts    int
+	failures map[string]int // attempts not answered 200, by status or error
+	sendEnd  time.Time
+}
+
+// NewLoad checks o and prepares a run.
+func NewLoad(o Options) (*Load, error) {
+	if o.URL == "" || o.Secret == "" {
+		return nil, fmt.Errorf("loadtest: a URL and a secret are required")
+	}
+	o.setDefaults()
+	per := (o.Events + o.Users - 1) / o.Users
+	n := per * o.Users
+	return &Load{o: o, perUser: per, sentAt: make([]atomic.Int64, n), acked: make([]atomic.Bool, n),
+		failures: map[string]int{}}, nil
+}
+
+// PerUser returns how many events each user sends.
+func (l *Load) PerUser() int { return l.perUser }
+
+// User returns the IGSID of user u.
+func User(u int) string { return "9" + strconv.Itoa(1_000_000+u) }
+
+// Account returns the business account of user u among accounts.
+func Account(u, accounts int) string { return strconv.Itoa(17841400000000000 + u%accounts) }
+
+// Send runs the load until every event was acknowledged, Duration passed
+// or ctx ended, and returns the elapsed time. Events still unacknowledged
+// then are not sent again.
+func (l *Load) Send(ctx context.Context) time.Duration {
+	ctx, cancel := context.WithTimeout(ctx, l.o.Duration)
+	defer cancel()
+	l.start = time.Now()
+	var wg sync.WaitGroup
+	for w := range min(l.o.Concurrency, l.o.Users) {
+		wg.Go(func() { l.sender(ctx, w) })
+	}
+	wg.Wait()
+	l.mu.Lock()
+	l.sendEnd = time.Now()
+	l.mu.Unlock()
+	return time.Since(l.start)
+}
+
+// sender posts the events of the users u with u % Concurrency == w: every
+// user's first event, then every user's second, ...
+func (l *Load) sender(ctx context.Context, w int) {
+	var users []int
+	for u := w; u < l.o.Users; u += min(l.o.Concurrency, l.o.Users) {
+		users = append(users, u)
+	}
+	var acks []time.Duration
+	defer func() { l.mu.Lock(); l.acks = append(l.acks, acks...); l.mu.Unlock() }()
+	for i := range l.perUser {
+		for c := 0; c < len(users); c += l.o.Batch {
+			chunk := users[c:min(c+l.o.Batch, len(users))]
+			if !l.pace(ctx, len(chunk)) {
+				return
+			}
+			d, ok := l.post(ctx, chunk, i)
+			if !ok {
+				return
+			}
+			acks = append(acks, d)
+		}
+	}
+}
+
+// pace waits for the rate's next slot of n events.
+func (l *Load) pace(ctx context.Context, n int) bool {
+	if l.o.Rate <= 0 {
+		return ctx.Err() == nil
+	}
+	k := l.paced.Add(int64(n)) - int64(n)
+	at := l.start.Add(time.Duration(float64(k) / l.o.Rate * float64(time.Second)))
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// post delivers the i-th event of each user in chunk until it is answered
+// 200 or ctx ends, and returns the latency of the successful attempt.
+func (l *Load) post(ctx context.Context, chunk []int, i int) (time.Duration, bool) {
+	now := time.Since(l.start).Nanoseconds()
+	for _, u := range chunk {
+		l.sentAt[u*l.perUser+i].CompareAndSwap(0, max(now, 1))
+	}
+	body := l.body(chunk, i)
+	sig := Sign(l.o.Secret, body)
+	wait := l.o.Retry
+	for {
+		t0 := time.Now()
+		status, err := l.do(ctx, body, sig)
+		d := time.Since(t0)
+		l.count(status, err)
+		if status == http.StatusOK {
+			for _, u := range chunk {
+				l.acked[u*l.perUser+i].Store(true)
+			}
+			return d, true
+		}
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+func (l *Load) do(ctx context.Context, body []byte, sig string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.o.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", sig)
+	resp, err := l.o.Client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func (l *Load) count(status int, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.posts++
+	switch {
+	case err != nil:
+		l.failures["error"]++
+	case status != http.StatusOK:
+		l.failures[strconv.Itoa(status)]++
+	}
+}
+
+// body builds a webhook delivery in Meta's format with one entry per event:
+// the i-th message of each user in chunk.
+func (l *Load) body(chunk []int, i int) []byte {
+	ms := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	seq := strconv.Itoa(l.o.FirstSeq + i)
+	b := make([]byte, 0, 64+230*len(chunk))
+	b = append(b, `{"object":"instagram","entry":[`...)
+	for k, u := range chunk {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		acct, user := Account(u, l.o.Accounts), User(u)
+		b = append(b, `{"id":"`+acct+`","time":`+ms+`,"messaging":[{"sender":{"id":"`+user+
+			`"},"recipient":{"id":"`+acct+`"},"timestamp":`+ms+`,"message":{"mid":"m.`+l.o.Run+"."+user+"."+seq+
+			`","text":"`+seq+`"}}]}`...)
+	}
+	return append(b, "]}"...)
+}
+
+// Sign returns the X-Hub-Signature-256 value of body under secret.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Acked returns how many events were acknowledged.
+func (l *Load) Acked() int {
+	n := 0
+	for i := range l.acked {
+		if l.acked[i].Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// WaitReplies waits until every acknowledged event was answered (by
+// rec) or timeout passed, and reports whether all were.
+func (l *Load) WaitReplies(rec *Recorder, timeout time.Duration) bool {
+	want := l.Acked()
+	return rec.Wait(time.Now().Add(timeout), func(r *Recorder) bool { return r.Unique() >= want })
+}
