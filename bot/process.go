@@ -59,6 +59,7 @@ func (b *Bot) loadSession(ctx context.Context, key dmflow.SessionKey) (*dmflow.S
 func (b *Bot) commitFor(ctx context.Context, s *dmflow.Session, ev *dmflow.Event) dmflow.Commit {
 	now := b.now()
 	turn, err := b.step(ctx, s, *ev, now)
+	b.observers.observe(s, ev, turn, err, now)
 	if err != nil {
 		b.metrics.failed.Inc()
 		b.log.Error("event failed", "user", ev.SessionKey().String(), "event", ev.Key, "kind", ev.Kind, "err", err)
