@@ -1,0 +1,153 @@
+package actions_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/bot/actions"
+)
+
+func call(method, url string) dmflow.ActionCall {
+	return dmflow.ActionCall{ID: "call-1", Name: "crm", Kind: "http",
+		HTTP: &dmflow.HTTPRequest{Method: method, URL: url, Body: json.RawMessage(`{"lead":"Ann"}`)}}
+}
+
+func TestHTTPOutcomes(t *testing.T) {
+	big := strings.Repeat("x", actions.DefaultMaxResponse+10)
+	cases := []struct {
+		name    string
+		method  string
+		retries int
+		handler http.HandlerFunc
+		outcome string
+		status  int
+		calls   int32
+	}{
+		{"ok", "POST", 0, jsonReply(200, `{"id":7}`), dmflow.OutcomeOK, 200, 1},
+		{"empty 204", "DELETE", 0, jsonReply(204, ``), dmflow.OutcomeOK, 204, 1},
+		{"4xx keeps status and body", "POST", 3, jsonReply(422, `{"error":"bad lead"}`), dmflow.OutcomeError, 422, 1},
+		{"5xx POST is not retried", "POST", 3, jsonReply(503, `{}`), dmflow.OutcomeError, 503, 1},
+		{"5xx GET is retried", "GET", 2, jsonReply(500, `{}`), dmflow.OutcomeError, 500, 3},
+		{"oversized", "GET", 0, jsonReply(200, `"`+big+`"`), dmflow.OutcomeInvalid, 200, 1},
+		{"malformed", "GET", 0, jsonReply(200, `{"id":`), dmflow.OutcomeInvalid, 200, 1},
+		{"timeout", "GET", 1, func(w http.ResponseWriter, r *http.Request) { mustRead(r.Body); <-r.Context().Done() }, dmflow.OutcomeTimeout, 0, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				tc.handler(w, r)
+			}))
+			defer srv.Close()
+			h := &actions.HTTP{Timeout: 100 * time.Millisecond, RetryBase: time.Millisecond}
+			c := call(tc.method, srv.URL)
+			c.Retries = tc.retries
+			res := h.Run(context.Background(), c)
+			if res.Outcome != tc.outcome || res.Status != tc.status || res.ID != "call-1" {
+				t.Fatalf("result %+v, want outcome %s status %d", res, tc.outcome, tc.status)
+			}
+			if calls.Load() != tc.calls {
+				t.Fatalf("server saw %d requests, want %d", calls.Load(), tc.calls)
+			}
+			if tc.outcome == dmflow.OutcomeOK && tc.status == 200 && string(res.Body) != `{"id":7}` {
+				t.Fatalf("body %s", res.Body)
+			}
+			if tc.status == 422 && string(res.Body) != `{"error":"bad lead"}` {
+				t.Fatalf("error body %s", res.Body)
+			}
+		})
+	}
+}
+
+func TestHTTPRetryRecovers(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(503)
+			return
+		}
+		jsonReply(200, `{"ok":true}`)(w, r)
+	}))
+	defer srv.Close()
+	c := call("PUT", srv.URL)
+	c.Retries = 2
+	res := (&actions.HTTP{RetryBase: time.Millisecond}).Run(context.Background(), c)
+	if res.Outcome != dmflow.OutcomeOK || calls.Load() != 2 {
+		t.Fatalf("result %+v after %d calls", res, calls.Load())
+	}
+}
+
+func TestHTTPRequestCarriesSecretsAndIdempotencyKey(t *testing.T) {
+	var got http.Header
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, body = r.Header.Clone(), mustRead(r.Body)
+		jsonReply(200, `{}`)(w, r)
+	}))
+	defer srv.Close()
+	c := call("POST", srv.URL)
+	c.HTTP.Headers = map[string]string{"Authorization": "Bearer ${CRM_TOKEN}", "X-Env": "${FROM_ENV}-x"}
+	h := &actions.HTTP{Secrets: map[string]string{"CRM_TOKEN": "s3cret"},
+		LookupEnv: func(n string) (string, bool) { return "envval", n == "FROM_ENV" }}
+	if res := h.Run(context.Background(), c); res.Outcome != dmflow.OutcomeOK {
+		t.Fatalf("result %+v", res)
+	}
+	for name, want := range map[string]string{"Authorization": "Bearer s3cret", "X-Env": "envval-x",
+		"Idempotency-Key": "call-1", "Content-Type": "application/json"} {
+		if got.Get(name) != want {
+			t.Errorf("header %s = %q, want %q", name, got.Get(name), want)
+		}
+	}
+	if string(body) != `{"lead":"Ann"}` {
+		t.Errorf("body %s", body)
+	}
+	if c.HTTP.Headers["Authorization"] != "Bearer ${CRM_TOKEN}" {
+		t.Error("the call was modified with the resolved secret")
+	}
+}
+
+func TestHTTPRefusesBadCalls(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	unknown := call("POST", srv.URL)
+	unknown.HTTP.Headers = map[string]string{"Authorization": "${NOPE}"}
+	for name, c := range map[string]dmflow.ActionCall{
+		"unknown secret": unknown,
+		"relative URL":   call("POST", "/hook"),
+		"ftp URL":        call("GET", "ftp://127.0.0.1/x"),
+		"no request":     {ID: "call-1", Kind: "http"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := (&actions.HTTP{Secrets: map[string]string{"OTHER": "hidden"}}).Run(context.Background(), c)
+			if res.Outcome != dmflow.OutcomeError || res.Error == "" || strings.Contains(res.Error, "hidden") {
+				t.Fatalf("result %+v", res)
+			}
+		})
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("bad calls reached the server %d times", calls.Load())
+	}
+}
+
+func jsonReply(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+func mustRead(r io.Reader) []byte {
+	b, _ := io.ReadAll(r)
+	return b
+}
