@@ -7,8 +7,8 @@ import (
 	"os"
 
 	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/examples"
 	"github.com/dmflow/dmflow/flows"
-	"github.com/dmflow/dmflow/sandbox"
 )
 
 // defaultFlowsDir is where serve looks for flows when --flows is not given.
@@ -22,7 +22,7 @@ type flowSource struct {
 }
 
 // resolveFlows picks the flows: --flows, else ./flows when it exists, else
-// the embedded welcome flow.
+// the embedded lead-capture example.
 func resolveFlows(cfg *serveConfig) (flowSource, error) {
 	if cfg.Flows != "" {
 		if _, err := os.Stat(cfg.Flows); err != nil {
@@ -33,7 +33,7 @@ func resolveFlows(cfg *serveConfig) (flowSource, error) {
 	if st, err := os.Stat(defaultFlowsDir); err == nil && st.IsDir() {
 		return flowSource{path: defaultFlowsDir, desc: "./" + defaultFlowsDir}, nil
 	}
-	return flowSource{fsys: sandbox.WelcomeFlows(), path: sandbox.WelcomeDir, desc: "embedded welcome flow"}, nil
+	return flowSource{fsys: examples.FS(), path: examples.LeadCaptureDir, desc: "embedded example " + examples.LeadCaptureDir}, nil
 }
 
 // load loads and compiles the flows. Flow errors come back as the loader's

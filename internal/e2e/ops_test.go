@@ -81,7 +81,7 @@ func TestInvalidConfigurationExits2(t *testing.T) {
 }
 
 // TestSandboxMode starts serve with no credentials and no flows: the
-// embedded welcome flow answers through the in-process Graph API double,
+// embedded lead-capture example answers through the in-process Graph API double,
 // and the chat page and its API work.
 func TestSandboxMode(t *testing.T) {
 	w := newWorld(t, worldOpts{})
@@ -138,8 +138,8 @@ func TestSandboxMode(t *testing.T) {
 	waitBot(1)
 	say(`{"user":"web1","kind":"text","text":"Ann"}`) // the echo of the first reply did not hand off
 	bot := waitBot(2)
-	if g, _ := json.Marshal(bot[1]["graph"]); !strings.Contains(string(g), "Ann") || !strings.Contains(string(g), "quick_replies") {
-		t.Fatalf("second reply: %s", g)
+	if g, _ := json.Marshal(bot[1]["graph"]); !strings.Contains(string(g), "Nice to meet you, Ann") || !strings.Contains(string(g), "user_email") {
+		t.Fatalf("second reply of the embedded lead-capture flow: %s", g)
 	}
 	if code := w.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit %d", code)
