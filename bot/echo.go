@@ -18,7 +18,13 @@ type echoTracker struct {
 	mu       sync.Mutex
 	sent     map[string]time.Time                 // mid → when
 	inflight map[dmflow.SessionKey]*inflightSends // user → sends in flight
+	swept    time.Time                            // last sweep of sent
 }
+
+// sweepEvery bounds how often the recent-id maps are swept for expired
+// entries, so that a map holding many live entries is not walked on every
+// send.
+const sweepEvery = time.Second
 
 type inflightSends struct {
 	n    int
@@ -55,7 +61,8 @@ func (t *echoTracker) end(key dmflow.SessionKey, mid string) {
 			delete(t.inflight, key)
 		}
 	}
-	if len(t.sent) > 4096 {
+	if len(t.sent) > 4096 && now.Sub(t.swept) >= sweepEvery {
+		t.swept = now
 		for m, at := range t.sent {
 			if now.Sub(at) > echoTTL {
 				delete(t.sent, m)

@@ -60,8 +60,9 @@ func (b *Bot) noticeFailed(ctx context.Context, it *dmflow.OutboxItem, reason st
 // receivedTimes remembers when the events that produced replies were
 // received, for the end-to-end latency metric (this process only).
 type receivedTimes struct {
-	mu sync.Mutex
-	m  map[string]time.Time
+	mu    sync.Mutex
+	m     map[string]time.Time
+	swept time.Time // last sweep (see sweepEvery)
 }
 
 func newReceivedTimes() *receivedTimes { return &receivedTimes{m: map[string]time.Time{}} }
@@ -69,7 +70,8 @@ func newReceivedTimes() *receivedTimes { return &receivedTimes{m: map[string]tim
 func (r *receivedTimes) put(cause string, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.m) >= 8192 {
+	if len(r.m) >= 8192 && at.Sub(r.swept) >= sweepEvery {
+		r.swept = at
 		for k, t := range r.m {
 			if at.Sub(t) > echoTTL {
 				delete(r.m, k)
