@@ -325,8 +325,10 @@ func eachStore(t *testing.T, f func(t *testing.T, st dmflow.Store)) {
 	}
 }
 
+func boltOpen(dir string) (*bolt.DB, error) { return bolt.Open(filepath.Join(dir, "dmflow.db"), nil) }
+
 func openBolt(t *testing.T) dmflow.Store {
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "dmflow.db"), nil)
+	db, err := boltOpen(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

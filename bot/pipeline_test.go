@@ -15,35 +15,11 @@ import (
 
 func TestOrderPerUserUnderConcurrency(t *testing.T) {
 	eachStore(t, func(t *testing.T, st dmflow.Store) {
-		const users, perUser = 40, 15
 		s := newSender()
 		cfg := testConfig(s)
 		cfg.Store = st
 		b := start(t, cfg)
-		var wg sync.WaitGroup
-		for u := range users {
-			wg.Go(func() {
-				for i := range perUser {
-					user := fmt.Sprintf("u%d", u)
-					ingest(t, b, msg(user, fmt.Sprintf("%s-%d", user, i), fmt.Sprint(i)))
-				}
-			})
-		}
-		wg.Wait()
-		eventually(t, "all replies", func() bool { return s.count() == users*perUser })
-		for u := range users {
-			got := s.texts(key(fmt.Sprintf("u%d", u)))
-			want := make([]string, perUser)
-			for i := range want {
-				want[i] = fmt.Sprintf("re: %d", i)
-			}
-			if !slices.Equal(got, want) {
-				t.Fatalf("user u%d got replies %q, want %q", u, got, want)
-			}
-		}
-		if s.overlaps != 0 {
-			t.Fatalf("%d sends to one user overlapped in time", s.overlaps)
-		}
+		conversations(t, s, 40, 15, b)
 		eventually(t, "inbox drained (own-echo markers done)", func() bool {
 			n, err := cfg.Store.InboxDepth(ctx)
 			return err == nil && n == 0
@@ -53,36 +29,46 @@ func TestOrderPerUserUnderConcurrency(t *testing.T) {
 
 func TestTwoReplicasShareOneStore(t *testing.T) {
 	eachStore(t, func(t *testing.T, st dmflow.Store) {
-		const users, perUser = 20, 10
 		s := newSender()
 		cfg := testConfig(s)
 		cfg.Store = st
 		b1 := start(t, cfg)
 		cfg.Owner, cfg.Engine = "replica-2", &fakeEngine{}
 		b2 := start(t, cfg)
-		var wg sync.WaitGroup
-		for u := range users {
-			wg.Go(func() {
-				for i := range perUser {
-					user := fmt.Sprintf("u%d", u)
-					ingest(t, []*bot.Bot{b1, b2}[i%2], msg(user, fmt.Sprintf("%s-%d", user, i), fmt.Sprint(i)))
-				}
-			})
-		}
-		wg.Wait()
-		eventually(t, "all replies", func() bool { return s.count() == users*perUser })
-		for u := range users {
-			got := s.texts(key(fmt.Sprintf("u%d", u)))
-			for i, txt := range got {
-				if txt != fmt.Sprintf("re: %d", i) {
-					t.Fatalf("user u%d replies out of order: %q", u, got)
-				}
-			}
-		}
-		if s.overlaps != 0 {
-			t.Fatalf("%d sends to one user overlapped across replicas", s.overlaps)
-		}
+		conversations(t, s, 20, 10, b1, b2)
 	})
+}
+
+// conversations has users send perUser messages each, concurrently across
+// users, spreading a user's messages over the given bots (replicas), and
+// checks that every user got every reply in order, never two at once.
+func conversations(t *testing.T, s *recordingSender, users, perUser int, bots ...*bot.Bot) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for u := range users {
+		wg.Go(func() {
+			for i := range perUser {
+				user := fmt.Sprintf("u%d", u)
+				ingest(t, bots[i%len(bots)], msg(user, fmt.Sprintf("%s-%d", user, i), fmt.Sprint(i)))
+			}
+		})
+	}
+	wg.Wait()
+	eventually(t, "all replies", func() bool { return s.count() == users*perUser })
+	want := make([]string, perUser)
+	for i := range want {
+		want[i] = fmt.Sprintf("re: %d", i)
+	}
+	for u := range users {
+		if got := s.texts(key(fmt.Sprintf("u%d", u))); !slices.Equal(got, want) {
+			t.Fatalf("user u%d got replies %q, want %q", u, got, want)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.overlaps != 0 {
+		t.Fatalf("%d sends to one user overlapped in time", s.overlaps)
+	}
 }
 
 func TestDuplicatesAreDroppedAndCounted(t *testing.T) {
