@@ -17,6 +17,7 @@ import (
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/bot/actions"
 	"github.com/dmflow/dmflow/engine"
 )
 
@@ -78,6 +79,7 @@ type server struct {
 	cfg     *serveConfig
 	log     *slog.Logger
 	out     io.Writer
+	env     func(string) (string, bool)
 	store   dmflow.Store
 	bot     *bot.Bot
 	flows   flowSource
@@ -91,7 +93,7 @@ type server struct {
 // newServer opens the store, loads the flows, builds the bot and binds the
 // listener. On error everything opened so far is closed again.
 func newServer(ctx context.Context, cfg *serveConfig, stdio IO, log *slog.Logger) (*server, error) {
-	s := &server{cfg: cfg, log: log, out: stdio.Out}
+	s := &server{cfg: cfg, log: log, out: stdio.Out, env: stdio.Env}
 	if err := s.open(ctx); err != nil {
 		s.close()
 		return nil, err
@@ -138,6 +140,8 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 			}
 			return e, nil
 		},
+		// ${NAME} in HTTP action headers: DMFLOW_SECRET_NAME, then the config file's secrets.
+		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}},
 		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
 		Workers: s.cfg.Workers, Logger: s.log,
 	})
