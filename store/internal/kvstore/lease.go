@@ -1,16 +1,20 @@
 package kvstore
 
 import (
+	"encoding/binary"
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/dmflow/dmflow"
 )
 
 // lease is a claim of one user (or one action call) by one owner.
 type lease struct {
-	Owner   string        `json:"o"`
-	Until   time.Time     `json:"u"`
-	Dur     time.Duration `json:"d,omitempty"`
-	Claimed []uint64      `json:"c,omitempty"` // items handed to Owner and not finished
+	Owner   string
+	Until   time.Time
+	Dur     time.Duration
+	Claimed []uint64 // items handed to Owner and not finished
 }
 
 // free reports whether owner may take the lease at now.
@@ -45,14 +49,17 @@ func (ls *leases) get(k []byte) (*lease, error) {
 	if l, ok := ls.m[string(k)]; ok {
 		return l, nil
 	}
-	var l lease
-	ok, err := getRec(ls.b, k, &l)
-	if err != nil || !ok {
+	raw := ls.b.Get(k)
+	if raw == nil {
 		ls.m[string(k)] = nil
-		return nil, err
+		return nil, nil
 	}
-	ls.m[string(k)] = &l
-	return &l, nil
+	l, err := decodeLease(raw)
+	if err != nil {
+		return nil, fmt.Errorf("lease %x: %w", k, err)
+	}
+	ls.m[string(k)] = l
+	return l, nil
 }
 
 // take leases k to owner until now+dur (keeping the claims when owner
@@ -80,7 +87,7 @@ func (ls *leases) flush() error {
 		if l := ls.m[k]; l == nil {
 			err = ls.b.Delete([]byte(k))
 		} else {
-			err = putRec(ls.b, []byte(k), l)
+			err = ls.b.Put([]byte(k), l.encode())
 		}
 		if err != nil {
 			return err
@@ -110,4 +117,53 @@ func release(b Bucket, owner string, keys [][]byte) error {
 		}
 	}
 	return ls.flush()
+}
+
+// leaseV1 starts a binary lease record. Leases are read and written on
+// every claim and commit, so they skip the JSON record codec; they never
+// outlive a process of a single-process backend (dropped on open), so the
+// format is free to change.
+const leaseV1 = 0x4c
+
+// encode renders l as leaseV1, until and dur (8 bytes each, big-endian),
+// the owner's length and bytes, the claim count and the claimed seqs.
+func (l *lease) encode() []byte {
+	b := make([]byte, 0, 1+16+2*binary.MaxVarintLen64+len(l.Owner)+8*len(l.Claimed))
+	b = append(b, leaseV1)
+	b = binary.BigEndian.AppendUint64(b, uint64(l.Until.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(l.Dur))
+	b = binary.AppendUvarint(b, uint64(len(l.Owner)))
+	b = append(b, l.Owner...)
+	b = binary.AppendUvarint(b, uint64(len(l.Claimed)))
+	for _, s := range l.Claimed {
+		b = binary.BigEndian.AppendUint64(b, s)
+	}
+	return b
+}
+
+var errBadLease = fmt.Errorf("bad lease record: %w", dmflow.ErrCorrupt)
+
+func decodeLease(b []byte) (*lease, error) {
+	if len(b) < 17 || b[0] != leaseV1 {
+		return nil, errBadLease
+	}
+	l := &lease{Until: time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))), Dur: time.Duration(binary.BigEndian.Uint64(b[9:]))}
+	b = b[17:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return nil, errBadLease
+	}
+	l.Owner, b = string(b[k:k+int(n)]), b[k+int(n):]
+	n, k = binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) != 8*n {
+		return nil, errBadLease
+	}
+	b = b[k:]
+	if n > 0 {
+		l.Claimed = make([]uint64, n)
+		for i := range l.Claimed {
+			l.Claimed[i] = binary.BigEndian.Uint64(b[8*i:])
+		}
+	}
+	return l, nil
 }
