@@ -88,8 +88,9 @@ type Config struct {
 	// EchoGrace is how long a worker waits for an in-flight send to the same
 	// user before deciding that an unknown echo came from a person. Default 10 s.
 	EchoGrace time.Duration
-	// NoEchoHandoff disables the handoff on human echoes (the engine still
-	// sees them).
+	// NoEchoHandoff stops the bot from handing a session off itself when
+	// the engine leaves a human echo unhandled (the engine still sees the
+	// echo and may hand off on its own).
 	NoEchoHandoff bool
 
 	// Clock returns the current time. Default time.Now. Tests and the
