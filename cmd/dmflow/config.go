@@ -440,3 +440,16 @@ func errExitCode(err error) int {
 	}
 	return exitFail
 }
+
+// parseNoArgs parses the flags of a command that takes no arguments;
+// ok=false means return code.
+func parseNoArgs(fs *flag.FlagSet, args []string, stdio IO) (code int, ok bool) {
+	if code, ok := parseFlags(fs, args); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stdio.Err, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitUsage, false
+	}
+	return 0, true
+}

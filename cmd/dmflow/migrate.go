@@ -28,12 +28,8 @@ the config file (--config).`,
 }
 
 func runMigrate(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseNoArgs(fs, args, stdio); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stdio.Err, "dmflow migrate: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
 	}
 	if fs.Lookup("list").Value.String() == "true" {
 		for _, m := range postgres.Migrations() {

@@ -44,12 +44,8 @@ invalid configuration or invalid flows.`,
 }
 
 func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseNoArgs(fs, args, stdio); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stdio.Err, "dmflow serve: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
 	}
 	cfg, err := loadConfig(fs, stdio.Env)
 	if err == nil {
