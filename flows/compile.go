@@ -274,6 +274,7 @@ func (t *Template) Render(env map[string]any) (string, error) {
 		return "", nil
 	}
 	var b strings.Builder
+	b.Grow(len(t.Src))
 	for _, p := range t.Parts {
 		if p.Expr == nil {
 			b.WriteString(p.Lit)
@@ -301,6 +302,12 @@ func Format(v any) string {
 		return formatFloat(v)
 	case float32:
 		return formatFloat(float64(v))
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case bool:
+		return strconv.FormatBool(v)
 	case time.Time:
 		return v.Format(time.RFC3339)
 	case []any:

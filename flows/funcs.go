@@ -69,6 +69,9 @@ func fn1[T any](f func(string) T) func(...any) (any, error) {
 }
 
 func isEmail(s string) bool {
+	if strings.IndexByte(s, '@') < 0 {
+		return false // no address without one; skips the parser's allocations
+	}
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == strings.TrimSpace(s) && strings.Contains(a.Address[strings.LastIndexByte(a.Address, '@'):], ".")
 }
@@ -159,6 +162,11 @@ func defaultValue(args ...any) (any, error) {
 
 // listConcat implements `list + list`.
 func listConcat(args ...any) (any, error) {
+	if a, ok := args[0].([]any); ok && len(args) == 2 {
+		if b, ok := args[1].([]any); ok {
+			return append(append(make([]any, 0, len(a)+len(b)), a...), b...), nil
+		}
+	}
 	var out []any
 	for _, a := range args {
 		v := reflect.ValueOf(a)

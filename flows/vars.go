@@ -52,30 +52,32 @@ func (t VarType) Zero() any {
 // or an expression result) to the representation expressions expect for
 // type t: string, int, float64, bool, time.Time, []any of strings,
 // map[string]any, or v unchanged for any. nil becomes the zero value.
+// A value that already has its type's representation is returned as is,
+// without allocating.
 func (t VarType) Coerce(v any) (any, error) {
 	if v == nil {
 		return t.Zero(), nil
 	}
 	switch t {
 	case TypeString:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if _, ok := v.(string); ok {
+			return v, nil
 		}
 	case TypeInt:
 		return toInt(v)
 	case TypeFloat:
 		return toFloat(v)
 	case TypeBool:
-		if b, ok := v.(bool); ok {
-			return b, nil
+		if _, ok := v.(bool); ok {
+			return v, nil
 		}
 	case TypeTime:
 		return toTime(v)
 	case TypeList:
 		return toList(v)
 	case TypeMap:
-		if m, ok := v.(map[string]any); ok {
-			return m, nil
+		if _, ok := v.(map[string]any); ok {
+			return v, nil
 		}
 	case TypeAny:
 		return v, nil
@@ -86,7 +88,7 @@ func (t VarType) Coerce(v any) (any, error) {
 func toInt(v any) (any, error) {
 	switch n := v.(type) {
 	case int:
-		return n, nil
+		return v, nil
 	case int64:
 		return int(n), nil
 	case float64:
@@ -103,7 +105,7 @@ func toInt(v any) (any, error) {
 func toFloat(v any) (any, error) {
 	switch n := v.(type) {
 	case float64:
-		return n, nil
+		return v, nil
 	case int:
 		return float64(n), nil
 	case int64:
@@ -117,7 +119,7 @@ func toFloat(v any) (any, error) {
 func toTime(v any) (any, error) {
 	switch x := v.(type) {
 	case time.Time:
-		return x, nil
+		return v, nil
 	case string:
 		tm, err := time.Parse(time.RFC3339, x)
 		if err != nil {
@@ -138,7 +140,7 @@ func toList(v any) (any, error) {
 				return nil, fmt.Errorf("[]string element %v (%T) is not a string", e, e)
 			}
 		}
-		return l, nil
+		return v, nil
 	}
 	return nil, fmt.Errorf("cannot use %T as []string", v)
 }
