@@ -19,8 +19,12 @@ func (st *step) enter(name string) {
 	si := st.m.states[name]
 	s := st.s
 	s.State, s.Attempts, s.Ended, s.Pending = name, 0, false, nil
-	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "enter", Pos: si.pos, Detail: si.visit})
-	st.notice(dmflow.NoticeStateEntered, map[string]any{"flow": st.m.flow.Name, "state": name})
+	st.trace("enter", si.pos, si.visit)
+	if st.notifying {
+		data := make(map[string]any, 2)
+		data["flow"], data["state"] = st.m.boxedName, si.boxedName
+		st.notice(dmflow.NoticeStateEntered, data)
+	}
 	st.set(si.st.Set)
 	st.say(si.st.Say)
 	st.disarmPrefix("timeout:")
@@ -51,18 +55,21 @@ func (st *step) end() {
 }
 
 // call enters a sub-flow: the caller's args are evaluated in the caller's
-// env, stored as session vars, and the sub-flow starts.
+// env (each with the values from before the call), stored as session vars,
+// and the sub-flow starts.
 func (st *step) call(si *stateInfo) {
 	c := si.st.Call
 	sub := st.e.machines[c.Flow]
 	for _, a := range c.Args {
 		v, ok := st.eval(a.Value, "call")
 		if ok {
-			st.s.Vars[a.Var] = stored(v)
+			st.pin(a.Var) // later arguments see the caller's value
+			st.writeVar(a.Var, stored(v))
 		}
 	}
-	st.s.Stack = append(st.s.Stack, dmflow.Frame{Flow: st.m.flow.Name, State: si.st.Name})
-	st.trace("call", st.e.pos(c.Pos), "calling flow "+c.Flow)
+	st.envM = nil // the sub-flow sees its arguments, even when it is this flow
+	st.s.Stack = append(st.ownStack(), dmflow.Frame{Flow: st.m.flow.Name, State: si.st.Name})
+	st.tracef("call", st.pos(c.Pos), "calling flow ", c.Flow)
 	st.cont = cont{m: sub, from: "", ev: sub.startEv}
 }
 
@@ -86,13 +93,13 @@ func (st *step) ret() {
 		si = m.states[fr.State]
 	}
 	if si == nil || si.ret == "" {
-		st.trace("error", "", "caller "+fr.Flow+"/"+fr.State+" is gone: restarting the main flow")
+		st.tracef("error", "", "caller ", fr.Flow, "/", fr.State, " is gone: restarting the main flow")
 		m = st.e.machines[st.e.b.Main]
 		s.Stack = nil
 		st.cont = cont{m: m, from: "", ev: m.startEv}
 		return
 	}
-	st.trace("return", "", "returning to "+fr.Flow+"/"+fr.State)
+	st.tracef("return", "", "returning to ", fr.Flow, "/", fr.State)
 	st.cont = cont{m: m, from: fr.State, ev: si.ret}
 }
 
@@ -115,10 +122,10 @@ func (st *step) setVar(name string, v any) bool {
 	}
 	tv, err := coerce(v, typ)
 	if err != nil {
-		st.trace("error", "", "set "+name+": "+err.Error())
+		st.tracef("error", "", "set ", name, ": ", err.Error())
 		return false
 	}
-	st.s.Vars[name] = stored(tv)
+	st.writeVar(name, stored(tv))
 	if st.envM == st.m {
 		st.env[name] = tv
 	}
@@ -129,8 +136,10 @@ func (st *step) setVar(name string, v any) bool {
 func (st *step) arm(name string, d time.Duration) {
 	st.disarm(name)
 	t := dmflow.Timer{ID: st.id("t:"), Name: name, Due: st.now.Add(d)}
-	st.s.Timers = append(st.s.Timers, t)
-	st.trace("timer", "", "armed "+name+" for "+t.Due.Format(time.RFC3339))
+	st.s.Timers = append(st.ownTimers(), t)
+	if st.tracing {
+		st.tracef("timer", "", "armed ", name, " for ", t.Due.Format(time.RFC3339))
+	}
 }
 
 func (st *step) disarm(name string) {
@@ -141,18 +150,30 @@ func (st *step) disarmPrefix(prefix string) {
 	st.filterTimers(func(t *dmflow.Timer) bool { return !strings.HasPrefix(t.Name, prefix) })
 }
 
+// filterTimers drops the timers keep rejects into a new slice (nil when
+// none is left); the timers stay untouched when keep rejects none.
 func (st *step) filterTimers(keep func(*dmflow.Timer) bool) {
 	ts := st.s.Timers
-	out := ts[:0]
+	n := 0
 	for i := range ts {
 		if keep(&ts[i]) {
-			out = append(out, ts[i])
+			n++
 		}
 	}
-	if len(out) == 0 {
-		out = nil
+	if n == len(ts) && len(ts) > 0 {
+		return
+	}
+	var out []dmflow.Timer
+	if n > 0 {
+		out = make([]dmflow.Timer, 0, n+1)
+		for i := range ts {
+			if keep(&ts[i]) {
+				out = append(out, ts[i])
+			}
+		}
 	}
 	st.s.Timers = out
+	st.own.timers = true
 }
 
 // id returns a deterministic id: prefix, session key, stored version and a
@@ -203,7 +224,7 @@ func (st *step) startAction(si *stateInfo) {
 	p.Args = cloneArgs(call.Args)
 	st.s.Pending = &p
 	st.turn.Actions = append(st.turn.Actions, call)
-	st.trace("action", st.e.pos(a.Pos), "started "+call.Kind+" action "+call.Name+" ("+call.ID+")")
+	st.tracef("action", st.pos(a.Pos), "started ", call.Kind, " action ", call.Name, " (", call.ID, ")")
 }
 
 func cloneArgs(m map[string]any) map[string]any {
@@ -229,7 +250,7 @@ func (st *step) httpRequest(a *flows.ActionSpec) *dmflow.HTTPRequest {
 		if v, ok := st.eval(a.Body, "action"); ok {
 			b, err := json.Marshal(stored(v))
 			if err != nil {
-				st.trace("error", st.e.pos(a.Body.Pos), "action body: "+err.Error())
+				st.tracef("error", st.pos(a.Body.Pos), "action body: ", err.Error())
 			} else {
 				r.Body = b
 			}

@@ -11,36 +11,109 @@ import (
 	"github.com/dmflow/dmflow/flows"
 )
 
-// env0 makes st.env the expression environment of the current flow:
-// event, user, now, and every declared variable coerced to its type.
-func (st *step) env0() {
-	if st.envM == st.m {
+// The expression environment of the current flow holds event, user, now,
+// input, response and every declared variable coerced to its type. It is
+// filled lazily: envReady starts it empty for the current machine and event,
+// and need gives each name an expression reads its value on first use, so
+// a step pays only for the names its expressions mention. The values are
+// those an eagerly built env would hold: everything a name depends on
+// either stays fixed for the env's lifetime or updates the env (setVar,
+// pin) or invalidates it (envM = nil) when it changes.
+
+// noResponse is `response` outside an action's save, boxed once.
+var noResponse any = flows.ResponseEnv{}
+
+// envReady starts st.env afresh when it is stale (another machine, event
+// or handoff state).
+func (st *step) envReady() {
+	if st.envM != st.m {
+		clear(st.env)
+		st.envM = st.m
+	}
+}
+
+// need makes st.env ready for x: every name it reads has its value.
+func (st *step) need(x *flows.Expr) {
+	st.envReady()
+	if x.Refs == nil { // built by hand, not by flows: names unknown
+		st.needAll()
 		return
 	}
-	env, s := st.env, st.s
-	clear(env)
-	env["event"] = st.evBox
-	env["user"] = st.userEnv()
-	env["now"] = st.now
-	env["input"] = nil
-	env["response"] = flows.ResponseEnv{}
-	for _, vi := range st.m.varList {
-		v, ok := s.Vars[vi.v.Name]
-		if !ok || v == nil {
-			env[vi.v.Name] = vi.def
-			continue
+	for _, name := range x.Refs {
+		if name == "$env" {
+			st.needAll()
+			return
 		}
-		if typed(v, vi.v.Type) {
-			env[vi.v.Name] = v // already in the typed form: no conversion, no allocation
-			continue
+		if _, ok := st.env[name]; !ok {
+			st.fill(name)
 		}
-		tv, err := coerce(v, vi.v.Type)
-		if err != nil {
-			tv = vi.def
-		}
-		env[vi.v.Name] = tv
 	}
-	st.envM = st.m
+}
+
+// needAll fills every name of the env.
+func (st *step) needAll() {
+	for _, name := range envNames {
+		if _, ok := st.env[name]; !ok {
+			st.fill(name)
+		}
+	}
+	for _, vi := range st.m.varList {
+		if _, ok := st.env[vi.v.Name]; !ok {
+			st.fill(vi.v.Name)
+		}
+	}
+}
+
+// envNames are the names of the env besides the flow's variables.
+var envNames = []string{"event", "user", "now", "input", "response"}
+
+// fill sets name's value in st.env; names that are not in the env
+// (functions, let variables) are left out.
+func (st *step) fill(name string) {
+	switch name {
+	case "event":
+		if st.evBox == nil {
+			st.evBox = flows.NewEventEnv(st.ev)
+		}
+		st.env[name] = st.evBox
+	case "user":
+		st.env[name] = st.userEnv()
+	case "now":
+		st.env[name] = st.now
+	case "input":
+		st.env[name] = nil
+	case "response":
+		st.env[name] = noResponse
+	default:
+		if vi := st.m.vars[name]; vi != nil {
+			st.env[name] = st.varValue(vi)
+		}
+	}
+}
+
+// pin fixes a variable's current value in a started env before the session
+// changes it behind the env's back (call arguments).
+func (st *step) pin(name string) {
+	if _, ok := st.env[name]; st.envM == st.m && !ok {
+		st.fill(name)
+	}
+}
+
+// varValue is a declared variable's value in its declared type: the
+// session's value, or the default when it is unset or unusable.
+func (st *step) varValue(vi *varInfo) any {
+	v, ok := st.s.Vars[vi.v.Name]
+	if !ok || v == nil {
+		return vi.def
+	}
+	if typed(v, vi.v.Type) {
+		return v // already in the typed form: no conversion, no allocation
+	}
+	tv, err := coerce(v, vi.v.Type)
+	if err != nil {
+		return vi.def
+	}
+	return tv
 }
 
 // userEnv is `user`: a map so that unknown profile fields are missing and
@@ -70,11 +143,13 @@ func (st *step) eval(x *flows.Expr, what string) (any, bool) {
 	if x == nil || x.Prog == nil {
 		return nil, false
 	}
-	st.env0()
+	st.need(x)
 	out, err := st.vm.Run(x.Prog, st.env)
 	if err != nil {
-		st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "error", Pos: st.e.pos(x.Pos), Expr: x.Src,
-			Detail: what + ": " + err.Error()})
+		if st.tracing {
+			st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "error", Pos: st.e.pos(x.Pos), Expr: x.Src,
+				Detail: what + ": " + err.Error()})
+		}
 		return nil, false
 	}
 	return out, true
@@ -86,6 +161,9 @@ func (st *step) cond(x *flows.Expr, what, pos string) bool {
 	out, ok := st.eval(x, what)
 	b, _ := out.(bool)
 	b = b && ok
+	if !st.tracing {
+		return b
+	}
 	if pos == "" {
 		pos = st.e.pos(x.Pos)
 	}

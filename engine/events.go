@@ -36,7 +36,7 @@ func (st *step) startHandoff(reason, by string, release time.Duration) {
 		st.arm(handoffTimer, release)
 	}
 	st.notice(dmflow.NoticeHandoffStarted, map[string]any{"by": by, "reason": reason})
-	st.trace("handoff", "", "handed off to a human ("+by+": "+reason+")")
+	st.tracef("handoff", "", "handed off to a human (", by, ": ", reason, ")")
 }
 
 // rearmHandoff restarts the idle release timer after activity.
@@ -66,7 +66,7 @@ func (st *step) release(by string) error {
 	st.envM = nil
 	st.disarm(handoffTimer)
 	st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": by})
-	st.trace("handoff", "", "released by "+by)
+	st.tracef("handoff", "", "released by ", by)
 	m := st.m0()
 	st.use(m, s.State)
 	if si := m.states[s.State]; si != nil && si.release != "" {
@@ -113,7 +113,7 @@ func (st *step) timer() error {
 		return st.release("timeout")
 	}
 	if s.Handoff != nil {
-		st.trace("skip", "", "timer "+t.Name+" while handed off: ignored")
+		st.tracef("skip", "", "timer ", t.Name, " while handed off: ignored")
 		return nil
 	}
 	if moved, err := st.resolve(); moved || err != nil || s.State == "" {
@@ -121,11 +121,11 @@ func (st *step) timer() error {
 	}
 	si := st.m.states[s.State]
 	if si.timer != t.Name || si.st.Timeout == nil {
-		st.trace("skip", "", "timer "+t.Name+" does not belong to state "+s.State)
+		st.tracef("skip", "", "timer ", t.Name, " does not belong to state ", s.State)
 		return nil
 	}
 	to := si.st.Timeout
-	st.trace("timer", st.e.pos(to.Pos), "timeout of "+s.State)
+	st.tracef("timer", st.pos(to.Pos), "timeout of ", s.State)
 	st.say(to.Say)
 	if si.timeout != "" {
 		return st.fire(si.timeout)
@@ -151,14 +151,14 @@ func (st *step) actionResult() error {
 	si := st.m.states[s.State]
 	a := si.st.Action
 	if a == nil {
-		st.trace("skip", "", "state "+s.State+" has no action")
+		st.tracef("skip", "", "state ", s.State, " has no action")
 		return nil
 	}
 	outcome := r.Outcome
 	if outcome == dmflow.OutcomeOK && !st.save(a, r) {
 		outcome = dmflow.OutcomeInvalid
 	}
-	st.trace("action", st.e.pos(a.Pos), "result "+outcome+" for "+r.ID)
+	st.tracef("action", st.pos(a.Pos), "result ", outcome, " for ", r.ID)
 	if s.Handoff != nil {
 		return nil
 	}
@@ -170,7 +170,7 @@ func (st *step) actionResult() error {
 		ev = si.atime
 	}
 	if ev == "" {
-		st.trace("stay", si.pos, "no transition for outcome "+outcome)
+		st.tracef("stay", si.pos, "no transition for outcome ", outcome)
 		return nil
 	}
 	return st.fire(ev)
@@ -185,7 +185,7 @@ func (st *step) save(a *flows.ActionSpec, r *dmflow.ActionResult) bool {
 		dec := json.NewDecoder(bytes.NewReader(r.Body))
 		dec.UseNumber()
 		if err := dec.Decode(&v); err != nil {
-			st.trace("error", st.e.pos(a.Pos), "action response is not JSON: "+err.Error())
+			st.tracef("error", st.pos(a.Pos), "action response is not JSON: ", err.Error())
 			return false
 		}
 		v = dmflow.NormalizeValue(v)
@@ -195,7 +195,7 @@ func (st *step) save(a *flows.ActionSpec, r *dmflow.ActionResult) bool {
 			resp.Body = map[string]any{"value": v}
 		}
 	}
-	st.env0()
+	st.envReady()
 	st.env["response"] = resp
 	for _, as := range a.Save {
 		v, ok := st.eval(as.Value, "save")
@@ -203,7 +203,7 @@ func (st *step) save(a *flows.ActionSpec, r *dmflow.ActionResult) bool {
 			return false
 		}
 	}
-	st.env["response"] = flows.ResponseEnv{}
+	st.env["response"] = noResponse
 	return true
 }
 
@@ -217,7 +217,7 @@ func (st *step) admin() error {
 	if cmd.By != "" {
 		by = cmd.By
 	}
-	st.trace("admin", "", cmd.Op+" by "+by)
+	st.tracef("admin", "", cmd.Op, " by ", by)
 	switch cmd.Op {
 	case dmflow.AdminReset:
 		return st.reset()
@@ -257,12 +257,14 @@ func (st *step) reset() error {
 	if old.Handoff != nil {
 		st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": "reset"})
 	}
-	s := st.e.newSession(old.Key, old.Created)
+	s := new(dmflow.Session)
+	st.e.initSession(s, old.Key, old.Created)
 	s.Profile, s.LastInbound, s.Version, s.Updated = old.Profile, old.LastInbound, old.Version, st.now
 	if s.Created.IsZero() {
 		s.Created = st.now
 	}
 	st.s, st.turn.Session, st.envM = s, s, nil
+	st.own = owned{vars: true, timers: true, stack: true, deferred: true}
 	m := st.e.machines[st.e.b.Main]
 	st.use(m, "")
 	return st.fire(m.startEv)

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,18 +48,26 @@ func hasErrors(err error) bool {
 }
 
 // conv is a conversation with one user: it feeds events one at a time and
-// checks, for every step, that the input session is not mutated and that
-// the step is deterministic.
+// checks, for every step, that the input session is not mutated, that the
+// step is deterministic, and that an engine without trace and notices (lean)
+// and a step with the trace switched off per call reach the same outcome.
 type conv struct {
 	t    testing.TB
 	e    *engine.Engine
+	lean *engine.Engine
 	s    *dmflow.Session
 	now  time.Time
 	n    int
 	last *dmflow.Turn
 }
 
-func newConv(t testing.TB, e *engine.Engine) *conv { return &conv{t: t, e: e, now: t0} }
+func newConv(t testing.TB, e *engine.Engine) *conv {
+	lean, err := engine.New(e.Bundle(), &engine.Options{NoTrace: true, NoNotices: true})
+	if err != nil {
+		t.Fatalf("lean engine: %v", err)
+	}
+	return &conv{t: t, e: e, lean: lean, now: t0}
+}
 
 func (c *conv) step(ev dmflow.Event) *dmflow.Turn {
 	c.t.Helper()
@@ -90,6 +99,10 @@ func (c *conv) try(ev dmflow.Event) (*dmflow.Turn, error) {
 	if (err == nil) != (err2 == nil) || mustJSON(c.t, turn) != mustJSON(c.t, again) {
 		c.t.Fatalf("step %s is not deterministic:\n%s\n%s", ev.Key, mustJSON(c.t, turn), mustJSON(c.t, again))
 	}
+	c.sameUntraced(ev, turn, err)
+	if after := mustJSON(c.t, c.s); after != before {
+		c.t.Fatalf("untraced step %s mutated its input session:\nbefore %s\nafter  %s", ev.Key, before, after)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +112,41 @@ func (c *conv) try(ev dmflow.Event) (*dmflow.Turn, error) {
 		c.s.Version++ // what the store does on commit
 	}
 	return turn, nil
+}
+
+// sameUntraced checks that the step without trace (per call) and on the lean
+// engine has the traced step's outcome: no trace, and no notices on lean.
+func (c *conv) sameUntraced(ev dmflow.Event, traced *dmflow.Turn, err error) {
+	c.t.Helper()
+	want := ""
+	if traced != nil {
+		w := *traced
+		w.Trace = nil
+		want = mustJSON(c.t, w)
+	}
+	ctx := engine.WithTrace(context.Background(), false)
+	for _, run := range []struct {
+		name    string
+		e       *engine.Engine
+		notices bool
+	}{{"WithTrace(false)", c.e, true}, {"lean", c.lean, false}} {
+		turn, err2 := run.e.Step(ctx, c.s, ev, c.now)
+		if fmt.Sprint(err) != fmt.Sprint(err2) {
+			c.t.Fatalf("step %s %s: err = %v, traced %v", ev.Key, run.name, err2, err)
+		}
+		if turn == nil {
+			continue
+		}
+		if len(turn.Trace) > 0 || (!run.notices && len(turn.Notices) > 0) {
+			c.t.Fatalf("step %s %s: trace %d entries, notices %d", ev.Key, run.name, len(turn.Trace), len(turn.Notices))
+		}
+		if !run.notices && traced != nil {
+			turn.Notices = traced.Notices // compared as if lean had them
+		}
+		if got := mustJSON(c.t, turn); got != want {
+			c.t.Fatalf("step %s %s differs from the traced step:\n%s\n%s", ev.Key, run.name, got, want)
+		}
+	}
 }
 
 func mustJSON(t testing.TB, v any) string {

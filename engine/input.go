@@ -26,7 +26,7 @@ func (st *step) triggers() (bool, error) {
 				continue
 			}
 			if depth < len(s.Stack) {
-				st.trace("unwind", "", "trigger of calling flow "+m.flow.Name)
+				st.tracef("unwind", "", "trigger of calling flow ", m.flow.Name)
 				s.Stack = s.Stack[:depth]
 				if depth == 0 {
 					s.Stack = nil
@@ -58,14 +58,16 @@ func (st *step) matches(ti *transInfo, what string) bool {
 	}
 	if len(t.Keywords) > 0 {
 		ok := st.keyword(t.Keywords)
-		st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: what, Pos: ti.pos, Expr: "keywords", Result: ok})
+		if st.tracing {
+			st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: what, Pos: ti.pos, Expr: "keywords", Result: ok})
+		}
 		if !ok {
 			return false
 		}
 	}
 	if t.When == nil {
 		if len(t.Keywords) == 0 {
-			st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: what, Pos: ti.pos, Detail: "fallback"})
+			st.trace(what, ti.pos, "fallback")
 		}
 		return true
 	}
@@ -98,7 +100,7 @@ func (st *step) take(ti *transInfo, what string) error {
 			return err
 		}
 	} else if st.s.State != "" {
-		st.trace(what, ti.pos, "no goto: staying in "+st.s.State)
+		st.tracef(what, ti.pos, "no goto: staying in ", st.s.State)
 	}
 	if t.Handoff && st.s.Handoff == nil {
 		st.handoff(nil, "flow", 0)
@@ -118,7 +120,7 @@ func (st *step) on(si *stateInfo, allowNext bool) error {
 		st.trace("transition", si.pos, "next")
 		return st.fire(si.next)
 	}
-	st.trace("stay", si.pos, "nothing matched: staying in "+si.st.Name)
+	st.tracef("stay", si.pos, "nothing matched: staying in ", si.st.Name)
 	return nil
 }
 
@@ -132,10 +134,13 @@ func (st *step) capture(si *stateInfo) error {
 			ok = false // e.g. 2.5 for an int variable
 		}
 	}
-	pos := st.e.pos(a.Pos)
-	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "ask", Pos: pos, Expr: string(a.Type), Result: ok})
+	pos := ""
+	if st.tracing {
+		pos = st.e.pos(a.Pos)
+		st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "ask", Pos: pos, Expr: string(a.Type), Result: ok})
+	}
 	if ok && a.Validate != nil {
-		st.env0()
+		st.envReady()
 		st.env["input"] = in
 		ok = st.cond(a.Validate, "ask", pos)
 	}
@@ -144,7 +149,9 @@ func (st *step) capture(si *stateInfo) error {
 	}
 	st.setVar(a.Var, in)
 	st.s.Attempts = 0
-	st.notice(dmflow.NoticeVarCaptured, map[string]any{"var": a.Var, "value": st.s.Vars[a.Var], "state": si.st.Name})
+	if st.notifying {
+		st.notice(dmflow.NoticeVarCaptured, map[string]any{"var": a.Var, "value": st.s.Vars[a.Var], "state": si.boxedName})
+	}
 	return st.on(si, true)
 }
 
@@ -156,7 +163,9 @@ func (st *step) invalid(si *stateInfo) error {
 	s.Attempts++
 	n := s.Attempts
 	if a.MaxAttempts > 0 && n >= a.MaxAttempts {
-		st.trace("ask", st.e.pos(a.Pos), "max attempts reached")
+		if st.tracing {
+			st.trace("ask", st.pos(a.Pos), "max attempts reached")
+		}
 		if si.fail != "" {
 			return st.fire(si.fail)
 		}

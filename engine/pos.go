@@ -51,3 +51,11 @@ func (e *Engine) pos(p flows.Pos) string {
 	}
 	return p.String()
 }
+
+// pos renders a position for the trace, or "" when the step is not traced.
+func (st *step) pos(p flows.Pos) string {
+	if !st.tracing {
+		return ""
+	}
+	return st.e.pos(p)
+}

@@ -14,7 +14,7 @@ func (st *step) say(rs []*flows.ReplySpec) {
 		}
 		rep, ok := st.render(r)
 		if !ok {
-			st.trace("skip", st.e.pos(r.Pos), "reply has nothing to send")
+			st.trace("skip", st.pos(r.Pos), "reply has nothing to send")
 			continue
 		}
 		st.emit(rep, r.Pos)
@@ -26,6 +26,9 @@ func (st *step) render(r *flows.ReplySpec) (dmflow.Reply, bool) {
 	switch {
 	case r.Text != nil:
 		rep := dmflow.Reply{Kind: dmflow.ReplyText, Text: st.text(r.Text)}
+		if len(r.QuickReplies) > 0 {
+			rep.QuickReplies = make([]dmflow.QuickReply, 0, len(r.QuickReplies))
+		}
 		for _, q := range r.QuickReplies {
 			rep.QuickReplies = append(rep.QuickReplies, dmflow.QuickReply{Type: q.Type, Title: st.text(q.Title), Payload: q.Payload})
 		}
@@ -98,10 +101,10 @@ func (st *step) emit(rep dmflow.Reply, pos flows.Pos) {
 	if ev.Kind == dmflow.KindComment && ev.Comment != nil && ev.Comment.ID != "" {
 		switch {
 		case rep.Kind == dmflow.ReplyAction || rep.Kind == dmflow.ReplyReact:
-			st.trace("skip", st.e.pos(pos), "sender actions cannot answer a comment")
+			st.trace("skip", st.pos(pos), "sender actions cannot answer a comment")
 			return
 		case st.private:
-			st.trace("skip", st.e.pos(pos), "a comment allows one private reply: dropped")
+			st.trace("skip", st.pos(pos), "a comment allows one private reply: dropped")
 			return
 		}
 		st.private = true
@@ -112,5 +115,5 @@ func (st *step) emit(rep dmflow.Reply, pos flows.Pos) {
 		st.turn.Replies = make([]dmflow.Outgoing, 0, 4)
 	}
 	st.turn.Replies = append(st.turn.Replies, out)
-	st.trace("say", st.e.pos(pos), string(rep.Kind))
+	st.trace("say", st.pos(pos), string(rep.Kind))
 }

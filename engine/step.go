@@ -3,10 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dmflow/dmflow"
-	"github.com/dmflow/dmflow/flows"
 	"github.com/expr-lang/expr/vm"
 	"github.com/looplab/fsm"
 )
@@ -36,30 +36,53 @@ func classify(k dmflow.EventKind) class {
 	}
 }
 
-// step is the scratch state of one Step call. Steps are pooled; nothing in
-// a step outlives the call except the Turn it fills.
+// step is the scratch state of one Step call. Steps are pooled: the
+// embedded stepCall is zeroed between calls, the scratch buffers are kept.
+// Nothing in a step outlives the call except the Turn it fills.
 type step struct {
-	e       *Engine
-	ctx     context.Context
-	now     time.Time
-	ev      *dmflow.Event
-	cls     class
-	s       *dmflow.Session
-	turn    *dmflow.Turn
-	m       *machine
-	f       *fsm.FSM
+	stepCall
 	vm      vm.VM
-	env     map[string]any
+	env     map[string]any // filled lazily, see envReady and need
 	userMap map[string]any // `user` in env, reused
-	envM    *machine       // machine the env was built for (nil = stale)
-	evBox   any            // flows.EventEnv of ev, boxed once per event
+	args    []any          // {step}: the fsm.Event argument, allocated once
 	buf     []byte
-	autos   int
-	ids     int
+}
+
+// stepCall is the part of a step that belongs to one Step call.
+type stepCall struct {
+	e     *Engine
+	ctx   context.Context
+	now   time.Time
+	ev    *dmflow.Event
+	evIn  dmflow.Event // Step's event, copied here so that it does not escape
+	cls   class
+	s     *dmflow.Session
+	turn  *dmflow.Turn
+	m     *machine
+	f     *fsm.FSM
+	envM  *machine // machine the env was started for (nil = stale)
+	evBox any      // flows.EventEnv of ev, boxed on first use
+	autos int
+	ids   int
+	// tracing and notifying say whether Turn.Trace and Turn.Notices are filled.
+	tracing, notifying bool
+	own                owned
 	// private is set once the comment being handled got its private reply.
 	private bool
 	cont    cont
 	err     error
+}
+
+// owned says which parts of st.s the step may modify in place. A step
+// starts from a shallow copy of its input session and copies a map or slice
+// on its first write (copy-on-write), so the input is never mutated and an
+// unchanged part costs nothing.
+type owned struct{ vars, timers, stack, deferred bool }
+
+// turnSession allocates a Turn and its Session together.
+type turnSession struct {
+	turn dmflow.Turn
+	sess dmflow.Session
 }
 
 // cont is what follows an entered state: an fsm event to fire, possibly on
@@ -70,7 +93,11 @@ type cont struct {
 	ev   string
 }
 
-func newStep() *step { return &step{env: make(map[string]any, 16), buf: make([]byte, 0, 256)} }
+func newStep() *step {
+	st := &step{env: make(map[string]any, 8), buf: make([]byte, 0, 256)}
+	st.args = []any{st}
+	return st
+}
 
 // Step handles one event for one session at time now and returns the new
 // session, the replies, action calls, notices and trace. s == nil means the
@@ -82,9 +109,14 @@ func (e *Engine) Step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, n
 	}
 	st := e.steps.Get().(*step)
 	defer e.release(st)
-	st.e, st.ctx, st.now, st.ids = e, ctx, now, 0
-	st.turn = &dmflow.Turn{Trace: make([]dmflow.TraceEntry, 0, 16)}
-	if err := st.run(s, &ev); err != nil {
+	ts := new(turnSession)
+	st.e, st.ctx, st.now, st.ids, st.evIn = e, ctx, now, 0, ev
+	st.tracing, st.notifying = e.tracing(ctx), !e.opts.NoNotices
+	st.turn, st.s = &ts.turn, &ts.sess
+	if st.tracing {
+		st.turn.Trace = make([]dmflow.TraceEntry, 0, 16)
+	}
+	if err := st.run(s, &st.evIn); err != nil {
 		return nil, fmt.Errorf("engine: %s %s: %w", ev.Kind, ev.Key, err)
 	}
 	return st.turn, nil
@@ -95,10 +127,13 @@ func (e *Engine) release(st *step) {
 		st.m.put(st.f)
 	}
 	clear(st.env)
-	*st = step{env: st.env, userMap: st.userMap, buf: st.buf[:0], vm: st.vm}
+	st.stepCall = stepCall{}
+	st.buf = st.buf[:0]
 	e.steps.Put(st)
 }
 
+// run starts from the input session: a shallow copy whose maps and slices
+// are copied on first write (see owned), or a new session.
 func (st *step) run(in *dmflow.Session, ev *dmflow.Event) error {
 	st.setEvent(ev)
 	if in == nil {
@@ -106,12 +141,15 @@ func (st *step) run(in *dmflow.Session, ev *dmflow.Event) error {
 			st.trace("skip", "", "no session and nothing to start")
 			return nil
 		}
-		st.s = st.e.newSession(ev.SessionKey(), st.now)
+		st.e.initSession(st.s, ev.SessionKey(), st.now)
+		st.own = owned{vars: true, timers: true, stack: true, deferred: true}
 	} else {
-		st.s = in.Clone()
+		*st.s = *in
 		if st.s.Vars == nil {
 			st.s.Vars = map[string]any{}
+			st.own.vars = true
 		}
+		st.s.Stack, st.s.Timers, st.s.Deferred = nilIfEmpty(in.Stack), nilIfEmpty(in.Timers), nilIfEmpty(in.Deferred)
 	}
 	st.s.Updated = st.now
 	st.turn.Session = st.s
@@ -136,9 +174,8 @@ func isAdmin(ev *dmflow.Event, ops ...string) bool {
 // setEvent makes ev the event being handled.
 func (st *step) setEvent(ev *dmflow.Event) {
 	st.ev, st.cls, st.private, st.autos = ev, classify(ev.Kind), false, 0
-	st.evBox = flows.NewEventEnv(ev)
-	st.envM = nil
-	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: "event", Detail: string(ev.Kind)})
+	st.evBox, st.envM = nil, nil
+	st.trace("event", "", string(ev.Kind))
 }
 
 // handle dispatches the current event.
@@ -194,7 +231,11 @@ func (st *step) received() {
 	if t.After(st.s.LastInbound) {
 		st.s.LastInbound = t
 	}
-	data := map[string]any{"kind": string(ev.Kind)}
+	if !st.notifying {
+		return
+	}
+	data := make(map[string]any, 3)
+	data["kind"] = kindValue(ev.Kind)
 	if ev.Text != "" {
 		data["text"] = ev.Text
 	}
@@ -246,10 +287,10 @@ func (st *step) resolve() (bool, error) {
 	}
 	s.FlowVersion = m.flow.Version
 	if to, ok := m.flow.Migrate[s.State]; ok && m.states[to] != nil {
-		st.trace("version", "", "state "+s.State+" migrated to "+to)
+		st.tracef("version", "", "state ", s.State, " migrated to ", to)
 		return true, st.jump(to, "migrate")
 	}
-	st.trace("version", "", "state "+s.State+" no longer exists: restarting at start")
+	st.tracef("version", "", "state ", s.State, " no longer exists: restarting at start")
 	st.f.SetState("")
 	return true, st.fire(m.startEv)
 }
@@ -307,7 +348,9 @@ func (st *step) follow() error {
 			return err
 		}
 		if st.autos++; st.autos > st.e.opts.MaxAutoSteps {
-			st.trace("error", "", "more than "+itoa(st.e.opts.MaxAutoSteps)+" automatic transitions")
+			if st.tracing {
+				st.tracef("error", "", "more than ", itoa(st.e.opts.MaxAutoSteps), " automatic transitions")
+			}
 			return fmt.Errorf("%w (at %s/%s)", ErrLoop, st.m.flow.Name, st.s.State)
 		}
 		c := st.cont
@@ -316,7 +359,7 @@ func (st *step) follow() error {
 			st.use(c.m, c.from)
 		}
 		st.edge(c.ev)
-		err := st.f.Event(st.ctx, c.ev, st)
+		err := st.f.Event(st.ctx, c.ev, st.args...)
 		if _, same := err.(fsm.NoTransitionError); err != nil && !same {
 			return fmt.Errorf("fsm %s: %w", st.m.flow.Name, err)
 		}
@@ -341,6 +384,9 @@ func afterEvent(_ context.Context, e *fsm.Event) {
 
 // edge records an fsm transition taken ("flow/event") for coverage.
 func (st *step) edge(ev string) {
+	if !st.tracing {
+		return
+	}
 	d, ok := st.m.visits[ev]
 	if !ok {
 		d = st.m.flow.Name + "/" + ev
@@ -358,7 +404,7 @@ func (st *step) drain() error {
 			st.s.Deferred = nil
 		}
 		st.setEvent(&ev)
-		st.trace("replay", "", "deferred event "+ev.Key)
+		st.tracef("replay", "", "deferred event ", ev.Key)
 		if err := st.user(true); err != nil {
 			return err
 		}
@@ -380,7 +426,7 @@ func (st *step) whilePending() error {
 	default:
 		ev := *st.ev
 		ev.Raw = nil
-		s.Deferred = append(s.Deferred, ev)
+		s.Deferred = append(st.ownDeferred(), ev)
 		st.trace("defer", "", "action pending: event queued until its result")
 	}
 	return nil
@@ -394,10 +440,31 @@ func (st *step) m0() *machine {
 	return st.e.machines[st.e.b.Main]
 }
 
+// trace records a step of the explanation when the step is traced. Callers
+// that build detail with concatenation check st.tracing first.
 func (st *step) trace(what, pos, detail string) {
+	if !st.tracing {
+		return
+	}
 	st.turn.Trace = append(st.turn.Trace, dmflow.TraceEntry{What: what, Pos: pos, Detail: detail})
 }
 
+// notice records a notice when notices are wanted. Callers that build data
+// check st.notifying first.
 func (st *step) notice(typ string, data map[string]any) {
+	if !st.notifying {
+		return
+	}
+	if st.turn.Notices == nil {
+		st.turn.Notices = make([]dmflow.Notice, 0, 4)
+	}
 	st.turn.Notices = append(st.turn.Notices, dmflow.Notice{Type: typ, Key: st.s.Key, Time: st.now, Cause: st.ev.Key, Data: data})
+}
+
+// tracef records a trace entry whose detail is the concatenation of parts,
+// built only when the step is traced.
+func (st *step) tracef(what, pos string, parts ...string) {
+	if st.tracing {
+		st.trace(what, pos, strings.Join(parts, ""))
+	}
 }

@@ -498,6 +498,31 @@ states:
 	eq(t, "stack", len(c.s.Stack), 0)
 }
 
+// TestSelfCall: a flow that calls itself passes its arguments, evaluated
+// with the caller's values (n+1 and the old n), to the new frame.
+func TestSelfCall(t *testing.T) {
+	e := load(t, `
+flow: rec
+start: a
+params: [n, m]
+vars: {n: {type: int, default: 0}, m: {type: int, default: 0}}
+states:
+  a:
+    say: [{text: "n={{ n }} m={{ m }}"}]
+    on:
+      - when: 'event.text == "go"'
+        goto: c
+      - when: 'event.text == "up"'
+        goto: a
+  c:
+    call: {flow: rec, args: {n: 'n + 1', m: 'n'}, return: a}
+`)
+	c := newConv(t, e)
+	eq(t, "start", c.say("hi"), []string{"n=0 m=0"})
+	eq(t, "self call", c.say("go"), []string{"n=1 m=0"})
+	eq(t, "again", c.say("go"), []string{"n=2 m=1"})
+}
+
 const actionFlow = `
 flow: act
 start: ask
