@@ -27,6 +27,8 @@ type Bot struct {
 	echoes  *echoTracker
 	e2e     *receivedTimes
 
+	profileFails profileFailures // recent failed profile lookups
+
 	observers observers // OnStep functions
 
 	inboxWake, timerWake, actionWake chan struct{}

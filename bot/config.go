@@ -44,6 +44,21 @@ type Config struct {
 	// "error" ("no action runner configured").
 	Actions ActionRunner
 
+	// Profiles, when set, looks up the customer's profile (username, name)
+	// before a message or postback is stepped, when the session has none or
+	// one fetched more than ProfileTTL ago; the engine shows it to flows as
+	// user.username and user.name and the session keeps it. A failed lookup
+	// is logged and ignored. E.g. an *instagram.Client.
+	Profiles Profiles
+	// ProfileTTL is how long a fetched profile is used. Default 24 h.
+	ProfileTTL time.Duration
+	// ProfileTimeout bounds one lookup; the user's events wait for it, so it
+	// is short. Default 2 s.
+	ProfileTimeout time.Duration
+	// ProfileRetry is how long after a failed lookup the user's profile is
+	// not asked for again (by this process). Default 10 min.
+	ProfileRetry time.Duration
+
 	// NoticeURL enables outgoing webhooks: Turn.Notices are queued and POSTed
 	// there, signed with NoticeSecret. Empty: notices are not recorded.
 	NoticeURL    string
@@ -115,6 +130,9 @@ func (c *Config) setDefaults() {
 	setDur(&c.RetryBase, time.Second)
 	setDur(&c.RetryMax, 10*time.Minute)
 	setDur(&c.EchoGrace, 10*time.Second)
+	setDur(&c.ProfileTTL, 24*time.Hour)
+	setDur(&c.ProfileTimeout, 2*time.Second)
+	setDur(&c.ProfileRetry, 10*time.Minute)
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}

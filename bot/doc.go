@@ -49,4 +49,8 @@
 //   - A user whose commit fails for a transient store error is released and
 //     picked up again by the next claim (at the latest after Config.Poll).
 //   - Actions are at least once too (the call id is sent as Idempotency-Key).
+//   - Config.Profiles is called by the worker before stepping a message or
+//     postback of a user without a fresh profile; the worker's other users
+//     wait for it, at most Config.ProfileTimeout. A failed lookup is not
+//     retried for Config.ProfileRetry (per process).
 package bot

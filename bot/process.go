@@ -28,12 +28,13 @@ func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
 	if it.Event.Kind == dmflow.KindEcho && b.ownEcho(ctx, &it.Event) {
 		return b.commit(ctx, it, nil, dmflow.Commit{Notices: b.replySent(&it.Event)}, start)
 	}
+	var profile *dmflow.Profile // looked up at most once per item
 	for range maxConflicts {
 		s, err := b.loadSession(ctx, it.Event.SessionKey())
 		if err != nil {
 			return err
 		}
-		c := b.commitFor(ctx, s, &it.Event)
+		c := b.commitFor(ctx, b.withProfile(ctx, s, &it.Event, &profile), &it.Event)
 		err = b.commit(ctx, it, s, c, start)
 		if !errors.Is(err, dmflow.ErrConflict) {
 			return err

@@ -1,0 +1,91 @@
+package bot
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+// Profiles looks up what the platform tells about a customer, so flows can
+// greet by name (`user.username`). *instagram.Client implements it, with
+// its own cache.
+type Profiles interface {
+	Profile(ctx context.Context, account, user string) (dmflow.Profile, error)
+}
+
+// maxProfileFailures bounds the memory of recent failed lookups.
+const maxProfileFailures = 10000
+
+// profileFailures remembers users whose lookup failed recently, so a user
+// the platform will not describe (error 230, a private account) does not
+// cost a Graph call before every message.
+type profileFailures struct {
+	mu sync.Mutex
+	at map[dmflow.SessionKey]time.Time
+}
+
+func (f *profileFailures) recent(k dmflow.SessionKey, now time.Time, retry time.Duration) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.at[k]
+	return ok && now.Sub(t) < retry
+}
+
+func (f *profileFailures) record(k dmflow.SessionKey, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.at == nil || len(f.at) >= maxProfileFailures {
+		f.at = map[dmflow.SessionKey]time.Time{}
+	}
+	f.at[k] = now
+}
+
+// withProfile returns the session the engine steps from: s itself, or a
+// copy carrying a freshly fetched profile when s has none or an old one
+// (a minimal session with only Key, Profile and Created for a new user,
+// which the engine starts like no session). Only messages and postbacks
+// fetch; a failed or slow lookup is logged and the conversation goes on
+// with what it has. *cache holds the result across conflict retries.
+func (b *Bot) withProfile(ctx context.Context, s *dmflow.Session, ev *dmflow.Event, cache **dmflow.Profile) *dmflow.Session {
+	if b.cfg.Profiles == nil || (ev.Kind != dmflow.KindMessage && ev.Kind != dmflow.KindPostback) {
+		return s
+	}
+	now := b.now()
+	if s != nil && s.Profile != nil && now.Sub(s.Profile.Fetched) < b.cfg.ProfileTTL {
+		return s
+	}
+	if *cache == nil {
+		*cache = b.fetchProfile(ctx, ev.SessionKey(), now)
+		if *cache == nil {
+			return s
+		}
+	}
+	if s == nil {
+		return &dmflow.Session{Key: ev.SessionKey(), Profile: *cache, Created: now}
+	}
+	c := *s // shallow: the engine never mutates its input
+	c.Profile = *cache
+	return &c
+}
+
+// fetchProfile asks Config.Profiles within Config.ProfileTimeout; nil when
+// the lookup failed (or failed recently).
+func (b *Bot) fetchProfile(ctx context.Context, key dmflow.SessionKey, now time.Time) *dmflow.Profile {
+	if b.profileFails.recent(key, now, b.cfg.ProfileRetry) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.ProfileTimeout)
+	defer cancel()
+	p, err := b.cfg.Profiles.Profile(ctx, key.Account, key.User)
+	if err != nil {
+		b.profileFails.record(key, now)
+		b.log.Warn("profile lookup failed, going on without it", "user", key.String(), "err", err)
+		return nil
+	}
+	if p.Fetched.IsZero() {
+		p.Fetched = now
+	}
+	return &p
+}
