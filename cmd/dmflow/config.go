@@ -32,6 +32,7 @@ type serveConfig struct {
 	SessionTTL      time.Duration
 	HandoffRelease  time.Duration
 	Workers         int
+	Lease           time.Duration
 	MaxBody         int
 	SandboxAccount  string
 
@@ -91,6 +92,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"session-ttl", "DMFLOW_SESSION_TTL", "session_ttl", "2160h", "delete sessions idle this long (0: keep forever)", false, &c.SessionTTL},
 		{"handoff-release", "DMFLOW_HANDOFF_RELEASE", "handoff_release", "24h", "give a handed-off conversation back to the bot after this idle time, for handoffs without release_after (0: never)", false, &c.HandoffRelease},
 		{"workers", "DMFLOW_WORKERS", "workers", "64", "inbox workers (users processed in parallel)", false, &c.Workers},
+		{"lease", "DMFLOW_LEASE", "lease", "30s", "how long a replica holds a user's inbox and outbox work; after a crash other replicas take it over once it expires", false, &c.Lease},
 		{"max-body", "DMFLOW_MAX_BODY", "max_body", "1048576", "largest accepted webhook body in bytes (larger: 413)", false, &c.MaxBody},
 		{"sandbox-account", "DMFLOW_SANDBOX_ACCOUNT", "sandbox_account", "17841400000000000", "business account id the sandbox pretends to be", false, &c.SandboxAccount},
 		{"client-id", "INSTAGRAM_CLIENT_ID", "instagram.client_id", "", "Instagram app id (OAuth)", false, &ig.ClientID},
@@ -307,6 +309,9 @@ func (c *serveConfig) validateServe() error {
 	}
 	if c.Workers < 1 {
 		return configErrorf("workers must be at least 1")
+	}
+	if c.Lease < time.Second {
+		return configErrorf("lease %v is too short (at least 1s)", c.Lease)
 	}
 	if c.MaxBody < 1024 {
 		return configErrorf("max_body %d is too small (at least 1024 bytes)", c.MaxBody)

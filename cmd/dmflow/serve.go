@@ -139,7 +139,7 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 		// ${NAME} in HTTP action headers: DMFLOW_SECRET_NAME, then the config file's secrets.
 		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}},
 		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
-		Workers: s.cfg.Workers, Logger: s.log,
+		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Logger: s.log,
 	})
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ const tidyEvery = 10 * time.Minute
 // file. It returns the store and a description for logs (no credentials).
 func openStore(ctx context.Context, cfg *serveConfig) (dmflow.Store, string, error) {
 	if cfg.StoreURL != "" {
-		db, err := postgres.Open(ctx, cfg.StoreURL, nil)
+		db, err := postgres.Open(ctx, cfg.StoreURL, &postgres.Options{Lease: cfg.Lease})
 		if err != nil {
 			return nil, "", fmt.Errorf("%s (run 'dmflow migrate' first for a new database)", redactURL(err.Error(), cfg))
 		}
