@@ -3,7 +3,8 @@ package flows
 import "sort"
 
 // bundle assembles flows into a Bundle and runs the checks across flows:
-// unique names, the main flow, call targets and their params.
+// unique names, the main flow, call targets and their params, and reads
+// before set in flows that call sub-flows.
 func (o *Options) bundle(all []*Flow, files []string) (*Bundle, ErrorList) {
 	var e errs
 	b := &Bundle{Flows: map[string]*Flow{}, Files: files}
@@ -17,6 +18,12 @@ func (o *Options) bundle(all []*Flow, files []string) (*Bundle, ErrorList) {
 	b.Main = mainFlow(all, b, &e)
 	for _, f := range all {
 		checkCalls(f, b, &e)
+	}
+	for _, f := range all {
+		if b.Flows[f.Name] == f {
+			f.Warnings = append(f.Warnings, checkReadsAcrossCalls(f, b, &e)...)
+			f.Warnings.Sort()
+		}
 	}
 	return b, e.list
 }

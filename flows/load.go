@@ -181,7 +181,8 @@ func readLimited(fsys fs.FS, name string) ([]byte, error) {
 
 // Parse parses one flow from src (the file must hold exactly one YAML
 // document) and runs the flow's own static checks; checks across flows (call
-// targets) need a Bundle. The error is an ErrorList holding every problem;
+// targets, and reads before set in a flow that calls sub-flows) need a
+// Bundle. The error is an ErrorList holding every problem;
 // it is nil when there are only warnings, which are in Flow.Warnings.
 func Parse(filename string, src []byte, opts *Options) (*Flow, error) {
 	flows, err := ParseAll(filename, src, opts)
