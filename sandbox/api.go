@@ -17,7 +17,7 @@ const maxInputBody = 64 << 10
 const sseKeepAlive = 15 * time.Second
 
 func (s *Sandbox) serveConfig(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"account": s.cfg.Account})
+	writeJSON(w, http.StatusOK, map[string]any{"account": s.cfg.Account, "studio": s.cfg.Bot != nil, "clock": s.clockStatus(0)})
 }
 
 func (s *Sandbox) serveSend(w http.ResponseWriter, r *http.Request) {
@@ -42,21 +42,21 @@ func (s *Sandbox) serveSend(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) serveMessages(w http.ResponseWriter, r *http.Request) {
-	user, after, ok := userAfter(w, r)
+	users, after, ok := usersAfter(w, r)
 	if !ok {
 		return
 	}
-	msgs := s.Messages(user, after)
+	msgs := s.feed.since(users, after)
 	if msgs == nil {
 		msgs = []Message{}
 	}
 	writeJSON(w, http.StatusOK, msgs)
 }
 
-// serveEvents streams the user's messages as Server-Sent Events: the
+// serveEvents streams the users' messages as Server-Sent Events: the
 // history after Last-Event-ID (or ?after=) first, then new messages.
 func (s *Sandbox) serveEvents(w http.ResponseWriter, r *http.Request) {
-	user, after, ok := userAfter(w, r)
+	users, after, ok := usersAfter(w, r)
 	if !ok {
 		return
 	}
@@ -64,10 +64,10 @@ func (s *Sandbox) serveEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	live, cancel := s.Subscribe(user)
+	live, cancel := s.Subscribe(users...)
 	defer cancel()
 	last := after
-	for _, m := range s.Messages(user, after) {
+	for _, m := range s.feed.since(users, after) {
 		last = writeEvent(w, m, last)
 	}
 	if rc.Flush() != nil {
@@ -108,25 +108,35 @@ func writeEvent(w http.ResponseWriter, m Message, last uint64) uint64 {
 	return m.Seq
 }
 
-func userAfter(w http.ResponseWriter, r *http.Request) (string, uint64, bool) {
-	user := r.URL.Query().Get("user")
-	if user == "" {
-		writeError(w, http.StatusBadRequest, errors.New("sandbox: user is required"))
-		return "", 0, false
+// maxStreamUsers bounds the users of one event stream.
+const maxStreamUsers = 32
+
+// usersAfter reads the ?user= list and the sequence number to resume after.
+func usersAfter(w http.ResponseWriter, r *http.Request) ([]string, uint64, bool) {
+	users := r.URL.Query()["user"]
+	if len(users) == 0 || len(users) > maxStreamUsers {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: want 1-%d user parameters", maxStreamUsers))
+		return nil, 0, false
+	}
+	for _, u := range users {
+		if err := checkUser(u); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: %v", err))
+			return nil, 0, false
+		}
 	}
 	raw := r.Header.Get("Last-Event-ID")
 	if raw == "" {
 		raw = r.URL.Query().Get("after")
 	}
 	if raw == "" {
-		return user, 0, true
+		return users, 0, true
 	}
 	after, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: after %q: not a sequence number", raw))
-		return "", 0, false
+		return nil, 0, false
 	}
-	return user, after, true
+	return users, after, true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,16 +1,19 @@
 package sandbox
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 )
 
 // Who sent a Message.
 const (
-	FromUser  = "user"  // the person at the chat page (an inbound webhook)
-	FromBot   = "bot"   // a Send API request the Graph API double accepted
-	FromAgent = "agent" // a human agent answering from the Instagram inbox (an echo webhook)
+	FromUser   = "user"   // the person at the chat page (an inbound webhook)
+	FromBot    = "bot"    // a Send API request the Graph API double accepted
+	FromAgent  = "agent"  // a human agent answering from the Instagram inbox (an echo webhook)
+	FromEngine = "engine" // a step of the flow engine (Step), for the studio's flow pane
 )
 
 // Message is one line of a sandbox conversation.
@@ -25,10 +28,18 @@ type Message struct {
 	// Graph is the Send API request body the bot posted (From bot): the
 	// "message" or "sender_action" the page renders.
 	Graph json.RawMessage `json:"graph,omitempty"`
+	// Step is the engine step (From engine).
+	Step *Step `json:"step,omitempty"`
 }
 
 // subBuffer is how many messages a slow subscriber may lag behind.
 const subBuffer = 256
+
+// sub is one subscription to some users' messages.
+type sub struct {
+	c     chan Message
+	users map[string]bool
+}
 
 // feed keeps each user's recent messages and fans new ones out.
 type feed struct {
@@ -36,12 +47,12 @@ type feed struct {
 	keep  int
 	seq   uint64
 	users map[string][]Message
-	subs  map[string]map[chan Message]struct{}
+	subs  map[*sub]struct{}
 	shut  bool
 }
 
 func newFeed(keep int) *feed {
-	return &feed{keep: keep, users: map[string][]Message{}, subs: map[string]map[chan Message]struct{}{}}
+	return &feed{keep: keep, users: map[string][]Message{}, subs: map[*sub]struct{}{}}
 }
 
 // add records m (assigning Seq) and delivers it to the user's subscribers.
@@ -55,50 +66,56 @@ func (f *feed) add(m Message) Message {
 		list = append([]Message(nil), list[len(list)-f.keep:]...)
 	}
 	f.users[m.User] = list
-	for c := range f.subs[m.User] {
+	for s := range f.subs {
+		if !s.users[m.User] {
+			continue
+		}
 		select {
-		case c <- m:
+		case s.c <- m:
 		default: // too slow: drop it; it reconnects and replays
-			delete(f.subs[m.User], c)
-			close(c)
+			delete(f.subs, s)
+			close(s.c)
 		}
 	}
 	return m
 }
 
-func (f *feed) since(user string, after uint64) []Message {
+// since returns the users' messages after seq, in Seq order.
+func (f *feed) since(users []string, after uint64) []Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []Message
-	for _, m := range f.users[user] {
-		if m.Seq > after {
-			out = append(out, m)
+	for _, u := range slices.Compact(slices.Sorted(slices.Values(users))) {
+		for _, m := range f.users[u] {
+			if m.Seq > after {
+				out = append(out, m)
+			}
 		}
 	}
+	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out
 }
 
-func (f *feed) subscribe(user string) (<-chan Message, func()) {
-	c := make(chan Message, subBuffer)
+func (f *feed) subscribe(users []string) (<-chan Message, func()) {
+	s := &sub{c: make(chan Message, subBuffer), users: map[string]bool{}}
+	for _, u := range users {
+		s.users[u] = true
+	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.shut {
-		f.mu.Unlock()
-		close(c)
-		return c, func() {}
+		close(s.c)
+		return s.c, func() {}
 	}
-	if f.subs[user] == nil {
-		f.subs[user] = map[chan Message]struct{}{}
-	}
-	f.subs[user][c] = struct{}{}
-	f.mu.Unlock()
+	f.subs[s] = struct{}{}
 	var once sync.Once
-	return c, func() {
+	return s.c, func() {
 		once.Do(func() {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			if _, ok := f.subs[user][c]; ok {
-				delete(f.subs[user], c)
-				close(c)
+			if _, ok := f.subs[s]; ok {
+				delete(f.subs, s)
+				close(s.c)
 			}
 		})
 	}
@@ -109,10 +126,8 @@ func (f *feed) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.shut = true
-	for user, cs := range f.subs {
-		for c := range cs {
-			close(c)
-		}
-		delete(f.subs, user)
+	for s := range f.subs {
+		close(s.c)
+		delete(f.subs, s)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // maxSendBody bounds the Send API bodies the sandbox records.
@@ -52,7 +53,7 @@ func (s *Sandbox) recordSend(contentType string, body, resp []byte) {
 	}
 	user := req.Recipient.ID
 	if user == "" && req.Recipient.CommentID != "" {
-		user = "comment:" + req.Recipient.CommentID
+		user = s.comments.user(req.Recipient.CommentID)
 	}
 	var out struct {
 		MessageID string `json:"message_id"`
@@ -113,4 +114,35 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 		c.body.Write(b)
 	}
 	return c.ResponseWriter.Write(b)
+}
+
+// maxComments bounds the comment → user map (full, it starts over).
+const maxComments = 10000
+
+// comments remembers which sandbox user wrote each comment, so the private
+// reply to it shows in that user's thread.
+type comments struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func newComments() *comments { return &comments{m: map[string]string{}} }
+
+func (c *comments) put(id, user string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxComments {
+		clear(c.m)
+	}
+	c.m[id] = user
+}
+
+// user is the comment's author, or "comment:<id>" for an unknown comment.
+func (c *comments) user(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if u, ok := c.m[id]; ok {
+		return u
+	}
+	return "comment:" + id
 }

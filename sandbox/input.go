@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,41 +15,65 @@ import (
 
 // Input kinds a person can send from the chat page.
 const (
-	InputText       = "text"        // Text
-	InputQuickReply = "quick_reply" // a chip tap: Text is its title, Payload its payload
-	InputPostback   = "postback"    // a template button tap: Text is its title, Payload its payload
-	InputImage      = "image"       // an image attachment at URL
-	InputAgent      = "agent"       // Text typed by a human agent in the Instagram inbox (an echo)
+	InputText         = "text"          // Text
+	InputQuickReply   = "quick_reply"   // a chip tap: Text is its title, Payload its payload
+	InputPostback     = "postback"      // a template button tap: Text is its title, Payload its payload
+	InputImage        = "image"         // an image attachment at URL
+	InputAgent        = "agent"         // Text typed by a human agent in the Instagram inbox (an echo)
+	InputReaction     = "reaction"      // a reaction (Reaction, "" to unreact) to the message MID
+	InputStoryMention = "story_mention" // the user mentioned the account in a story (image at URL)
+	InputComment      = "comment"       // a comment with Text on one of the account's posts
+	InputIceBreaker   = "ice_breaker"   // an ice-breaker question tapped: Text its title, Payload its payload
+	InputAdReferral   = "ad_referral"   // the first message (Text) after a click-to-DM ad (Ref, AdID)
 )
 
-// Input is one thing typed or tapped on the chat page.
+// Input is one thing typed, tapped or simulated on the chat page.
 type Input struct {
-	User    string `json:"user"`
-	Kind    string `json:"kind"`
-	Text    string `json:"text,omitempty"`
-	Payload string `json:"payload,omitempty"`
-	URL     string `json:"url,omitempty"`
+	User     string `json:"user"`
+	Kind     string `json:"kind"`
+	Text     string `json:"text,omitempty"`
+	Payload  string `json:"payload,omitempty"`
+	URL      string `json:"url,omitempty"`
+	MID      string `json:"mid,omitempty"`      // reaction: the message reacted to
+	Reaction string `json:"reaction,omitempty"` // reaction: "love" (or another reaction); "" unreacts
+	Ref      string `json:"ref,omitempty"`      // ad_referral
+	AdID     string `json:"ad_id,omitempty"`    // ad_referral
+	// Comment is the id of the comment an InputComment created (set by Say).
+	Comment string `json:"comment,omitempty"`
 }
 
 // maxUserLen bounds sandbox user ids (they become IGSIDs in the store).
 const maxUserLen = 64
 
+func checkUser(user string) error {
+	if user == "" || len(user) > maxUserLen || strings.ContainsAny(user, "/ \t\r\n") {
+		return fmt.Errorf("user %q: want 1-%d characters without '/' or spaces", user, maxUserLen)
+	}
+	return nil
+}
+
+// required lists, per kind, the fields it needs.
+var required = map[string][]string{
+	InputText: {"text"}, InputQuickReply: {"payload"}, InputPostback: {"payload"}, InputImage: {"url"},
+	InputAgent: {"text"}, InputReaction: {"mid"}, InputStoryMention: {"url"}, InputComment: {"text"},
+	InputIceBreaker: {"text", "payload"}, InputAdReferral: {"text"},
+}
+
 func (in *Input) check() error {
-	switch {
-	case in.User == "" || len(in.User) > maxUserLen || strings.ContainsAny(in.User, "/ \t\r\n"):
-		return fmt.Errorf("user %q: want 1-%d characters without '/' or spaces", in.User, maxUserLen)
-	case in.Kind == InputImage && in.URL == "":
-		return errors.New("image: url is required")
-	case (in.Kind == InputQuickReply || in.Kind == InputPostback) && in.Payload == "":
-		return fmt.Errorf("%s: payload is required", in.Kind)
-	case (in.Kind == InputText || in.Kind == InputAgent) && strings.TrimSpace(in.Text) == "":
-		return fmt.Errorf("%s: text is required", in.Kind)
+	if err := checkUser(in.User); err != nil {
+		return err
 	}
-	switch in.Kind {
-	case InputText, InputQuickReply, InputPostback, InputImage, InputAgent:
-		return nil
+	fields, ok := required[in.Kind]
+	if !ok {
+		return fmt.Errorf("kind %q: want text, quick_reply, postback, image, agent, reaction, story_mention, comment, ice_breaker or ad_referral", in.Kind)
 	}
-	return fmt.Errorf("kind %q: want text, quick_reply, postback, image or agent", in.Kind)
+	values := map[string]string{"text": in.Text, "payload": in.Payload, "url": in.URL, "mid": in.MID}
+	for _, f := range fields {
+		if strings.TrimSpace(values[f]) == "" {
+			return fmt.Errorf("%s: %s is required", in.Kind, f)
+		}
+	}
+	return nil
 }
 
 // ErrInput reports input that cannot be turned into a webhook.
@@ -63,6 +88,10 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 		return 0, Message{}, fmt.Errorf("%w: %v", ErrInput, err)
 	}
 	mid := s.nextMID()
+	if in.Kind == InputComment {
+		in.Comment = "c_" + mid
+		s.comments.put(in.Comment, in.User)
+	}
 	body := s.body(in, mid)
 	rec := httptest.NewRecorder()
 	wh := igtest.Webhook{Secret: s.cfg.Secret, Now: s.cfg.Now}
@@ -83,18 +112,27 @@ func (s *Sandbox) nextMID() string {
 	return "m_sbx_" + s.run + "_" + strconv.FormatUint(s.mids.Add(1), 10)
 }
 
+// sampleMedia is the media id the sandbox's comments are made on.
+const sampleMedia = "17900000000000042"
+
 func (s *Sandbox) body(in Input, mid string) []byte {
 	wh := igtest.Webhook{Secret: s.cfg.Secret, Now: s.cfg.Now}
 	acct := s.cfg.Account
 	switch in.Kind {
 	case InputQuickReply:
 		return wh.QuickReply(acct, in.User, mid, in.Text, in.Payload)
-	case InputPostback:
+	case InputPostback, InputIceBreaker:
 		return wh.Postback(acct, in.User, mid, in.Text, in.Payload)
-	case InputImage:
-		return wh.Attachment(acct, in.User, mid, "image", in.URL)
+	case InputImage, InputStoryMention:
+		return wh.Attachment(acct, in.User, mid, in.Kind, in.URL)
 	case InputAgent:
 		return wh.Echo(acct, in.User, mid, in.Text, "")
+	case InputReaction:
+		return wh.Reaction(acct, in.User, in.MID, in.Reaction)
+	case InputComment:
+		return wh.Comment(acct, in.User, in.User, in.Comment, sampleMedia, in.Text)
+	case InputAdReferral:
+		return wh.AdReferral(acct, in.User, mid, in.Text, cmp.Or(in.AdID, "120200000000000001"), in.Ref)
 	default:
 		return wh.Text(acct, in.User, mid, in.Text)
 	}

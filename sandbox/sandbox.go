@@ -31,8 +31,18 @@ type Config struct {
 	Graph http.Handler
 	// History is how many messages are kept per user. Default 500.
 	History int
-	// Now is the clock of webhook timestamps. Default time.Now.
+	// Now is the base clock under Clock when Clock is nil. Default time.Now.
 	Now func() time.Time
+	// Clock is the sandbox time: webhook timestamps, recorded messages and
+	// the studio's "advance the clock". Give Clock.Now to the bot and the
+	// Graph API double too. Default NewClock(Now).
+	Clock *Clock
+	// Bot is the running pipeline. With it the page shows the studio: the
+	// flow graph, each step's trace and the controls (reset, jump, clock,
+	// handoff, reload). Without it the page is a plain chat.
+	Bot Bot
+	// Sessions reads the users' sessions for the studio (the bot's store).
+	Sessions Sessions
 	// Logger receives rejected input and delivery failures. Default: discard.
 	Logger *slog.Logger
 }
@@ -40,10 +50,13 @@ type Config struct {
 // Sandbox is the web chat and its message feed. It is safe for concurrent
 // use. Create it with New.
 type Sandbox struct {
-	cfg  Config
-	feed *feed
-	mids atomic.Uint64
-	run  string // random prefix of this process's message ids
+	cfg      Config
+	feed     *feed
+	clock    *Clock
+	mids     atomic.Uint64
+	run      string    // random prefix of this process's message ids
+	comments *comments // comment id → user, to show private replies
+	unhook   func()    // removes the step observer
 }
 
 // New checks cfg and returns a Sandbox.
@@ -59,26 +72,43 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.History <= 0 {
 		cfg.History = 500
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = NewClock(cfg.Now)
 	}
+	cfg.Now = cfg.Clock.Now
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	var r [4]byte
 	_, _ = rand.Read(r[:])
-	return &Sandbox{cfg: cfg, feed: newFeed(cfg.History), run: hex.EncodeToString(r[:])}, nil
+	s := &Sandbox{cfg: cfg, feed: newFeed(cfg.History), clock: cfg.Clock, run: hex.EncodeToString(r[:]),
+		comments: newComments(), unhook: func() {}}
+	if cfg.Bot != nil {
+		s.unhook = cfg.Bot.OnStep(s.observe)
+	}
+	return s, nil
 }
 
-// Handler serves the chat page and its API, rooted at "/": mount it with
+// Handler serves the studio page and its API, rooted at "/": mount it with
 // http.StripPrefix, e.g. under "/sandbox":
 //
-//	GET  /                  the chat page (index.html, app.js, style.css)
-//	GET  /api/config        {"account": ...}
+//	GET  /                  the page (index.html, css/, js/, vendor/mermaid.min.js)
+//	GET  /api/config        {"account", "studio": bool, "clock": ClockStatus}
 //	POST /api/send          an Input (JSON) → {"status": <webhook status>, "message": Message}
 //	GET  /api/messages      ?user=U[&after=SEQ] → the user's recorded messages (JSON array)
-//	GET  /api/events        ?user=U → Server-Sent Events, one "message" event per Message;
-//	                        history after Last-Event-ID (or ?after) is replayed first
+//	GET  /api/events        ?user=U[&user=V…] → Server-Sent Events, one "message" event per
+//	                        Message of those users; history after Last-Event-ID (or ?after)
+//	                        is replayed first
+//
+// Studio (with Config.Bot; 501 without):
+//
+//	GET  /api/graph         ?flow=F → FlowGraph (default: the main flow)
+//	GET  /api/session       ?user=U → {"session": Session or null, "clock": ClockStatus}
+//	POST /api/reset         {"user"} → 202; the reset travels through the user's inbox
+//	POST /api/move          {"user", "state"} → 202
+//	POST /api/handoff       {"user", "on": bool} → 202 (hand off / release)
+//	POST /api/clock         {"advance": "1h"} or {"user", "next_timer": true} → ClockStatus
+//	POST /api/reload        → 200, or 422 ReloadError with file:line:col lines
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	sub, err := fs.Sub(static, "static")
@@ -86,38 +116,55 @@ func (s *Sandbox) Handler() http.Handler {
 		panic("sandbox: embedded files: " + err.Error())
 	}
 	mux.Handle("GET /", pageHeaders(http.FileServerFS(sub)))
+	mux.Handle("GET /vendor/mermaid.min.js", pageHeaders(http.HandlerFunc(serveMermaid)))
 	mux.HandleFunc("GET /api/config", s.serveConfig)
 	mux.HandleFunc("POST /api/send", s.serveSend)
 	mux.HandleFunc("GET /api/messages", s.serveMessages)
 	mux.HandleFunc("GET /api/events", s.serveEvents)
+	mux.HandleFunc("GET /api/graph", s.withBot(s.serveGraph))
+	mux.HandleFunc("GET /api/session", s.withBot(s.serveSession))
+	mux.HandleFunc("POST /api/reset", s.command(resetCmd))
+	mux.HandleFunc("POST /api/move", s.command(moveCmd))
+	mux.HandleFunc("POST /api/handoff", s.command(handoffCmd))
+	mux.HandleFunc("POST /api/clock", s.withBot(s.serveClock))
+	mux.HandleFunc("POST /api/reload", s.withBot(s.serveReload))
 	return mux
 }
 
-// pageHeaders forbids everything but same-origin scripts and styles; images
-// may come from anywhere because flows send image URLs.
+// pageHeaders forbids everything but same-origin scripts and styles (plus
+// inline styles, which Mermaid's SVG carries); images may come from
+// anywhere because flows send image URLs.
 func pageHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy",
-			"default-src 'self'; img-src * data:; media-src *; connect-src 'self'; frame-ancestors 'none'")
+			"default-src 'self'; img-src * data:; media-src *; connect-src 'self'; frame-ancestors 'none'; "+
+				"style-src 'self' 'unsafe-inline'") // Mermaid styles its SVG inline
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-cache")
 		h.ServeHTTP(w, r)
 	})
 }
 
-// Close ends every open event stream (so an http.Server can shut down)
-// and refuses new subscriptions. Say and the Graph recording keep working.
-func (s *Sandbox) Close() { s.feed.close() }
+// Close ends every open event stream (so an http.Server can shut down),
+// refuses new subscriptions and stops observing the bot's steps. Say and
+// the Graph recording keep working.
+func (s *Sandbox) Close() {
+	s.unhook()
+	s.feed.close()
+}
 
 // Messages returns the recorded messages of user after seq (0: all).
 func (s *Sandbox) Messages(user string, after uint64) []Message {
-	return s.feed.since(user, after)
+	return s.feed.since([]string{user}, after)
 }
 
-// Subscribe returns a channel of the user's new messages and a function
+// Subscribe returns a channel of the users' new messages and a function
 // that ends the subscription. A subscriber that falls behind by more than
 // the channel's buffer is dropped (the channel is closed); it may read the
 // missed messages with Messages and subscribe again.
-func (s *Sandbox) Subscribe(user string) (<-chan Message, func()) {
-	return s.feed.subscribe(user)
+func (s *Sandbox) Subscribe(users ...string) (<-chan Message, func()) {
+	return s.feed.subscribe(users)
 }
+
+// Now is the sandbox clock's time.
+func (s *Sandbox) Now() time.Time { return s.clock.Now() }

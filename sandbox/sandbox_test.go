@@ -247,7 +247,7 @@ func TestPageAndAPI(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Contains(page, []byte(`<script src="app.js">`)) ||
+	if resp.StatusCode != 200 || !bytes.Contains(page, []byte(`<script type="module" src="js/app.js">`)) ||
 		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
 		t.Fatalf("page: %d %q", resp.StatusCode, resp.Header)
 	}

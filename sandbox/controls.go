@@ -1,0 +1,219 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/engine"
+)
+
+// errNoBot answers studio requests of a sandbox configured without a Bot.
+var errNoBot = errors.New("sandbox: the studio controls need Config.Bot")
+
+// control is the body of the studio's POST endpoints.
+type control struct {
+	User      string `json:"user"`
+	State     string `json:"state,omitempty"`      // move
+	On        *bool  `json:"on,omitempty"`         // handoff: true hands off, false releases
+	Advance   string `json:"advance,omitempty"`    // clock: a Go duration ("90s", "1h")
+	NextTimer bool   `json:"next_timer,omitempty"` // clock: advance to the user's next timer
+}
+
+// decodeControl reads a control body; needUser requires a valid user.
+func decodeControl(w http.ResponseWriter, r *http.Request, needUser bool) (control, bool) {
+	var c control
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxInputBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&c)
+	if err == nil && needUser {
+		err = checkUser(c.User)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: %v", err))
+		return c, false
+	}
+	return c, true
+}
+
+// withBot answers 501 when the sandbox has no Bot.
+func (s *Sandbox) withBot(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Bot == nil {
+			writeError(w, http.StatusNotImplemented, errNoBot)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Sandbox) key(user string) dmflow.SessionKey {
+	return dmflow.SessionKey{Account: s.cfg.Account, User: user}
+}
+
+// command returns a handler queueing the admin command op for the user.
+func (s *Sandbox) command(op func(c control) (dmflow.AdminCommand, error)) http.HandlerFunc {
+	return s.withBot(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := decodeControl(w, r, true)
+		if !ok {
+			return
+		}
+		cmd, err := op(c)
+		if err == nil {
+			cmd.By = "sandbox"
+			_, err = s.cfg.Bot.Command(r.Context(), s.key(c.User), cmd)
+		}
+		if err != nil {
+			writeError(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"queued": cmd.Op})
+	})
+}
+
+func resetCmd(control) (dmflow.AdminCommand, error) {
+	return dmflow.AdminCommand{Op: dmflow.AdminReset}, nil
+}
+
+func moveCmd(c control) (dmflow.AdminCommand, error) {
+	if c.State == "" {
+		return dmflow.AdminCommand{}, fmt.Errorf("sandbox: move: state is required: %w", dmflow.ErrInvalid)
+	}
+	return dmflow.AdminCommand{Op: dmflow.AdminMove, State: c.State}, nil
+}
+
+func handoffCmd(c control) (dmflow.AdminCommand, error) {
+	if c.On == nil {
+		return dmflow.AdminCommand{}, fmt.Errorf("sandbox: handoff: on (true or false) is required: %w", dmflow.ErrInvalid)
+	}
+	if *c.On {
+		return dmflow.AdminCommand{Op: dmflow.AdminHandoff}, nil
+	}
+	return dmflow.AdminCommand{Op: dmflow.AdminRelease}, nil
+}
+
+func statusOf(err error) int {
+	if errors.Is(err, dmflow.ErrInvalid) {
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// ClockStatus is the sandbox time, as api/clock and api/config report it.
+type ClockStatus struct {
+	Now    time.Time `json:"now"`
+	Offset string    `json:"offset"` // how far the clock was advanced
+	Fired  int       `json:"fired"`  // timers fired by this request
+}
+
+func (s *Sandbox) clockStatus(fired int) ClockStatus {
+	return ClockStatus{Now: s.clock.Now().UTC(), Offset: s.clock.Offset().Round(time.Second).String(), Fired: fired}
+}
+
+// serveClock advances the clock and fires the timers now due.
+func (s *Sandbox) serveClock(w http.ResponseWriter, r *http.Request) {
+	c, ok := decodeControl(w, r, false)
+	if !ok {
+		return
+	}
+	d, err := s.advanceBy(r, c)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	at := s.clock.Advance(d)
+	n, err := s.cfg.Bot.FireTimersNow(r.Context(), at)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.clockStatus(n))
+}
+
+// advanceBy is how far a clock request moves the clock: its duration, or
+// up to the user's earliest pending timer.
+func (s *Sandbox) advanceBy(r *http.Request, c control) (time.Duration, error) {
+	if !c.NextTimer {
+		d, err := time.ParseDuration(c.Advance)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("sandbox: advance %q: want a positive Go duration like 90s or 1h", c.Advance)
+		}
+		return d, nil
+	}
+	sess, err := s.session(r, c.User)
+	if err != nil || sess == nil || len(sess.Timers) == 0 {
+		return 0, fmt.Errorf("sandbox: user %q has no pending timer", c.User)
+	}
+	due := sess.Timers[0].Due
+	for _, t := range sess.Timers[1:] {
+		if t.Due.Before(due) {
+			due = t.Due
+		}
+	}
+	return max(due.Sub(s.clock.Now()), time.Millisecond), nil
+}
+
+// session reads the user's stored session (nil when there is none).
+func (s *Sandbox) session(r *http.Request, user string) (*dmflow.Session, error) {
+	if s.cfg.Sessions == nil {
+		return nil, errors.New("sandbox: no Config.Sessions to read sessions from")
+	}
+	sess, err := s.cfg.Sessions.GetSession(r.Context(), s.key(user))
+	if errors.Is(err, dmflow.ErrNotFound) {
+		return nil, nil
+	}
+	return sess, err
+}
+
+func (s *Sandbox) serveSession(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("user")
+	if err := checkUser(user); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: %v", err))
+		return
+	}
+	sess, err := s.session(r, user)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "clock": s.clockStatus(0)})
+}
+
+// ReloadError is the answer to a rejected reload: the loader's message and
+// its "file:line:col: message" lines.
+type ReloadError struct {
+	Error string   `json:"error"`
+	Lines []string `json:"lines"`
+}
+
+func (s *Sandbox) serveReload(w http.ResponseWriter, r *http.Request) {
+	if err := s.cfg.Bot.Reload(r.Context()); err != nil {
+		var lines []string
+		for l := range strings.SplitSeq(err.Error(), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, ReloadError{Error: err.Error(), Lines: lines})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+}
+
+func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.cfg.Bot.Engine().(*engine.Engine)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, errNoEngine)
+		return
+	}
+	g, err := flowGraph(e, r.URL.Query().Get("flow"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}

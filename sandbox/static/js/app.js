@@ -1,0 +1,143 @@
+// app.js: the dmflow studio. Simulated users chat side by side; everything
+// they do goes through the real pipeline (signed webhook → inbox → engine →
+// outbox → Graph API double) and comes back over one Server-Sent Events
+// stream, which also carries each engine step for the flow pane.
+
+import { get, post, stream } from "./api.js";
+import { createChat, el } from "./chat.js";
+import * as flow from "./flow.js";
+import { initControls, notify, showClock, showHandoff } from "./controls.js";
+
+const $ = (id) => document.getElementById(id);
+const KEY = "dmflow.studio.users";
+const chats = new Map();  // user → chat
+const steps = new Map();  // user → its latest Step
+let active = null, source = null, studio = false;
+
+function newUserID() { return "user-" + Math.random().toString(36).slice(2, 8); }
+
+function saveUsers() { localStorage.setItem(KEY, JSON.stringify([...chats.keys()])); }
+
+async function send(input) {
+  try {
+    const r = await post("api/send", input);
+    if (!r.ok) notify("not delivered: " + (r.body.error || "HTTP " + r.status));
+  } catch (err) {
+    notify("not delivered: " + err);
+  }
+}
+
+function tab(user) {
+  const b = el("button", "tab", user);
+  b.type = "button";
+  b.id = "tab-" + user;
+  b.setAttribute("role", "tab");
+  b.setAttribute("aria-controls", "chat-" + user);
+  b.onclick = () => select(user);
+  b.onkeydown = (e) => {
+    const users = [...chats.keys()], i = users.indexOf(user);
+    const next = { ArrowRight: users[i + 1], ArrowLeft: users[i - 1] }[e.key];
+    if (next) { select(next); $("tab-" + next).focus(); }
+  };
+  return b;
+}
+
+function addUser(user) {
+  if (chats.has(user)) return;
+  const chat = createChat(user, send);
+  chat.node.setAttribute("aria-labelledby", "tab-" + user);
+  chat.node.addEventListener("focusin", () => { if (active !== user) select(user); });
+  chats.set(user, chat);
+  $("user-tabs").append(tab(user));
+  $("threads").append(chat.node);
+  saveUsers();
+  connect();
+}
+
+// select makes user the one the flow pane and controls are about.
+function select(user) {
+  active = user;
+  chats.forEach((c, u) => {
+    c.node.classList.toggle("active", u === user);
+    $("tab-" + u).setAttribute("aria-selected", String(u === user));
+    $("tab-" + u).tabIndex = u === user ? 0 : -1;
+  });
+  if (studio) refreshFlow(user);
+}
+
+// connect (re)opens the event stream for every user, replaying what the
+// newest chat has not seen yet.
+function connect() {
+  if (source) source.close();
+  const after = Math.min(...[...chats.values()].map((c) => c.lastSeq));
+  source = stream([...chats.keys()], after, onMessage, (s) => { $("status").textContent = s; });
+}
+
+function onMessage(m) {
+  const chat = chats.get(m.user);
+  if (!chat) return;
+  if (m.from !== "engine") { chat.render(m); return; }
+  if (m.seq <= chat.lastSeq) return;
+  chat.lastSeq = m.seq;
+  steps.set(m.user, m.step);
+  chat.setState(m.step.state ? "in " + m.step.state : "");
+  if (studio && m.user === active) {
+    flow.addStep(m.step, m.time, 30);
+    showStep(m.step, new Date(m.time));
+  }
+}
+
+async function showStep(step, now) {
+  flow.showSession(step.session, now);
+  showHandoff(!!(step.session && step.session.handoff));
+  try {
+    await flow.showFlow(step.flow || "");
+  } catch (err) { notify("graph: " + err.message); }
+  flow.highlight(step.state, step.visits);
+  $("where").textContent = step.session ? "Now in " + step.flow + " / " + step.state + "." : "No session (reset).";
+  $("where").dataset.state = step.state || "";
+  $("last-step").textContent = flow.describeStep(step);
+}
+
+// refreshFlow shows the selected user's stored session (after a switch).
+async function refreshFlow(user) {
+  flow.clearSteps();
+  const last = steps.get(user);
+  if (last) return showStep(last, new Date());
+  try {
+    const r = await get("api/session?user=" + encodeURIComponent(user));
+    showClock(r.clock);
+    const s = r.session;
+    flow.showSession(s, new Date(r.clock.now));
+    showHandoff(!!(s && s.handoff));
+    await flow.showFlow(s ? s.flow : "");
+    flow.highlight(s ? s.state : "", []);
+    $("where").textContent = s ? "Now in " + s.flow + " / " + s.state + "." : "No conversation yet: say hi.";
+    $("where").dataset.state = s ? s.state : "";
+    $("last-step").textContent = "";
+  } catch (err) { notify(err.message); }
+}
+
+async function start() {
+  flow.initMermaid();
+  const cfg = await get("api/config");
+  studio = cfg.studio;
+  $("account").textContent = "account " + cfg.account;
+  showClock(cfg.clock);
+  $("flow").hidden = !studio;
+  if (studio) {
+    initControls(() => active, () => { flow.forget(); refreshFlow(active); });
+    $("flow-select").onchange = async (e) => {
+      await flow.showFlow(e.target.value);
+      const st = steps.get(active);
+      flow.highlight(st ? st.state : "", st ? st.visits : []);
+    };
+  }
+  const saved = JSON.parse(localStorage.getItem(KEY) || "[]").filter((u) => typeof u === "string" && u);
+  const wanted = new URLSearchParams(location.search).getAll("user");
+  (wanted.length ? wanted : saved.length ? saved : [newUserID()]).forEach(addUser);
+  select([...chats.keys()][0]);
+  $("add-user").onclick = () => { const u = newUserID(); addUser(u); select(u); };
+}
+
+start().catch((err) => notify("studio failed to start: " + err.message));

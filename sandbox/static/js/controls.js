@@ -1,0 +1,65 @@
+// controls.js: the studio controls for the selected user (reset, jump to a
+// state, handoff, clock, reload) and the flow pane's notices.
+
+import { post } from "./api.js";
+import { el } from "./chat.js";
+
+const $ = (id) => document.getElementById(id);
+
+export function notify(text) {
+  $("notice").textContent = text;
+}
+
+export function showClock(c) {
+  if (!c) return;
+  $("clock-now").textContent = new Date(c.now).toLocaleString();
+  $("clock-now").dateTime = c.now;
+  $("clock-offset").textContent = c.offset && c.offset !== "0s" ? "(+" + c.offset + ")" : "";
+}
+
+function showErrors(lines) {
+  $("error-list").replaceChildren(...lines.map((l) => el("li", "", l)));
+  $("errors").hidden = lines.length === 0;
+}
+
+async function act(what, path, body, done) {
+  const r = await post(path, body);
+  if (!r.ok) { notify(what + " failed: " + (r.body.error || r.status)); return r; }
+  if (done) done(r.body);
+  return r;
+}
+
+// initControls wires the buttons; user() names the selected user, and
+// onReload is called after the flows were reloaded.
+export function initControls(user, onReload) {
+  $("reset").onclick = () => act("reset", "api/reset", { user: user() }, () => notify("Reset queued for " + user() + "."));
+  $("jump").onclick = () => {
+    const state = $("jump-state").value;
+    act("jump", "api/move", { user: user(), state }, () => notify("Jump to " + state + " queued."));
+  };
+  $("handoff").onclick = () => {
+    const on = $("handoff").getAttribute("aria-pressed") !== "true";
+    act("handoff", "api/handoff", { user: user(), on }, () => notify(on ? "Handoff queued: the bot goes quiet; reply as the agent." : "Release queued: the bot takes over again."));
+  };
+  document.querySelectorAll("[data-advance]").forEach((b) => {
+    b.onclick = () => act("clock", "api/clock", { advance: b.dataset.advance }, clockDone);
+  });
+  $("next-timer").onclick = () => act("clock", "api/clock", { user: user(), next_timer: true }, clockDone);
+  $("reload").onclick = async () => {
+    const r = await post("api/reload", {});
+    showErrors(r.ok ? [] : r.body.lines || [r.body.error || "HTTP " + r.status]);
+    notify(r.ok ? "Flows reloaded." : "Reload rejected.");
+    if (r.ok) onReload();
+  };
+}
+
+function clockDone(c) {
+  showClock(c);
+  notify("Clock advanced; " + c.fired + (c.fired === 1 ? " timer" : " timers") + " fired.");
+}
+
+// showHandoff reflects the session's handoff in the toggle.
+export function showHandoff(on) {
+  $("handoff").setAttribute("aria-pressed", String(on));
+  $("handoff").textContent = on ? "Release to the bot" : "Hand off to a human";
+}
