@@ -91,18 +91,29 @@ func (d *drainer) claim(ctx context.Context) (int, bool) {
 	return len(items), len(items) == max
 }
 
-// next pops the user's next item; when none is left the goroutine ends.
+// next pops the user's next item, if any.
 func (d *drainer) next(key dmflow.SessionKey) (dmflow.OutboxItem, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	q := d.users[key]
 	if q == nil || len(q.items) == 0 {
-		delete(d.users, key)
 		return dmflow.OutboxItem{}, false
 	}
 	it := q.items[0]
 	q.items = q.items[1:]
 	return it, true
+}
+
+// finish ends the user's goroutine unless a claim queued more items for
+// it meanwhile (then it reports false and the goroutine goes on).
+func (d *drainer) finish(key dmflow.SessionKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if q := d.users[key]; q != nil && len(q.items) > 0 {
+		return false
+	}
+	delete(d.users, key)
+	return true
 }
 
 // forget drops the user's queued items (they stay claimed until released).
@@ -131,18 +142,28 @@ const (
 	aborted
 )
 
+// runUser delivers the user's claimed items in order. The Senders slot is
+// held only while a send is in flight, not while delivered items are
+// acknowledged (two store commits), so slow commits do not idle the
+// senders. The user stays registered until its acknowledgements are
+// written, so items claimed meanwhile are queued here, never to a second
+// goroutine that could retry (and release) while earlier items are unacked.
 func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
-	d.sem <- struct{}{}
-	defer func() { <-d.sem }()
 	var ok []dmflow.OutboxItem
 	var ids []string
-	defer func() { d.flush(ctx, ok, ids) }()
 	for {
 		it, more := d.next(key)
 		if !more {
-			return
+			d.flush(ctx, ok, ids)
+			ok, ids = nil, nil
+			if d.finish(key) {
+				return
+			}
+			continue
 		}
+		d.sem <- struct{}{}
 		id, res, delay, reason := d.attempt(ctx, &it)
+		<-d.sem
 		d.done(1)
 		if res == delivered {
 			if ok, ids = append(ok, it), append(ids, id); len(ok) >= 64 {
