@@ -61,9 +61,10 @@ func (o *Options) withDefaults() Options {
 // concurrent writes are group-committed.
 type DB struct {
 	*kvstore.Store
-	bdb  *bbolt.DB
-	w    *writer
-	path string
+	bdb    *bbolt.DB
+	leases *memLeases
+	w      *writer
+	path   string
 }
 
 var _ dmflow.Store = (*DB)(nil)
@@ -75,7 +76,7 @@ var errClosed = fmt.Errorf("store/bolt: %w", dmflow.ErrClosed)
 func Open(path string, opts *Options) (*DB, error) {
 	o := opts.withDefaults()
 	bdb, err := bbolt.Open(path, o.Mode, &bbolt.Options{
-		Timeout: o.Timeout, NoSync: o.NoSync, FreelistType: bbolt.FreelistMapType,
+		Timeout: o.Timeout, NoSync: o.NoSync, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store/bolt: open %s: another process has the file open (gave up after %s): %w", path, o.Timeout, err)
@@ -87,13 +88,16 @@ func Open(path string, opts *Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("store/bolt: open %s: drop leases: %w", path, err)
 	}
-	d := &DB{bdb: bdb, w: newWriter(bdb, o.MaxBatch, o.Linger), path: path}
+	leases := newMemLeases()
+	d := &DB{bdb: bdb, leases: leases, w: newWriter(bdb, leases, o.MaxBatch, o.Linger), path: path}
 	d.Store = kvstore.New(kv{d}, kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention})
 	return d, nil
 }
 
-// dropLeases deletes the lease buckets: the file lock proves that no owner
-// of the previous process survived, so its work is claimable at once.
+// dropLeases deletes lease buckets left in the file by versions that stored
+// leases there (leases now live in memory, see memLeases): the file lock
+// proves that no owner of the previous process survived, so its work is
+// claimable at once.
 func dropLeases(tx *bbolt.Tx) error {
 	var names [][]byte
 	err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
@@ -159,7 +163,7 @@ func (k kv) Update(_ context.Context, fn func(kvstore.Tx) error) error {
 }
 
 func (k kv) View(ctx context.Context, fn func(kvstore.Tx) error) error {
-	return k.view(ctx, func(btx *bbolt.Tx) error { return fn(newTx(btx)) })
+	return k.view(ctx, func(btx *bbolt.Tx) error { return fn(newTx(btx, k.d.leases)) })
 }
 
 // view runs fn in a bbolt read transaction unless the DB is closed.

@@ -15,13 +15,24 @@ var errReadOnly = errors.New("write in a read-only transaction")
 type tx struct {
 	btx     *bbolt.Tx
 	dirty   bool
-	buckets map[string]*bucket
+	buckets map[string]kvstore.Bucket
+	leases  *memLeases
+	// leaseWrites are the transaction's lease writes, applied to leases
+	// after bbolt committed.
+	leaseWrites map[string]map[string][]byte
 }
 
-func newTx(btx *bbolt.Tx) *tx { return &tx{btx: btx, buckets: map[string]*bucket{}} }
+func newTx(btx *bbolt.Tx, leases *memLeases) *tx {
+	return &tx{btx: btx, buckets: map[string]kvstore.Bucket{}, leases: leases, leaseWrites: map[string]map[string][]byte{}}
+}
 
 func (t *tx) Bucket(name string) kvstore.Bucket {
 	if b, ok := t.buckets[name]; ok {
+		return b
+	}
+	if kvstore.IsLeaseBucket(name) {
+		b := &leaseBucket{tx: t, name: name, readOnly: !t.btx.Writable()}
+		t.buckets[name] = b
 		return b
 	}
 	b := &bucket{tx: t}

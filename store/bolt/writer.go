@@ -25,6 +25,7 @@ type request struct {
 // writing just reports its error.
 type writer struct {
 	db     *bbolt.DB
+	leases *memLeases
 	max    int
 	linger time.Duration
 	reqs   chan *request
@@ -38,8 +39,8 @@ type writer struct {
 
 var errAbort = errors.New("store/bolt: request failed after writing")
 
-func newWriter(db *bbolt.DB, max int, linger time.Duration) *writer {
-	w := &writer{db: db, max: max, linger: linger, reqs: make(chan *request, max), done: make(chan struct{})}
+func newWriter(db *bbolt.DB, leases *memLeases, max int, linger time.Duration) *writer {
+	w := &writer{db: db, leases: leases, max: max, linger: linger, reqs: make(chan *request, max), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -124,8 +125,9 @@ func (w *writer) run(batch []*request) {
 		return
 	}
 	failed := -1
+	var t *tx
 	err := w.db.Update(func(btx *bbolt.Tx) error {
-		t := newTx(btx)
+		t = newTx(btx, w.leases)
 		for i, r := range batch {
 			t.dirty = false
 			if r.err = r.fn(t); r.err != nil && t.dirty {
@@ -141,6 +143,9 @@ func (w *writer) run(batch []*request) {
 		w.run(batch[failed+1:])
 		return
 	}
+	if err == nil {
+		w.leases.apply(t.leaseWrites)
+	}
 	w.count(len(batch))
 	for _, r := range batch {
 		r.done <- firstErr(r.err, err)
@@ -149,7 +154,14 @@ func (w *writer) run(batch []*request) {
 
 // solo runs one request in its own transaction.
 func (w *writer) solo(r *request) {
-	err := w.db.Update(func(btx *bbolt.Tx) error { return r.fn(newTx(btx)) })
+	var t *tx
+	err := w.db.Update(func(btx *bbolt.Tx) error {
+		t = newTx(btx, w.leases)
+		return r.fn(t)
+	})
+	if err == nil {
+		w.leases.apply(t.leaseWrites)
+	}
 	w.count(1)
 	r.done <- err
 }
