@@ -24,9 +24,20 @@
 // buckets: inbox.items (by seq), inbox.pending, inbox.byuser, inbox.recv,
 // inbox.dedupe, inbox.failed, sessions, sessions.upd, timers (by due time),
 // outbox.index, outbox.items/<queue>, outbox.queue/<queue>, outbox.dead,
-// actions, actions.id, tokens, and the lease buckets (inbox.lease,
-// outbox.lease/<queue>, actions.lease). The semantics are shared with
-// store/mem and checked by store/storetest.
+// actions, actions.id and tokens. The lease buckets (inbox.lease,
+// outbox.lease/<queue>, actions.lease) are kept in memory, not in the file:
+// only this process can hold a lease, and a restart drops them anyway. Their
+// writes join the transaction (an overlay applied once bbolt committed), so
+// they roll back with it. The semantics are shared with store/mem and
+// checked by store/storetest.
+//
+// # Performance
+//
+// The freelist is not written on each commit (bbolt NoFreelistSync); Open
+// rebuilds it by scanning the file. Keeping leases in memory spares a
+// scattered page write per claim, commit and acknowledgement. See
+// docs/performance.md for measured numbers (BenchmarkAppendInbox,
+// BenchmarkCommit, and `dmflow bench` end to end).
 //
 // # Caveats
 //
@@ -35,9 +46,12 @@
 //     Options.Timeout (1s by default) with an error saying another process
 //     has the file open. Use store/postgres for several replicas, and the
 //     running server's Backup for copies.
-//   - Leases live in the file but are dropped on Open: the lock proves their
-//     owners died with the previous process, so their work is claimable at
-//     once after a restart.
+//   - Leases live in memory and die with the process: the file lock proves
+//     their owners died with it, so their work is claimable at once after a
+//     restart. (Files written by versions that stored leases keep them in
+//     lease buckets, which Open deletes.)
+//   - Open of a large file takes longer than with a synced freelist: bbolt
+//     scans the file's pages to rebuild the freelist.
 //   - Options.NoSync is unsafe (a machine crash can lose acknowledged writes
 //     or corrupt the file); it exists for benchmarks. Crash safety relies on
 //     fsync being honest; a kill -9 of the process loses nothing that was
