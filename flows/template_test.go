@@ -10,7 +10,7 @@ import (
 )
 
 // parseText loads a one-state flow whose reply text is src and returns its template.
-func parseText(t *testing.T, src string) (*flows.Template, error) {
+func parseText(t testing.TB, src string) (*flows.Template, error) {
 	t.Helper()
 	y := "flow: t\nstart: a\nvars: {name: string, n: int, f: float, tags: \"[]string\", when: time, x: any, m: map}\n" +
 		"states:\n  a:\n    say:\n      - text: " + quote(src) + "\n    end: true\n"
