@@ -283,3 +283,10 @@ func TestPageAndAPI(t *testing.T) {
 		t.Fatalf("messages: %+v", msgs)
 	}
 }
+
+// httptestServer serves sb's handler under /sandbox until the test ends.
+func httptestServer(t *testing.T, sb *sandbox.Sandbox) string {
+	srv := httptest.NewServer(http.StripPrefix("/sandbox", sb.Handler()))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/sandbox"
+}

@@ -1,0 +1,245 @@
+package sandbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dmflow/dmflow/examples"
+	"github.com/dmflow/dmflow/sandbox"
+	"github.com/dmflow/dmflow/sandbox/internal/harness"
+)
+
+func leadCapture(t *testing.T) *harness.Env {
+	return harness.Start(t, harness.LoadFS(examples.FS(), examples.LeadCaptureDir))
+}
+
+// call sends a JSON request to the studio API and decodes the answer.
+func call(t *testing.T, env *harness.Env, method, path, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, env.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && json.Unmarshal(b, out) != nil {
+		t.Fatalf("%s %s: undecodable answer %s", method, path, b)
+	}
+	return resp.StatusCode
+}
+
+// waitFor returns the first message of user (recorded or new) that ok accepts.
+func waitFor(t *testing.T, sb *sandbox.Sandbox, user string, after uint64, ok func(sandbox.Message) bool) sandbox.Message {
+	t.Helper()
+	live, cancel := sb.Subscribe(user)
+	defer cancel()
+	for _, m := range sb.Messages(user, after) {
+		if ok(m) {
+			return m
+		}
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-live:
+			if m.Seq > after && ok(m) {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("%s: timed out waiting for a message", user)
+		}
+	}
+}
+
+// stepTo waits for an engine step of user after seq that ends in state.
+func stepTo(t *testing.T, sb *sandbox.Sandbox, user string, after uint64, state string) sandbox.Message {
+	t.Helper()
+	return waitFor(t, sb, user, after, func(m sandbox.Message) bool {
+		return m.From == sandbox.FromEngine && m.Step.State == state
+	})
+}
+
+func TestStudioControlsGoThroughThePipeline(t *testing.T) {
+	env := leadCapture(t)
+	sb := env.Sandbox
+	if code := call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hi"}`, nil); code != 200 {
+		t.Fatalf("send: %d", code)
+	}
+	m := stepTo(t, sb, "u1", 0, "greet")
+	if m.Step.Event.Kind != "message" || len(m.Step.Trace) == 0 || m.Step.Flow != "lead-capture" || m.Step.Replies != 1 {
+		t.Fatalf("first step %+v", m.Step)
+	}
+	call(t, env, "POST", "api/move", `{"user":"u1","state":"menu"}`, nil)
+	m = stepTo(t, sb, "u1", m.Seq, "menu")
+	if len(m.Step.Session.Timers) != 1 || !hasVisit(m.Step, "enter", "menu") {
+		t.Fatalf("move: %+v", m.Step)
+	}
+	var clock sandbox.ClockStatus
+	if code := call(t, env, "POST", "api/clock", `{"user":"u1","next_timer":true}`, &clock); code != 200 || clock.Fired != 1 || clock.Offset == "0s" {
+		t.Fatalf("clock: %d %+v", code, clock)
+	}
+	m = stepTo(t, sb, "u1", m.Seq, "followup")
+	if m.Step.Event.Kind != "timer" || !hasVisit(m.Step, "edge", "menu#timeout") {
+		t.Fatalf("timer step %+v", m.Step)
+	}
+	call(t, env, "POST", "api/handoff", `{"user":"u1","on":true}`, nil)
+	m = waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool { return m.Step != nil && m.Step.Session.Handoff != nil })
+	call(t, env, "POST", "api/handoff", `{"user":"u1","on":false}`, nil)
+	m = waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool { return m.Step != nil && m.Step.Session.Handoff == nil })
+	call(t, env, "POST", "api/reset", `{"user":"u1"}`, nil)
+	m = stepTo(t, sb, "u1", m.Seq, "greet")
+	if len(m.Step.Session.Vars) != 0 && m.Step.Session.Vars["name"] != "" {
+		t.Fatalf("reset kept variables: %+v", m.Step.Session.Vars)
+	}
+	var got struct {
+		Session struct{ State string } `json:"session"`
+	}
+	if call(t, env, "GET", "api/session?user=u1", "", &got); got.Session.State != "greet" {
+		t.Fatalf("stored session in %q, want greet", got.Session.State)
+	}
+}
+
+func hasVisit(st *sandbox.Step, what, name string) bool {
+	for _, v := range st.Visits {
+		if v.What == what && v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func TestStudioRejectsBadControls(t *testing.T) {
+	env := leadCapture(t)
+	for _, tc := range []struct {
+		path, body string
+		status     int
+	}{
+		{"api/move", `{"user":"u1"}`, 400},
+		{"api/move", `{"state":"menu"}`, 400},
+		{"api/handoff", `{"user":"u1"}`, 400},
+		{"api/clock", `{"advance":"soon"}`, 400},
+		{"api/clock", `{"advance":"-1h"}`, 400},
+		{"api/clock", `{"user":"nobody","next_timer":true}`, 400},
+		{"api/reset", `{"user":"u1","extra":1}`, 400},
+	} {
+		var e struct{ Error string }
+		if code := call(t, env, "POST", tc.path, tc.body, &e); code != tc.status || e.Error == "" {
+			t.Errorf("%s %s: %d %q, want %d with an error", tc.path, tc.body, code, e.Error, tc.status)
+		}
+	}
+}
+
+func TestStudioWithoutBotIsAPlainChat(t *testing.T) {
+	sb, _ := newSandbox(t, secret, graphStub(200))
+	srv := httptestServer(t, sb)
+	resp, err := http.Post(srv+"/api/reset", "application/json", strings.NewReader(`{"user":"u1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotImplemented {
+		t.Fatalf("reset without a bot: %d, want 501", resp.StatusCode)
+	}
+}
+
+var svgEdge = regexp.MustCompile(`^edge\d+$`)
+
+func TestGraphMapsEveryEdgeToItsArrow(t *testing.T) {
+	env := leadCapture(t)
+	for _, flow := range []string{"", "contact"} {
+		var g sandbox.FlowGraph
+		if code := call(t, env, "GET", "api/graph?flow="+flow, "", &g); code != 200 {
+			t.Fatalf("graph %q: %d", flow, code)
+		}
+		if !strings.HasPrefix(g.Mermaid, "stateDiagram-v2") || g.Flows[0] != "lead-capture" || len(g.States) == 0 {
+			t.Fatalf("graph %q: %+v", flow, g)
+		}
+		seen := map[string]bool{}
+		for _, e := range g.Edges {
+			if !svgEdge.MatchString(e.SVG) || seen[e.SVG] {
+				t.Errorf("flow %q edge %s: svg id %q missing or shared", g.Flow, e.Name, e.SVG)
+			}
+			seen[e.SVG] = true
+		}
+	}
+	if code := call(t, env, "GET", "api/graph?flow=nope", "", nil); code != 404 {
+		t.Fatalf("unknown flow: %d, want 404", code)
+	}
+}
+
+const goodFlow = `flow: mini
+version: 1
+main: true
+start: a
+states:
+  a:
+    say: [{text: "hello"}]
+    on: [{goto: b}]
+  b: {end: true}
+`
+
+func TestReloadReportsPositions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mini.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(goodFlow)
+	env := harness.Start(t, harness.LoadFS(os.DirFS(dir), "."))
+	write(strings.Replace(goodFlow, "goto: b", "goto: nowhere", 1))
+	var rej sandbox.ReloadError
+	if code := call(t, env, "POST", "api/reload", "", &rej); code != http.StatusUnprocessableEntity {
+		t.Fatalf("broken reload: %d %+v", code, rej)
+	}
+	pos := regexp.MustCompile(`mini\.yaml:\d+:\d+: .*nowhere`)
+	if !pos.MatchString(strings.Join(rej.Lines, "\n")) {
+		t.Fatalf("reload error lines %q: want file:line:col naming the bad target", rej.Lines)
+	}
+	write(goodFlow)
+	if code := call(t, env, "POST", "api/reload", "", nil); code != 200 {
+		t.Fatalf("fixed reload: %d", code)
+	}
+}
+
+func TestSimulatedEventsReachTheBot(t *testing.T) {
+	env := leadCapture(t)
+	sb := env.Sandbox
+	ctx := context.Background()
+	say := func(in sandbox.Input) sandbox.Message {
+		t.Helper()
+		status, m, err := sb.Say(ctx, in)
+		if err != nil || status != 200 {
+			t.Fatalf("%s: %d %v", in.Kind, status, err)
+		}
+		return m
+	}
+	c := say(sandbox.Input{User: "u2", Kind: sandbox.InputComment, Text: "price?"})
+	reply := waitFor(t, sb, "u2", c.Seq, func(m sandbox.Message) bool { return m.From == sandbox.FromBot })
+	if !strings.Contains(string(reply.Graph), `"comment_id":"`+c.Input.Comment+`"`) {
+		t.Fatalf("private reply %s: want it addressed to comment %s and shown in u2's thread", reply.Graph, c.Input.Comment)
+	}
+	for _, in := range []sandbox.Input{
+		{User: "u2", Kind: sandbox.InputStoryMention, URL: "https://example.com/story.jpg"},
+		{User: "u2", Kind: sandbox.InputIceBreaker, Text: "What do you sell?", Payload: "ICE_WHAT"},
+		{User: "u2", Kind: sandbox.InputAdReferral, Text: "hi from the ad", Ref: "spring"},
+		{User: "u2", Kind: sandbox.InputReaction, MID: reply.MID, Reaction: "love"},
+	} {
+		m := say(in)
+		step := waitFor(t, sb, "u2", m.Seq, func(m sandbox.Message) bool { return m.From == sandbox.FromEngine })
+		if string(step.Step.Event.Kind) == "" || !strings.Contains(step.Step.Event.Summary, string(step.Step.Event.Kind)) {
+			t.Fatalf("%s: step %+v", in.Kind, step.Step.Event)
+		}
+	}
+}
