@@ -155,7 +155,7 @@ func (st *step) actionResult() error {
 		return nil
 	}
 	outcome := r.Outcome
-	if outcome == dmflow.OutcomeOK && !st.save(a, r) {
+	if !st.save(a, r) && outcome == dmflow.OutcomeOK {
 		outcome = dmflow.OutcomeInvalid
 	}
 	st.tracef("action", st.pos(a.Pos), "result ", outcome, " for ", r.ID)
@@ -176,35 +176,57 @@ func (st *step) actionResult() error {
 	return st.fire(ev)
 }
 
-// save runs the action's save assignments with `response` bound. It reports
-// false when the response body is not JSON or an assignment fails.
+// save runs the action's save assignments with `response` bound, for every
+// outcome (response.outcome tells which), so a flow can keep the status or
+// error of a failed call. It reports false when the response body is not
+// JSON or an assignment fails: it stops there for outcome ok (which then
+// becomes invalid) and skips the failing assignment otherwise.
 func (st *step) save(a *flows.ActionSpec, r *dmflow.ActionResult) bool {
+	ok := r.Outcome == dmflow.OutcomeOK
+	if !ok && len(a.Save) == 0 {
+		return true
+	}
 	resp := flows.ResponseEnv{Outcome: r.Outcome, Status: r.Status, Error: r.Error}
 	if len(bytes.TrimSpace(r.Body)) > 0 {
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(r.Body))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
+		body, err := decodeBody(r.Body)
+		if err != nil {
 			st.tracef("error", st.pos(a.Pos), "action response is not JSON: ", err.Error())
-			return false
+			if ok {
+				return false
+			}
 		}
-		v = dmflow.NormalizeValue(v)
-		if m, ok := v.(map[string]any); ok {
-			resp.Body = m
-		} else {
-			resp.Body = map[string]any{"value": v}
-		}
+		resp.Body = body
 	}
 	st.envReady()
 	st.env["response"] = resp
+	defer func() { st.env["response"] = noResponse }()
+	all := true
 	for _, as := range a.Save {
-		v, ok := st.eval(as.Value, "save")
-		if !ok || !st.setVar(as.Var, v) {
-			return false
+		v, evaluated := st.eval(as.Value, "save")
+		if !evaluated || !st.setVar(as.Var, v) {
+			if ok {
+				return false
+			}
+			all = false
 		}
 	}
-	st.env["response"] = noResponse
-	return true
+	return all
+}
+
+// decodeBody decodes an action response body as the `response.body` map
+// ({"value": x} for a JSON value that is not an object).
+func decodeBody(b []byte) (map[string]any, error) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	v = dmflow.NormalizeValue(v)
+	if m, ok := v.(map[string]any); ok {
+		return m, nil
+	}
+	return map[string]any{"value": v}, nil
 }
 
 // admin runs an operator command.
