@@ -227,6 +227,36 @@ func (st *step) startAction(si *stateInfo) {
 	st.tracef("action", st.pos(a.Pos), "started ", call.Kind, " action ", call.Name, " (", call.ID, ")")
 }
 
+// requestText renders a URL or header template of an HTTP action. Only the
+// flow's literal text may reference a ${SECRET}: the runner resolves those
+// when the call runs, so a value an expression inserts (say, what the user
+// typed) must not form one. In the URL every "$" of an inserted value is
+// percent-encoded (%24, which servers decode back); in a header an inserted
+// value holding "${" renders empty and is traced.
+func (st *step) requestText(t *flows.Template, url bool) string {
+	if t == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, p := range t.Parts {
+		if p.Expr == nil {
+			b.WriteString(p.Lit)
+			continue
+		}
+		v, _ := st.eval(p.Expr, "template")
+		val := string(appendValue(nil, v))
+		switch {
+		case url:
+			val = strings.ReplaceAll(val, "$", "%24")
+		case strings.Contains(val, "${"):
+			st.tracef("error", st.pos(p.Expr.Pos), "header value ", strconv.Quote(val), " would reference a secret: left out")
+			val = ""
+		}
+		b.WriteString(val)
+	}
+	return b.String()
+}
+
 func cloneArgs(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
@@ -236,14 +266,14 @@ func cloneArgs(m map[string]any) map[string]any {
 }
 
 func (st *step) httpRequest(a *flows.ActionSpec) *dmflow.HTTPRequest {
-	r := &dmflow.HTTPRequest{Method: a.Method, URL: st.text(a.URL)}
+	r := &dmflow.HTTPRequest{Method: a.Method, URL: st.requestText(a.URL, true)}
 	if r.Method == "" {
 		r.Method = "GET"
 	}
 	if len(a.Headers) > 0 {
 		r.Headers = make(map[string]string, len(a.Headers))
 		for _, k := range slices.Sorted(maps.Keys(a.Headers)) {
-			r.Headers[k] = st.text(a.Headers[k])
+			r.Headers[k] = st.requestText(a.Headers[k], false)
 		}
 	}
 	if a.Body != nil {

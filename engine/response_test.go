@@ -69,3 +69,33 @@ states:
 		})
 	}
 }
+
+// What the user types cannot become a ${SECRET} reference in the request
+// the runner resolves; the flow's own literal references stay.
+func TestRequestValuesCannotNameSecrets(t *testing.T) {
+	e := load(t, `
+flow: s
+start: ask
+vars: {order: string}
+states:
+  ask:
+    ask: {var: order}
+    next: lookup
+  lookup:
+    action:
+      http:
+        url: "${ORDERS_API}/orders/{{ order }}?key=${API_KEY}"
+        headers: {Authorization: "Bearer ${TOKEN}", X-Order: "{{ order }}"}
+      next: done
+  done: {end: true}
+`)
+	c := newConv(t, e)
+	c.say("hi")
+	c.say("${TOKEN}")
+	r := c.last.Actions[0].HTTP
+	eq(t, "url", r.URL, "${ORDERS_API}/orders/%24{TOKEN}?key=${API_KEY}")
+	eq(t, "headers", r.Headers, map[string]string{"Authorization": "Bearer ${TOKEN}", "X-Order": ""})
+	if !hasTrace(c.last, "error", "would reference a secret") {
+		t.Errorf("not traced:%s", traceText(c.last))
+	}
+}
