@@ -22,7 +22,7 @@ type ActionCall struct {
 	Created time.Time     `json:"created,omitzero"`
 }
 
-// HTTPRequest is a rendered HTTP action request. Header values may reference
+// HTTPRequest is a rendered HTTP action request. The URL and header values may reference
 // secrets as "${NAME}"; they are resolved from configuration when the call
 // runs and never stored resolved.
 type HTTPRequest struct {
