@@ -9,10 +9,12 @@
 //
 // # Caveats
 //
-//   - Header values may reference secrets as ${NAME}. They are resolved when
-//     the call runs, from HTTP.Secrets and then HTTP.LookupEnv, and the
-//     resolved values never appear in results or errors. Only header values
-//     are resolved; a URL is used as written.
+//   - The URL and header values may reference secrets as ${NAME} (a whole
+//     base URL such as ${LEADS_URL}, an API key in the query, a bearer
+//     token). They are resolved when the call runs, from HTTP.Secrets and
+//     then HTTP.LookupEnv; the call record keeps the reference, and resolved
+//     values never appear in results or errors. The engine keeps values a
+//     flow inserts from expressions from forming a reference.
 //   - Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) are retried,
 //     after transport errors, timeouts, 429 and 5xx. Every request carries
 //     "Idempotency-Key: <call id>", also across the bot's at-least-once

@@ -24,7 +24,7 @@ type HTTP struct {
 	// Client sends the requests. Default: a client without overall timeout
 	// (each attempt has its own deadline).
 	Client *http.Client
-	// Secrets resolve ${NAME} references in header values.
+	// Secrets resolve ${NAME} references in the URL and header values.
 	Secrets map[string]string
 	// LookupEnv resolves names missing from Secrets (e.g. os.LookupEnv).
 	// Nil: only Secrets are used.
@@ -81,10 +81,15 @@ func (h *HTTP) attempt(ctx context.Context, call dmflow.ActionCall) dmflow.Actio
 	return h.read(res, resp, ctx, actx)
 }
 
-// request builds the HTTP request with resolved headers.
+// request builds the HTTP request with secrets resolved in the URL and the
+// header values.
 func (h *HTTP) request(ctx context.Context, call dmflow.ActionCall) (*http.Request, error) {
 	r := call.HTTP
-	u, err := url.Parse(r.URL)
+	raw, err := h.resolve(r.URL)
+	if err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("bad URL: want an absolute http or https URL")
 	}

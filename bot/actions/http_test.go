@@ -151,3 +151,34 @@ func mustRead(r io.Reader) []byte {
 	b, _ := io.ReadAll(r)
 	return b
 }
+
+func TestHTTPResolvesSecretsInTheURL(t *testing.T) {
+	var gotPath, gotKey string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotKey = r.URL.Path, r.URL.Query().Get("key")
+		jsonReply(200, `{}`)(w, r)
+	}))
+	defer srv.Close()
+	c := call("POST", "${LEADS_URL}/leads/%24{NOT_A_REF}?key=${API_KEY}")
+	h := &actions.HTTP{Secrets: map[string]string{"LEADS_URL": srv.URL + "/v1"},
+		LookupEnv: func(n string) (string, bool) { return "k3y", n == "API_KEY" }}
+	if res := h.Run(context.Background(), c); res.Outcome != dmflow.OutcomeOK {
+		t.Fatalf("result %+v", res)
+	}
+	if gotPath != "/v1/leads/${NOT_A_REF}" || gotKey != "k3y" {
+		t.Fatalf("path %q key %q", gotPath, gotKey)
+	}
+	if c.HTTP.URL != "${LEADS_URL}/leads/%24{NOT_A_REF}?key=${API_KEY}" {
+		t.Fatalf("the call was modified: %s", c.HTTP.URL)
+	}
+	missing := call("GET", "https://127.0.0.1/x?key=${MISSING}")
+	res := h.Run(context.Background(), missing)
+	if res.Outcome != dmflow.OutcomeError || res.Error != "url: unknown secret ${MISSING}" {
+		t.Fatalf("result %+v", res)
+	}
+	// A transport error never shows the resolved URL.
+	down := call("GET", "http://127.0.0.1:1/${API_KEY}")
+	if res := h.Run(context.Background(), down); res.Outcome != dmflow.OutcomeError || strings.Contains(res.Error, "k3y") {
+		t.Fatalf("result %+v", res)
+	}
+}
