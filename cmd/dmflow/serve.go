@@ -139,7 +139,7 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 		// ${NAME} in HTTP action headers: DMFLOW_SECRET_NAME, then the config file's secrets.
 		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}},
 		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
-		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Logger: s.log,
+		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Logger: s.log, Clock: s.clock(),
 	})
 	if err != nil {
 		return err
@@ -160,7 +160,7 @@ func (s *server) routes() error {
 	mux.Handle("/admin/", s.bot.AdminHandler(s.cfg.AdminToken))
 	mux.Handle("GET /admin/backup", backupHandler(s.store, s.cfg.AdminToken, s.log))
 	if s.sandbox != nil {
-		if err := s.sandbox.mount(mux, wh, s.log); err != nil {
+		if err := s.sandbox.mount(mux, wh, s.bot, s.store, s.log); err != nil {
 			return err
 		}
 	}

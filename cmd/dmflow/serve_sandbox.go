@@ -11,8 +11,10 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/sandbox"
 )
 
@@ -31,14 +33,16 @@ type sandboxSide struct {
 	graph               *http.Server
 	webhook             http.Handler // set by mount before the double serves
 	sb                  *sandbox.Sandbox
+	clock               *sandbox.Clock // the studio advances it; the bot and the double read it
 	log                 *slog.Logger
 }
 
 // startSandbox creates the double and binds its listener; mount serves it.
 func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxSide, error) {
-	side := &sandboxSide{secret: randomHex(16), verifyToken: randomHex(16), account: cfg.SandboxAccount, log: log}
+	side := &sandboxSide{secret: randomHex(16), verifyToken: randomHex(16), account: cfg.SandboxAccount, log: log,
+		clock: sandbox.NewClock(nil)}
 	side.double = igtest.New(igtest.Config{
-		Account: cfg.SandboxAccount, WebhookSecret: side.secret, OnEcho: side.echo,
+		Account: cfg.SandboxAccount, WebhookSecret: side.secret, OnEcho: side.echo, Now: side.clock.Now,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,12 +55,14 @@ func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxSide, error) {
 // graphURL is the base URL of the double.
 func (side *sandboxSide) graphURL() string { return "http://" + side.ln.Addr().String() }
 
-// mount creates the web chat over the real webhook handler wh, serves the
-// double (wrapped so the chat sees every reply) and adds /sandbox/ to mux.
-func (side *sandboxSide) mount(mux *http.ServeMux, wh http.Handler, log *slog.Logger) error {
+// mount creates the studio over the real webhook handler wh and the running
+// bot, serves the double (wrapped so the chat sees every reply) and adds
+// /sandbox/ to mux.
+func (side *sandboxSide) mount(mux *http.ServeMux, wh http.Handler, b *bot.Bot, st dmflow.Store, log *slog.Logger) error {
 	side.webhook = wh
 	sb, err := sandbox.New(sandbox.Config{
 		Account: side.account, Secret: side.secret, Webhook: wh, Graph: side.double, Logger: log,
+		Clock: side.clock, Bot: b, Sessions: st,
 	})
 	if err != nil {
 		return err
@@ -96,4 +102,13 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// clock is the bot's clock: the studio's advanceable clock in sandbox mode,
+// else the wall clock (nil: the bot's default).
+func (s *server) clock() func() time.Time {
+	if s.sandbox == nil {
+		return nil
+	}
+	return s.sandbox.clock.Now
 }
