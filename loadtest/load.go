@@ -278,6 +278,30 @@ func (l *Load) Acked() int {
 // WaitReplies waits until every acknowledged event was answered (by
 // rec) or timeout passed, and reports whether all were.
 func (l *Load) WaitReplies(rec *Recorder, timeout time.Duration) bool {
-	want := l.Acked()
-	return rec.Wait(time.Now().Add(timeout), func(r *Recorder) bool { return r.Unique() >= want })
+	deadline := time.Now().Add(timeout)
+	for {
+		if l.answered(rec) >= l.Acked() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// answered counts this load's events that rec saw a reply to.
+func (l *Load) answered(rec *Recorder) int {
+	n := 0
+	seen := make([]bool, l.perUser)
+	for u := range l.o.Users {
+		clear(seen)
+		for _, r := range rec.Replies(User(u)) {
+			if i := r.Seq - l.o.FirstSeq; i >= 0 && i < l.perUser && !seen[i] {
+				seen[i] = true
+				n++
+			}
+		}
+	}
+	return n
 }
