@@ -69,3 +69,35 @@ func TestTokenStringRedacts(t *testing.T) {
 		t.Fatalf("token leaked: %s", s)
 	}
 }
+
+// FuzzUnmarshalRecord feeds arbitrary bytes to the record decoder for each
+// record type stores keep: it must return nil or an error wrapping
+// ErrCorrupt, never panic, and a decoded record must encode again.
+func FuzzUnmarshalRecord(f *testing.F) {
+	for _, v := range []any{
+		&dmflow.Session{Key: dmflow.SessionKey{Account: "a", User: "u"}, Vars: map[string]any{"n": 1, "f": 0.5, "l": []any{"x"}}},
+		&dmflow.InboxItem{Seq: 1, Event: dmflow.Event{Key: "m:1", Kind: dmflow.KindMessage, Text: "hi"}},
+		&dmflow.OutboxItem{Seq: 2, Queue: dmflow.QueueDM, Message: &dmflow.Outgoing{Reply: dmflow.Reply{Kind: dmflow.ReplyText, Text: "x"}}},
+	} {
+		b, err := dmflow.MarshalRecord(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{1, '{', '"', 'v', 'a', 'r', 's', '"', ':', '3', '}'})
+	f.Add([]byte{2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, v := range []any{&dmflow.Session{}, &dmflow.InboxItem{}, &dmflow.OutboxItem{}, &dmflow.DeadLetter{}, &dmflow.ActionItem{}, &dmflow.Token{}} {
+			err := dmflow.UnmarshalRecord(b, v)
+			if err != nil && !errors.Is(err, dmflow.ErrCorrupt) {
+				t.Fatalf("%T: error %v does not wrap ErrCorrupt", v, err)
+			}
+			if err == nil {
+				if _, err := dmflow.MarshalRecord(v); err != nil {
+					t.Fatalf("%T decoded from %q does not encode again: %v", v, b, err)
+				}
+			}
+		}
+	})
+}
