@@ -19,19 +19,27 @@ import (
 )
 
 func chatCmd() *Command {
-	var storeArg, user, now *string
+	var storeArg, user, now, actionMode, mockFile *string
 	return &Command{
 		Name:    "chat",
 		Summary: "talk to a flow in the terminal (real engine, fake clock)",
-		Usage: `Usage: dmflow chat [--store mem|FILE.db] [--user ID] [--now RFC3339] FLOW|DIR
+		Usage: `Usage: dmflow chat [--store mem|FILE.db] [--user ID] [--now RFC3339]
+                   [--actions manual|real] [--mock FILE] FLOW|DIR
 
 Runs the flow with the real engine and prints the bot's replies. Type a
 message, the number of a chip or button to tap it, or a command (/help).
-End of input or /quit exits.`,
+End of input or /quit exits.
+
+Action calls are answered by a mock of the same name from --mock FILE (a
+YAML mapping written like a transcript's mock:), else with --actions real
+HTTP actions are made for real (${NAME} secrets from DMFLOW_SECRET_NAME in
+the environment, as 'dmflow serve' does), else they wait for /result.`,
 		Flags: func(fs *flag.FlagSet) {
 			storeArg = fs.String("store", "mem", "where the session lives: mem, or a bbolt FILE.db (survives restarts)")
 			user = fs.String("user", "user-1", "the user id (IGSID) to chat as")
 			now = fs.String("now", "", "start the fake clock at this RFC 3339 time (default: now); only /advance moves it")
+			actionMode = fs.String("actions", actionsManual, "manual: answer action calls with /result; real: make HTTP actions for real")
+			mockFile = fs.String("mock", "", "YAML file of action mocks by name (as in transcripts), used before --actions")
 		},
 		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, io IO) int {
 			if code, ok := parseFlags(fs, args); !ok {
@@ -50,15 +58,30 @@ End of input or /quit exits.`,
 				fmt.Fprintln(io.Err, "dmflow chat: name a flow file or directory")
 				return exitUsage
 			}
-			return runChat(ctx, fs.Args(), chatOptions{Store: *storeArg, User: *user, Now: start}, io)
+			o := chatOptions{Store: *storeArg, User: *user, Now: start, Actions: *actionMode}
+			if o.Actions != actionsManual && o.Actions != actionsReal {
+				fmt.Fprintf(io.Err, "dmflow chat: --actions %q: want manual or real\n", o.Actions)
+				return exitUsage
+			}
+			if *mockFile != "" {
+				m, err := loadMocks(*mockFile)
+				if err != nil {
+					fmt.Fprintf(io.Err, "dmflow chat: %v\n", err)
+					return exitUsage
+				}
+				o.Mocks = m
+			}
+			return runChat(ctx, fs.Args(), o, io)
 		},
 	}
 }
 
 type chatOptions struct {
-	Store string
-	User  string
-	Now   time.Time
+	Store   string
+	User    string
+	Now     time.Time
+	Actions string               // actionsManual or actionsReal
+	Mocks   map[string]*mockSpec // --mock, by action name
 }
 
 // chat is one terminal session.
@@ -70,7 +93,8 @@ type chat struct {
 	print  *replyPrinter
 	taps   []tappable // numbered chips of the last replies
 	last   *outcome   // the last input's outcome, for /trace
-	echo   bool       // echo input lines (stdin is not a terminal)
+	acts   *actionAnswerer
+	echo   bool // echo input lines (stdin is not a terminal)
 	prompt bool
 }
 
@@ -112,6 +136,8 @@ func newChat(ctx context.Context, eng *engine.Engine, st dmflow.Store, o chatOpt
 	}
 	c := &chat{store: st, out: stdio.Out, errw: stdio.Err, print: &replyPrinter{W: stdio.Out, Prefix: "bot: ", Numbered: true}}
 	c.conv = &conversation{eng: eng, key: key, sess: sess, now: o.Now, save: c.save}
+	c.acts = newActionAnswerer(ctx, o, stdio.Env)
+	c.conv.answer = c.acts.answer
 	c.prompt = isTerminal(stdio.In)
 	c.echo = !c.prompt
 	return c, nil
@@ -216,6 +242,10 @@ func (c *chat) show(before *dmflow.Session, out *outcome, err error) {
 func (c *chat) status(before *dmflow.Session, out *outcome) {
 	after := c.conv.sess
 	quiet := len(out.Replies) == 0
+	for _, note := range c.acts.take() {
+		fmt.Fprintln(c.out, note)
+		quiet = false
+	}
 	for _, call := range out.Pending {
 		fmt.Fprintf(c.out, "-- action %s: %s (answer with /result ok {json}, /result error or /result timeout)\n", call.Name, callSummary(call))
 		quiet = false
