@@ -6,7 +6,6 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/engine"
-	"github.com/dmflow/dmflow/flows"
 )
 
 // lean are the options of a production server without outgoing webhooks.
@@ -45,14 +44,7 @@ func BenchmarkStepReplyTraced(b *testing.B) { benchMenu(b, nil, sendEmail, "menu
 // benchMenu steps a user in "menu" with ev on an engine of the tour flow
 // with opts, checking the state and the number of replies it leads to.
 func benchMenu(b *testing.B, opts *engine.Options, ev dmflow.Event, state string, replies int) {
-	bundle, err := flows.Load("testdata/tour.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := engine.New(bundle, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := tourEngineWith(b, opts)
 	c := newConv(b, tourEngine(b))
 	c.say("hi")
 	c.say("Bob")

@@ -12,13 +12,16 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
-func tourEngine(t testing.TB) *engine.Engine {
+func tourEngine(t testing.TB) *engine.Engine { return tourEngineWith(t, nil) }
+
+// tourEngineWith is tourEngine with options.
+func tourEngineWith(t testing.TB, opts *engine.Options) *engine.Engine {
 	t.Helper()
 	b, err := flows.Load("testdata/tour.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(b, nil)
+	e, err := engine.New(b, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

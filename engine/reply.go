@@ -112,7 +112,7 @@ func (st *step) emit(rep dmflow.Reply, pos flows.Pos) {
 		out.LastInbound = ev.Time
 	}
 	if st.turn.Replies == nil {
-		st.turn.Replies = make([]dmflow.Outgoing, 0, 4)
+		st.turn.Replies = make([]dmflow.Outgoing, 0, 2) // most steps send one or two
 	}
 	st.turn.Replies = append(st.turn.Replies, out)
 	st.trace("say", st.pos(pos), string(rep.Kind))
