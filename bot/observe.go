@@ -24,7 +24,8 @@ type Step struct {
 
 // OnStep registers fn to be called after every engine step, on the worker
 // goroutine, before the step is committed; remove unregisters it. fn must
-// be quick and must not modify the Step. A step retried after a lost
+// be quick and must not modify the Step; the commit then updates
+// Turn.Session (key, version), so fn must Clone what it keeps. A step retried after a lost
 // compare-and-swap is observed again; a step whose commit fails is observed
 // but has no effect. The sandbox studio uses it to show each step's trace.
 func (b *Bot) OnStep(fn func(Step)) (remove func()) { return b.observers.add(fn) }

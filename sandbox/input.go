@@ -93,6 +93,10 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 		s.comments.put(in.Comment, in.User)
 	}
 	body := s.body(in, mid)
+	// Hold the engine's step of this input back until the input is in the
+	// feed, so the page sees the input first (see observe).
+	s.order.Lock()
+	defer s.order.Unlock()
 	rec := httptest.NewRecorder()
 	wh := igtest.Webhook{Secret: s.cfg.Secret, Now: s.cfg.Now}
 	s.cfg.Webhook.ServeHTTP(rec, wh.Request(ctx, "http://sandbox.local/webhook/instagram", body))

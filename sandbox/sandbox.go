@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -54,9 +55,10 @@ type Sandbox struct {
 	feed     *feed
 	clock    *Clock
 	mids     atomic.Uint64
-	run      string    // random prefix of this process's message ids
-	comments *comments // comment id → user, to show private replies
-	unhook   func()    // removes the step observer
+	run      string     // random prefix of this process's message ids
+	comments *comments  // comment id → user, to show private replies
+	order    sync.Mutex // Say holds it while delivering, observe to record a step
+	unhook   func()     // removes the step observer
 }
 
 // New checks cfg and returns a Sandbox.

@@ -64,11 +64,14 @@ func (s *Sandbox) observe(st bot.Step) {
 		return
 	}
 	v := newStep(st)
+	s.order.Lock() // after the Say that delivered the event has recorded it
+	defer s.order.Unlock()
 	s.feed.add(Message{User: st.Event.User, From: FromEngine, Time: st.Now.UTC(), Step: &v})
 }
 
 func newStep(st bot.Step) Step {
-	v := Step{Event: StepEvent{Kind: st.Event.Kind, Summary: summary(&st.Event)}, Session: st.Before}
+	// The bot goes on to update the Turn's session when it commits: keep copies.
+	v := Step{Event: StepEvent{Kind: st.Event.Kind, Summary: summary(&st.Event)}, Session: st.Before.Clone()}
 	if st.Before != nil {
 		v.Before = st.Before.State
 	}
@@ -78,7 +81,7 @@ func newStep(st bot.Step) Step {
 	if t := st.Turn; t != nil {
 		v.Trace, v.Replies, v.Deleted = t.Trace, len(t.Replies), t.Delete
 		if t.Session != nil {
-			v.Session = t.Session
+			v.Session = t.Session.Clone()
 		}
 		if t.Delete {
 			v.Session = nil

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/examples"
 	"github.com/dmflow/dmflow/sandbox"
 	"github.com/dmflow/dmflow/sandbox/internal/harness"
@@ -84,6 +85,7 @@ func TestStudioControlsGoThroughThePipeline(t *testing.T) {
 	if len(m.Step.Session.Timers) != 1 || !hasVisit(m.Step, "enter", "menu") {
 		t.Fatalf("move: %+v", m.Step)
 	}
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return len(s.Timers) == 1 })
 	var clock sandbox.ClockStatus
 	if code := call(t, env, "POST", "api/clock", `{"user":"u1","next_timer":true}`, &clock); code != 200 || clock.Fired != 1 || clock.Offset == "0s" {
 		t.Fatalf("clock: %d %+v", code, clock)
@@ -106,6 +108,23 @@ func TestStudioControlsGoThroughThePipeline(t *testing.T) {
 	}
 	if call(t, env, "GET", "api/session?user=u1", "", &got); got.Session.State != "greet" {
 		t.Fatalf("stored session in %q, want greet", got.Session.State)
+	}
+}
+
+// committed waits until the user's stored session satisfies ok: steps are
+// observed just before the bot commits them.
+func committed(t *testing.T, env *harness.Env, user string, ok func(*dmflow.Session) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := env.Store.GetSession(context.Background(), dmflow.SessionKey{Account: harness.Account, User: user})
+		if err == nil && ok(s) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the session was not committed in time (last error %v)", user, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -3,6 +3,7 @@ package browsertest_test
 import (
 	"context"
 	"flag"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,7 @@ func newPage(t *testing.T, width, height int) *page {
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("start chromium: %v", err)
 	}
-	go p.record()
+	go p.record(chromedp.Console(ctx)) // subscribes now, reads in the background
 	timeout, cancelTimeout := context.WithTimeout(ctx, testTimeout)
 	p.ctx = timeout
 	t.Cleanup(func() {
@@ -67,8 +68,8 @@ func newPage(t *testing.T, width, height int) *page {
 	return p
 }
 
-func (p *page) record() {
-	for m, err := range chromedp.Console(p.ctx) {
+func (p *page) record(messages iter.Seq2[chromedp.ConsoleMessage, error]) {
+	for m, err := range messages {
 		if err != nil {
 			return
 		}
