@@ -18,8 +18,18 @@
 // Events. The page renders the Send API JSON itself (text, quick-reply
 // chips, button and generic templates, images, the heart sticker, typing).
 //
-// The page is plain HTML, CSS and JavaScript embedded with the binary: no
-// CDN, no build step.
+// With Config.Bot the page is the studio (docs/studio.md): several
+// simulated users side by side, the other event kinds (reactions, story
+// mentions, comments, ice breakers, ad referrals), and a flow pane fed by
+// bot.OnStep through the same event stream: the flow graph drawn by the
+// vendored Mermaid with the current state and the transition just taken,
+// the session's variables, attempts and timers, each step's trace, and
+// controls (reset, jump to a state, handoff, advance the Clock to fire
+// timers, reload the flows with file:line:col errors).
+//
+// The page is plain HTML, CSS and JavaScript modules embedded with the
+// binary: no CDN, no build step (static/vendor/README.md says where
+// mermaid.min.js.gz comes from).
 //
 // # Caveats
 //
@@ -29,4 +39,9 @@
 //     they are recorded under the user "comment:<id>".
 //   - The sandbox has no authentication: serve enables it only without
 //     Instagram credentials, for local development on 127.0.0.1.
+//   - Steps are observed just before the bot commits them: the page can
+//     show a step a moment before api/session returns it, and a step whose
+//     commit fails (rare: a lost lease) is shown anyway.
+//   - Say holds a lock while the webhook handler runs so a step is recorded
+//     after its input; the bot worker waits for it in the observer.
 package sandbox
