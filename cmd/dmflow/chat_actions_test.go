@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,15 +46,6 @@ func chatWith(t *testing.T, stdin string, env map[string]string, args ...string)
 	return code, out.String(), errb.String()
 }
 
-func chatFile(t *testing.T, name, src string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestChatActionsReal(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -69,7 +59,7 @@ func TestChatActionsReal(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	flow := chatFile(t, "orders.yaml", chatActionFlow)
+	flow := writeFile(t, "orders.yaml", chatActionFlow)
 	env := map[string]string{"DMFLOW_SECRET_ORDERS_API": srv.URL, "DMFLOW_SECRET_ORDERS_TOKEN": "tok"}
 	code, out, errs := chatWith(t, "hi\nA1\nB2\n", env, "--actions", "real", flow)
 	if code != exitOK || errs != "" {
@@ -89,8 +79,8 @@ func TestChatActionsReal(t *testing.T) {
 }
 
 func TestChatActionsMockAndManual(t *testing.T) {
-	flow := chatFile(t, "orders.yaml", chatActionFlow)
-	mocks := chatFile(t, "mocks.yaml", "lookup_order: {status: delivered}\n")
+	flow := writeFile(t, "orders.yaml", chatActionFlow)
+	mocks := writeFile(t, "mocks.yaml", "lookup_order: {status: delivered}\n")
 	code, out, errs := chatWith(t, "hi\nA1\n", nil, "--mock", mocks, flow)
 	if code != exitOK || errs != "" || !strings.Contains(out, "bot: A1 is delivered.\nbot: Order number?\n-- action lookup_order: GET ${ORDERS_API}/orders/A1 → mocked ok\n") {
 		t.Fatalf("mock: exit %d, stderr %q\n%s", code, errs, out)
@@ -104,8 +94,8 @@ func TestChatActionsMockAndManual(t *testing.T) {
 }
 
 func TestChatActionsUsage(t *testing.T) {
-	flow := chatFile(t, "orders.yaml", chatActionFlow)
-	bad := chatFile(t, "mocks.yaml", "lookup_order: {outcome: maybe}\n")
+	flow := writeFile(t, "orders.yaml", chatActionFlow)
+	bad := writeFile(t, "mocks.yaml", "lookup_order: {outcome: maybe}\n")
 	for name, args := range map[string][]string{
 		"bad mode":     {"--actions", "live", flow},
 		"missing mock": {"--mock", filepath.Join(t.TempDir(), "nope.yaml"), flow},
