@@ -103,6 +103,7 @@ type cluster struct {
 	w     *world
 	store string // the schema's URL
 	lease time.Duration
+	extra []string // more serve flags
 	lb    *httptest.Server
 	next  atomic.Uint64
 
@@ -114,7 +115,15 @@ type cluster struct {
 // lease.
 func newCluster(t *testing.T, o worldOpts, n int, lease time.Duration) *cluster {
 	t.Helper()
-	c := &cluster{w: newWorld(t, o), lease: lease}
+	return clusterOn(newWorld(t, o), n, lease)
+}
+
+// clusterOn is newCluster in an existing world, whose env and flows the
+// replicas use; extra flags go to every replica.
+func clusterOn(w *world, n int, lease time.Duration, extra ...string) *cluster {
+	t := w.t
+	t.Helper()
+	c := &cluster{w: w, lease: lease, extra: extra}
 	c.store, _ = pgSchemaURL(t)
 	if out, code := c.w.run(nil, "migrate", "--store", c.store); code != 0 {
 		t.Fatalf("dmflow migrate exited %d:\n%s", code, out)
@@ -134,8 +143,8 @@ func newCluster(t *testing.T, o worldOpts, n int, lease time.Duration) *cluster 
 // add starts one more replica and returns its index.
 func (c *cluster) add() int {
 	c.w.t.Helper()
-	n := c.w.spawn([]string{"serve", "--addr", "127.0.0.1:0", "--store", c.store, "--flows", c.w.flows,
-		"--lease", c.lease.String(), "--log-format", "json", "--shutdown-timeout", "15s"}, c.w.env)
+	n := c.w.spawn(append([]string{"serve", "--addr", "127.0.0.1:0", "--store", c.store, "--flows", c.w.flows,
+		"--lease", c.lease.String(), "--log-format", "json", "--shutdown-timeout", "15s"}, c.extra...), c.w.env)
 	n.waitReady(c.w.t, c.w.client)
 	c.mu.Lock()
 	defer c.mu.Unlock()
