@@ -35,6 +35,11 @@ type Options struct {
 	Linger time.Duration
 	// Mode is the permission of a new file (default 0600).
 	Mode os.FileMode
+	// ReadOnly opens an existing file for reading only, with a shared lock
+	// (other read-only openers may share it; a writer holds it exclusively,
+	// so Open fails after Timeout while a server has the file open). Every
+	// write fails.
+	ReadOnly bool
 }
 
 func (o *Options) withDefaults() Options {
@@ -77,6 +82,7 @@ func Open(path string, opts *Options) (*DB, error) {
 	o := opts.withDefaults()
 	bdb, err := bbolt.Open(path, o.Mode, &bbolt.Options{
 		Timeout: o.Timeout, NoSync: o.NoSync, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true,
+		ReadOnly: o.ReadOnly,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store/bolt: open %s: another process has the file open (gave up after %s): %w", path, o.Timeout, err)
@@ -84,7 +90,7 @@ func Open(path string, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store/bolt: open %s: %w", path, err)
 	}
-	if err := bdb.Update(dropLeases); err != nil {
+	if err := maybeDropLeases(bdb, o.ReadOnly); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("store/bolt: open %s: drop leases: %w", path, err)
 	}
@@ -92,6 +98,14 @@ func Open(path string, opts *Options) (*DB, error) {
 	d := &DB{bdb: bdb, leases: leases, w: newWriter(bdb, leases, o.MaxBatch, o.Linger), path: path}
 	d.Store = kvstore.New(kv{d}, kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention})
 	return d, nil
+}
+
+// maybeDropLeases runs dropLeases unless the file is open read-only.
+func maybeDropLeases(bdb *bbolt.DB, readOnly bool) error {
+	if readOnly {
+		return nil
+	}
+	return bdb.Update(dropLeases)
 }
 
 // dropLeases deletes lease buckets left in the file by versions that stored
