@@ -62,17 +62,23 @@ func pgSchemaURL(t *testing.T) (string, string) {
 	return u.String(), schema
 }
 
+// pgConnect connects to the database at dsn; done closes the connection.
+func pgConnect(t *testing.T, dsn string) (ctx context.Context, conn *pgx.Conn, done func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		cancel()
+		t.Fatalf("connect: %v", err)
+	}
+	return ctx, conn, func() { conn.Close(ctx); cancel() }
+}
+
 // pgExec runs one statement on the database at dsn.
 func pgExec(t *testing.T, dsn, sql string, args ...any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Errorf("connect: %v", err)
-		return
-	}
-	defer conn.Close(ctx)
+	ctx, conn, done := pgConnect(t, dsn)
+	defer done()
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
 		t.Errorf("%s: %v", sql, err)
 	}
@@ -81,13 +87,8 @@ func pgExec(t *testing.T, dsn, sql string, args ...any) {
 // pgCount runs a counting query on the database at dsn.
 func pgCount(t *testing.T, dsn, sql string, args ...any) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn, done := pgConnect(t, dsn)
+	defer done()
 	var n int
 	if err := conn.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", sql, err)

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -151,13 +150,8 @@ func (c *cluster) owner(i int) string {
 // in the store. It also returns the largest such count of one user.
 func (c *cluster) sentUnacked(owner string) (total, worst int) {
 	c.w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, c.store)
-	if err != nil {
-		c.w.t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn, done := pgConnect(c.w.t, c.store)
+	defer done()
 	rows, err := conn.Query(ctx, "SELECT record FROM outbox WHERE queue = 'dm' AND claimed_by = $1", owner)
 	if err != nil {
 		c.w.t.Fatal(err)
