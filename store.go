@@ -170,6 +170,14 @@ type OutboxItem struct {
 	LastError string    `json:"last_error,omitempty"`
 }
 
+// Ack acknowledges one delivered outbox item.
+type Ack struct {
+	Seq uint64
+	// Remember is a dedupe key to record with the acknowledgement, e.g.
+	// "echo:<mid>" for a delivered reply; "" records nothing.
+	Remember string
+}
+
 // DeadLetter is an outbox item that failed permanently.
 type DeadLetter struct {
 	Item   OutboxItem `json:"item"`
@@ -186,8 +194,13 @@ type Outbox interface {
 	// for a retry contributes nothing, so order per user holds. Items already
 	// claimed by c.Owner are not returned again until released or retried.
 	ClaimOutbox(ctx context.Context, queue string, c Claim) ([]OutboxItem, error)
-	// AckOutbox removes delivered items.
-	AckOutbox(ctx context.Context, owner string, seqs ...uint64) error
+	// AckOutbox removes delivered items (unknown seqs are ignored) and, in
+	// the same transaction, remembers each Ack.Remember key as an inbox
+	// dedupe key received at now: for the dedupe retention (see PruneInbox)
+	// AppendInbox counts an event with that Key as a duplicate and drops it.
+	// The bot remembers "echo:<mid>" so the platform's echo of its own reply
+	// is dropped at ingest.
+	AckOutbox(ctx context.Context, owner string, now time.Time, acks ...Ack) error
 	// RetryOutbox keeps the item at the head of its user's queue, unclaimed,
 	// with Attempts+1, NotBefore = next and LastError = reason.
 	RetryOutbox(ctx context.Context, owner string, seq uint64, next time.Time, reason string) error

@@ -28,7 +28,7 @@ func (c *countingSender) Send(_ context.Context, m dmflow.Outgoing) (string, err
 }
 
 // BenchmarkPipeline measures events per second from Ingest to the reply
-// accepted by the Sender (including its own-echo marker), with 64 users
+// accepted by the Sender (and acknowledged with its own-echo id), with 64 users
 // sending concurrently in webhook-sized batches of 4 events.
 func BenchmarkPipeline(b *testing.B) {
 	b.Run("mem", func(b *testing.B) { benchPipeline(b, mem.New(nil)) })

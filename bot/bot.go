@@ -12,8 +12,9 @@ import (
 	"github.com/dmflow/dmflow"
 )
 
-// ChannelDmflow is the Channel of events the bot produces itself (own-echo
-// markers, action results, admin commands).
+// ChannelDmflow is the Channel of events the bot produces itself (action
+// results, admin commands; before AckOutbox remembered own-echo ids, also
+// own-echo markers, which are still recognised).
 const ChannelDmflow = "dmflow"
 
 // Bot is the running pipeline. Create it with New, start it with Run, stop
@@ -58,8 +59,8 @@ func New(cfg Config) (*Bot, error) {
 	}
 	b.workCtx, b.cancel = context.WithCancel(context.Background())
 	b.metrics = newMetrics(b)
-	b.dm = newDrainer(b, dmflow.QueueDM, b.sendDM, b.recordSent)
-	b.notices = newDrainer(b, dmflow.QueueNotices, b.postNotice, nil)
+	b.dm = newDrainer(b, dmflow.QueueDM, b.sendDM, b.noticeSent, echoKey)
+	b.notices = newDrainer(b, dmflow.QueueNotices, b.postNotice, nil, nil)
 	if cfg.Engine != nil {
 		b.SetEngine(cfg.Engine)
 	}

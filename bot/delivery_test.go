@@ -117,7 +117,7 @@ func TestOwnEchoesAreIgnoredHumanEchoesHandOff(t *testing.T) {
 	b := start(t, cfg)
 	ingest(t, b, msg("u1", "1", "hi"))
 	own := s.waitSent(t)
-	// The platform's echo of our own message comes later: a duplicate of the marker.
+	// The platform's echo of our own message comes later: a duplicate of the remembered id.
 	ingest(t, b, echo("u1", own.MID))
 	ingest(t, b, msg("u1", "2", "still bot"))
 	if got := s.waitSent(t); got.Text != "re: still bot" {
@@ -143,7 +143,37 @@ func TestOwnEchoesAreIgnoredHumanEchoesHandOff(t *testing.T) {
 	}
 }
 
-func TestEchoBeforeMarkerIsRecognised(t *testing.T) {
+// TestOwnEchoAfterAckIsADuplicate: the acknowledgement of a delivered reply
+// remembers "echo:<mid>", so the platform's echo is dropped at ingest and
+// never becomes an inbox item.
+func TestOwnEchoAfterAckIsADuplicate(t *testing.T) {
+	s := newSender()
+	cfg := testConfig(s)
+	b := start(t, cfg)
+	ingest(t, b, msg("u1", "1", "hi"))
+	own := s.waitSent(t)
+	eventually(t, "reply acknowledged", func() bool {
+		n, err := cfg.Store.OutboxDepth(ctx, dmflow.QueueDM)
+		return err == nil && n == 0
+	})
+	eventually(t, "inbox drained", func() bool {
+		n, err := cfg.Store.InboxDepth(ctx)
+		return err == nil && n == 0
+	})
+	ingest(t, b, echo("u1", own.MID))
+	if n := metric(t, b.Metrics(), "dmflow_events_duplicate_total"); n != 1 {
+		t.Fatalf("duplicates %v, want the echo counted as 1", n)
+	}
+	if n, err := cfg.Store.InboxDepth(ctx); err != nil || n != 0 {
+		t.Fatalf("inbox depth %d (%v) after the echo, want 0", n, err)
+	}
+	hist, err := cfg.Store.History(ctx, key("u1"), 0)
+	if err != nil || len(hist) != 1 {
+		t.Fatalf("history %+v (%v), want only the message (no own-echo marker)", hist, err)
+	}
+}
+
+func TestEchoBeforeAckIsRecognised(t *testing.T) {
 	s := newSender()
 	release := make(chan struct{})
 	inSend := make(chan struct{}, 1)

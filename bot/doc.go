@@ -26,24 +26,27 @@
 //
 // # Echoes
 //
-// Instagram echoes every message the account sends. After a successful send
-// the bot appends a marker event (Kind echo, Key "echo:<mid>", Channel
-// "dmflow") to the inbox, so the platform's echo, which the Instagram adapter
-// keys "echo:<mid>" too, is dropped as a duplicate when it arrives later. When
-// the platform echo wins the race, the worker recognises it by the message ids
+// Instagram echoes every message the account sends. When a send succeeds,
+// the drainer acknowledges the outbox item with the dedupe key
+// "echo:<mid>" (dmflow.Ack.Remember), recorded in the same transaction, so
+// the platform's echo, which the Instagram adapter keys "echo:<mid>" too,
+// is dropped as a duplicate at ingest when it arrives later. When the
+// platform echo wins the race, the worker recognises it by the message ids
 // this process sent recently; if a send to that user is still in flight it
-// waits for it (at most Config.EchoGrace) before deciding. Any other echo is a
-// person answering from the Instagram inbox: it goes to the engine and the
-// session is handed off (the bot sets Session.Handoff if the engine did not),
-// and replies produced for an echo are dropped.
+// waits for it (at most Config.EchoGrace) before deciding. Any other echo is
+// a person answering from the Instagram inbox: it goes to the engine and
+// the session is handed off (the bot sets Session.Handoff if the engine did
+// not), and replies produced for an echo are dropped. With notices on, the
+// reply.sent notice is queued when the reply is acknowledged.
 //
 // # Caveats
 //
-//   - Recognising an own echo that arrives before its marker relies on the
-//     in-memory list of this process. With several replicas, the replica that
-//     sent a reply and the replica that processes the echo may differ; such
-//     an echo is then taken for a human reply (handoff). The window is the
-//     time between Graph accepting the message and the marker commit.
+//   - Recognising an own echo that arrives before its acknowledgement
+//     relies on the in-memory list of this process. With several replicas,
+//     the replica that sent a reply and the replica that processes the echo
+//     may differ; such an echo is then taken for a human reply (handoff).
+//     The window is the time between Graph accepting the message and its
+//     acknowledgement.
 //   - Delivery is at least once: a crash between a successful send and its
 //     acknowledgement sends the message again after restart.
 //   - A user whose commit fails for a transient store error is released and

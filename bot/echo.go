@@ -99,28 +99,20 @@ func (b *Bot) ownEcho(ctx context.Context, ev *dmflow.Event) bool {
 	return ev.Channel == ChannelDmflow || b.echoes.isOurs(ctx, ev.SessionKey(), ev.MID, b.cfg.EchoGrace)
 }
 
-// replySent is the reply.sent notice for an own echo, when notices are on.
-func (b *Bot) replySent(ev *dmflow.Event) []dmflow.Notice {
-	if b.cfg.NoticeURL == "" {
-		return nil
-	}
-	return []dmflow.Notice{{Type: dmflow.NoticeReplySent, Key: ev.SessionKey(), Time: b.now(), Cause: ev.Key,
-		Data: map[string]any{"mid": ev.MID}}}
+// replySent is the reply.sent notice of a delivered reply.
+func (b *Bot) replySent(key dmflow.SessionKey, mid string) dmflow.Notice {
+	return dmflow.Notice{Type: dmflow.NoticeReplySent, Key: key, Time: b.now(), Cause: echoKey(mid),
+		Data: map[string]any{"mid": mid}}
 }
 
-// echoMarkers are the inbox events recording messages dmflow sent, keyed
-// like the platform's echoes so that those are dropped as duplicates.
-func echoMarkers(items []dmflow.OutboxItem, mids []string, now time.Time) []dmflow.Event {
-	evs := make([]dmflow.Event, 0, len(mids))
-	for i, mid := range mids {
-		if mid == "" {
-			continue
-		}
-		k := items[i].Key
-		evs = append(evs, dmflow.Event{Key: "echo:" + mid, Kind: dmflow.KindEcho, Channel: ChannelDmflow,
-			Account: k.Account, User: k.User, Time: now, MID: mid})
+// echoKey is the dedupe key of the platform's echo of message mid (the
+// Instagram adapter keys echoes "echo:<mid>"), remembered when the reply
+// is acknowledged so that the echo is dropped at ingest.
+func echoKey(mid string) string {
+	if mid == "" {
+		return ""
 	}
-	return evs
+	return "echo:" + mid
 }
 
 // fixTurn applies the bot's rules the engine may have left out: an echo

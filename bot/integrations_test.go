@@ -100,10 +100,14 @@ func TestNoticesArePostedSignedInOrderWithRetries(t *testing.T) {
 		no := <-sink.ch
 		types = append(types, no.Type+" "+no.Cause)
 	}
-	// message.received comes from the engine's commit; reply.sent from the own echo.
+	// message.received comes from the engine's commit; reply.sent from the acknowledgement.
 	received := slices.DeleteFunc(slices.Clone(types), func(s string) bool { return s[:7] == "reply.s" })
 	if !slices.Equal(received, []string{"message.received m:1", "message.received m:2"}) {
 		t.Fatalf("notices %q", types)
+	}
+	sent := slices.DeleteFunc(slices.Clone(types), func(s string) bool { return s[:7] != "reply.s" })
+	if !slices.Equal(sent, []string{"reply.sent echo:mid.u1.re: one", "reply.sent echo:mid.u1.re: two"}) {
+		t.Fatalf("reply.sent notices %q", sent)
 	}
 	if n := metric(t, b.Metrics(), "dmflow_deliveries_total", "queue", "notices", "result", "retried"); n != 2 {
 		t.Fatalf("notice retries %v", n)

@@ -17,17 +17,22 @@ type deliverFunc func(ctx context.Context, it *dmflow.OutboxItem) (string, error
 // sentFunc runs after items were delivered and before they are acknowledged.
 type sentFunc func(ctx context.Context, items []dmflow.OutboxItem, ids []string) error
 
+// rememberFunc returns the dedupe key recorded with the acknowledgement of
+// an item delivered with platform id id ("" for none).
+type rememberFunc func(id string) string
+
 // drainer delivers one outbox queue: one goroutine per user at a time (so
 // a user's items go out strictly in order), at most Config.Senders users at
 // once.
 type drainer struct {
-	b       *Bot
-	queue   string
-	deliver deliverFunc
-	onSent  sentFunc
-	wake    chan struct{}
-	sem     chan struct{}
-	wg      sync.WaitGroup
+	b        *Bot
+	queue    string
+	deliver  deliverFunc
+	onSent   sentFunc
+	remember rememberFunc
+	wake     chan struct{}
+	sem      chan struct{}
+	wg       sync.WaitGroup
 	// claimMu serialises claims with the retry/release of a user, so no
 	// item claimed before a release is delivered after it.
 	claimMu sync.Mutex
@@ -38,8 +43,8 @@ type drainer struct {
 
 type userQueue struct{ items []dmflow.OutboxItem }
 
-func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc) *drainer {
-	return &drainer{b: b, queue: queue, deliver: deliver, onSent: onSent, wake: make(chan struct{}, 1),
+func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc, remember rememberFunc) *drainer {
+	return &drainer{b: b, queue: queue, deliver: deliver, onSent: onSent, remember: remember, wake: make(chan struct{}, 1),
 		sem: make(chan struct{}, b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{}}
 }
 
@@ -226,8 +231,10 @@ func (b *Bot) backoff(n int, err error) time.Duration {
 	return d
 }
 
-// flush records and acknowledges delivered items. It uses its own deadline
-// so that items delivered just before shutdown are still acknowledged.
+// flush acknowledges delivered items of one user, remembering their
+// dedupe keys (own-echo ids) in the same transaction. It uses its own
+// deadline so that items delivered just before shutdown are still
+// acknowledged.
 func (d *drainer) flush(ctx context.Context, items []dmflow.OutboxItem, ids []string) {
 	if len(items) == 0 {
 		return
@@ -239,12 +246,15 @@ func (d *drainer) flush(ctx context.Context, items []dmflow.OutboxItem, ids []st
 			d.b.log.Error("record sent messages", "queue", d.queue, "err", err)
 		}
 	}
-	seqs := make([]uint64, len(items))
+	acks := make([]dmflow.Ack, len(items))
 	for i := range items {
-		seqs[i] = items[i].Seq
+		acks[i].Seq = items[i].Seq
+		if d.remember != nil {
+			acks[i].Remember = d.remember(ids[i])
+		}
 	}
-	if err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, seqs...); err != nil {
-		d.b.log.Error("ack outbox (items will be delivered again)", "queue", d.queue, "n", len(seqs), "err", err)
+	if err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, d.b.now(), acks...); err != nil {
+		d.b.log.Error("ack outbox (items will be delivered again)", "queue", d.queue, "n", len(acks), "err", err)
 	}
 }
 

@@ -20,7 +20,7 @@ func TestOrderPerUserUnderConcurrency(t *testing.T) {
 		cfg.Store = st
 		b := start(t, cfg)
 		conversations(t, s, 40, 15, b)
-		eventually(t, "inbox drained (own-echo markers done)", func() bool {
+		eventually(t, "inbox drained", func() bool {
 			n, err := cfg.Store.InboxDepth(ctx)
 			return err == nil && n == 0
 		})

@@ -26,7 +26,7 @@ func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
 		return b.commit(ctx, it, nil, dmflow.Commit{Failed: reason}, start)
 	}
 	if it.Event.Kind == dmflow.KindEcho && b.ownEcho(ctx, &it.Event) {
-		return b.commit(ctx, it, nil, dmflow.Commit{Notices: b.replySent(&it.Event)}, start)
+		return b.commit(ctx, it, nil, dmflow.Commit{}, start) // reply.sent was queued at delivery
 	}
 	var profile *dmflow.Profile // looked up at most once per item
 	for range maxConflicts {

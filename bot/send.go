@@ -29,16 +29,26 @@ func (b *Bot) sendDM(ctx context.Context, it *dmflow.OutboxItem) (string, error)
 	return mid, err
 }
 
-// recordSent appends the own-echo markers of delivered replies.
-func (b *Bot) recordSent(ctx context.Context, items []dmflow.OutboxItem, mids []string) error {
-	markers := echoMarkers(items, mids, b.now())
-	if len(markers) == 0 {
+// noticeSent queues the reply.sent notices of delivered replies of one
+// user, when notices are on, before the replies are acknowledged (so a
+// crash in between repeats a notice rather than losing it).
+func (b *Bot) noticeSent(ctx context.Context, items []dmflow.OutboxItem, mids []string) error {
+	if b.cfg.NoticeURL == "" {
 		return nil
 	}
-	if _, err := b.store.AppendInbox(ctx, markers, b.now()); err != nil {
-		return fmt.Errorf("bot: record %d sent message ids: %w", len(markers), err)
+	c := dmflow.Commit{Owner: b.cfg.Owner, Key: items[0].Key, Now: b.now()}
+	for i, mid := range mids {
+		if mid != "" {
+			c.Notices = append(c.Notices, b.replySent(items[i].Key, mid))
+		}
 	}
-	wake(b.inboxWake)
+	if len(c.Notices) == 0 {
+		return nil
+	}
+	if err := b.store.Commit(ctx, c); err != nil {
+		return fmt.Errorf("bot: queue %d reply.sent notices: %w", len(c.Notices), err)
+	}
+	wake(b.notices.wake)
 	return nil
 }
 

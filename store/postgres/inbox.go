@@ -26,12 +26,14 @@ const sqlForget = `UPDATE inbox SET event_key = NULL
 WHERE event_key = ANY($1) AND status <> 0 AND received <= $2`
 
 // sqlAppend inserts a batch of events in one statement, in order; keys seen
-// before (also earlier in the batch) are skipped.
+// before (also earlier in the batch) and keys remembered after $6 are
+// skipped.
 const sqlAppend = `
 WITH ins AS (
 	INSERT INTO inbox (event_key, account, user_id, received, record)
 	SELECT k, a, u, $5, r
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS e(k, a, u, r, ord)
+	WHERE NOT EXISTS (SELECT 1 FROM remembered m WHERE m.event_key = e.k AND m.at > $6)
 	ORDER BY ord
 	ON CONFLICT (event_key) DO NOTHING
 	RETURNING 1)
@@ -63,8 +65,9 @@ func (db *DB) AppendInbox(ctx context.Context, events []dmflow.Event, now time.T
 
 // queueAppend queues the statements appending cols at now.
 func (db *DB) queueAppend(b *pgx.Batch, cols eventCols, now time.Time) *pgx.QueuedQuery {
-	b.Queue(sqlForget, cols.keys, nanos(now.Add(-db.opts.DedupeRetention)))
-	return b.Queue(sqlAppend, cols.keys, cols.accounts, cols.users, cols.records, nanos(now))
+	cutoff := nanos(now.Add(-db.opts.DedupeRetention))
+	b.Queue(sqlForget, cols.keys, cutoff)
+	return b.Queue(sqlAppend, cols.keys, cols.accounts, cols.users, cols.records, nanos(now), cutoff)
 }
 
 // eventCols are the columns of events to append.
@@ -300,8 +303,10 @@ func (db *DB) NextTimer(ctx context.Context) (time.Time, bool, error) {
 	return fromNanos(*due), true, nil
 }
 
-// PruneInbox forgets done items (and so their keys) received before before.
+// PruneInbox forgets done items (and so their keys) received before
+// before, and the keys remembered before it.
 func (db *DB) PruneInbox(ctx context.Context, before time.Time) (int, error) {
-	return db.count(ctx, "prune inbox", `WITH d AS (DELETE FROM inbox WHERE status = 1 AND received < $1 RETURNING 1)
-		SELECT count(*) FROM d`, nanos(before))
+	return db.count(ctx, "prune inbox", `WITH d AS (DELETE FROM inbox WHERE status = 1 AND received < $1 RETURNING 1),
+		r AS (DELETE FROM remembered WHERE at < $1 RETURNING 1)
+		SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM r)`, nanos(before))
 }

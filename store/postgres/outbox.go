@@ -74,19 +74,35 @@ func scanOutbox(row pgx.CollectableRow, it *dmflow.OutboxItem, dest ...any) erro
 	return nil
 }
 
-// AckOutbox removes delivered items. It does not check the owner: a
-// delivered message is done whoever holds its user now.
-func (db *DB) AckOutbox(ctx context.Context, owner string, seqs ...uint64) error {
-	if len(seqs) == 0 {
+// sqlRemember records the keys $1 as remembered at $2, refreshing a key
+// remembered at or before $3 (past the dedupe retention).
+const sqlRemember = `
+INSERT INTO remembered AS m (event_key, at) SELECT DISTINCT k, $2::int8 FROM unnest($1::text[]) AS k
+ON CONFLICT (event_key) DO UPDATE SET at = excluded.at WHERE m.at <= $3`
+
+// AckOutbox removes delivered items and remembers the acks' keys, in one
+// implicit transaction (the statements are pipelined: one round trip). It
+// does not check the owner: a delivered message is done whoever holds its
+// user now.
+func (db *DB) AckOutbox(ctx context.Context, owner string, now time.Time, acks ...dmflow.Ack) error {
+	if len(acks) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(seqs))
-	for i, s := range seqs {
-		ids[i] = int64(s)
+	ids := make([]int64, 0, len(acks))
+	var keys []string
+	for _, a := range acks {
+		ids = append(ids, int64(a.Seq))
+		if a.Remember != "" {
+			keys = append(keys, a.Remember)
+		}
 	}
 	return db.run(ctx, "ack outbox", func(ctx context.Context) error {
-		_, err := db.pool.Exec(ctx, "DELETE FROM outbox WHERE seq = ANY($1)", ids)
-		return err
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM outbox WHERE seq = ANY($1)", ids)
+		if len(keys) > 0 {
+			b.Queue(sqlRemember, keys, nanos(now), nanos(now.Add(-db.opts.DedupeRetention)))
+		}
+		return db.pool.SendBatch(ctx, b).Close()
 	})
 }
 

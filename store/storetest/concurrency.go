@@ -109,7 +109,7 @@ func (h *H) checkConcurrentResult() {
 				h.Fatalf("user %s: reply %q, want %q (order broken)", u, it.Message.Reply.Text, want)
 			}
 			next[u]++
-			h.check(h.S.AckOutbox(h.Ctx, "check", it.Seq), "AckOutbox")
+			h.check(h.S.AckOutbox(h.Ctx, "check", T0, dmflow.Ack{Seq: it.Seq}), "AckOutbox")
 		}
 	}
 	for u := range concUsers {

@@ -10,6 +10,7 @@ var outboxTests = []test{
 	{"FIFO", testOutboxFIFO},
 	{"HeadOfLine", testHeadOfLine},
 	{"Ack", testAck},
+	{"AckRemembers", testAckRemembers},
 	{"DeadLetters", testDeadLetters},
 	{"LeaseTakeover", testOutboxTakeover},
 	{"Release", testOutboxRelease},
@@ -80,7 +81,7 @@ func testHeadOfLine(h *H) {
 	h.send("u2", "c")
 	items := h.claimOut("A", 10)
 	h.check(h.S.RetryOutbox(h.Ctx, "A", items[0].Seq, Min(5), "429"), "RetryOutbox")
-	h.check(h.S.AckOutbox(h.Ctx, "A", items[2].Seq), "AckOutbox")
+	h.check(h.S.AckOutbox(h.Ctx, "A", T0, dmflow.Ack{Seq: items[2].Seq}), "AckOutbox")
 	h.send("u2", "d")
 	h.wantOut(h.claimOut("A", 10, 4), "u2:d ", "u1 waits for its head")
 	h.wantOut(h.claimOut("B", 10, 4), "", "others wait too")
@@ -94,13 +95,43 @@ func testHeadOfLine(h *H) {
 func testAck(h *H) {
 	h.send("u1", "a", "b")
 	items := h.claimOut("A", 10)
-	h.check(h.S.AckOutbox(h.Ctx, "A", items[0].Seq, 999999), "AckOutbox")
-	h.check(h.S.AckOutbox(h.Ctx, "A", items[0].Seq), "AckOutbox twice")
+	h.check(h.S.AckOutbox(h.Ctx, "A", T0, dmflow.Ack{Seq: items[0].Seq}, dmflow.Ack{Seq: 999999}), "AckOutbox")
+	h.check(h.S.AckOutbox(h.Ctx, "A", T0, dmflow.Ack{Seq: items[0].Seq}), "AckOutbox twice")
 	if n := h.outDepth(dmflow.QueueDM); n != 1 {
 		h.Fatalf("depth %d, want 1", n)
 	}
 	h.check(h.S.ReleaseOutbox(h.Ctx, dmflow.QueueDM, "A"), "ReleaseOutbox")
 	h.wantOut(h.claimOut("B", 10), "u1:b ", "after ack and release")
+}
+
+// testAckRemembers: an acknowledgement's Remember key deduplicates like an
+// inbox key (the platform's echo of a delivered reply), until pruned.
+func testAckRemembers(h *H) {
+	h.send("u1", "a", "b")
+	items := h.claimOut("A", 10)
+	h.check(h.S.AckOutbox(h.Ctx, "A", Min(1), dmflow.Ack{Seq: items[0].Seq, Remember: "echo:m1"},
+		dmflow.Ack{Seq: 999999, Remember: "echo:m9"}, dmflow.Ack{Seq: items[1].Seq}), "AckOutbox")
+	if n := h.outDepth(dmflow.QueueDM); n != 0 {
+		h.Fatalf("outbox depth %d after the acks, want 0", n)
+	}
+	echo := func(mid string) dmflow.Event {
+		return dmflow.Event{Key: "echo:" + mid, Kind: dmflow.KindEcho, Channel: "test", Account: "acct", User: "u1", Time: T0, MID: mid}
+	}
+	if r := h.append(Min(2), echo("m1"), echo("m9")); r.Added != 0 || r.Duplicates != 2 {
+		h.Fatalf("echoes of remembered mids: %+v, want 2 duplicates", r)
+	}
+	if h.depth() != 0 || len(h.claim("B", 10, Min(2))) != 0 {
+		h.Fatal("a remembered key became an inbox item")
+	}
+	h.check(h.S.AckOutbox(h.Ctx, "A", Min(3), dmflow.Ack{Seq: 999998, Remember: "echo:m1"}), "remember twice")
+	n, err := h.S.PruneInbox(h.Ctx, Min(2))
+	h.check(err, "PruneInbox")
+	if n != 2 {
+		h.Fatalf("PruneInbox removed %d, want the 2 remembered keys", n)
+	}
+	if r := h.append(Min(4), echo("m1")); r.Added != 1 {
+		h.Fatalf("after prune: %+v, want the forgotten key added", r)
+	}
 }
 
 func testDeadLetters(h *H) {
@@ -116,7 +147,7 @@ func testDeadLetters(h *H) {
 	if h.outDepth(dmflow.QueueDM) != 1 {
 		h.Fatal("dead letter still counted in the queue")
 	}
-	h.check(h.S.AckOutbox(h.Ctx, "A", items[1].Seq), "ack b")
+	h.check(h.S.AckOutbox(h.Ctx, "A", T0, dmflow.Ack{Seq: items[1].Seq}), "ack b")
 	h.check(h.S.RequeueDead(h.Ctx, dead[0].Item.Seq), "RequeueDead")
 	got := h.claimOut("A", 10)
 	h.wantOut(got, "u1:a ", "requeued")

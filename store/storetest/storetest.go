@@ -14,7 +14,9 @@
 //   - ClaimActions skips calls under a live lease of any owner.
 //   - RetryOutbox and DeadLetter fail with ErrLeaseLost when another owner
 //     holds the user's queue lease and ErrNotFound for unknown seqs;
-//     AckOutbox ignores unknown seqs.
+//     AckOutbox ignores unknown seqs (their Remember keys are still
+//     remembered); remembering a key that deduplicates already changes
+//     nothing.
 //   - Every time decision uses the time passed in, never the clock.
 package storetest
 

@@ -89,6 +89,22 @@ func appendEvent(tx Tx, e *dmflow.Event, now time.Time) error {
 	)
 }
 
+// remember records key as a dedupe key without an inbox item (seq 0),
+// received at now, unless the key deduplicates already.
+func (s *Store) remember(tx Tx, key string, now time.Time) error {
+	if key == "" {
+		return nil
+	}
+	if dup, err := s.isDuplicate(tx, key, now); dup || err != nil {
+		return err
+	}
+	dd := tx.Bucket(bDedupe)
+	return putAll(
+		put{dd, []byte(key), cat(be64(0), timeKey(now))},
+		put{tx.Bucket(bRemember), cat(timeKey(now), []byte(key)), nil},
+	)
+}
+
 type put struct {
 	b    Bucket
 	k, v []byte
@@ -296,7 +312,10 @@ func prune(tx Tx, before time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	n, err := pruneRemembered(tx, end)
+	if err != nil {
+		return 0, err
+	}
 	for _, k := range keys {
 		sk := k[8:]
 		if tx.Bucket(bPending).Get(sk) != nil {
@@ -308,6 +327,27 @@ func prune(tx Tx, before time.Time) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// pruneRemembered forgets the keys remembered before end (a timeKey).
+func pruneRemembered(tx Tx, end []byte) (int, error) {
+	idx, dd := tx.Bucket(bRemember), tx.Bucket(bDedupe)
+	keys, err := scanKeys(idx, nil, 0, func(k []byte) bool { return string(k[:8]) < string(end) })
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		v := dd.Get(k[8:])
+		if v != nil && u64(v[:8]) == 0 && string(v[8:]) == string(k[:8]) {
+			if err := dd.Delete(k[8:]); err != nil {
+				return 0, err
+			}
+		}
+		if err := idx.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
 }
 
 // forget deletes a done item, its indexes and its dedupe key.

@@ -12,25 +12,26 @@ import (
 
 // Bucket names. Per-queue outbox buckets append "/<queue>".
 const (
-	bItems    = "inbox.items"   // seq → InboxItem (pending, done and failed, until pruned)
-	bPending  = "inbox.pending" // seq → userKey
-	bByUser   = "inbox.byuser"  // userKey seq → (history index)
-	bRecv     = "inbox.recv"    // time seq → (prune index)
-	bDedupe   = "inbox.dedupe"  // event key → seq time
-	bFailed   = "inbox.failed"  // seq → FailedItem
-	bInLease  = "inbox.lease"   // userKey → lease
-	bSessions = "sessions"      // userKey → Session
-	bSessUpd  = "sessions.upd"  // time userKey → (expiry index)
-	bTimers   = "timers"        // time userKey id → timerRec
-	bOutIdx   = "outbox.index"  // seq → queue NUL userKey (sequence source)
-	bOutItems = "outbox.items/" // + queue: seq → OutboxItem
-	bOutQueue = "outbox.queue/" // + queue: seq → userKey
-	bOutLease = "outbox.lease/" // + queue: userKey → lease
-	bDead     = "outbox.dead"   // seq → DeadLetter
-	bActions  = "actions"       // seq → ActionItem
-	bActID    = "actions.id"    // call id → seq
-	bActLease = "actions.lease" // seq → lease
-	bTokens   = "tokens"        // account → Token
+	bItems    = "inbox.items"    // seq → InboxItem (pending, done and failed, until pruned)
+	bPending  = "inbox.pending"  // seq → userKey
+	bByUser   = "inbox.byuser"   // userKey seq → (history index)
+	bRecv     = "inbox.recv"     // time seq → (prune index)
+	bDedupe   = "inbox.dedupe"   // event key → seq time (seq 0: remembered, no item)
+	bRemember = "inbox.remember" // time event key → (prune index of remembered keys)
+	bFailed   = "inbox.failed"   // seq → FailedItem
+	bInLease  = "inbox.lease"    // userKey → lease
+	bSessions = "sessions"       // userKey → Session
+	bSessUpd  = "sessions.upd"   // time userKey → (expiry index)
+	bTimers   = "timers"         // time userKey id → timerRec
+	bOutIdx   = "outbox.index"   // seq → queue NUL userKey (sequence source)
+	bOutItems = "outbox.items/"  // + queue: seq → OutboxItem
+	bOutQueue = "outbox.queue/"  // + queue: seq → userKey
+	bOutLease = "outbox.lease/"  // + queue: userKey → lease
+	bDead     = "outbox.dead"    // seq → DeadLetter
+	bActions  = "actions"        // seq → ActionItem
+	bActID    = "actions.id"     // call id → seq
+	bActLease = "actions.lease"  // seq → lease
+	bTokens   = "tokens"         // account → Token
 )
 
 // IsLeaseBucket reports whether a bucket holds leases only. A single-process

@@ -111,14 +111,18 @@ func (oc *outClaim) visit(seq uint64, uk []byte) error {
 	return nil
 }
 
-// AckOutbox removes delivered items; unknown seqs are ignored.
-func (s *Store) AckOutbox(ctx context.Context, owner string, seqs ...uint64) error {
+// AckOutbox removes delivered items (unknown seqs are ignored) and
+// remembers their Remember keys.
+func (s *Store) AckOutbox(ctx context.Context, owner string, now time.Time, acks ...dmflow.Ack) error {
 	err := s.update(ctx, func(tx Tx) error {
-		for _, seq := range seqs {
-			if r, ok := findOut(tx, seq); ok {
+		for _, a := range acks {
+			if r, ok := findOut(tx, a.Seq); ok {
 				if err := removeOut(tx, r); err != nil {
 					return err
 				}
+			}
+			if err := s.remember(tx, a.Remember, now); err != nil {
+				return err
 			}
 		}
 		return nil
