@@ -140,6 +140,7 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}},
 		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
 		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Logger: s.log, Clock: s.clock(),
+		Profiles: s.profiles(sender), // flows see user.username
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -102,6 +103,33 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// profiles is the bot's profile lookup: the Graph API client (with its
+// cache) when it is one, and in sandbox mode that client asking the double,
+// which first learns a profile for the user named after its sandbox id (the
+// double, like Instagram, only describes users it knows).
+func (s *server) profiles(sender dmflow.Sender) bot.Profiles {
+	p, ok := sender.(bot.Profiles)
+	switch {
+	case !ok:
+		return nil
+	case s.sandbox != nil:
+		return sandboxProfiles{double: s.sandbox.double, next: p}
+	}
+	return p
+}
+
+// sandboxProfiles gives every sandbox user the username of its id.
+type sandboxProfiles struct {
+	double *igtest.Server
+	next   bot.Profiles
+}
+
+// Profile implements bot.Profiles.
+func (p sandboxProfiles) Profile(ctx context.Context, account, user string) (dmflow.Profile, error) {
+	p.double.SetProfile(user, igtest.UserProfile{Username: user})
+	return p.next.Profile(ctx, account, user)
 }
 
 // clock is the bot's clock: the studio's advanceable clock in sandbox mode,
