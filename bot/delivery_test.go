@@ -143,6 +143,39 @@ func TestOwnEchoesAreIgnoredHumanEchoesHandOff(t *testing.T) {
 	}
 }
 
+// TestEachReplyIsAcknowledgedBeforeTheNextSend: a user's delivered reply
+// is acknowledged before the next reply to that user is sent, so a crash
+// repeats at most the send in flight. With five replies queued at once,
+// the n-th send finds 5-n of them still in the outbox.
+func TestEachReplyIsAcknowledgedBeforeTheNextSend(t *testing.T) {
+	s := newSender()
+	cfg := testConfig(s)
+	var depths []int
+	s.block = func(ctx context.Context, m dmflow.Outgoing) error {
+		if len(depths) == 0 { // sends to u1 never overlap (checked by the sender)
+			eventually(t, "all replies queued", func() bool {
+				n, err := cfg.Store.OutboxDepth(ctx, dmflow.QueueDM)
+				return err == nil && n == 5
+			})
+		}
+		n, err := cfg.Store.OutboxDepth(ctx, dmflow.QueueDM)
+		depths = append(depths, n)
+		return err
+	}
+	b := start(t, cfg)
+	var evs []dmflow.Event
+	for i := range 5 {
+		evs = append(evs, msg("u1", fmt.Sprint(i), fmt.Sprint(i)))
+	}
+	ingest(t, b, evs...)
+	for range 5 {
+		s.waitSent(t)
+	}
+	if !slices.Equal(depths, []int{5, 4, 3, 2, 1}) {
+		t.Fatalf("outbox depth at each send %v, want [5 4 3 2 1] (each earlier reply acknowledged)", depths)
+	}
+}
+
 // TestOwnEchoAfterAckIsADuplicate: the acknowledgement of a delivered reply
 // remembers "echo:<mid>", so the platform's echo is dropped at ingest and
 // never becomes an inbox item.

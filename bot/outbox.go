@@ -14,8 +14,8 @@ import (
 // deliverFunc delivers one outbox item and returns the platform id, if any.
 type deliverFunc func(ctx context.Context, it *dmflow.OutboxItem) (string, error)
 
-// sentFunc runs after items were delivered and before they are acknowledged.
-type sentFunc func(ctx context.Context, items []dmflow.OutboxItem, ids []string) error
+// sentFunc runs after an item was delivered and before it is acknowledged.
+type sentFunc func(ctx context.Context, it *dmflow.OutboxItem, id string) error
 
 // rememberFunc returns the dedupe key recorded with the acknowledgement of
 // an item delivered with platform id id ("" for none).
@@ -147,20 +147,18 @@ const (
 	aborted
 )
 
-// runUser delivers the user's claimed items in order. The Senders slot is
-// held only while a send is in flight, not while delivered items are
-// acknowledged (two store commits), so slow commits do not idle the
-// senders. The user stays registered until its acknowledgements are
-// written, so items claimed meanwhile are queued here, never to a second
-// goroutine that could retry (and release) while earlier items are unacked.
+// runUser delivers the user's claimed items in order, acknowledging each
+// delivered item before the next send, so that a crash repeats at most the
+// one send in flight per user. The Senders slot is held only while a send
+// is in flight, not during the acknowledgement (a store commit, which the
+// store groups with the other users' acknowledgements), so slow commits do
+// not idle the senders. Items claimed meanwhile for the user are queued
+// here, never to a second goroutine that could retry (and release) while
+// an earlier item is unacknowledged.
 func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
-	var ok []dmflow.OutboxItem
-	var ids []string
 	for {
 		it, more := d.next(key)
 		if !more {
-			d.flush(ctx, ok, ids)
-			ok, ids = nil, nil
 			if d.finish(key) {
 				return
 			}
@@ -170,16 +168,9 @@ func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
 		id, res, delay, reason := d.attempt(ctx, &it)
 		<-d.sem
 		d.done(1)
-		if res == delivered {
-			if ok, ids = append(ok, it), append(ids, id); len(ok) >= 64 {
-				d.flush(ctx, ok, ids)
-				ok, ids = ok[:0], ids[:0]
-			}
-			continue
-		}
-		d.flush(ctx, ok, ids)
-		ok, ids = nil, nil
 		switch res {
+		case delivered:
+			d.ack(ctx, &it, id)
 		case deadLettered:
 			d.dead(ctx, &it, reason)
 		case retryLater:
@@ -231,30 +222,23 @@ func (b *Bot) backoff(n int, err error) time.Duration {
 	return d
 }
 
-// flush acknowledges delivered items of one user, remembering their
-// dedupe keys (own-echo ids) in the same transaction. It uses its own
-// deadline so that items delivered just before shutdown are still
-// acknowledged.
-func (d *drainer) flush(ctx context.Context, items []dmflow.OutboxItem, ids []string) {
-	if len(items) == 0 {
-		return
-	}
+// ack acknowledges a delivered item, remembering its dedupe key (the
+// own-echo id) in the same transaction. It uses its own deadline so that
+// an item delivered just before shutdown is still acknowledged.
+func (d *drainer) ack(ctx context.Context, it *dmflow.OutboxItem, id string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if d.onSent != nil {
-		if err := d.onSent(ctx, items, ids); err != nil {
-			d.b.log.Error("record sent messages", "queue", d.queue, "err", err)
+		if err := d.onSent(ctx, it, id); err != nil {
+			d.b.log.Error("record sent message", "queue", d.queue, "seq", it.Seq, "err", err)
 		}
 	}
-	acks := make([]dmflow.Ack, len(items))
-	for i := range items {
-		acks[i].Seq = items[i].Seq
-		if d.remember != nil {
-			acks[i].Remember = d.remember(ids[i])
-		}
+	a := dmflow.Ack{Seq: it.Seq}
+	if d.remember != nil {
+		a.Remember = d.remember(id)
 	}
-	if err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, d.b.now(), acks...); err != nil {
-		d.b.log.Error("ack outbox (items will be delivered again)", "queue", d.queue, "n", len(acks), "err", err)
+	if err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, d.b.now(), a); err != nil {
+		d.b.log.Error("ack outbox (the item will be delivered again)", "queue", d.queue, "seq", it.Seq, "err", err)
 	}
 }
 

@@ -29,24 +29,16 @@ func (b *Bot) sendDM(ctx context.Context, it *dmflow.OutboxItem) (string, error)
 	return mid, err
 }
 
-// noticeSent queues the reply.sent notices of delivered replies of one
-// user, when notices are on, before the replies are acknowledged (so a
-// crash in between repeats a notice rather than losing it).
-func (b *Bot) noticeSent(ctx context.Context, items []dmflow.OutboxItem, mids []string) error {
-	if b.cfg.NoticeURL == "" {
+// noticeSent queues the reply.sent notice of a delivered reply, when
+// notices are on, before the reply is acknowledged (so a crash in between
+// repeats the notice rather than losing it).
+func (b *Bot) noticeSent(ctx context.Context, it *dmflow.OutboxItem, mid string) error {
+	if b.cfg.NoticeURL == "" || mid == "" {
 		return nil
 	}
-	c := dmflow.Commit{Owner: b.cfg.Owner, Key: items[0].Key, Now: b.now()}
-	for i, mid := range mids {
-		if mid != "" {
-			c.Notices = append(c.Notices, b.replySent(items[i].Key, mid))
-		}
-	}
-	if len(c.Notices) == 0 {
-		return nil
-	}
+	c := dmflow.Commit{Owner: b.cfg.Owner, Key: it.Key, Now: b.now(), Notices: []dmflow.Notice{b.replySent(it.Key, mid)}}
 	if err := b.store.Commit(ctx, c); err != nil {
-		return fmt.Errorf("bot: queue %d reply.sent notices: %w", len(c.Notices), err)
+		return fmt.Errorf("bot: queue reply.sent notice: %w", err)
 	}
 	wake(b.notices.wake)
 	return nil
