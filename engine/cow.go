@@ -30,6 +30,7 @@ func (st *step) ownTimers() []dmflow.Timer {
 	return st.s.Timers
 }
 
+// ownStack is ownTimers for the sub-flow stack.
 func (st *step) ownStack() []dmflow.Frame {
 	if !st.own.stack {
 		st.s.Stack = cloneGrow(st.s.Stack)
@@ -38,6 +39,7 @@ func (st *step) ownStack() []dmflow.Frame {
 	return st.s.Stack
 }
 
+// ownDeferred is ownTimers for the events deferred while an action is pending.
 func (st *step) ownDeferred() []dmflow.Event {
 	if !st.own.deferred {
 		st.s.Deferred = cloneGrow(st.s.Deferred)
