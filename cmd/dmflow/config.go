@@ -56,6 +56,14 @@ type igConfig struct {
 	GraphURL      string
 	APIVersion    string
 	MetaAppSecret string
+	// MessengerProfileFile names a YAML file of ice_breakers and
+	// persistent_menu; SetupOnStart makes serve apply them (and subscribe
+	// the account) like `dmflow instagram setup`.
+	MessengerProfileFile string
+	SetupOnStart         bool
+	// Messenger holds the ice breakers and persistent menu, from the config
+	// file's instagram section or from MessengerProfileFile.
+	Messenger messengerProfile
 }
 
 // configSetting is one configuration value: its flag, environment variable and
@@ -67,7 +75,7 @@ type configSetting struct {
 	Default string
 	Help    string
 	Secret  bool // never logged; redactedMark from every log line
-	ptr     any  // *string, *time.Duration or *int
+	ptr     any  // *string, *time.Duration, *int or *bool
 }
 
 // envSecretPrefix prefixes the environment variables that hold action
@@ -104,6 +112,8 @@ func configSettings(c *serveConfig) []configSetting {
 		{"graph-url", "DMFLOW_GRAPH_URL", "instagram.graph_url", "https://graph.instagram.com", "Graph API base URL (point it at a test double)", false, &ig.GraphURL},
 		{"graph-version", "DMFLOW_GRAPH_VERSION", "instagram.graph_version", "v25.0", "Graph API version", false, &ig.APIVersion},
 		{"meta-app-secret", "META_APP_SECRET", "instagram.meta_app_secret", "", "second accepted webhook signing secret (the Meta app secret)", true, &ig.MetaAppSecret},
+		{"messenger-profile", "DMFLOW_MESSENGER_PROFILE", "instagram.messenger_profile", "", "YAML file with ice_breakers and persistent_menu (instead of those keys under instagram: in the config file)", false, &ig.MessengerProfileFile},
+		{"instagram-setup-on-start", "DMFLOW_INSTAGRAM_SETUP_ON_START", "instagram.setup_on_start", "false", "serve: on start set the ice breakers and persistent menu and subscribe the account, like dmflow instagram setup", false, &ig.SetupOnStart},
 		{"notify-url", "DMFLOW_NOTIFY_URL", "notify.url", "", "outgoing webhook URL for notices (message received, reply sent, …)", false, &c.NotifyURL},
 		{"notify-secret", "DMFLOW_NOTIFY_SECRET", "notify.secret", "", "HMAC secret signing outgoing webhooks", true, &c.NotifySecret},
 	}
@@ -128,6 +138,10 @@ func declareFlags(fs *flag.FlagSet, names ...string) {
 		help := s.Help + " (env " + s.Env + ")"
 		if s.Secret {
 			help += "; prefer the environment or the config file for secrets"
+		}
+		if _, ok := s.ptr.(*bool); ok {
+			fs.Bool(s.Flag, s.Default == "true", help)
+			continue
 		}
 		fs.String(s.Flag, s.Default, help)
 	}
@@ -154,6 +168,11 @@ func loadConfig(fs *flag.FlagSet, env func(string) (string, bool)) (*serveConfig
 	}
 	for i := range ss {
 		if err := applyEnvAndFlag(&ss[i], env, flagVals); err != nil {
+			return nil, err
+		}
+	}
+	if c.Instagram.MessengerProfileFile != "" {
+		if err := c.Instagram.Messenger.loadFile(c.Instagram.MessengerProfileFile); err != nil {
 			return nil, err
 		}
 	}
@@ -194,6 +213,12 @@ func assignSetting(s *configSetting, raw string) error {
 			return fmt.Errorf("invalid duration %q (want e.g. 30s, 15m, 24h)", raw)
 		}
 		*p = d
+	case *bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("invalid boolean %q (want true or false)", raw)
+		}
+		*p = b
 	case *int:
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 0 {
@@ -248,6 +273,8 @@ func configFileEntry(c *serveConfig, byKey map[string]*configSetting, path, key 
 	switch {
 	case key == "secrets":
 		return configFileSecrets(c, path, v)
+	case key == "instagram.ice_breakers" || key == "instagram.persistent_menu":
+		return c.Instagram.Messenger.decodeField(path, strings.TrimPrefix(key, "instagram."), key, k, v)
 	case key == "instagram" || key == "notify":
 		return walkConfigFile(c, byKey, path, key+".", v)
 	case byKey[key] == nil:
@@ -280,7 +307,7 @@ func configKnownKeys(byKey map[string]*configSetting) []string {
 	for k := range byKey {
 		keys = append(keys, k)
 	}
-	keys = append(keys, "secrets")
+	keys = append(keys, "secrets", "instagram.ice_breakers", "instagram.persistent_menu")
 	sort.Strings(keys)
 	return keys
 }

@@ -58,7 +58,9 @@ func startServe(t *testing.T, env envMap, args ...string) *inProcessServer {
 	urls := make(chan string, 1)
 	s := &inProcessServer{Out: &syncBuffer{url: urls}, Err: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	all := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--shutdown-timeout", "5s"}, args...)
-	go func() { s.done <- run(ctx, all, IO{In: strings.NewReader(""), Out: s.Out, Err: s.Err, Env: env.lookup}) }()
+	go func() {
+		s.done <- run(ctx, all, IO{In: strings.NewReader(""), Out: s.Out, Err: s.Err, Env: env.lookup})
+	}()
 	select {
 	case s.URL = <-urls:
 	case code := <-s.done:
