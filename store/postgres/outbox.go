@@ -193,6 +193,26 @@ func (db *DB) OutboxDepth(ctx context.Context, queue string) (int, error) {
 	return db.count(ctx, "outbox depth "+queue, "SELECT count(*) FROM outbox WHERE queue = $1", queue)
 }
 
+// PendingOutbox lists up to limit of the user's pending items of the queue,
+// oldest first, without claiming them.
+func (db *DB) PendingOutbox(ctx context.Context, queue string, key dmflow.SessionKey, limit int) ([]dmflow.OutboxItem, error) {
+	var items []dmflow.OutboxItem
+	err := db.run(ctx, "pending outbox "+queue, func(ctx context.Context) error {
+		rows, err := db.pool.Query(ctx, `SELECT seq, attempts, not_before, last_error, record FROM outbox
+			WHERE queue = $1 AND account = $2 AND user_id = $3 ORDER BY seq LIMIT $4`,
+			queue, key.Account, key.User, pageSize(limit))
+		if err != nil {
+			return err
+		}
+		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.OutboxItem, error) {
+			var it dmflow.OutboxItem
+			return it, scanOutbox(row, &it)
+		})
+		return err
+	})
+	return items, err
+}
+
 // DeadLetters lists dead letters, oldest first.
 func (db *DB) DeadLetters(ctx context.Context, limit int) ([]dmflow.DeadLetter, error) {
 	var out []dmflow.DeadLetter

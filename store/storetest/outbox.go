@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/dmflow/dmflow"
@@ -11,6 +12,7 @@ var outboxTests = []test{
 	{"HeadOfLine", testHeadOfLine},
 	{"Ack", testAck},
 	{"AckRemembers", testAckRemembers},
+	{"PendingOutbox", testPendingOutbox},
 	{"DeadLetters", testDeadLetters},
 	{"LeaseTakeover", testOutboxTakeover},
 	{"Release", testOutboxRelease},
@@ -132,6 +134,34 @@ func testAckRemembers(h *H) {
 	if r := h.append(Min(4), echo("m1")); r.Added != 1 {
 		h.Fatalf("after prune: %+v, want the forgotten key added", r)
 	}
+}
+
+// PendingLister is implemented by the stores that list a user's pending
+// outbox items without claiming them (all of dmflow's; the bot uses it to
+// recognise echoes of replies it has not acknowledged yet).
+type PendingLister interface {
+	PendingOutbox(ctx context.Context, queue string, key dmflow.SessionKey, limit int) ([]dmflow.OutboxItem, error)
+}
+
+func testPendingOutbox(h *H) {
+	pl, ok := h.S.(PendingLister)
+	if !ok {
+		h.Fatalf("%T has no PendingOutbox method", h.S)
+	}
+	h.send("u1", "a", "b", "c")
+	h.send("u2", "x")
+	claimed := h.claimOut("A", 1)
+	h.check(h.S.AckOutbox(h.Ctx, "A", T0, dmflow.Ack{Seq: claimed[0].Seq}), "AckOutbox")
+	got, err := pl.PendingOutbox(h.Ctx, dmflow.QueueDM, Key("u1"), 1)
+	h.check(err, "PendingOutbox")
+	h.wantOut(got, "u1:b ", "first pending of u1")
+	got, err = pl.PendingOutbox(h.Ctx, dmflow.QueueDM, Key("u1"), 0)
+	h.check(err, "PendingOutbox")
+	h.wantOut(got, "u1:b u1:c ", "pending of u1")
+	got, err = pl.PendingOutbox(h.Ctx, dmflow.QueueNotices, Key("u1"), 0)
+	h.check(err, "PendingOutbox notices")
+	h.wantOut(got, "", "other queue")
+	h.wantOut(h.claimOut("A", 10), "u1:b u1:c u2:x ", "listing claimed nothing")
 }
 
 func testDeadLetters(h *H) {

@@ -228,6 +228,31 @@ func (s *Store) OutboxDepth(ctx context.Context, queue string) (int, error) {
 	return n, s.errf(err, "outbox depth %s", queue)
 }
 
+// PendingOutbox lists up to limit of the user's pending items of the queue,
+// oldest first, without claiming them. It scans the queue.
+func (s *Store) PendingOutbox(ctx context.Context, queue string, key dmflow.SessionKey, limit int) ([]dmflow.OutboxItem, error) {
+	limit = limitOr(limit)
+	var out []dmflow.OutboxItem
+	err := s.view(ctx, func(tx Tx) error {
+		items, uk := tx.Bucket(bOutItems+queue), string(userKey(key))
+		var derr error
+		err := tx.Bucket(bOutQueue+queue).Scan(nil, func(k, v []byte) bool {
+			if string(v) != uk {
+				return true
+			}
+			var it dmflow.OutboxItem
+			_, derr = getRec(items, k, &it)
+			out = append(out, it)
+			return derr == nil && len(out) < limit
+		})
+		if err == nil {
+			err = derr
+		}
+		return err
+	})
+	return out, s.errf(err, "pending outbox %s of %s", queue, key)
+}
+
 // DeadLetters lists dead letters, oldest first.
 func (s *Store) DeadLetters(ctx context.Context, limit int) ([]dmflow.DeadLetter, error) {
 	var out []dmflow.DeadLetter
