@@ -46,7 +46,7 @@ type Command struct {
 func commands() []*Command {
 	cmds := []*Command{
 		validateCmd(), testCmd(), chatCmd(), graphCmd(),
-		serveCmd(), authCmd(), adminCmd(), migrateCmd(), benchCmd(),
+		serveCmd(), authCmd(), adminCmd(), migrateCmd(), benchCmd(), instagramCmd(),
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds

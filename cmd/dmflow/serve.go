@@ -123,7 +123,11 @@ func (s *server) open(ctx context.Context) error {
 	if err := s.newBot(eng, sender); err != nil {
 		return err
 	}
-	return s.routes()
+	if err := s.routes(); err != nil {
+		return err
+	}
+	s.instagramSetupOnStart(ctx, sender) // --instagram-setup-on-start
+	return nil
 }
 
 func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
