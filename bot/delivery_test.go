@@ -240,6 +240,60 @@ func TestEchoBeforeAckIsRecognised(t *testing.T) {
 	}
 }
 
+// TestUnknownEchoMatchingOurContentIsOurs: an echo whose mid this process
+// never saw (the first send of a reply resent after a crash, or a reply
+// another replica sent) is recognised by its content, against the replies
+// this process delivered recently and the user's replies still pending in
+// the outbox; a different text is a person and hands off.
+func TestUnknownEchoMatchingOurContentIsOurs(t *testing.T) {
+	s := newSender()
+	release := make(chan struct{})
+	s.block = func(ctx context.Context, m dmflow.Outgoing) error {
+		if m.Reply.Text == "re: pending" {
+			<-release
+		}
+		return nil
+	}
+	cfg := testConfig(s)
+	cfg.EchoGrace = time.Millisecond // do not wait for the blocked send
+	b := start(t, cfg)
+	ingest(t, b, msg("u1", "1", "hi"))
+	s.waitSent(t)
+	handedOff := func(user string) bool {
+		sess, err := cfg.Store.GetSession(ctx, key(user))
+		return err == nil && sess.Handoff != nil
+	}
+	drained := func() bool {
+		n, err := cfg.Store.InboxDepth(ctx)
+		return err == nil && n == 0
+	}
+	ingest(t, b, echoOf("u1", "mid.before-crash", "re: hi")) // delivered recently
+	eventually(t, "echo processed", drained)
+	if handedOff("u1") {
+		t.Fatal("an echo of u1's delivered reply was taken for a person")
+	}
+	ingest(t, b, msg("u2", "2", "pending"))
+	eventually(t, "u2's reply pending", func() bool {
+		n, err := cfg.Store.OutboxDepth(ctx, dmflow.QueueDM)
+		return err == nil && n == 1
+	})
+	ingest(t, b, echoOf("u2", "mid.other-replica", "re: pending")) // still in the outbox
+	ingest(t, b, echoOf("u1", "mid.person", "re: hi!"))            // a person
+	eventually(t, "the person's echo handed u1 off", func() bool { return handedOff("u1") })
+	close(release)
+	s.waitSent(t)
+	eventually(t, "inbox drained", drained)
+	if handedOff("u2") {
+		t.Fatal("an echo of u2's pending reply was taken for a person")
+	}
+}
+
+func echoOf(user, mid, text string) dmflow.Event {
+	ev := echo(user, mid)
+	ev.Text = text
+	return ev
+}
+
 func echo(user, mid string) dmflow.Event {
 	return dmflow.Event{Key: "echo:" + mid, Kind: dmflow.KindEcho, Channel: "instagram", Account: "acct", User: user,
 		Time: time.Date(2026, 11, 25, 12, 0, 1, 0, time.UTC), MID: mid, Text: "from the inbox"}

@@ -33,20 +33,33 @@
 // is dropped as a duplicate at ingest when it arrives later. When the
 // platform echo wins the race, the worker recognises it by the message ids
 // this process sent recently; if a send to that user is still in flight it
-// waits for it (at most Config.EchoGrace) before deciding. Any other echo is
-// a person answering from the Instagram inbox: it goes to the engine and
-// the session is handed off (the bot sets Session.Handoff if the engine did
-// not), and replies produced for an echo are dropped. With notices on, the
-// reply.sent notice is queued when the reply is acknowledged.
+// waits for it (at most Config.EchoGrace) before deciding. An echo whose id
+// is unknown is then compared by content (its text, else its first
+// attachment's type) with the last few replies this process delivered to
+// the user (5 minutes) and with the user's replies still in the outbox
+// (store/bolt, store/mem and store/postgres list them): a match is ours.
+// Any other echo is a person answering from the Instagram inbox: it goes to
+// the engine and the session is handed off (the bot sets Session.Handoff if
+// the engine did not), and replies produced for an echo are dropped. With
+// notices on, the reply.sent notice is queued when the reply is
+// acknowledged.
 //
 // # Caveats
 //
-//   - Recognising an own echo that arrives before its acknowledgement
-//     relies on the in-memory list of this process. With several replicas,
-//     the replica that sent a reply and the replica that processes the echo
-//     may differ; such an echo is then taken for a human reply (handoff).
-//     The window is the time between Graph accepting the message and its
-//     acknowledgement.
+//   - Echoes that reach the inbox before their reply is acknowledged are
+//     recognised from memory (ids and content of this process's last 4
+//     sends per user, 5 minutes, at most 65,536 users) or from the outbox.
+//     What remains taken for a person (a false handoff): an echo processed
+//     by a replica that did not send the reply, after the sender
+//     acknowledged it (it left the outbox) — with a different content than
+//     that replica's own recent sends; the echo of a reply sent before a
+//     crash whose resend already left the outbox when the old process's
+//     memory is gone and more than 4 later replies went to the user; echoes
+//     whose content the platform renders differently than the reply (e.g.
+//     templates, the earlier parts of a text split into several messages,
+//     whose ids the Send API client does not return). The reverse error is
+//     possible too: a person typing, from the inbox, exactly the text of
+//     one of those replies is taken for the bot (no handoff).
 //   - Delivery is at least once: a crash between a successful send and its
 //     acknowledgement sends the message again after restart.
 //   - A user whose commit fails for a transient store error is released and

@@ -2,101 +2,230 @@ package bot
 
 import (
 	"context"
+	"hash/fnv"
 	"sync"
 	"time"
 
 	"github.com/dmflow/dmflow"
 )
 
-// echoTTL is how long this process remembers the ids of messages it sent.
-const echoTTL = 10 * time.Minute
+// recentTTL is how long this process remembers what it sent to a user.
+// Acknowledged ids are durable dedupe keys, so this only covers echoes
+// that reached the inbox before their reply was acknowledged and are
+// processed later (an inbox backlog), and content matches after a crash.
+const recentTTL = 5 * time.Minute
 
-// echoTracker remembers the message ids this process sent recently and the
-// users a send is in flight to, so an echo that arrives before its marker
-// is still recognised as ours.
-type echoTracker struct {
-	mu       sync.Mutex
-	sent     map[string]time.Time                 // mid → when
-	inflight map[dmflow.SessionKey]*inflightSends // user → sends in flight
-	swept    time.Time                            // last sweep of sent
-}
+// recentPerUser is how many recent sends are remembered per user.
+const recentPerUser = 4
 
-// sweepEvery bounds how often the recent-id maps are swept for expired
-// entries, so that a map holding many live entries is not walked on every
-// send.
+// maxTrackedUsers bounds the users remembered at once (about 200 bytes
+// each); beyond it, users with no send in flight are evicted early.
+const maxTrackedUsers = 1 << 16
+
+// sweepEvery bounds how often the tracker (and the end-to-end latency map)
+// is swept for expired entries, so that a map holding many live entries is
+// not walked on every send.
 const sweepEvery = time.Second
 
-type inflightSends struct {
-	n    int
-	done chan struct{} // closed when n drops to 0
+// echoTracker remembers, per user, the sends in flight and the last few
+// sends of this process (hashes of the message id and of the content), so
+// that an echo reaching the inbox before its reply was acknowledged is
+// still recognised as ours.
+type echoTracker struct {
+	mu    sync.Mutex
+	users map[dmflow.SessionKey]*userSends
+	swept time.Time // last sweep
 }
 
+type userSends struct {
+	inflight int
+	done     chan struct{} // closed when inflight drops to 0
+	recent   [recentPerUser]recentSend
+	next     int // ring position
+	last     time.Time
+}
+
+// recentSend is one delivered message: FNV-1a hashes of its id and of its
+// content signature (see replySig).
+type recentSend struct{ mid, sig uint64 }
+
 func newEchoTracker() *echoTracker {
-	return &echoTracker{sent: map[string]time.Time{}, inflight: map[dmflow.SessionKey]*inflightSends{}}
+	return &echoTracker{users: map[dmflow.SessionKey]*userSends{}}
 }
 
 // begin records a send to key in flight.
 func (t *echoTracker) begin(key dmflow.SessionKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	f := t.inflight[key]
-	if f == nil {
-		f = &inflightSends{done: make(chan struct{})}
-		t.inflight[key] = f
+	u := t.users[key]
+	if u == nil {
+		u = &userSends{}
+		t.users[key] = u
 	}
-	f.n++
+	if u.inflight == 0 {
+		u.done = make(chan struct{})
+	}
+	u.inflight++
 }
 
-// end records the outcome of a send begun with begin; mid is "" on failure.
-func (t *echoTracker) end(key dmflow.SessionKey, mid string) {
+// end records the outcome of a send begun with begin: mid is "" on
+// failure, sig is the reply's content signature.
+func (t *echoTracker) end(key dmflow.SessionKey, mid, sig string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
+	u := t.users[key]
+	if u == nil {
+		return
+	}
 	if mid != "" {
-		t.sent[mid] = now
+		u.recent[u.next] = recentSend{mid: hash(mid), sig: hash(sig)}
+		u.next = (u.next + 1) % recentPerUser
+		u.last = now
 	}
-	if f := t.inflight[key]; f != nil {
-		if f.n--; f.n == 0 {
-			close(f.done)
-			delete(t.inflight, key)
-		}
+	if u.inflight--; u.inflight == 0 {
+		close(u.done)
 	}
-	if len(t.sent) > 4096 && now.Sub(t.swept) >= sweepEvery {
-		t.swept = now
-		for m, at := range t.sent {
-			if now.Sub(at) > echoTTL {
-				delete(t.sent, m)
-			}
+	t.sweep(now)
+}
+
+// sweep forgets users without a send in flight whose last send is older
+// than recentTTL, at most once per sweepEvery; above maxTrackedUsers it
+// forgets such users regardless of age.
+func (t *echoTracker) sweep(now time.Time) {
+	full := len(t.users) > maxTrackedUsers
+	if len(t.users) <= 4096 || (!full && now.Sub(t.swept) < sweepEvery) {
+		return
+	}
+	t.swept = now
+	for k, u := range t.users {
+		if u.inflight == 0 && (full || now.Sub(u.last) > recentTTL) {
+			delete(t.users, k)
 		}
 	}
 }
 
-// isOurs reports whether mid was sent by this process, waiting up to grace
-// for sends to key that are still in flight.
-func (t *echoTracker) isOurs(ctx context.Context, key dmflow.SessionKey, mid string, grace time.Duration) bool {
-	t.mu.Lock()
-	_, ok := t.sent[mid]
-	f := t.inflight[key]
-	t.mu.Unlock()
-	if ok || f == nil || mid == "" {
+// isOurs reports whether an echo to key with id mid and content signature
+// sig was sent by this process recently, waiting up to grace for sends to
+// key that are still in flight.
+func (t *echoTracker) isOurs(ctx context.Context, key dmflow.SessionKey, mid, sig string, grace time.Duration) bool {
+	ok, done := t.match(key, mid, sig)
+	if ok || done == nil {
 		return ok
 	}
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	select {
-	case <-f.done:
+	case <-done:
 	case <-timer.C:
 	case <-ctx.Done():
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	_, ok = t.sent[mid]
+	ok, _ = t.match(key, mid, sig)
 	return ok
 }
 
-// ownEcho reports whether an echo event is one of dmflow's own sends.
+// match looks mid and sig up among the user's recent sends; done is
+// non-nil while a send to the user is in flight.
+func (t *echoTracker) match(key dmflow.SessionKey, mid, sig string) (ok bool, done chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.users[key]
+	if u == nil {
+		return false, nil
+	}
+	if u.inflight > 0 {
+		done = u.done
+	}
+	if time.Since(u.last) > recentTTL {
+		return false, done
+	}
+	hm, hs := hash(mid), hash(sig)
+	for _, r := range u.recent {
+		if (mid != "" && r.mid == hm) || (sig != "" && r.sig == hs) {
+			return true, done
+		}
+	}
+	return false, done
+}
+
+func hash(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// replySig is the content signature of a reply, as its echo will show it:
+// the text, else the type of the (first) attachment. Replies that are not
+// echoed as messages (sender actions, reactions) have none.
+func replySig(r *dmflow.Reply) string {
+	switch {
+	case r.Kind == dmflow.ReplyAction || r.Kind == dmflow.ReplyReact:
+		return ""
+	case r.Text != "":
+		return "t:" + r.Text
+	case len(r.Media) > 0:
+		return "a:" + r.Media[0].Type
+	case r.Kind == dmflow.ReplyLikeHeart:
+		return "a:like_heart"
+	case r.Kind == dmflow.ReplyMediaShare:
+		return "a:share"
+	case r.Kind == dmflow.ReplyGeneric:
+		return "a:template"
+	}
+	return ""
+}
+
+// echoSig is the content signature of an echo (see replySig).
+func echoSig(ev *dmflow.Event) string {
+	switch {
+	case ev.Text != "":
+		return "t:" + ev.Text
+	case len(ev.Attachments) > 0:
+		return "a:" + ev.Attachments[0].Type
+	}
+	return ""
+}
+
+// ownEcho reports whether an echo event is one of dmflow's own sends: an
+// own-echo marker of an older version, a message id or content this
+// process sent recently (waiting for a send in flight to the user), or the
+// content of one of the user's replies still in the outbox (sent by
+// another replica, or before a crash, and not acknowledged yet).
 func (b *Bot) ownEcho(ctx context.Context, ev *dmflow.Event) bool {
-	return ev.Channel == ChannelDmflow || b.echoes.isOurs(ctx, ev.SessionKey(), ev.MID, b.cfg.EchoGrace)
+	if ev.Channel == ChannelDmflow {
+		return true
+	}
+	sig := echoSig(ev)
+	if b.echoes.isOurs(ctx, ev.SessionKey(), ev.MID, sig, b.cfg.EchoGrace) {
+		return true
+	}
+	return sig != "" && b.pendingMatch(ctx, ev.SessionKey(), sig)
+}
+
+// pendingLister is implemented by stores that list a user's outbox items
+// without claiming them (store/bolt, store/mem, store/postgres).
+type pendingLister interface {
+	PendingOutbox(ctx context.Context, queue string, key dmflow.SessionKey, limit int) ([]dmflow.OutboxItem, error)
+}
+
+// pendingMatch reports whether one of the user's replies still in the
+// outbox has content signature sig.
+func (b *Bot) pendingMatch(ctx context.Context, key dmflow.SessionKey, sig string) bool {
+	pl, ok := b.store.(pendingLister)
+	if !ok {
+		return false
+	}
+	items, err := pl.PendingOutbox(ctx, dmflow.QueueDM, key, 64)
+	if err != nil {
+		b.log.Warn("list pending replies for an unknown echo", "user", key.String(), "err", err)
+		return false
+	}
+	for i := range items {
+		if m := items[i].Message; m != nil && replySig(&m.Reply) == sig {
+			return true
+		}
+	}
+	return false
 }
 
 // replySent is the reply.sent notice of a delivered reply.

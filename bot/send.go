@@ -20,7 +20,7 @@ func (b *Bot) sendDM(ctx context.Context, it *dmflow.OutboxItem) (string, error)
 	if err != nil {
 		mid = ""
 	}
-	b.echoes.end(it.Key, mid)
+	b.echoes.end(it.Key, mid, replySig(&it.Message.Reply))
 	if err == nil {
 		if at, ok := b.e2e.get(it.Message.Cause); ok {
 			b.metrics.endToEnd.Observe(b.now().Sub(at).Seconds())
@@ -75,7 +75,7 @@ func (r *receivedTimes) put(cause string, at time.Time) {
 	if len(r.m) >= 8192 && at.Sub(r.swept) >= sweepEvery {
 		r.swept = at
 		for k, t := range r.m {
-			if at.Sub(t) > echoTTL {
+			if at.Sub(t) > recentTTL {
 				delete(r.m, k)
 			}
 		}
