@@ -240,7 +240,10 @@ func TestSendErrorClasses(t *testing.T) {
 		{"policy block", igtest.Fault{Path: "/messages", Code: 368}, want{permanent: true, calls: 1}},
 		{"missing access 1/99", igtest.Fault{Path: "/messages", Code: 1, Subcode: 99}, want{permanent: true, calls: 1}},
 		{"ambiguous 1/1357046", igtest.Fault{Path: "/messages", Code: 1, Subcode: 1357046, Deliver: true}, want{ambiguous: true, calls: 1, recorded: 1}},
-		{"dropped after write", igtest.Fault{Path: "/messages", Drop: true, Deliver: true}, want{ambiguous: true, calls: 1, recorded: 1}},
+		// A reset after the request was written is retried: at least once,
+		// so a message Meta did process arrives twice.
+		{"dropped after write", igtest.Fault{Path: "/messages", Drop: true, Deliver: true, Times: 1}, want{calls: 2, recorded: 2}},
+		{"dropped", igtest.Fault{Path: "/messages", Drop: true, Times: 2}, want{calls: 3, recorded: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,14 +274,19 @@ func TestSendErrorClasses(t *testing.T) {
 	}
 }
 
-func TestSendTimeoutIsAmbiguous(t *testing.T) {
+func TestSendTimeoutIsRetried(t *testing.T) {
 	srv, c := setup(t, igtest.Config{}, func(cc *instagram.ClientConfig) {
 		cc.HTTPClient = &http.Client{Timeout: 50 * time.Millisecond}
 	})
-	srv.Inject(igtest.Fault{Path: "/messages", Latency: time.Second, Status: 200, Code: 2})
+	srv.Inject(igtest.Fault{Path: "/messages", Latency: time.Second, Status: 500, Times: 1})
+	if _, err := c.Send(context.Background(), out(dmflow.Reply{Kind: dmflow.ReplyText, Text: "hi"})); err != nil {
+		t.Fatalf("a timeout then success: err = %v", err)
+	}
+	srv.Inject(igtest.Fault{Path: "/messages", Latency: time.Second, Status: 500, Times: -1})
 	_, err := c.Send(context.Background(), out(dmflow.Reply{Kind: dmflow.ReplyText, Text: "hi"}))
-	if !errors.Is(err, dmflow.ErrAmbiguous) {
-		t.Errorf("timeout after write: err = %v, want ambiguous", err)
+	var ae *instagram.APIError
+	if !errors.As(err, &ae) || ae.Class != instagram.Retryable || !ae.Written || errors.Is(err, dmflow.ErrAmbiguous) {
+		t.Errorf("timeouts only: err = %v (%+v), want retryable, written", err, ae)
 	}
 }
 

@@ -90,10 +90,15 @@
 //   - Outgoing.LastInbound zero means "unknown": the window is then left to
 //     the platform (error 10/2534022, permanent). Within 24 hours the
 //     HUMAN_AGENT tag is dropped, as it is not needed there.
-//   - The Send API has no idempotency key. A reply split into several
-//     requests that fails after the first part, a connection lost after the
-//     request was written, a timeout and error 1/1357046 all return
-//     ErrAmbiguous: the message may have arrived; compare with the echo.
+//   - The Send API has no idempotency key. A connection reset, EOF or
+//     timeout is retried (in the call, then by the caller's outbox), also
+//     after the request was written: Meta may have processed it, so such a
+//     retry can deliver the message twice (delivery is at least once). This
+//     is rare and counted: the failed call is logged with written=true, and
+//     the bot counts retries (dmflow_deliveries_total{result="retried"}).
+//     Failures that say the message may have arrived are ErrAmbiguous and
+//     not retried: error 1/1357046, a 200 whose answer cannot be read, and
+//     a reply split into several requests that fails after the first part.
 //   - Rate limiters live in the process: several replicas each get the full
 //     budget. Set RateLimits accordingly.
 //   - Error 190 and a NeedsReauth token are permanent: replies are

@@ -16,14 +16,16 @@ type Class int
 
 // Error classes.
 const (
-	// Retryable failures (throttling, temporary errors, 5xx, timeouts before
-	// the request was sent) may succeed later.
+	// Retryable failures (throttling, temporary errors, 5xx, connection
+	// resets, EOF and timeouts) may succeed later. A send retried after its
+	// request was written (APIError.Written) may be delivered twice.
 	Retryable Class = iota
 	// Permanent failures (outside the window, unknown user, bad token,
 	// missing permission, invalid request) never succeed as they are.
 	Permanent
-	// Ambiguous failures may have delivered the message (1/1357046, a
-	// connection lost after the request was written): never retried blindly.
+	// Ambiguous failures may have delivered the message and say so
+	// (1/1357046, a 200 with an unreadable answer, a reply split into
+	// several requests failing after the first): never retried blindly.
 	Ambiguous
 )
 
@@ -88,6 +90,9 @@ type APIError struct {
 	Wait time.Duration `json:"-"`
 	// Err is the transport error, if the call got no answer.
 	Err error `json:"-"`
+	// Written is set for a transport error after a send's request was
+	// written: Meta may have processed it, and a retry may duplicate it.
+	Written bool `json:"-"`
 }
 
 func (e *APIError) Error() string {

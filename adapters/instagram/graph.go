@@ -92,14 +92,12 @@ func (g *caller) do(ctx context.Context, c call) (*result, error) {
 	return &result{header: resp.Header, body: body}, nil
 }
 
-// transportError classifies a call that got no (complete) answer: once a
-// non-idempotent request was written, it may have been processed.
+// transportError classifies a call that got no (complete) answer: a
+// connection reset, EOF or timeout is retryable. Written records that a
+// non-idempotent request (a send) was written first: Meta may have
+// processed it, so the retry may repeat it (at least once).
 func transportError(c call, path string, err error, wrote bool) *APIError {
-	class := Retryable
-	if wrote && !c.idempotent {
-		class = Ambiguous
-	}
-	return &APIError{Method: c.method, Path: path, Class: class, Err: err}
+	return &APIError{Method: c.method, Path: path, Class: Retryable, Written: wrote && !c.idempotent, Err: err}
 }
 
 func (g *caller) logCall(c call, path string, start time.Time, e *APIError) {
@@ -112,6 +110,9 @@ func (g *caller) logCall(c call, path string, start time.Time, e *APIError) {
 		slog.Int("status", e.Status), slog.Int("code", e.Code), slog.Int("subcode", e.Subcode),
 		slog.String("fbtrace_id", e.FBTraceID), slog.String("class", e.Class.String()),
 		slog.Duration("latency", time.Since(start)),
+	}
+	if e.Written {
+		attrs = append(attrs, slog.Bool("written", true)) // a retry may duplicate the message
 	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("err", redactURL(e.Err)))
