@@ -74,7 +74,12 @@ type Config struct {
 	// MaxInflight bounds inbox items claimed but not finished. Default 1024.
 	MaxInflight int
 	// Senders bounds the users being delivered to at the same time per
-	// queue. Default 32.
+	// queue. A slot is held only while a send is in flight, so with the
+	// Graph API's latency (~100–300 ms per send) Senders/latency is the
+	// delivery ceiling: the default 128 allows roughly 400–1,300 sends/s,
+	// above what a business account may send (100/s), so that many
+	// accounts can be served by one process. Each slot costs a goroutine
+	// and one keep-alive connection. Default 128.
 	Senders int
 	// ActionWorkers bounds concurrent action calls. Default 16.
 	ActionWorkers int
@@ -118,7 +123,7 @@ type Config struct {
 func (c *Config) setDefaults() {
 	setInt(&c.Workers, 64)
 	setInt(&c.MaxInflight, 1024)
-	setInt(&c.Senders, 32)
+	setInt(&c.Senders, 128)
 	setInt(&c.ActionWorkers, 16)
 	setInt(&c.ClaimBatch, 256)
 	setInt(&c.MaxSendAttempts, 8)
