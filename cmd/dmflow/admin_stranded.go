@@ -7,51 +7,34 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"text/tabwriter"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/flows"
 )
 
-// strandedPage is how many sessions one admin request lists.
-const strandedPage = 1000
-
 // stranded loads the flows at PATH (the version about to be deployed) and
-// lists the running server's sessions that would lose their place: their
-// flow is gone, or their state is gone without a `migrate` entry (such a
-// session restarts at the flow's start). It fails (exit 1) when any is
-// found, so a deploy script can stop.
+// lists the running server's sessions that would lose their place (their
+// flow is gone, or their state is gone without a `migrate` entry: such a
+// session restarts at the flow's start) and those a `migrate` entry moves.
+// It fails (exit 1) when any is stranded, so a deploy script can stop.
 func (c *adminClient) stranded(ctx context.Context, _ *flag.FlagSet, a []string) error {
 	b, err := flows.Load(a[0])
 	if err != nil {
 		return fmt.Errorf("flows %s:\n%w", a[0], err)
 	}
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SESSION\tFLOW\tVERSION\tSTATE\tWHY")
-	total, bad := 0, 0
-	err = c.eachSession(ctx, func(s *dmflow.Session) {
-		total++
-		if why := strandedReason(b, s); why != "" {
-			bad++
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Key, s.Flow, s.FlowVersion, s.State, why)
-		}
-	})
-	tw.Flush()
+	r, err := checkStranded(ctx, b, a[0], c.eachSession)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "%d sessions checked, %d stranded by %s\n", total, bad, a[0])
-	if bad > 0 {
-		return fmt.Errorf("%d sessions would lose their place; add migrate entries or keep the states", bad)
-	}
-	return nil
+	r.print(c.out)
+	return r.err()
 }
 
-// eachSession pages through every session of the server.
+// eachSession pages through every session of the server (a sessionSource).
 func (c *adminClient) eachSession(ctx context.Context, fn func(*dmflow.Session)) error {
 	after := ""
 	for {
-		q := url.Values{"limit": {fmt.Sprint(strandedPage)}}
+		q := url.Values{"limit": {fmt.Sprint(sessionPage)}}
 		if after != "" {
 			q.Set("after", after)
 		}
@@ -66,40 +49,9 @@ func (c *adminClient) eachSession(ctx context.Context, fn func(*dmflow.Session))
 		for _, s := range page {
 			fn(s)
 		}
-		if len(page) < strandedPage {
+		if len(page) < sessionPage {
 			return nil
 		}
 		after = page[len(page)-1].Key.String()
 	}
-}
-
-// strandedReason says why s cannot continue where it is under bundle b,
-// or "" when it can.
-func strandedReason(b *flows.Bundle, s *dmflow.Session) string {
-	if s.Ended || s.State == "" {
-		return ""
-	}
-	if why := placeGone(b, s.Flow, s.State); why != "" {
-		return why
-	}
-	for _, fr := range s.Stack {
-		if why := placeGone(b, fr.Flow, fr.State); why != "" {
-			return "caller " + why
-		}
-	}
-	return ""
-}
-
-func placeGone(b *flows.Bundle, flow, state string) string {
-	f := b.Flows[flow]
-	if f == nil {
-		return fmt.Sprintf("flow %q is gone", flow)
-	}
-	if _, ok := f.States[state]; ok {
-		return ""
-	}
-	if _, ok := f.Migrate[state]; ok {
-		return ""
-	}
-	return fmt.Sprintf("state %q is gone and flow %q has no migrate entry for it (restarts at %q)", state, flow, f.Start)
 }

@@ -15,6 +15,7 @@ import (
 
 func validateCmd() *Command {
 	var strict, asJSON *bool
+	var against, adminToken *string
 	return &Command{
 		Name:    "validate",
 		Summary: "check flow files: every error and warning as file:line:col",
@@ -23,10 +24,20 @@ func validateCmd() *Command {
 Loads every bundle (a directory of flow files, searched recursively; or the
 files named together) exactly as 'dmflow serve' would, and prints every error
 and warning to stderr as file:line:col: message. Exits 1 when a bundle has
-errors (or warnings, with --strict); otherwise prints one ok line per bundle.`,
+errors (or warnings, with --strict); otherwise prints one ok line per bundle.
+
+With --against DB_OR_URL it then checks the live sessions against the flows
+(one bundle): which would be stranded (their state is gone without a
+'migrate' entry, or their flow is gone: they restart at the start) and which
+a 'migrate' entry moves. DB_OR_URL is a bbolt file (read-only; a file a
+running server holds is refused: use its URL), a postgres:// URL, or a
+running server's http(s):// URL (admin API, --admin-token or
+DMFLOW_ADMIN_TOKEN). Exits 1 when any session would be stranded.`,
 		Flags: func(fs *flag.FlagSet) {
 			strict = fs.Bool("strict", false, "fail on warnings too")
 			asJSON = fs.Bool("json", false, "print one JSON report per bundle on stdout instead of text")
+			against = fs.String("against", "", "bbolt file, postgres:// URL or http(s):// server URL whose live sessions the flows must not strand")
+			adminToken = fs.String("admin-token", "", "admin token for an http(s) --against (env DMFLOW_ADMIN_TOKEN)")
 		},
 		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, io IO) int {
 			if code, ok := parseFlags(fs, args); !ok {
@@ -36,7 +47,11 @@ errors (or warnings, with --strict); otherwise prints one ok line per bundle.`,
 				fmt.Fprintln(io.Err, "dmflow validate: name at least one flow file or directory")
 				return exitUsage
 			}
-			return runValidate(fs.Args(), *strict, *asJSON, io)
+			code := runValidate(fs.Args(), *strict, *asJSON, io)
+			if code != exitOK || *against == "" {
+				return code
+			}
+			return runAgainst(ctx, fs.Args(), *against, *adminToken, *asJSON, io)
 		},
 	}
 }
