@@ -72,7 +72,7 @@ func (o *benchOpts) declare(fs *flag.FlagSet) {
 	fs.StringVar(&o.store, "store", "", "PostgreSQL URL for the postgres configuration")
 	fs.StringVar(&o.dir, "dir", "", "work directory for data files (default: a temporary directory, removed)")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write each dmflow configuration's CPU profile to <this>.<config>")
-	fs.StringVar(&o.child, "child", "", "internal: run as a benchmark server (ceiling, dmflow or dmflow-nosync)")
+	fs.StringVar(&o.child, "child", "", "internal: run as a benchmark server (ceiling, or serve under the CPU profiler)")
 	fs.StringVar(&o.childAddr, "child-addr", "127.0.0.1:0", "internal: the child's listen address")
 	fs.StringVar(&o.childGraph, "child-graph", "", "internal: the ceiling's Graph API URL")
 }
@@ -240,16 +240,18 @@ func (env benchEnv) ceiling(graphURL string) ([]*loadtest.Process, error) {
 	return []*loadtest.Process{p}, err
 }
 
-// dmflow starts `dmflow serve` on db; nosync (and any profiled run) goes
-// through the bench child, which builds the same server with other store
-// options.
+// dmflow starts `dmflow serve` on db (with --db-nosync for nosync); a
+// profiled run goes through the bench child, which runs the same serve
+// command under the CPU profiler.
 func (env benchEnv) dmflow(name, db string) func(string) ([]*loadtest.Process, error) {
 	return func(graphURL string) ([]*loadtest.Process, error) {
 		serve := benchServeArgs(env, "--db", db)
+		if name == "nosync" {
+			serve = append(serve, "--db-nosync")
+		}
 		args := append([]string{"serve"}, serve...)
-		if name == "nosync" || env.profile != "" {
-			child := map[bool]string{true: "dmflow-nosync", false: "dmflow"}[name == "nosync"]
-			args = append([]string{"bench", "--child", child}, benchProfileArgs(env, name)...)
+		if env.profile != "" {
+			args = append([]string{"bench", "--child", "serve"}, benchProfileArgs(env, name)...)
 			args = append(append(args, "--"), serve...)
 		}
 		p, err := loadtest.StartProcess(loadtest.ProcessSpec{Path: env.exe, Args: args, Env: benchServeEnv(graphURL)})

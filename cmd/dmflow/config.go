@@ -35,6 +35,9 @@ type serveConfig struct {
 	Lease           time.Duration
 	MaxBody         int
 	SandboxAccount  string
+	DBNoSync        bool
+	Senders         int
+	SendTimeout     time.Duration
 
 	Instagram igConfig
 
@@ -102,6 +105,9 @@ func configSettings(c *serveConfig) []configSetting {
 		{"workers", "DMFLOW_WORKERS", "workers", "64", "inbox workers (users processed in parallel)", false, &c.Workers},
 		{"lease", "DMFLOW_LEASE", "lease", "30s", "how long a replica holds a user's inbox and outbox work; after a crash other replicas take it over once it expires", false, &c.Lease},
 		{"max-body", "DMFLOW_MAX_BODY", "max_body", "1048576", "largest accepted webhook body in bytes (larger: 413)", false, &c.MaxBody},
+		{"db-nosync", "DMFLOW_DB_NOSYNC", "db_nosync", "false", "UNSAFE, for benchmarks only: do not fsync the bbolt file (a machine crash can lose acknowledged events or corrupt the file)", false, &c.DBNoSync},
+		{"senders", "DMFLOW_SENDERS", "senders", "128", "users whose replies are sent at the same time (each holds one Graph API connection while sending)", false, &c.Senders},
+		{"send-timeout", "DMFLOW_SEND_TIMEOUT", "send_timeout", "30s", "timeout of one Graph API request; a timed-out send is retried, so it may arrive twice", false, &c.SendTimeout},
 		{"sandbox-account", "DMFLOW_SANDBOX_ACCOUNT", "sandbox_account", "17841400000000000", "business account id the sandbox pretends to be", false, &c.SandboxAccount},
 		{"client-id", "INSTAGRAM_CLIENT_ID", "instagram.client_id", "", "Instagram app id (OAuth)", false, &ig.ClientID},
 		{"client-secret", "INSTAGRAM_CLIENT_SECRET", "instagram.client_secret", "", "Instagram app secret: OAuth and webhook signatures", true, &ig.ClientSecret},
@@ -342,6 +348,12 @@ func (c *serveConfig) validateServe() error {
 	}
 	if c.MaxBody < 1024 {
 		return configErrorf("max_body %d is too small (at least 1024 bytes)", c.MaxBody)
+	}
+	if c.Senders < 1 {
+		return configErrorf("senders must be at least 1")
+	}
+	if c.SendTimeout < 10*time.Millisecond {
+		return configErrorf("send_timeout %v is too short (at least 10ms)", c.SendTimeout)
 	}
 	if err := c.validateNotify(); err != nil {
 		return err

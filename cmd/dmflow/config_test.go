@@ -44,7 +44,8 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DB != "./dmflow.db" || c.LogFormat != "text" || c.LogLevel != "info" ||
-		c.Instagram.GraphURL != "https://graph.instagram.com" || c.SessionTTL != 90*24*time.Hour || c.Workers != 64 {
+		c.Instagram.GraphURL != "https://graph.instagram.com" || c.SessionTTL != 90*24*time.Hour || c.Workers != 64 ||
+		c.Senders != 128 || c.SendTimeout != 30*time.Second || c.DBNoSync {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	if !c.Sandbox() {
@@ -174,6 +175,9 @@ func TestConfigValidateServe(t *testing.T) {
 		{"notify without secret", with(envMap{"DMFLOW_NOTIFY_URL": "https://x.example/h"}), "notify.secret"},
 		{"zero workers", with(envMap{"DMFLOW_WORKERS": "0"}), "workers"},
 		{"tiny max body", with(envMap{"DMFLOW_MAX_BODY": "10"}), "max_body"},
+		{"zero senders", with(envMap{"DMFLOW_SENDERS": "0"}), "senders"},
+		{"tiny send timeout", with(envMap{"DMFLOW_SEND_TIMEOUT": "1ms"}), "send_timeout"},
+		{"nosync", with(envMap{"DMFLOW_DB_NOSYNC": "true", "DMFLOW_SEND_TIMEOUT": "250ms"}), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := loadTest(t, nil, tc.env)

@@ -144,6 +144,8 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}},
 		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
 		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Logger: s.log, Clock: s.clock(),
+		// One Send may retry requests and wait for the rate limiter.
+		Senders: s.cfg.Senders, SendTimeout: max(30*time.Second, 2*s.cfg.SendTimeout),
 		Profiles: s.profiles(sender), // flows see user.username
 	})
 	if err != nil {

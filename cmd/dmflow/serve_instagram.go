@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -22,6 +23,7 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 		s.closers = append(s.closers, side.close)
 		return instagram.NewClient(instagram.ClientConfig{
 			BaseURL: side.graphURL(), Tokens: instagram.StaticToken(sandboxToken), Logger: s.log,
+			HTTPClient: graphHTTPClient(s.cfg),
 		}), nil
 	}
 	tokens, err := s.tokenSource(ctx)
@@ -30,7 +32,19 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 	}
 	return instagram.NewClient(instagram.ClientConfig{
 		BaseURL: s.cfg.Instagram.GraphURL, Version: s.cfg.Instagram.APIVersion, Tokens: tokens, Logger: s.log,
+		HTTPClient: graphHTTPClient(s.cfg),
 	}), nil
+}
+
+// graphHTTPClient is the HTTP client of the Graph API calls: --send-timeout
+// per request, and a keep-alive connection for every sender (Go's default
+// transport keeps 2 idle connections per host, so under load most sends
+// would dial a new TLS connection).
+func graphHTTPClient(cfg *serveConfig) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.Senders + 8 // + profile lookups and setup calls
+	tr.MaxIdleConns = max(tr.MaxIdleConns, tr.MaxIdleConnsPerHost)
+	return &http.Client{Timeout: cfg.SendTimeout, Transport: tr}
 }
 
 // tokenSource is the dashboard token when INSTAGRAM_ACCESS_TOKEN is set,

@@ -29,11 +29,14 @@ func openStore(ctx context.Context, cfg *serveConfig) (dmflow.Store, string, err
 		}
 		return db, "postgres schema " + db.Schema(), nil
 	}
-	db, err := bolt.Open(cfg.DB, nil)
+	db, err := bolt.Open(cfg.DB, &bolt.Options{NoSync: cfg.DBNoSync})
 	if err != nil {
 		return nil, "", err
 	}
 	abs, _ := filepath.Abs(cfg.DB)
+	if cfg.DBNoSync {
+		return db, "bbolt " + abs + " WITHOUT fsync (--db-nosync: unsafe, benchmarks only)", nil
+	}
 	return db, "bbolt " + abs, nil
 }
 
