@@ -49,9 +49,9 @@ type Session struct {
 	// Deferred holds user events that arrived while Pending was set and the
 	// action's while_pending policy is "queue"; the engine replays them in
 	// order right after the action's result (bounded; oldest kept).
-	Deferred []Event `json:"deferred,omitempty"`
-	Ended   bool        `json:"ended,omitempty"` // reached an end state
-	Profile *Profile    `json:"profile,omitempty"`
+	Deferred []Event  `json:"deferred,omitempty"`
+	Ended    bool     `json:"ended,omitempty"` // reached an end state
+	Profile  *Profile `json:"profile,omitempty"`
 	// LastInbound is the time of the user's last message or postback; it opens
 	// Instagram's 24 h messaging window.
 	LastInbound time.Time `json:"last_inbound,omitzero"`

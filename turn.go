@@ -1,5 +1,7 @@
 package dmflow
 
+import "context"
+
 // Turn is the outcome of one engine step for one session and one event. The
 // bot commits it atomically: the new session, its replies in the outbox, its
 // notices and its action calls.
@@ -29,4 +31,19 @@ type TraceEntry struct {
 	Result any    `json:"result,omitempty"`
 	// Detail is a human-readable explanation.
 	Detail string `json:"detail,omitempty"`
+}
+
+type traceKey struct{}
+
+// WithTrace returns a context under which an engine step records its trace
+// (on) or not (off), whatever the engine's default is. Callers that show a
+// trace (a replay, a debugger) use it without depending on the engine.
+func WithTrace(ctx context.Context, on bool) context.Context {
+	return context.WithValue(ctx, traceKey{}, on)
+}
+
+// TraceRequested reports whether ctx asks for a trace (ok=false: no preference).
+func TraceRequested(ctx context.Context) (on, ok bool) {
+	on, ok = ctx.Value(traceKey{}).(bool)
+	return on, ok
 }

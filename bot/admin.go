@@ -149,6 +149,9 @@ func (b *Bot) adminHandoffs(w http.ResponseWriter, r *http.Request) {
 
 func (b *Bot) listSessions(w http.ResponseWriter, r *http.Request, f dmflow.SessionFilter) {
 	ss, err := b.store.ListSessions(r.Context(), f)
+	if ss == nil {
+		ss = []*dmflow.Session{} // an empty list is [], not null
+	}
 	respond(w, ss, err)
 }
 

@@ -38,6 +38,7 @@ func (b *Bot) Replay(ctx context.Context, key dmflow.SessionKey) (*Replay, error
 		return nil, fmt.Errorf("bot: replay %s: %w", key, err)
 	}
 	rep := &Replay{Key: key, Steps: []ReplayStep{}}
+	ctx = dmflow.WithTrace(ctx, true) // a replay exists to explain itself
 	var s *dmflow.Session
 	for _, it := range items {
 		if it.Event.Kind == dmflow.KindEcho && it.Event.Channel == ChannelDmflow {

@@ -42,9 +42,12 @@
 //     or repeats the state's say when there is no retry ladder. After
 //     max_attempts the session takes on_fail without a reprompt; without
 //     on_fail the ladder starts over.
-//   - An action's save runs only for outcome "ok"; a response that is not
-//     JSON or a failing save turns the outcome into "invalid", which takes
-//     on_error. on_error defaults to next; on_timeout to on_error.
+//   - An action's save runs for every outcome, with response.outcome,
+//     response.status and response.error bound, so a flow can tell a 404
+//     from a timeout. For outcome "ok", a response that is not JSON or a
+//     failing save turns the outcome into "invalid", which takes on_error;
+//     for other outcomes a failing assignment is skipped. on_error defaults
+//     to next; on_timeout to on_error.
 //   - While an action is pending, user events are queued in
 //     Session.Deferred (while_pending: queue, at most Options.MaxDeferred)
 //     and replayed, in order and in the same Step, right after the result

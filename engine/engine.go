@@ -53,18 +53,19 @@ type Options struct {
 }
 
 // traceKey is the context key of WithTrace.
-type traceKey struct{}
-
 // WithTrace returns a context under which Step records its trace (on) or
 // not (off), whatever Options.NoTrace says. A bot whose engine runs with
 // NoTrace uses it for the calls that show a trace, such as a replay.
+//
+// It is the same switch as dmflow.WithTrace, for callers that only know the
+// root package.
 func WithTrace(ctx context.Context, on bool) context.Context {
-	return context.WithValue(ctx, traceKey{}, on)
+	return dmflow.WithTrace(ctx, on)
 }
 
 // tracing reports whether a Step under ctx records its trace.
 func (e *Engine) tracing(ctx context.Context) bool {
-	if on, ok := ctx.Value(traceKey{}).(bool); ok {
+	if on, ok := dmflow.TraceRequested(ctx); ok {
 		return on
 	}
 	return !e.opts.NoTrace

@@ -65,5 +65,8 @@ func engineOptions(cfg *serveConfig) *engine.Options {
 	if release == 0 {
 		release = -1 // 0 in the configuration means never; the engine spells it negative
 	}
-	return &engine.Options{HandoffRelease: release}
+	// The per-step trace costs about half of an untraced step; only the
+	// sandbox studio shows live traces (admin replay asks for them per call).
+	// Notices are only built when outgoing webhooks will carry them.
+	return &engine.Options{HandoffRelease: release, NoTrace: !cfg.Sandbox(), NoNotices: cfg.NotifyURL == ""}
 }

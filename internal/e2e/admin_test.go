@@ -43,7 +43,8 @@ func TestAdminCLI(t *testing.T) {
 	}{
 		{[]string{"sessions"}, 0, key + "  e2e   1        waiting"},
 		{[]string{"session", key}, 0, `"state": "waiting"`},
-		{[]string{"--json", "handoffs"}, 0, "null"},
+		{[]string{"--json", "handoffs"}, 0, "[]"},
+		{[]string{"replay", key}, 0, `"what": "enter"`}, // traced although serve runs the engine untraced
 		{[]string{"deadletters"}, 0, "SEQ  QUEUE"},
 		{[]string{"failed"}, 0, "SEQ  SESSION"},
 		{[]string{"reload"}, 0, "reloaded"},
