@@ -49,7 +49,13 @@ for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for fz in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/func //' | sort -u); do
     echo "-- $pkg $fz"
-    go test -run='^$' -fuzz="^${fz}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1 | tail -3
+    out=$(mktemp)
+    if ! go test -run='^$' -fuzz="^${fz}\$" -fuzztime="$FUZZTIME" "$pkg" >"$out" 2>&1; then
+      cat "$out"; rm -f "$out"
+      echo "fuzz target $fz of $pkg failed; a failing input is saved under testdata/fuzz/$fz (commit it as a regression case)"
+      exit 1
+    fi
+    tail -2 "$out"; rm -f "$out"
   done
 done
 
