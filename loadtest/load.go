@@ -20,6 +20,10 @@ type Options struct {
 	// URL is the webhook endpoint (required), e.g.
 	// http://127.0.0.1:8080/webhook/instagram.
 	URL string
+	// URLs are further endpoints (other replicas): POSTs, redeliveries
+	// included, go round robin over URL and URLs, as through a load
+	// balancer.
+	URLs []string
 	// Secret signs the bodies (X-Hub-Signature-256, required).
 	Secret string
 	// Users is the number of distinct users (default 100).
@@ -92,6 +96,9 @@ type Load struct {
 	sentAt []atomic.Int64
 	acked  []atomic.Bool
 	paced  atomic.Int64
+	// targets are URL and URLs; next picks the next POST's target.
+	targets []string
+	next    atomic.Uint64
 
 	mu       sync.Mutex
 	acks     []time.Duration
@@ -109,7 +116,7 @@ func NewLoad(o Options) (*Load, error) {
 	per := (o.Events + o.Users - 1) / o.Users
 	n := per * o.Users
 	return &Load{o: o, perUser: per, sentAt: make([]atomic.Int64, n), acked: make([]atomic.Bool, n),
-		failures: map[string]int{}}, nil
+		targets: append([]string{o.URL}, o.URLs...), failures: map[string]int{}}, nil
 }
 
 // PerUser returns how many events each user sends.
@@ -211,7 +218,8 @@ func (l *Load) post(ctx context.Context, chunk []int, i int) (time.Duration, boo
 }
 
 func (l *Load) do(ctx context.Context, body []byte, sig string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.o.URL, bytes.NewReader(body))
+	target := l.targets[(l.next.Add(1)-1)%uint64(len(l.targets))]
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}

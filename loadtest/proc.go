@@ -123,6 +123,38 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // or 0 when it cannot be read.
 func (p *Process) PeakRSS() int64 { return procStatus(p.Pid(), "VmHWM:") }
 
+// RSSAnon returns the current anonymous resident memory in bytes (heap,
+// stacks; not file mappings such as bbolt's mmap), or 0.
+func (p *Process) RSSAnon() int64 { return procStatus(p.Pid(), "RssAnon:") }
+
+// WatchAnon samples the anonymous RSS of procs every interval until the
+// returned stop is called; stop returns the highest sample of any one
+// process (bytes; 0 where /proc is unavailable). VmHWM, the kernel's peak,
+// also counts resident pages of mapped files (bbolt's data file).
+func WatchAnon(procs []*Process, every time.Duration) (stop func() int64) {
+	var peak int64
+	sample := func() {
+		for _, p := range procs {
+			peak = max(peak, p.RSSAnon())
+		}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			sample()
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 { close(quit); <-done; sample(); return peak }
+}
+
 // RSS returns the current resident set size in bytes, or 0.
 func (p *Process) RSS() int64 { return procStatus(p.Pid(), "VmRSS:") }
 

@@ -31,8 +31,10 @@ type Result struct {
 	// whose count differs from the event's sequence number (an event
 	// processed twice or skipped in the session state).
 	Lost, Duplicates, OutOfOrder, Miscounted int
-	// PeakRSS (bytes) and DBSize (bytes) are filled in by the caller.
-	PeakRSS, DBSize int64
+	// PeakRSS (bytes: VmHWM, file mappings included), PeakAnon (bytes:
+	// the highest sample of anonymous memory, see WatchAnon) and DBSize
+	// (bytes) are filled in by the caller.
+	PeakRSS, PeakAnon, DBSize int64
 }
 
 // Result analyses the replies rec received for this load.
@@ -134,6 +136,9 @@ func (r Result) Summary(ceiling float64) string {
 	fmt.Fprintf(&b, "  ack p50/p99/max %s/%s/%s  e2e p50/p99 %s/%s", ms(r.AckP50), ms(r.AckP99), ms(r.AckMax), ms(r.E2EP50), ms(r.E2EP99))
 	fmt.Fprintf(&b, "  acked %d/%d lost %d dup %d ooo %d miscount %d", r.Acked, r.Events, r.Lost, r.Duplicates, r.OutOfOrder, r.Miscounted)
 	fmt.Fprintf(&b, "  rss %s", mb(r.PeakRSS))
+	if r.PeakAnon > 0 {
+		fmt.Fprintf(&b, " anon %s", mb(r.PeakAnon))
+	}
 	if r.DBSize > 0 {
 		fmt.Fprintf(&b, " db %s", mb(r.DBSize))
 	}

@@ -19,7 +19,8 @@ type benchOpts struct {
 	users, events, batch, conc, accounts int
 	rate                                 float64
 	duration, drain                      time.Duration
-	configs, store, dir, profile         string
+	configs, store, dir                  string
+	cpuProfile, memProfile               string
 	child                                string
 	childAddr, childGraph                string
 }
@@ -40,6 +41,10 @@ at a Graph API double. Configurations (--configs, in order):
   bolt      dmflow serve with its bbolt file (fsync on every group commit)
   nosync    the same server with fsync disabled (what durability costs)
   postgres  dmflow serve --store <--store URL> (only with --store)
+  postgres2 two such replicas on one schema, POSTs round robin over both
+
+Each postgres configuration runs in a fresh schema of the --store database
+(search_path bench_<random>, created by dmflow migrate, dropped afterwards).
 
 One summary line per configuration: events/s end to end (webhook sent to
 reply received) and its share of the ceiling, webhook ack latency, end-to-end
@@ -71,7 +76,8 @@ func (o *benchOpts) declare(fs *flag.FlagSet) {
 	fs.StringVar(&o.configs, "configs", "ceiling,bolt,nosync", "comma-separated configurations to run")
 	fs.StringVar(&o.store, "store", "", "PostgreSQL URL for the postgres configuration")
 	fs.StringVar(&o.dir, "dir", "", "work directory for data files (default: a temporary directory, removed)")
-	fs.StringVar(&o.profile, "cpuprofile", "", "write each dmflow configuration's CPU profile to <this>.<config>")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write each dmflow configuration's CPU profile to <this>.<config>")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write each dmflow configuration's heap profile, taken after the last reply, to <this>.<config>")
 	fs.StringVar(&o.child, "child", "", "internal: run as a benchmark server (ceiling, or serve under the CPU profiler)")
 	fs.StringVar(&o.childAddr, "child-addr", "127.0.0.1:0", "internal: the child's listen address")
 	fs.StringVar(&o.childGraph, "child-graph", "", "internal: the ceiling's Graph API URL")
@@ -103,7 +109,7 @@ func runBench(ctx context.Context, o *benchOpts, stdio IO) int {
 		fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
 		return exitFail
 	}
-	env := benchEnv{exe: exe, dir: dir, flows: flowsDir, store: o.store, profile: o.profile}
+	env := benchEnv{exe: exe, dir: dir, flows: flowsDir, store: o.store, cpuProfile: o.cpuProfile, memProfile: o.memProfile, errw: stdio.Err}
 	cfgs, err := benchConfigs(o.configs, env)
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
@@ -170,47 +176,61 @@ func benchOne(ctx context.Context, o *benchOpts, c benchConfig) (loadtest.Result
 		return loadtest.Result{}, err
 	}
 	defer g.Close()
-	procs, err := c.start(g.URL)
-	if err != nil {
-		return loadtest.Result{}, err
+	if c.close != nil {
+		defer c.close()
 	}
+	procs, err := c.start(g.URL)
 	defer func() {
 		for _, p := range procs {
 			p.Stop(20 * time.Second)
 		}
 	}()
+	if err != nil {
+		return loadtest.Result{}, err
+	}
+	var urls []string
+	for _, p := range procs {
+		urls = append(urls, p.URL()+"/webhook/instagram")
+	}
 	l, err := loadtest.NewLoad(loadtest.Options{
-		URL: procs[0].URL() + "/webhook/instagram", Secret: benchSecret,
+		URL: urls[0], URLs: urls[1:], Secret: benchSecret,
 		Users: o.users, Accounts: o.accounts, Events: o.events, Batch: o.batch,
 		Concurrency: o.conc, Rate: o.rate, Duration: o.duration,
 	})
 	if err != nil {
 		return loadtest.Result{}, err
 	}
+	stopWatch := loadtest.WatchAnon(procs, 250*time.Millisecond)
 	l.Send(ctx)
 	l.WaitReplies(g.Recorder, o.drain)
 	r := l.Result(c.name, g.Recorder)
+	r.PeakAnon = stopWatch()
 	for _, p := range procs {
 		r.PeakRSS = max(r.PeakRSS, p.PeakRSS())
 	}
-	if c.db != "" {
-		if st, err := os.Stat(c.db); err == nil {
-			r.DBSize = st.Size()
-		}
+	if c.size != nil {
+		r.DBSize = c.size()
+	}
+	if err := c.heapProfiles(); err != nil {
+		return r, err
 	}
 	return r, nil
 }
 
 // benchEnv is what every configuration is started with.
 type benchEnv struct {
-	exe, dir, flows, store, profile string
+	exe, dir, flows, store, cpuProfile, memProfile string
+	errw                                           io.Writer // the bench's stderr
 }
 
-// benchConfig is one configuration: how to start its server(s).
+// benchConfig is one configuration: how to start its server(s), how big
+// its data is after the run and what to remove afterwards.
 type benchConfig struct {
 	name  string
-	db    string // data file whose size is reported ("" for none)
 	start func(graphURL string) ([]*loadtest.Process, error)
+	size  func() int64 // data size in bytes (nil: none)
+	close func()       // removes what start created (nil: nothing)
+	heaps []string     // heap profiles to take after the run
 }
 
 func benchConfigs(list string, env benchEnv) ([]benchConfig, error) {
@@ -220,15 +240,14 @@ func benchConfigs(list string, env benchEnv) ([]benchConfig, error) {
 		case "ceiling":
 			out = append(out, benchConfig{name: name, start: env.ceiling})
 		case "bolt", "nosync":
-			db := filepath.Join(env.dir, name+".db")
-			out = append(out, benchConfig{name: name, db: db, start: env.dmflow(name, db)})
-		case "postgres":
+			out = append(out, env.bolt(name))
+		case "postgres", "postgres2":
 			if env.store == "" {
-				return nil, fmt.Errorf("the postgres configuration needs --store postgres://…")
+				return nil, fmt.Errorf("the %s configuration needs --store postgres://…", name)
 			}
-			out = append(out, benchConfig{name: name, start: env.postgres})
+			out = append(out, env.postgres(name, map[string]int{"postgres": 1, "postgres2": 2}[name]))
 		default:
-			return nil, fmt.Errorf("unknown configuration %q (want ceiling, bolt, nosync or postgres)", name)
+			return nil, fmt.Errorf("unknown configuration %q (want ceiling, bolt, nosync, postgres or postgres2)", name)
 		}
 	}
 	return out, nil
@@ -240,41 +259,90 @@ func (env benchEnv) ceiling(graphURL string) ([]*loadtest.Process, error) {
 	return []*loadtest.Process{p}, err
 }
 
-// dmflow starts `dmflow serve` on db (with --db-nosync for nosync); a
-// profiled run goes through the bench child, which runs the same serve
-// command under the CPU profiler.
-func (env benchEnv) dmflow(name, db string) func(string) ([]*loadtest.Process, error) {
-	return func(graphURL string) ([]*loadtest.Process, error) {
-		serve := benchServeArgs(env, "--db", db)
+// bolt is `dmflow serve` on a bbolt file (with --db-nosync for nosync).
+func (env benchEnv) bolt(name string) benchConfig {
+	db := filepath.Join(env.dir, name+".db")
+	c := benchConfig{name: name, size: func() int64 { return fileSize(db) }}
+	c.heaps = env.heapPaths(name, 1)
+	c.start = func(graphURL string) ([]*loadtest.Process, error) {
+		serve := []string{"--db", db}
 		if name == "nosync" {
 			serve = append(serve, "--db-nosync")
 		}
-		args := append([]string{"serve"}, serve...)
-		if env.profile != "" {
-			args = append([]string{"bench", "--child", "serve"}, benchProfileArgs(env, name)...)
-			args = append(append(args, "--"), serve...)
-		}
-		p, err := loadtest.StartProcess(loadtest.ProcessSpec{Path: env.exe, Args: args, Env: benchServeEnv(graphURL)})
+		p, err := env.serve(name, 0, serve, benchServeEnv(graphURL))
 		return []*loadtest.Process{p}, err
 	}
+	return c
 }
 
-func (env benchEnv) postgres(graphURL string) ([]*loadtest.Process, error) {
-	e := benchServeEnv(graphURL)
-	e = append(e, "DMFLOW_DATABASE_URL="+env.store)
-	mig := loadtest.ProcessSpec{Path: env.exe, Args: []string{"migrate"}, Env: e}
-	if err := runToEnd(mig); err != nil {
-		return nil, err
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
 	}
-	p, err := loadtest.StartProcess(loadtest.ProcessSpec{Path: env.exe, Args: append([]string{"serve"}, benchServeArgs(env)...), Env: e})
-	return []*loadtest.Process{p}, err
+	return st.Size()
 }
 
-func benchProfileArgs(env benchEnv, name string) []string {
-	if env.profile == "" {
+// serve starts replica i of configuration name: `dmflow serve` with the
+// bench's flags and extra; a profiled run goes through the bench child,
+// which runs the same serve command under the profilers.
+func (env benchEnv) serve(name string, i int, extra, e []string) (*loadtest.Process, error) {
+	args := append([]string{"serve"}, benchServeArgs(env, extra...)...)
+	if env.cpuProfile != "" || env.memProfile != "" {
+		child := []string{"bench", "--child", "serve"}
+		if env.cpuProfile != "" {
+			child = append(child, "--cpuprofile", profilePath(env.cpuProfile, name, i))
+		}
+		if env.memProfile != "" {
+			child = append(child, "--memprofile", profilePath(env.memProfile, name, i))
+		}
+		args = append(append(child, "--"), args[1:]...)
+	}
+	return loadtest.StartProcess(loadtest.ProcessSpec{Path: env.exe, Args: args, Env: e})
+}
+
+// profilePath is <prefix>.<config> (.<replica> from the second replica on).
+func profilePath(prefix, name string, i int) string {
+	if i > 0 {
+		return fmt.Sprintf("%s.%s.%d", prefix, name, i)
+	}
+	return prefix + "." + name
+}
+
+// heapPaths lists the heap profiles of a configuration's n replicas.
+func (env benchEnv) heapPaths(name string, n int) []string {
+	if env.memProfile == "" {
 		return nil
 	}
-	return []string{"--cpuprofile", env.profile + "." + name}
+	var out []string
+	for i := range n {
+		out = append(out, profilePath(env.memProfile, name, i))
+	}
+	return out
+}
+
+// heapProfiles asks each replica's bench child for its heap profile (it
+// writes it when <path>.want appears) and waits up to 10 s for each.
+func (c benchConfig) heapProfiles() error {
+	for _, path := range c.heaps {
+		os.Remove(path)
+		if err := os.WriteFile(path+".want", nil, 0o644); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for exists(path+".want") || !exists(path) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("no heap profile %s within 10s", path)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func benchServeArgs(env benchEnv, extra ...string) []string {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -17,13 +18,18 @@ import (
 
 // runBenchChild is `dmflow bench --child …`: one benchmark server.
 func runBenchChild(ctx context.Context, o *benchOpts, rest []string, stdio IO) int {
-	if o.profile != "" {
-		stop, err := startProfile(o.profile)
+	if o.cpuProfile != "" {
+		stop, err := startProfile(o.cpuProfile)
 		if err != nil {
 			fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
 			return exitFail
 		}
 		defer stop()
+	}
+	if o.memProfile != "" {
+		hctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go heapOnDemand(hctx, o.memProfile, stdio)
 	}
 	switch o.child {
 	case "ceiling":
@@ -47,6 +53,44 @@ func startProfile(path string) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
+// heapOnDemand writes a heap profile to path whenever path.want appears
+// (dmflow bench creates it after the last reply), then removes path.want.
+func heapOnDemand(ctx context.Context, path string, stdio IO) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := os.Stat(path + ".want"); err != nil {
+			continue
+		}
+		if err := writeHeap(path); err != nil {
+			fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
+		}
+		os.Remove(path + ".want")
+	}
+}
+
+// writeHeap writes the heap profile as of a fresh GC to path (atomically).
+func writeHeap(path string) error {
+	runtime.GC()
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
 // runCeiling serves the reference handler until ctx ends.
 func runCeiling(ctx context.Context, o *benchOpts, stdio IO) int {
 	ln, err := net.Listen("tcp", o.childAddr)
@@ -67,7 +111,7 @@ func runCeiling(ctx context.Context, o *benchOpts, stdio IO) int {
 }
 
 // runBenchServe is dmflow serve itself (its flags in args), run by the
-// bench child so that the CPU profiler covers it.
+// bench child so that the profilers cover it.
 func runBenchServe(ctx context.Context, args []string, stdio IO) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
