@@ -3,6 +3,7 @@ package bolt
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/dmflow/dmflow/store/internal/kvstore"
 )
@@ -13,12 +14,30 @@ import (
 // a scattered page write per claim, commit and ack. Writes go to a
 // per-transaction overlay that is applied only after bbolt committed, so a
 // rolled-back transaction leaves the leases as they were.
+//
+// Leases stay after their user's work is done (until taken again), so the
+// maps would grow with every user ever seen; apply sweeps a bucket when it
+// doubled since its last sweep (amortised O(1) per write), deleting leases
+// idle (expired, nothing claimed) for sweepMargin before the latest time a
+// lease was taken. Callers' clocks only matter through the lease records.
 type memLeases struct {
 	mu      sync.RWMutex
 	buckets map[string]map[string][]byte
+	latest  time.Time      // latest time a lease was taken or renewed
+	sweepAt map[string]int // bucket size that triggers its next sweep
 }
 
-func newMemLeases() *memLeases { return &memLeases{buckets: map[string]map[string][]byte{}} }
+// Sweep parameters: a bucket is swept from minSweep leases on, and a lease
+// idle for sweepMargin before the latest taken time is deleted (the margin
+// absorbs callers whose clocks lag the latest one).
+const (
+	minSweep    = 4096
+	sweepMargin = time.Minute
+)
+
+func newMemLeases() *memLeases {
+	return &memLeases{buckets: map[string]map[string][]byte{}, sweepAt: map[string]int{}}
+}
 
 func (m *memLeases) get(bucket, k string) ([]byte, bool) {
 	m.mu.RLock()
@@ -54,11 +73,35 @@ func (m *memLeases) apply(overlay map[string]map[string][]byte) {
 		for k, v := range writes {
 			if v == nil {
 				delete(b, k)
-			} else {
-				b[k] = v
+				continue
+			}
+			b[k] = v
+			if t, ok := kvstore.LeaseTaken(v); ok && t.After(m.latest) {
+				m.latest = t
 			}
 		}
+		if len(b) >= max(minSweep, m.sweepAt[name]) {
+			m.sweep(name, b)
+		}
 	}
+}
+
+// sweep deletes b's idle leases (see memLeases).
+func (m *memLeases) sweep(name string, b map[string][]byte) {
+	before := m.latest.Add(-sweepMargin)
+	for k, v := range b {
+		if kvstore.LeaseIdle(v, before) {
+			delete(b, k)
+		}
+	}
+	m.sweepAt[name] = 2 * len(b)
+}
+
+// size returns the number of leases held in bucket (for tests).
+func (m *memLeases) size(bucket string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.buckets[bucket])
 }
 
 // leaseBucket is a lease bucket as one transaction sees it: the shared
