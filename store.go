@@ -19,6 +19,12 @@ import (
 //     at most one owner holds a user's inbox lease at a time, so one user's
 //     events are never processed concurrently, even across replicas. The same
 //     holds for each outbox queue.
+//   - Leases: a claim leases the user to its owner for Claim.Lease; the
+//     store keeps that duration with the lease. The owner holds the lease
+//     while it is live (now before its end) and nobody released or took it;
+//     Commit and AckOutbox renew it, RenewInbox and RenewOutbox renew it
+//     without other work. Once it has expired, another owner's claim takes
+//     the user, with the items the first owner claimed and did not finish.
 //   - Atomicity: Commit saves the session (with its timers), enqueues its
 //     outgoing messages and action calls, and marks the inbox item done, all
 //     or nothing.
@@ -76,6 +82,12 @@ type Inbox interface {
 	// ReleaseInbox gives up the owner's leases on the given users (all users
 	// when keys is empty), making their unfinished items claimable again.
 	ReleaseInbox(ctx context.Context, owner string, keys ...SessionKey) error
+	// RenewInbox extends the owner's inbox leases on the given users to
+	// now plus the lease duration of the claim that took them, so that a
+	// user whose claimed items wait in a slow queue is not taken over. It
+	// returns the users whose lease the owner no longer holds (expired at
+	// now, released, or taken by another owner); those are not renewed.
+	RenewInbox(ctx context.Context, owner string, now time.Time, keys ...SessionKey) (lost []SessionKey, err error)
 	// InboxDepth returns how many items are not done yet.
 	InboxDepth(ctx context.Context) (int, error)
 	// History returns up to limit of the user's processed and pending items,
@@ -200,7 +212,23 @@ type Outbox interface {
 	// AppendInbox counts an event with that Key as a duplicate and drops it.
 	// The bot remembers "echo:<mid>" so the platform's echo of its own reply
 	// is dropped at ingest.
+	//
+	// Acknowledging renews owner's lease on the (queue, user) of each item
+	// found to now plus the lease's duration, like RenewOutbox. When the
+	// owner does not hold that lease any more (expired at now, released or
+	// taken over), the acknowledgement still takes effect (the items were
+	// delivered) but AckOutbox returns an error wrapping ErrLeaseLost: the
+	// caller must stop delivering that user's other claimed items, which
+	// another owner may be sending now, and release them.
 	AckOutbox(ctx context.Context, owner string, now time.Time, acks ...Ack) error
+	// RenewOutbox extends owner's leases on the queue of the given users to
+	// now plus the lease duration of the claim that took them, and returns
+	// the users whose lease the owner no longer holds (expired at now,
+	// released or taken over); those are not renewed. A drainer whose
+	// claimed items outlast the lease renews it while it works through them
+	// (bot renews every Lease/3, and before a send when less than half the
+	// lease is left) and stops sending a lost user's items.
+	RenewOutbox(ctx context.Context, queue, owner string, now time.Time, keys ...SessionKey) (lost []SessionKey, err error)
 	// RetryOutbox keeps the item at the head of its user's queue, unclaimed,
 	// with Attempts+1, NotBefore = next and LastError = reason.
 	RetryOutbox(ctx context.Context, owner string, seq uint64, next time.Time, reason string) error

@@ -24,6 +24,21 @@
 // The outbox is drained the same way: one goroutine per user at a time, users
 // in parallel.
 //
+// Leases outlive a claim's work: every Config.Lease/3 the dispatcher renews
+// the inbox leases of the users with claimed items not committed yet
+// (Store.RenewInbox; commits renew them too), so items waiting in a slow
+// worker queue, or a long step, do not lose the user to another replica.
+// The outbox drainer renews, every Lease/3, the leases of the users it
+// delivers to whose lease was not renewed since (Store.RenewOutbox); before
+// each send it checks that the user's lease is not known lost and, when
+// less than half of it is left by its own estimate (the start of the last
+// successful claim or renewal plus Lease), renews it first. Each
+// acknowledgement renews the lease in the store too. When a renewal or an
+// acknowledgement reports the lease lost (dmflow.ErrLeaseLost), or a
+// renewal fails, the drainer sends none of the user's remaining claimed
+// items: it releases them for their new owner or the next claim
+// (dmflow_outbox_leases_lost_total counts these).
+//
 // # Echoes
 //
 // Instagram echoes every message the account sends. When a send succeeds,
@@ -64,6 +79,11 @@
 //     acknowledgement sends the message again after restart.
 //   - A user whose commit fails for a transient store error is released and
 //     picked up again by the next claim (at the latest after Config.Poll).
+//   - Leases compare the replicas' clocks: a replica whose clock runs ahead
+//     by more than half the lease may take a user over while its owner
+//     still sends. A single send that outlasts the lease while renewals
+//     fail (the store unreachable for a whole lease) may be repeated by the
+//     new owner, as after a crash.
 //   - Actions are at least once too (the call id is sent as Idempotency-Key).
 //   - Config.Profiles is called by the worker before stepping a message or
 //     postback of a user without a fresh profile; the worker's other users

@@ -16,6 +16,7 @@ type dispatcher struct {
 	seed     maphash.Seed
 	queues   []chan claimed
 	inflight atomic.Int64
+	users    inboxUsers  // users with items in flight, for lease renewal
 	waiting  atomic.Bool // the dispatcher waits for capacity
 	// claimMu serialises claims with the release of a failed user, so a
 	// worker can tell stale items (claimed before the release) from fresh.
@@ -36,11 +37,16 @@ func (b *Bot) runInbox(ctx context.Context) {
 		d.queues[i] = make(chan claimed, 64)
 		wg.Go(func() { d.work(ctx, d.queues[i]) })
 	}
+	stop := make(chan struct{})
+	renewing := make(chan struct{})
+	go func() { defer close(renewing); b.renewLoop(stop, d.renewInbox) }()
 	d.loop(ctx)
 	for _, q := range d.queues {
 		close(q)
 	}
 	wg.Wait()
+	close(stop)
+	<-renewing
 }
 
 func (d *dispatcher) loop(ctx context.Context) {
@@ -77,6 +83,9 @@ func (d *dispatcher) claim(ctx context.Context) (int, bool) {
 	}
 	d.inflight.Add(int64(len(items)))
 	for i := range items {
+		d.users.add(items[i].Event.SessionKey())
+	}
+	for i := range items {
 		d.route(claimed{&items[i], epoch})
 	}
 	return len(items), len(items) == max
@@ -88,8 +97,9 @@ func (d *dispatcher) route(c claimed) {
 	d.queues[h%uint64(len(d.queues))] <- c
 }
 
-// finished records that an item left the pipeline.
-func (d *dispatcher) finished() {
+// finished records that an item of user key left the pipeline.
+func (d *dispatcher) finished(key dmflow.SessionKey) {
+	d.users.done(key)
 	if d.inflight.Add(-1) < int64(d.b.cfg.MaxInflight)/2 && d.waiting.CompareAndSwap(true, false) {
 		wake(d.b.inboxWake)
 	}
@@ -103,14 +113,14 @@ func (d *dispatcher) work(ctx context.Context, q <-chan claimed) {
 	for c := range q {
 		key := c.item.Event.SessionKey()
 		if e, ok := blocked[key]; ok && c.epoch <= e {
-			d.finished()
+			d.finished(key)
 			continue
 		}
 		delete(blocked, key)
 		if err := d.b.handle(ctx, c.item); err != nil {
 			blocked[key] = d.release(key, err)
 		}
-		d.finished()
+		d.finished(key)
 	}
 }
 

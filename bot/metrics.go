@@ -20,7 +20,7 @@ type metrics struct {
 	failed, timers       prometheus.Counter
 	processing, endToEnd prometheus.Histogram
 	deliveries, actions  *prometheus.CounterVec
-	reloads              *prometheus.CounterVec
+	reloads, leaseLost   *prometheus.CounterVec
 	tokenExpiry          *prometheus.GaugeVec
 }
 
@@ -37,6 +37,7 @@ func newMetrics(b *Bot) *metrics {
 	m.endToEnd = f.histogram("dmflow_end_to_end_seconds", "From event received to its reply accepted by the platform.",
 		prometheus.ExponentialBuckets(0.005, 2, 14))
 	m.deliveries = f.counterVec("dmflow_deliveries_total", "Outbox deliveries by queue (dm, notices) and result (ok, retried, dead).", "queue", "result")
+	m.leaseLost = f.counterVec("dmflow_outbox_leases_lost_total", "Users whose outbox lease was lost (expired or taken over) while this process delivered their items, by queue; their remaining items were left to the next claim.", "queue")
 	m.actions = f.counterVec("dmflow_actions_total", "Action calls by outcome.", "outcome")
 	m.reloads = f.counterVec("dmflow_engine_reloads_total", "Engine reloads by result.", "result")
 	m.tokenExpiry = f.gaugeVec("dmflow_token_expiry_timestamp_seconds", "When each account's access token expires (Unix time).", "account")

@@ -41,7 +41,13 @@ type drainer struct {
 	pending int                              // items claimed, not finished
 }
 
-type userQueue struct{ items []dmflow.OutboxItem }
+// userQueue is one user's claimed items not sent yet, and what this
+// process knows of the user's lease.
+type userQueue struct {
+	items []dmflow.OutboxItem
+	until time.Time // the lease lasts at least until then (a renewal's start + Lease)
+	lost  bool      // a renewal or an acknowledgement found the lease gone
+}
 
 func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc, remember rememberFunc) *drainer {
 	return &drainer{b: b, queue: queue, deliver: deliver, onSent: onSent, remember: remember, wake: make(chan struct{}, 1),
@@ -49,6 +55,9 @@ func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc, reme
 }
 
 func (d *drainer) run(ctx context.Context) {
+	stop := make(chan struct{})
+	renewing := make(chan struct{})
+	go func() { defer close(renewing); d.b.renewLoop(stop, d.renewAll) }()
 	for !d.b.stopping() {
 		if n, full := d.claim(ctx); full && n > 0 {
 			continue
@@ -58,6 +67,8 @@ func (d *drainer) run(ctx context.Context) {
 		}
 	}
 	d.wg.Wait()
+	close(stop)
+	<-renewing
 }
 
 func (d *drainer) room() int {
@@ -74,7 +85,8 @@ func (d *drainer) claim(ctx context.Context) (int, bool) {
 	if max <= 0 {
 		return 0, false
 	}
-	items, err := d.b.store.ClaimOutbox(ctx, d.queue, dmflow.Claim{Owner: d.b.cfg.Owner, Max: max, Lease: d.b.cfg.Lease, Now: d.b.now()})
+	now := d.b.now()
+	items, err := d.b.store.ClaimOutbox(ctx, d.queue, dmflow.Claim{Owner: d.b.cfg.Owner, Max: max, Lease: d.b.cfg.Lease, Now: now})
 	if err != nil {
 		if ctx.Err() == nil {
 			d.b.log.Error("claim outbox", "queue", d.queue, "err", err)
@@ -92,6 +104,7 @@ func (d *drainer) claim(ctx context.Context) (int, bool) {
 			d.wg.Go(func() { d.runUser(ctx, it.Key) })
 		}
 		q.items = append(q.items, it)
+		q.until = now.Add(d.b.cfg.Lease) // the claim renewed the user's lease
 	}
 	return len(items), len(items) == max
 }
@@ -154,7 +167,8 @@ const (
 // store groups with the other users' acknowledgements), so slow commits do
 // not idle the senders. Items claimed meanwhile for the user are queued
 // here, never to a second goroutine that could retry (and release) while
-// an earlier item is unacknowledged.
+// an earlier item is unacknowledged. Before each send the user's lease is
+// checked (see hold); once it is lost the remaining items are dropped.
 func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
 	for {
 		it, more := d.next(key)
@@ -165,6 +179,12 @@ func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
 			continue
 		}
 		d.sem <- struct{}{}
+		if !d.hold(ctx, key) {
+			<-d.sem
+			d.done(1)
+			d.drop(ctx, key)
+			return
+		}
 		id, res, delay, reason := d.attempt(ctx, &it)
 		<-d.sem
 		d.done(1)
@@ -237,7 +257,11 @@ func (d *drainer) ack(ctx context.Context, it *dmflow.OutboxItem, id string) {
 	if d.remember != nil {
 		a.Remember = d.remember(id)
 	}
-	if err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, d.b.now(), a); err != nil {
+	err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, d.b.now(), a)
+	switch {
+	case errors.Is(err, dmflow.ErrLeaseLost):
+		d.markLost(it.Key) // acknowledged; the user's next items are not ours any more
+	case err != nil:
 		d.b.log.Error("ack outbox (the item will be delivered again)", "queue", d.queue, "seq", it.Seq, "err", err)
 	}
 }
@@ -264,6 +288,9 @@ func (d *drainer) dead(ctx context.Context, it *dmflow.OutboxItem, reason string
 	d.b.log.Error("delivery failed permanently, dead-lettered", "queue", d.queue, "user", it.Key.String(),
 		"seq", it.Seq, "attempts", it.Attempts+1, "err", reason)
 	if err := d.b.store.DeadLetter(ctx, d.b.cfg.Owner, it.Seq, reason, d.b.now()); err != nil {
+		if errors.Is(err, dmflow.ErrLeaseLost) {
+			d.markLost(it.Key)
+		}
 		d.b.log.Error("dead letter", "queue", d.queue, "seq", it.Seq, "err", err)
 		return
 	}

@@ -25,15 +25,20 @@
 // Work is handed out under leases. ClaimInbox leases a user (SessionKey) to a
 // Claim.Owner until Claim.Now+Claim.Lease; while the lease is live no other
 // owner gets that user's items, so one user's events are processed in Seq
-// order and never concurrently. Each claim and each Commit renews the lease.
+// order and never concurrently. The store keeps Claim.Lease with the lease;
+// each claim, Commit, AckOutbox, RenewInbox and RenewOutbox renews it to
+// their now plus that duration (never shortening it), so an owner whose
+// claimed items take longer than one lease keeps the user by renewing.
 // An expired lease may be taken over by another owner, who then gets the
 // unfinished items again (Attempts counts the claims). Every time decision
 // (lease expiry, due timers, due outbox retries) uses the time passed in by
 // the caller (Claim.Now, Commit.Now, ...), never the store's clock, so tests
 // are deterministic. A Commit that finishes an item (Seq != 0) fails with
 // dmflow.ErrLeaseLost unless its Owner holds a live lease on the user. The
-// outbox has the same leases per (queue, user); action calls are leased one
-// by one.
+// outbox has the same leases per (queue, user): AckOutbox still removes
+// delivered items of a user the owner lost, but reports dmflow.ErrLeaseLost
+// so that the owner stops sending that user's other items. Action calls
+// are leased one by one.
 //
 // # Commit
 //

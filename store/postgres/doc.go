@@ -19,7 +19,10 @@
 //     order. A lease survives connection churn (it is a row, not a session
 //     advisory lock); a replica killed with SIGKILL leaves its leases to
 //     expire, after which another replica takes the user over and gets the
-//     unfinished items again (Attempts counts the claims).
+//     unfinished items again (Attempts counts the claims). The row keeps
+//     the claim's lease duration (ttl): Commit, AckOutbox, RenewInbox and
+//     RenewOutbox renew the owner's live lease to their now plus ttl
+//     (greatest(), so a stale now never shortens it).
 //   - Action calls and timers are claimed with SELECT … FOR UPDATE SKIP
 //     LOCKED, so replicas take disjoint calls and each timer fires once.
 //   - Sessions use optimistic versioning: Commit writes with a

@@ -97,7 +97,8 @@ func eventColumns(events []dmflow.Event) (eventCols, error) {
 
 // sqlLeaseUsers is the shared tail of the claim statements: it takes the
 // lease of each candidate user (cand: account, user_id, first) whose lease
-// is free, expired ($4 = now) or held by $1, renewing it to $3 with ttl $5.
+// is free, expired ($4 = now) or held by $1, renewing it to $3 with ttl $5
+// (never shortening $1's own lease).
 // ON CONFLICT DO UPDATE locks the lease row and re-checks the condition
 // against the latest committed lease, so two owners never both win a user.
 const sqlLeaseUsers = `
@@ -105,7 +106,8 @@ got AS (
 	INSERT INTO leases AS l (queue, account, user_id, owner, expires, ttl)
 	SELECT $2, account, user_id, $1, $3, $5 FROM cand ORDER BY first
 	ON CONFLICT (queue, account, user_id) DO UPDATE
-		SET owner = excluded.owner, expires = excluded.expires, ttl = excluded.ttl
+		SET owner = excluded.owner, ttl = excluded.ttl, expires = CASE WHEN l.owner = excluded.owner
+			THEN greatest(l.expires, excluded.expires) ELSE excluded.expires END
 		WHERE l.owner = excluded.owner OR l.expires <= $4
 	RETURNING account, user_id)`
 
@@ -198,6 +200,54 @@ func (db *DB) ReleaseInbox(ctx context.Context, owner string, keys ...dmflow.Ses
 		_, err := db.pool.Exec(ctx, sqlReleaseInbox, leaseInbox, owner, accounts, users)
 		return err
 	})
+}
+
+// RenewInbox extends owner's live inbox leases on keys.
+func (db *DB) RenewInbox(ctx context.Context, owner string, now time.Time, keys ...dmflow.SessionKey) ([]dmflow.SessionKey, error) {
+	return db.renew(ctx, "renew inbox", leaseInbox, owner, now, keys)
+}
+
+// sqlRenew extends $2's live leases ($3 = now) of queue $1 on the users
+// $4/$5 by their ttl and returns the users renewed.
+const sqlRenew = `
+UPDATE leases SET expires = greatest(expires, $3 + ttl)
+WHERE queue = $1 AND owner = $2 AND expires > $3
+	AND (account, user_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))
+RETURNING account, user_id`
+
+// renew renews owner's leases of queue on keys and returns the keys it
+// does not hold.
+func (db *DB) renew(ctx context.Context, op, queue, owner string, now time.Time, keys []dmflow.SessionKey) ([]dmflow.SessionKey, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	accounts, users := keyColumns(keys)
+	var held map[dmflow.SessionKey]bool
+	err := db.run(ctx, op, func(ctx context.Context) error {
+		rows, err := db.pool.Query(ctx, sqlRenew, queue, owner, nanos(now), accounts, users)
+		if err != nil {
+			return err
+		}
+		got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.SessionKey, error) {
+			var k dmflow.SessionKey
+			return k, row.Scan(&k.Account, &k.User)
+		})
+		held = make(map[dmflow.SessionKey]bool, len(got))
+		for _, k := range got {
+			held[k] = true
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var lost []dmflow.SessionKey
+	for _, k := range keys {
+		if !held[k] {
+			lost = append(lost, k)
+		}
+	}
+	return lost, nil
 }
 
 // keyColumns splits keys into parallel arrays; no keys gives nil arrays

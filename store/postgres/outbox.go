@@ -80,10 +80,22 @@ const sqlRemember = `
 INSERT INTO remembered AS m (event_key, at) SELECT DISTINCT k, $2::int8 FROM unnest($1::text[]) AS k
 ON CONFLICT (event_key) DO UPDATE SET at = excluded.at WHERE m.at <= $3`
 
-// AckOutbox removes delivered items and remembers the acks' keys, in one
-// implicit transaction (the statements are pipelined: one round trip). It
-// does not check the owner: a delivered message is done whoever holds its
-// user now.
+// sqlAck deletes the items $1 and renews owner $2's live leases ($3 = now)
+// on their users; it returns the users whose lease $2 does not hold.
+const sqlAck = `
+WITH d AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING queue, account, user_id),
+u AS (SELECT DISTINCT 'outbox:' || queue AS queue, account, user_id FROM d),
+r AS (
+	UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM u
+	WHERE l.queue = u.queue AND l.account = u.account AND l.user_id = u.user_id AND l.owner = $2 AND l.expires > $3
+	RETURNING l.queue, l.account, l.user_id)
+SELECT account, user_id FROM u EXCEPT SELECT account, user_id FROM r`
+
+// AckOutbox removes delivered items, renews owner's leases on their users
+// and remembers the acks' keys, in one implicit transaction (the
+// statements are pipelined: one round trip). The items are removed
+// whoever holds their user now (they were delivered); a user owner does
+// not hold is reported as ErrLeaseLost after the transaction committed.
 func (db *DB) AckOutbox(ctx context.Context, owner string, now time.Time, acks ...dmflow.Ack) error {
 	if len(acks) == 0 {
 		return nil
@@ -96,14 +108,32 @@ func (db *DB) AckOutbox(ctx context.Context, owner string, now time.Time, acks .
 			keys = append(keys, a.Remember)
 		}
 	}
-	return db.run(ctx, "ack outbox", func(ctx context.Context) error {
+	var lost []string
+	err := db.run(ctx, "ack outbox", func(ctx context.Context) error {
+		lost = nil
 		b := &pgx.Batch{}
-		b.Queue("DELETE FROM outbox WHERE seq = ANY($1)", ids)
+		b.Queue(sqlAck, ids, owner, nanos(now)).Query(func(rows pgx.Rows) error {
+			var err error
+			lost, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
+				var k dmflow.SessionKey
+				return k.String(), row.Scan(&k.Account, &k.User)
+			})
+			return err
+		})
 		if len(keys) > 0 {
 			b.Queue(sqlRemember, keys, nanos(now), nanos(now.Add(-db.opts.DedupeRetention)))
 		}
 		return db.pool.SendBatch(ctx, b).Close()
 	})
+	if err == nil && len(lost) > 0 {
+		err = fmt.Errorf("store/postgres: ack outbox: acknowledged, but %v no longer leased to %s: %w", lost, owner, dmflow.ErrLeaseLost)
+	}
+	return err
+}
+
+// RenewOutbox extends owner's live leases on the queue of keys.
+func (db *DB) RenewOutbox(ctx context.Context, queue, owner string, now time.Time, keys ...dmflow.SessionKey) ([]dmflow.SessionKey, error) {
+	return db.renew(ctx, "renew outbox "+queue, leaseOutbox(queue), owner, now, keys)
 }
 
 // sqlRetry delays item $1 until $2 with Attempts+1 and LastError $3, and
@@ -133,10 +163,19 @@ WITH d AS (DELETE FROM outbox WHERE seq = $1 RETURNING *)
 INSERT INTO dead_letters (seq, queue, account, user_id, attempts, not_before, last_error, record, reason, dead_at)
 SELECT seq, queue, account, user_id, attempts, not_before, last_error, record, $2, $3 FROM d`
 
+// sqlRenewOf renews owner $2's live lease ($3 = now) on the user of item $1.
+const sqlRenewOf = `
+UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM outbox o
+WHERE o.seq = $1 AND l.queue = 'outbox:' || o.queue AND l.account = o.account AND l.user_id = o.user_id
+	AND l.owner = $2 AND l.expires > $3`
+
 // DeadLetter moves the item to the dead-letter list, with the same checks
-// as RetryOutbox.
+// as RetryOutbox, and renews owner's live lease on its user.
 func (db *DB) DeadLetter(ctx context.Context, owner string, seq uint64, reason string, now time.Time) error {
 	return db.withOwnedOut(ctx, fmt.Sprintf("dead-letter outbox %d", seq), owner, seq, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, sqlRenewOf, int64(seq), owner, nanos(now)); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, sqlDeadLetter, int64(seq), reason, nanos(now))
 		return err
 	})

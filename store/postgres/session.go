@@ -15,7 +15,7 @@ import (
 // found).
 const sqlFinish = `
 WITH l AS (
-	UPDATE leases SET expires = $4 + ttl
+	UPDATE leases SET expires = greatest(expires, $4 + ttl)
 	WHERE queue = 'inbox' AND account = $1 AND user_id = $2 AND owner = $3 AND expires > $4
 	RETURNING 1),
 i AS (

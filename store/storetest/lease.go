@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"time"
+
 	"github.com/dmflow/dmflow"
 )
 
@@ -10,6 +12,30 @@ var leaseTests = []test{
 	{"CommitWithoutLease", testCommitWithoutLease},
 	{"CommitExpired", testCommitExpired},
 	{"Release", testRelease},
+	{"Renew", testRenewInbox},
+}
+
+// testRenewInbox: RenewInbox keeps a user whose claimed items wait leased
+// to the owner; an expired lease is not renewed.
+func testRenewInbox(h *H) {
+	h.append(T0, Msg("u1", "1"), Msg("u1", "2"), Msg("u2", "3"))
+	items := h.claim("A", 10, T0)
+	at := T0.Add(50 * time.Second)
+	lost, err := h.S.RenewInbox(h.Ctx, "A", at, Key("u1"), Key("u3"))
+	h.check(err, "RenewInbox")
+	if len(lost) != 1 || lost[0] != Key("u3") {
+		h.Fatalf("RenewInbox lost %v, want [u3]", lost)
+	}
+	h.done("A", items[0], T0.Add(10*time.Second)) // a stale now does not shorten the renewed lease
+	h.wantTexts(h.claim("B", 10, T0.Add(80*time.Second)), "u2:3 ", "B after the claim's lease: only the user not renewed")
+	if lost, _ = h.S.RenewInbox(h.Ctx, "A", Min(1), Key("u2")); len(lost) != 1 {
+		h.Fatalf("A renews u2 taken by B: lost %v", lost)
+	}
+	later := T0.Add(110 * time.Second)
+	if lost, _ = h.S.RenewInbox(h.Ctx, "A", later, Key("u1")); len(lost) != 1 {
+		h.Fatalf("A renews at the lease end: lost %v", lost)
+	}
+	h.wantTexts(h.claim("B", 10, later), "u1:2 ", "B after A's renewed lease ended")
 }
 
 func testLeaseExclusive(h *H) {

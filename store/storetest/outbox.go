@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/dmflow/dmflow"
 )
@@ -12,6 +13,8 @@ var outboxTests = []test{
 	{"HeadOfLine", testHeadOfLine},
 	{"Ack", testAck},
 	{"AckRemembers", testAckRemembers},
+	{"AckRenewsLease", testAckRenewsLease},
+	{"AckExpired", testAckExpired},
 	{"PendingOutbox", testPendingOutbox},
 	{"DeadLetters", testDeadLetters},
 	{"LeaseTakeover", testOutboxTakeover},
@@ -110,7 +113,7 @@ func testAck(h *H) {
 // inbox key (the platform's echo of a delivered reply), until pruned.
 func testAckRemembers(h *H) {
 	h.send("u1", "a", "b")
-	items := h.claimOut("A", 10)
+	items := h.claimOut("A", 10, 1)
 	h.check(h.S.AckOutbox(h.Ctx, "A", Min(1), dmflow.Ack{Seq: items[0].Seq, Remember: "echo:m1"},
 		dmflow.Ack{Seq: 999999, Remember: "echo:m9"}, dmflow.Ack{Seq: items[1].Seq}), "AckOutbox")
 	if n := h.outDepth(dmflow.QueueDM); n != 0 {
@@ -134,6 +137,54 @@ func testAckRemembers(h *H) {
 	if r := h.append(Min(4), echo("m1")); r.Added != 1 {
 		h.Fatalf("after prune: %+v, want the forgotten key added", r)
 	}
+}
+
+// testAckRenewsLease: acknowledgements and RenewOutbox keep the user
+// leased to the owner beyond the claim's lease; once the lease expired and
+// another owner took the user over, the first owner's acknowledgement
+// still removes its item but reports ErrLeaseLost.
+func testAckRenewsLease(h *H) {
+	h.send("u1", "a", "b", "c", "d")
+	h.send("u2", "x")
+	items := h.claimOut("A", 1) // u1's lease ends at Min(1)
+	items = append(items, h.claimOut("A", 10)...)
+	sec := func(n int) time.Time { return T0.Add(time.Duration(n) * time.Second) }
+	h.check(h.S.AckOutbox(h.Ctx, "A", sec(50), dmflow.Ack{Seq: items[0].Seq}), "ack a")
+	h.wantOut(h.claimOut("B", 10, 1), "u2:x ", "B after the claim's lease: u1 renewed by the ack")
+	lost, err := h.S.RenewOutbox(h.Ctx, dmflow.QueueDM, "A", sec(100), Key("u1"), Key("u3"))
+	h.check(err, "RenewOutbox")
+	if len(lost) != 1 || lost[0] != Key("u3") {
+		h.Fatalf("RenewOutbox lost %v, want [u3] (never leased)", lost)
+	}
+	if lost, _ = h.S.RenewOutbox(h.Ctx, dmflow.QueueNotices, "A", sec(100), Key("u1")); len(lost) != 1 {
+		h.Fatalf("RenewOutbox of another queue lost %v, want [u1]", lost)
+	}
+	h.wantOut(h.claimOut("B", 10, 2), "", "B before the renewed lease ends (sec 160)")
+	got, err := h.S.ClaimOutbox(h.Ctx, dmflow.QueueDM, claimOf("B", 10, sec(160)))
+	h.check(err, "ClaimOutbox")
+	h.wantOut(got, "u1:b u1:c u1:d ", "B takes u1 over at the end of the renewed lease")
+	err = h.S.AckOutbox(h.Ctx, "A", sec(160), dmflow.Ack{Seq: items[1].Seq, Remember: "echo:mb"})
+	h.wantErr(err, dmflow.ErrLeaseLost, "A acks after the takeover")
+	if h.outDepth(dmflow.QueueDM) != 3 {
+		h.Fatal("an ack reporting ErrLeaseLost did not remove its item and remember its key")
+	}
+	if lost, _ = h.S.RenewOutbox(h.Ctx, dmflow.QueueDM, "A", sec(160), Key("u1")); len(lost) != 1 {
+		h.Fatalf("A renews B's lease: lost %v, want [u1]", lost)
+	}
+	h.check(h.S.AckOutbox(h.Ctx, "B", sec(161), dmflow.Ack{Seq: items[2].Seq}), "B acks")
+}
+
+// testAckExpired: an owner whose lease expired holds the user no more,
+// even when nobody took it over; its acknowledgement still counts.
+func testAckExpired(h *H) {
+	h.send("u1", "a", "b")
+	items := h.claimOut("A", 10)
+	h.wantErr(h.S.AckOutbox(h.Ctx, "A", Min(1), dmflow.Ack{Seq: items[0].Seq}), dmflow.ErrLeaseLost, "ack at the lease end")
+	if lost, err := h.S.RenewOutbox(h.Ctx, dmflow.QueueDM, "A", Min(1), Key("u1")); err != nil || len(lost) != 1 {
+		h.Fatalf("renew at the lease end: lost %v, %v, want [u1]", lost, err)
+	}
+	h.check(h.S.ReleaseOutbox(h.Ctx, dmflow.QueueDM, "A"), "ReleaseOutbox")
+	h.wantOut(h.claimOut("A", 10, 1), "u1:b ", "the expired ack removed a")
 }
 
 // PendingLister is implemented by the stores that list a user's pending

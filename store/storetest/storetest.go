@@ -15,8 +15,12 @@
 //   - RetryOutbox and DeadLetter fail with ErrLeaseLost when another owner
 //     holds the user's queue lease and ErrNotFound for unknown seqs;
 //     AckOutbox ignores unknown seqs (their Remember keys are still
-//     remembered); remembering a key that deduplicates already changes
-//     nothing.
+//     remembered); remembering a key remembered within the retention
+//     already changes nothing.
+//   - An owner holds a lease while it is live (Now before its end) and not
+//     released or taken over; AckOutbox, RenewOutbox and RenewInbox renew
+//     it by the claim's Lease from their now. An ack of an item whose user
+//     the owner does not hold removes it and fails with ErrLeaseLost.
 //   - Every time decision uses the time passed in, never the clock.
 package storetest
 

@@ -209,6 +209,17 @@ func (s *Store) ReleaseInbox(ctx context.Context, owner string, keys ...dmflow.S
 	return s.errf(err, "release inbox of %s", owner)
 }
 
+// RenewInbox extends the owner's live inbox leases on keys.
+func (s *Store) RenewInbox(ctx context.Context, owner string, now time.Time, keys ...dmflow.SessionKey) ([]dmflow.SessionKey, error) {
+	var lost []dmflow.SessionKey
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		lost, err = renewAll(tx.Bucket(bInLease), owner, now, keys)
+		return err
+	})
+	return lost, s.errf(err, "renew inbox leases of %s", owner)
+}
+
 func userKeys(keys []dmflow.SessionKey) [][]byte {
 	out := make([][]byte, len(keys))
 	for i, k := range keys {

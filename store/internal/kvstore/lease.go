@@ -27,6 +27,25 @@ func (l *lease) heldBy(owner string, now time.Time) bool {
 	return l != nil && l.Owner == owner && now.Before(l.Until)
 }
 
+// renew extends owner's live lease by its duration from now and reports
+// whether owner held it.
+func (l *lease) renew(owner string, now time.Time) bool {
+	if !l.heldBy(owner, now) {
+		return false
+	}
+	l.extend(now)
+	return true
+}
+
+// extend moves the lease's end to now plus its duration, unless it ends
+// later already: a commit or acknowledgement whose now was taken before a
+// long step or send must not shorten a lease renewed meanwhile.
+func (l *lease) extend(now time.Time) {
+	if until := now.Add(l.Dur); until.After(l.Until) {
+		l.Until = until
+	}
+}
+
 func (l *lease) has(seq uint64) bool { return l != nil && slices.Contains(l.Claimed, seq) }
 
 func (l *lease) drop(seq uint64) {
@@ -70,7 +89,8 @@ func (ls *leases) take(k []byte, owner string, now time.Time, dur time.Duration,
 		l = &lease{Owner: owner}
 		ls.m[string(k)] = l
 	}
-	l.Until, l.Dur = now.Add(dur), dur
+	l.Dur = dur
+	l.extend(now)
 	if seq != 0 && !l.has(seq) {
 		l.Claimed = append(l.Claimed, seq)
 	}
@@ -94,6 +114,26 @@ func (ls *leases) flush() error {
 		}
 	}
 	return nil
+}
+
+// renewAll renews owner's live leases on keys in b and returns the keys
+// whose lease owner does not hold.
+func renewAll(b Bucket, owner string, now time.Time, keys []dmflow.SessionKey) ([]dmflow.SessionKey, error) {
+	ls := newLeases(b)
+	var lost []dmflow.SessionKey
+	for _, k := range keys {
+		uk := userKey(k)
+		l, err := ls.get(uk)
+		if err != nil {
+			return nil, err
+		}
+		if !l.renew(owner, now) {
+			lost = append(lost, k)
+			continue
+		}
+		ls.put(uk)
+	}
+	return lost, ls.flush()
 }
 
 // release deletes the owner's leases on keys (all when keys is empty).

@@ -111,14 +111,21 @@ func (oc *outClaim) visit(seq uint64, uk []byte) error {
 	return nil
 }
 
-// AckOutbox removes delivered items (unknown seqs are ignored) and
-// remembers their Remember keys.
+// AckOutbox removes delivered items (unknown seqs are ignored), remembers
+// their Remember keys and renews owner's leases on the items' users. The
+// acknowledgement is kept even when owner lost a lease (ErrLeaseLost).
 func (s *Store) AckOutbox(ctx context.Context, owner string, now time.Time, acks ...dmflow.Ack) error {
+	var lost []string
 	err := s.update(ctx, func(tx Tx) error {
+		lost = nil
 		for _, a := range acks {
 			if r, ok := findOut(tx, a.Seq); ok {
-				if err := removeOut(tx, r); err != nil {
+				held, err := removeOut(tx, r, owner, now)
+				if err != nil {
 					return err
+				}
+				if !held {
+					lost = append(lost, parseUserKey(r.uk).String())
 				}
 			}
 			if err := s.remember(tx, a.Remember, now); err != nil {
@@ -127,24 +134,41 @@ func (s *Store) AckOutbox(ctx context.Context, owner string, now time.Time, acks
 		}
 		return nil
 	})
+	if err == nil && len(lost) > 0 {
+		err = fmt.Errorf("acknowledged, but %v no longer leased to %s: %w", lost, owner, dmflow.ErrLeaseLost)
+	}
 	return s.errf(err, "ack outbox")
 }
 
-// removeOut deletes an item from its queue and from its owner's claims.
-func removeOut(tx Tx, r outRef) error {
+// RenewOutbox extends owner's live leases on the queue of keys.
+func (s *Store) RenewOutbox(ctx context.Context, queue, owner string, now time.Time, keys ...dmflow.SessionKey) ([]dmflow.SessionKey, error) {
+	var lost []dmflow.SessionKey
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		lost, err = renewAll(tx.Bucket(bOutLease+queue), owner, now, keys)
+		return err
+	})
+	return lost, s.errf(err, "renew outbox %s leases of %s", queue, owner)
+}
+
+// removeOut deletes an item from its queue and from its owner's claims,
+// renews owner's lease on the item's user when owner holds it at now, and
+// reports whether it does.
+func removeOut(tx Tx, r outRef, owner string, now time.Time) (bool, error) {
 	ls := newLeases(tx.Bucket(bOutLease + r.queue))
 	l, err := ls.get(r.uk)
 	if err != nil {
-		return err
+		return false, err
 	}
+	held := l.renew(owner, now)
 	if l != nil {
 		l.drop(u64(r.seq))
 		ls.put(r.uk)
 	}
 	if err := ls.flush(); err != nil {
-		return err
+		return false, err
 	}
-	return deleteAll(
+	return held, deleteAll(
 		del{tx.Bucket(bOutItems + r.queue), r.seq},
 		del{tx.Bucket(bOutQueue + r.queue), r.seq},
 		del{tx.Bucket(bOutIdx), r.seq},
@@ -202,7 +226,7 @@ func (s *Store) DeadLetter(ctx context.Context, owner string, seq uint64, reason
 		if err != nil {
 			return err
 		}
-		if err := removeOut(tx, r); err != nil {
+		if _, err := removeOut(tx, r, owner, now); err != nil {
 			return err
 		}
 		return putRec(tx.Bucket(bDead), r.seq, dmflow.DeadLetter{Item: *it, Reason: reason, At: now})

@@ -191,7 +191,7 @@ func finishItem(tx Tx, ls *leases, c *dmflow.Commit, uk []byte) error {
 	}
 	l, _ := ls.get(uk)
 	l.drop(c.Seq)
-	l.Until = c.Now.Add(l.Dur)
+	l.extend(c.Now)
 	ls.put(uk)
 	if err := ls.flush(); err != nil {
 		return err
