@@ -10,6 +10,9 @@ import (
 
 var errReadOnly = errors.New("write in a read-only transaction")
 
+// appendFill is the FillPercent of buckets written in key order.
+const appendFill = 0.9
+
 // tx adapts a bbolt transaction to kvstore.Tx. dirty records whether the
 // current request wrote anything (see writer.run).
 type tx struct {
@@ -40,6 +43,10 @@ func (t *tx) Bucket(name string) kvstore.Bucket {
 		b.b, b.err = t.btx.CreateBucketIfNotExists([]byte(name))
 		if b.err != nil {
 			b.err = fmt.Errorf("bucket %q: %w", name, b.err)
+		} else if kvstore.IsAppendBucket(name) {
+			// Appends split at FillPercent: bbolt's default 0.5 leaves
+			// every page of an append-only bucket half empty.
+			b.b.FillPercent = appendFill
 		}
 	} else {
 		b.b = t.btx.Bucket([]byte(name)) // nil: missing, reads as empty

@@ -40,6 +40,17 @@ func IsLeaseBucket(name string) bool {
 	return name == bInLease || name == bActLease || strings.HasPrefix(name, bOutLease)
 }
 
+// IsAppendBucket reports whether a bucket's keys are written in increasing
+// order (sequence numbers, receive or update times first), so that a B+tree
+// backend may fill its pages densely instead of splitting them half full.
+func IsAppendBucket(name string) bool {
+	switch name {
+	case bItems, bPending, bRecv, bRemember, bSessUpd, bOutIdx, bDead, bActions:
+		return true
+	}
+	return strings.HasPrefix(name, bOutItems) || strings.HasPrefix(name, bOutQueue)
+}
+
 // be64 encodes n big-endian, so that byte order is numeric order.
 func be64(n uint64) []byte {
 	b := make([]byte, 8)
