@@ -214,21 +214,28 @@ func (w *world) session(t *testing.T, user string) pendingSession {
 // the URL and a header but never the logs or the data file.
 func TestActionOutcomes(t *testing.T) {
 	cases := []struct {
-		user, path, reply string
-		attempts          int
+		user, cmd, path, reply string
+		attempts               int
 	}{
-		{"a-ok", "/ok", "ok: shipped", 1},
-		{"a-500", "/fail500", "failed error 500: status 500", 3},
-		{"a-hang", "/hang", "slow timeout: timed out", 3},
-		{"a-big", "/big", "failed invalid 200: response larger than 1048576 bytes", 1},
-		{"a-bad", "/badjson", "failed invalid 200: response is not JSON", 1},
+		{"a-ok", "call", "/ok", "ok: shipped", 1},
+		{"a-500", "call", "/fail500", "failed error 500: status 500", 3},
+		{"a-hang", "hurry", "/hang", "slow timeout: timed out", 3}, // 1 s per attempt
+		{"a-big", "call", "/big", "failed invalid 200: response larger than 1048576 bytes", 1},
+		{"a-bad", "call", "/badjson", "failed invalid 200: response is not JSON", 1},
 	}
 	w, api := actionWorld(t)
 	n := w.start("--log-level", "debug")
 	for _, tc := range cases {
 		w.say(tc.user, 1, "hi")
-		w.say(tc.user, 2, "call "+strings.TrimPrefix(tc.path, "/"))
+		w.say(tc.user, 2, tc.cmd+" "+strings.TrimPrefix(tc.path, "/"))
 	}
+	// While a call is pending, its durable record (with the secret
+	// references) is in the file that checkSecretsKept searches.
+	w.say("a-pending", 1, "hi")
+	w.say("a-pending", 2, "call block-outcomes")
+	api.waitRequests(t, "/block-outcomes", 1)
+	checkSecretsKept(t, w, n, true)
+	api.release("/block-outcomes")
 	keys := map[string]string{}
 	for _, tc := range cases {
 		t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
@@ -255,7 +262,8 @@ func TestActionOutcomes(t *testing.T) {
 			keys[reqs[0].idempotencyKey] = tc.path
 		})
 	}
-	for outcome, want := range map[string]float64{"ok": 1, "error": 1, "timeout": 1, "invalid": 2} {
+	w.exactReplies(t, "a-pending", "hello", "calling block-outcomes", "ok: released")
+	for outcome, want := range map[string]float64{"ok": 2, "error": 1, "timeout": 1, "invalid": 2} {
 		if got := w.metric(`dmflow_actions_total{outcome="` + outcome + `"}`); got != want {
 			t.Errorf("dmflow_actions_total{outcome=%q} = %v, want %v", outcome, got, want)
 		}
@@ -263,24 +271,27 @@ func TestActionOutcomes(t *testing.T) {
 	if code := w.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
-	checkSecretsKept(t, w, n)
+	checkSecretsKept(t, w, n, false)
 }
 
 // checkSecretsKept checks that the action secrets appear neither in what
-// the server printed nor anywhere in the bbolt file, while the file does
-// hold the references (so the search looks in the right place).
-func checkSecretsKept(t *testing.T, w *world, n *node) {
+// the server printed nor anywhere in the bbolt file. With pending (a call
+// is in flight) the file must hold the call's secret references, so the
+// search looks in the right place.
+func checkSecretsKept(t *testing.T, w *world, n *node, pending bool) {
 	t.Helper()
 	db, err := os.ReadFile(w.db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := n.stdout.String() + n.stderr.String()
-	if !strings.Contains(logs, `"action done"`) {
+	if !pending && !strings.Contains(logs, `"action done"`) {
 		t.Fatalf("no action logs captured:\n%s", logs)
 	}
-	if !strings.Contains(string(db), "${API_TOKEN}") {
-		t.Error("the data file does not hold the secret reference ${API_TOKEN}; the search below proves little")
+	for _, ref := range []string{"${API_KEY}", "${API_TOKEN}"} {
+		if pending && !strings.Contains(string(db), ref) {
+			t.Errorf("the data file does not hold the pending call's secret reference %s", ref)
+		}
 	}
 	for _, s := range []string{apiKey, apiToken} {
 		if strings.Contains(logs, s) {
