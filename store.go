@@ -88,6 +88,12 @@ type Inbox interface {
 	// returns the users whose lease the owner no longer holds (expired at
 	// now, released, or taken by another owner); those are not renewed.
 	RenewInbox(ctx context.Context, owner string, now time.Time, keys ...SessionKey) (lost []SessionKey, err error)
+	// Remembered reports whether key was remembered by AckOutbox
+	// (Ack.Remember) at a time within the dedupe retention before now,
+	// whether or not an inbox item with that Key exists. The bot asks it
+	// for "echo:<mid>" before taking an echo processed on another replica
+	// for a person's message.
+	Remembered(ctx context.Context, key string, now time.Time) (bool, error)
 	// InboxDepth returns how many items are not done yet.
 	InboxDepth(ctx context.Context) (int, error)
 	// History returns up to limit of the user's processed and pending items,
@@ -209,9 +215,10 @@ type Outbox interface {
 	// AckOutbox removes delivered items (unknown seqs are ignored) and, in
 	// the same transaction, remembers each Ack.Remember key as an inbox
 	// dedupe key received at now: for the dedupe retention (see PruneInbox)
-	// AppendInbox counts an event with that Key as a duplicate and drops it.
-	// The bot remembers "echo:<mid>" so the platform's echo of its own reply
-	// is dropped at ingest.
+	// AppendInbox counts an event with that Key as a duplicate and drops it,
+	// and Remembered reports it, even when an inbox item with that Key is
+	// pending already. The bot remembers "echo:<mid>" so the platform's echo
+	// of its own reply is dropped at ingest.
 	//
 	// Acknowledging renews owner's lease on the (queue, user) of each item
 	// found to now plus the lease's duration, like RenewOutbox. When the

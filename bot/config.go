@@ -106,7 +106,9 @@ type Config struct {
 	// before it is given up (a crash loop). Default 10.
 	MaxItemAttempts int
 	// EchoGrace is how long a worker waits for an in-flight send to the same
-	// user before deciding that an unknown echo came from a person. Default 10 s.
+	// user, and for the user's replies in the outbox (which another replica
+	// may be sending) to be acknowledged, before deciding that an unknown
+	// echo came from a person. Default 10 s.
 	EchoGrace time.Duration
 	// NoEchoHandoff stops the bot from handing a session off itself when
 	// the engine leaves a human echo unhandled (the engine still sees the

@@ -52,29 +52,40 @@
 // is unknown is then compared by content (its text, else its first
 // attachment's type) with the last few replies this process delivered to
 // the user (5 minutes) and with the user's replies still in the outbox
-// (store/bolt, store/mem and store/postgres list them): a match is ours.
-// Any other echo is a person answering from the Instagram inbox: it goes to
-// the engine and the session is handed off (the bot sets Session.Handoff if
-// the engine did not), and replies produced for an echo are dropped. With
-// notices on, the reply.sent notice is queued when the reply is
-// acknowledged.
+// (store/bolt, store/mem and store/postgres list them; a text above
+// dmflow.MaxTextBytes, which the Instagram adapter sends in parts, matches
+// an echo whose text of at least a third of that is part of it); then its
+// id is looked up among the ids any replica acknowledged
+// (Store.Remembered). The outbox is read before the ids: an acknowledgement
+// removes the reply and remembers its id atomically, so a reply another
+// replica is sending is found by one look or the other. While the echo is
+// still unknown but the user has replies in the outbox, the worker looks
+// again every 25 ms until they are gone or Config.EchoGrace is over. A
+// match is ours. Any other echo is a person answering from the Instagram
+// inbox: it goes to the engine and the session is handed off (the bot sets
+// Session.Handoff if the engine did not), and replies produced for an echo
+// are dropped. With notices on, the reply.sent notice is queued when the
+// reply is acknowledged.
 //
 // # Caveats
 //
-//   - Echoes that reach the inbox before their reply is acknowledged are
-//     recognised from memory (ids and content of this process's last 4
-//     sends per user, 5 minutes, at most 65,536 users) or from the outbox.
-//     What remains taken for a person (a false handoff): an echo processed
-//     by a replica that did not send the reply, after the sender
-//     acknowledged it (it left the outbox) — with a different content than
-//     that replica's own recent sends; the echo of a reply sent before a
-//     crash whose resend already left the outbox when the old process's
-//     memory is gone and more than 4 later replies went to the user; echoes
-//     whose content the platform renders differently than the reply (e.g.
-//     templates, the earlier parts of a text split into several messages,
-//     whose ids the Send API client does not return). The reverse error is
-//     possible too: a person typing, from the inbox, exactly the text of
-//     one of those replies is taken for the bot (no handoff).
+//   - What is still taken for a person (a false handoff): the echo of a
+//     reply whose send was accepted but not acknowledged (a crash after
+//     the send, then a resend with a new id that left the outbox; or an
+//     ambiguous send, dead-lettered) once the sender's memory is gone;
+//     echoes of the earlier parts of a text split into several messages
+//     (their ids are not returned by the Send API client, so never
+//     remembered, and only the pending reply is matched part by part)
+//     processed after the reply was acknowledged, on any replica (an inbox
+//     backlog; they normally arrive while the later parts are being sent);
+//     echoes processed after the dedupe retention forgot their id. The
+//     reverse error is
+//     possible too: a person typing, from the inbox, exactly the text of a
+//     recent or pending reply (or a long part of a long one) is taken for
+//     the bot (no handoff).
+//   - A person's echo to a user with replies in the outbox waits up to
+//     Config.EchoGrace before it hands off, and holds its worker (the other
+//     users of that worker partition) meanwhile.
 //   - Delivery is at least once: a crash between a successful send and its
 //     acknowledgement sends the message again after restart.
 //   - A user whose commit fails for a transient store error is released and

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"hash/fnv"
+	"strings"
 	"sync"
 	"time"
 
@@ -186,20 +187,71 @@ func echoSig(ev *dmflow.Event) string {
 	return ""
 }
 
+// echoPoll is how often a worker looks at the store again while it waits
+// for a reply to an unknown echo's user to leave the outbox.
+const echoPoll = 25 * time.Millisecond
+
 // ownEcho reports whether an echo event is one of dmflow's own sends: an
 // own-echo marker of an older version, a message id or content this
-// process sent recently (waiting for a send in flight to the user), or the
+// process sent recently (waiting for a send in flight to the user), the
 // content of one of the user's replies still in the outbox (sent by
-// another replica, or before a crash, and not acknowledged yet).
+// another replica, or before a crash, and not acknowledged yet), or an id
+// acknowledged by any replica (Store.Remembered). While the echo is none
+// of these but the user has replies in the outbox, it waits for them
+// (polling, at most Config.EchoGrace in all): a reply another replica is
+// sending may be acknowledged meanwhile.
 func (b *Bot) ownEcho(ctx context.Context, ev *dmflow.Event) bool {
 	if ev.Channel == ChannelDmflow {
 		return true
 	}
-	sig := echoSig(ev)
-	if b.echoes.isOurs(ctx, ev.SessionKey(), ev.MID, sig, b.cfg.EchoGrace) {
+	key, sig := ev.SessionKey(), echoSig(ev)
+	deadline := time.Now().Add(b.cfg.EchoGrace)
+	if b.echoes.isOurs(ctx, key, ev.MID, sig, b.cfg.EchoGrace) {
 		return true
 	}
-	return sig != "" && b.pendingMatch(ctx, ev.SessionKey(), sig)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		ours, busy := b.storedEcho(ctx, ev)
+		if ours {
+			return true
+		}
+		wait := min(echoPoll, time.Until(deadline))
+		if !busy || wait <= 0 {
+			return false
+		}
+		t.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		if ok, _ := b.echoes.match(key, ev.MID, sig); ok {
+			return true
+		}
+	}
+}
+
+// storedEcho looks an echo up in the store: among the user's replies still
+// in the outbox (by content), then among the acknowledged ids. In that
+// order, because an acknowledgement removes the reply and remembers its id
+// in one transaction: a reply that left the outbox before the first look
+// is remembered by the second. busy reports that the user has replies in
+// the outbox.
+func (b *Bot) storedEcho(ctx context.Context, ev *dmflow.Event) (ours, busy bool) {
+	key := ev.SessionKey()
+	items := b.pendingReplies(ctx, key)
+	if pendingMatch(items, ev) {
+		return true, true
+	}
+	if ev.MID == "" {
+		return false, len(items) > 0
+	}
+	ok, err := b.store.Remembered(ctx, echoKey(ev.MID), b.now())
+	if err != nil {
+		b.log.Warn("look up an unknown echo's id", "user", key.String(), "err", err)
+	}
+	return ok, len(items) > 0
 }
 
 // pendingLister is implemented by stores that list a user's outbox items
@@ -208,24 +260,46 @@ type pendingLister interface {
 	PendingOutbox(ctx context.Context, queue string, key dmflow.SessionKey, limit int) ([]dmflow.OutboxItem, error)
 }
 
-// pendingMatch reports whether one of the user's replies still in the
-// outbox has content signature sig.
-func (b *Bot) pendingMatch(ctx context.Context, key dmflow.SessionKey, sig string) bool {
+// pendingReplies lists up to 64 of the user's replies in the outbox, if the
+// store can.
+func (b *Bot) pendingReplies(ctx context.Context, key dmflow.SessionKey) []dmflow.OutboxItem {
 	pl, ok := b.store.(pendingLister)
 	if !ok {
-		return false
+		return nil
 	}
 	items, err := pl.PendingOutbox(ctx, dmflow.QueueDM, key, 64)
 	if err != nil {
 		b.log.Warn("list pending replies for an unknown echo", "user", key.String(), "err", err)
+	}
+	return items
+}
+
+// pendingMatch reports whether one of the replies items has the echo's
+// content signature, or is a text long enough to be sent in parts that
+// contains the echo's text as one of them.
+func pendingMatch(items []dmflow.OutboxItem, ev *dmflow.Event) bool {
+	sig := echoSig(ev)
+	if sig == "" {
 		return false
 	}
 	for i := range items {
-		if m := items[i].Message; m != nil && replySig(&m.Reply) == sig {
+		if m := items[i].Message; m != nil && (replySig(&m.Reply) == sig || isPart(m.Reply.Text, ev.Text)) {
 			return true
 		}
 	}
 	return false
+}
+
+// minPart is the shortest echo text taken for a part of a split reply:
+// the Instagram adapter cuts a text above dmflow.MaxTextBytes after more
+// than half of each part's room, so every part but the last (whose id the
+// Send API client returns) is longer.
+const minPart = dmflow.MaxTextBytes / 3
+
+// isPart reports whether part may be one of the messages a long reply
+// text was split into.
+func isPart(text, part string) bool {
+	return len(text) > dmflow.MaxTextBytes && len(part) >= minPart && strings.Contains(text, part)
 }
 
 // replySent is the reply.sent notice of a delivered reply.

@@ -250,6 +250,17 @@ func (db *DB) renew(ctx context.Context, op, queue, owner string, now time.Time,
 	return lost, nil
 }
 
+// Remembered reports whether AckOutbox remembered key within the
+// DedupeRetention before now.
+func (db *DB) Remembered(ctx context.Context, key string, now time.Time) (bool, error) {
+	var ok bool
+	err := db.run(ctx, "remembered", func(ctx context.Context) error {
+		return db.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM remembered WHERE event_key = $1 AND at > $2)",
+			key, nanos(now.Add(-db.opts.DedupeRetention))).Scan(&ok)
+	})
+	return ok, err
+}
+
 // keyColumns splits keys into parallel arrays; no keys gives nil arrays
 // (SQL NULL, meaning all users).
 func keyColumns(keys []dmflow.SessionKey) (accounts, users []string) {

@@ -13,6 +13,7 @@ var outboxTests = []test{
 	{"HeadOfLine", testHeadOfLine},
 	{"Ack", testAck},
 	{"AckRemembers", testAckRemembers},
+	{"AckRemembersPendingKey", testAckRemembersPendingKey},
 	{"AckRenewsLease", testAckRenewsLease},
 	{"AckExpired", testAckExpired},
 	{"PendingOutbox", testPendingOutbox},
@@ -139,6 +140,47 @@ func testAckRemembers(h *H) {
 	}
 }
 
+// echoEvent is the platform's echo of message mid to user u.
+func echoEvent(u, mid string) dmflow.Event {
+	return dmflow.Event{Key: "echo:" + mid, Kind: dmflow.KindEcho, Channel: "test", Account: "acct", User: u, Time: T0, MID: mid}
+}
+
+func (h *H) remembered(key string, now time.Time) bool {
+	h.Helper()
+	ok, err := h.S.Remembered(h.Ctx, key, now)
+	h.check(err, "Remembered")
+	return ok
+}
+
+// testAckRemembersPendingKey: the echo of a reply may reach the inbox
+// before the reply is acknowledged; the acknowledgement still remembers
+// its key, so Remembered reports it (a replica that did not send the
+// reply asks it before taking the echo for a person's message).
+func testAckRemembersPendingKey(h *H) {
+	h.append(T0, echoEvent("u1", "m1"), Msg("u1", "k1"))
+	if h.remembered("echo:m1", T0) || h.remembered("k1", T0) || h.remembered("nope", T0) {
+		h.Fatal("an inbox key or an unknown key reported as remembered")
+	}
+	h.send("u1", "a")
+	items := h.claimOut("A", 10)
+	h.check(h.S.AckOutbox(h.Ctx, "A", T0, dmflow.Ack{Seq: items[0].Seq, Remember: "echo:m1"}), "AckOutbox")
+	if !h.remembered("echo:m1", Min(1)) {
+		h.Fatal("key of a pending echo not remembered by the ack")
+	}
+	if h.depth() != 2 {
+		h.Fatalf("inbox depth %d, want the 2 pending items kept", h.depth())
+	}
+	if r := h.append(Min(1), echoEvent("u1", "m1")); r.Duplicates != 1 {
+		h.Fatalf("redelivered echo: %+v, want a duplicate", r)
+	}
+	if _, err := h.S.PruneInbox(h.Ctx, Min(1)); err != nil {
+		h.Fatal(err)
+	}
+	if h.remembered("echo:m1", Min(1)) {
+		h.Fatal("pruned key still remembered")
+	}
+}
+
 // testAckRenewsLease: acknowledgements and RenewOutbox keep the user
 // leased to the owner beyond the claim's lease; once the lease expired and
 // another owner took the user over, the first owner's acknowledgement
@@ -165,7 +207,7 @@ func testAckRenewsLease(h *H) {
 	h.wantOut(got, "u1:b u1:c u1:d ", "B takes u1 over at the end of the renewed lease")
 	err = h.S.AckOutbox(h.Ctx, "A", sec(160), dmflow.Ack{Seq: items[1].Seq, Remember: "echo:mb"})
 	h.wantErr(err, dmflow.ErrLeaseLost, "A acks after the takeover")
-	if h.outDepth(dmflow.QueueDM) != 3 {
+	if h.outDepth(dmflow.QueueDM) != 3 || !h.remembered("echo:mb", sec(160)) {
 		h.Fatal("an ack reporting ErrLeaseLost did not remove its item and remember its key")
 	}
 	if lost, _ = h.S.RenewOutbox(h.Ctx, dmflow.QueueDM, "A", sec(160), Key("u1")); len(lost) != 1 {

@@ -90,19 +90,41 @@ func appendEvent(tx Tx, e *dmflow.Event, now time.Time) error {
 }
 
 // remember records key as a dedupe key without an inbox item (seq 0),
-// received at now, unless the key deduplicates already.
+// received at now, unless it is remembered within the retention already.
+// A pending or done item with that Key loses its dedupe entry to the
+// remembered key (which deduplicates for as long), so that Remembered
+// reports it: the platform's echo of a reply may reach the inbox before
+// the reply is acknowledged.
 func (s *Store) remember(tx Tx, key string, now time.Time) error {
 	if key == "" {
 		return nil
 	}
-	if dup, err := s.isDuplicate(tx, key, now); dup || err != nil {
-		return err
+	if s.isRemembered(tx, key, now) {
+		return nil
 	}
 	dd := tx.Bucket(bDedupe)
 	return putAll(
 		put{dd, []byte(key), cat(be64(0), timeKey(now))},
 		put{tx.Bucket(bRemember), cat(timeKey(now), []byte(key)), nil},
 	)
+}
+
+// isRemembered reports whether key was remembered (seq 0) within the
+// dedupe retention before now.
+func (s *Store) isRemembered(tx Tx, key string, now time.Time) bool {
+	v := tx.Bucket(bDedupe).Get([]byte(key))
+	return len(v) == 16 && u64(v[:8]) == 0 && now.Sub(keyTime(v[8:])) < s.keep
+}
+
+// Remembered reports whether AckOutbox remembered key within the dedupe
+// retention before now.
+func (s *Store) Remembered(ctx context.Context, key string, now time.Time) (bool, error) {
+	var ok bool
+	err := s.view(ctx, func(tx Tx) error {
+		ok = s.isRemembered(tx, key, now)
+		return nil
+	})
+	return ok, s.errf(err, "remembered %q", key)
 }
 
 type put struct {
