@@ -30,7 +30,9 @@ func resolveFlows(cfg *serveConfig) (flowSource, error) {
 		}
 		return flowSource{path: cfg.Flows, desc: cfg.Flows}, nil
 	}
-	if st, err := os.Stat(defaultFlowsDir); err == nil && st.IsDir() {
+	// A ./flows directory without flow files (such as the flows Go package of
+	// a dmflow checkout) is not taken as the default.
+	if ok, _ := hasFlowFiles(defaultFlowsDir); ok {
 		return flowSource{path: defaultFlowsDir, desc: "./" + defaultFlowsDir}, nil
 	}
 	return flowSource{fsys: examples.FS(), path: examples.LeadCaptureDir, desc: "embedded example " + examples.LeadCaptureDir}, nil
