@@ -62,7 +62,7 @@ func runAuth(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int
 		fmt.Fprintf(stdio.Err, "dmflow auth: %v\n", err)
 		return exitUsage
 	}
-	log, err := newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues())
+	log, err := newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues(stdio))
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "dmflow auth: %v\n", err)
 		return exitUsage

@@ -443,8 +443,8 @@ func checkHTTPURL(name, s string) error {
 }
 
 // secretValues returns every configured secret value, for log redaction.
-func (c *serveConfig) secretValues() []string {
-	var out []string
+func (c *serveConfig) secretValues(stdio IO) []string {
+	out := envSecrets(stdio)
 	for _, s := range configSettings(c) {
 		if p, ok := s.ptr.(*string); ok && s.Secret && *p != "" {
 			out = append(out, *p)
@@ -457,6 +457,21 @@ func (c *serveConfig) secretValues() []string {
 	}
 	for _, v := range c.Secrets {
 		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// envSecrets returns the values of every DMFLOW_SECRET_* environment
+// variable, whether or not a flow uses it, so logs can never show them.
+func envSecrets(stdio IO) []string {
+	if stdio.Environ == nil {
+		return nil
+	}
+	var out []string
+	for _, kv := range stdio.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, envSecretPrefix) && v != "" {
 			out = append(out, v)
 		}
 	}

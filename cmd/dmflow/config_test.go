@@ -224,15 +224,16 @@ func TestLoggerRedactsSecrets(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			log, err := newLogger(&buf, format, "debug", c.secretValues())
+			environ := func() []string { return []string{"PATH=/bin", "DMFLOW_SECRET_ORDERS_TOKEN=orders-tok-555"} }
+			log, err := newLogger(&buf, format, "debug", c.secretValues(IO{Environ: environ}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			log.With("token", "IGAAtoken456").WithGroup("g").Info("calling with app-secret-123",
+			log.With("token", "IGAAtoken456").WithGroup("g").Info("calling with app-secret-123 and orders-tok-555",
 				"url", "https://x/?access_token=IGAAtoken456", "err", errors.New("auth admin-789 failed"),
 				slog.Group("db", "dsn", "postgres://dm:pgpass-000@127.0.0.1/dm"), "n", 3)
 			out := buf.String()
-			for _, s := range []string{"app-secret-123", "IGAAtoken456", "admin-789", "pgpass-000"} {
+			for _, s := range []string{"app-secret-123", "IGAAtoken456", "admin-789", "pgpass-000", "orders-tok-555"} {
 				if strings.Contains(out, s) {
 					t.Errorf("secret %q leaked: %s", s, out)
 				}

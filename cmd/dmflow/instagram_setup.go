@@ -65,7 +65,7 @@ func runInstagram(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO
 	}
 	var log *slog.Logger
 	if err == nil {
-		log, err = newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues())
+		log, err = newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues(stdio))
 	}
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "dmflow instagram setup: %v\n", err)

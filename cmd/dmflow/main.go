@@ -30,6 +30,9 @@ type IO struct {
 	Err io.Writer
 	// Env looks up environment variables (os.LookupEnv in main).
 	Env func(string) (string, bool)
+	// Environ lists the environment as KEY=value (os.Environ in main; nil
+	// in tests that do not need it). Used to find every DMFLOW_SECRET_*.
+	Environ func() []string
 }
 
 // Command is one `dmflow <name>` subcommand.
@@ -54,7 +57,7 @@ func commands() []*Command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Env: os.LookupEnv})
+	code := run(ctx, os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Env: os.LookupEnv, Environ: os.Environ})
 	stop()
 	os.Exit(code)
 }

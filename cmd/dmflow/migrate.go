@@ -56,7 +56,7 @@ func runMigrate(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) 
 
 // redactURL removes configured secrets (the database password) from s.
 func redactURL(s string, cfg *serveConfig) string {
-	if r := newRedactor(cfg.secretValues()); r != nil {
+	if r := newRedactor(cfg.secretValues(IO{})); r != nil {
 		return r.Replace(s)
 	}
 	return s

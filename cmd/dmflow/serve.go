@@ -55,7 +55,7 @@ func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) in
 		fmt.Fprintf(stdio.Err, "dmflow serve: %v\n", err)
 		return exitUsage
 	}
-	log, err := newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues())
+	log, err := newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues(stdio))
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "dmflow serve: %v\n", err)
 		return exitUsage
