@@ -125,11 +125,13 @@ func TestOpsHandler(t *testing.T) {
 		wh.ServeHTTP(rec, httptest.NewRequest("POST", "/webhook"+q, nil))
 	}
 	b.SetTokenExpiry("acct", time.Unix(1900000000, 0))
+	b.TokenRefreshFailed("acct")
 	_, metrics := get("/metrics")
 	for _, want := range []string{
 		`dmflow_webhooks_total{code="200",result="received"} 2`,
 		`dmflow_webhooks_total{code="401",result="rejected"} 1`,
 		`dmflow_token_expiry_timestamp_seconds{account="acct"} 1.9e+09`,
+		`dmflow_token_refresh_failures_total{account="acct"} 1`,
 		`dmflow_inbox_depth 0`, `dmflow_outbox_depth_dm 0`, "dmflow_processing_seconds_bucket",
 		"dmflow_end_to_end_seconds_bucket", "dmflow_events_ingested_total 0",
 	} {

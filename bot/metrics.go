@@ -22,6 +22,7 @@ type metrics struct {
 	deliveries, actions  *prometheus.CounterVec
 	reloads, leaseLost   *prometheus.CounterVec
 	tokenExpiry          *prometheus.GaugeVec
+	tokenRefreshFailed   *prometheus.CounterVec
 }
 
 func newMetrics(b *Bot) *metrics {
@@ -41,6 +42,7 @@ func newMetrics(b *Bot) *metrics {
 	m.actions = f.counterVec("dmflow_actions_total", "Action calls by outcome.", "outcome")
 	m.reloads = f.counterVec("dmflow_engine_reloads_total", "Engine reloads by result.", "result")
 	m.tokenExpiry = f.gaugeVec("dmflow_token_expiry_timestamp_seconds", "When each account's access token expires (Unix time).", "account")
+	m.tokenRefreshFailed = f.counterVec("dmflow_token_refresh_failures_total", "Failed refreshes of an account's access token; alert on any increase (the token stops working at its expiry).", "account")
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(depthGauge("dmflow_inbox_depth", "Inbox items not done yet.", func(ctx context.Context) (int, error) {
 		return b.store.InboxDepth(ctx)
@@ -139,4 +141,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // token refresher calls it after each refresh.
 func (b *Bot) SetTokenExpiry(account string, expires time.Time) {
 	b.metrics.tokenExpiry.WithLabelValues(account).Set(float64(expires.Unix()))
+}
+
+// TokenRefreshFailed counts a failed token refresh for account, so that an
+// alert can fire well before the token expires.
+func (b *Bot) TokenRefreshFailed(account string) {
+	b.metrics.tokenRefreshFailed.WithLabelValues(account).Inc()
 }

@@ -65,6 +65,9 @@ func (s *server) tokenSource(ctx context.Context) (instagram.TokenSource, error)
 		OnRefreshError: func(t dmflow.Token, err error) {
 			s.log.Error("instagram token refresh failed; run 'dmflow auth' before it expires",
 				"account", t.Account, "expires", t.ExpiresAt, "err", err)
+			if s.bot != nil {
+				s.bot.TokenRefreshFailed(t.Account)
+			}
 		},
 	})
 	s.tokens = tm // run refreshes them
