@@ -59,6 +59,26 @@ func (db *DB) ClaimActions(ctx context.Context, c dmflow.Claim) ([]dmflow.Action
 	return out, nil
 }
 
+// sqlReleaseActions drops $1's leases on the calls $2 (all its calls when
+// $2 is NULL).
+const sqlReleaseActions = `
+UPDATE actions SET owner = NULL, expires = 0
+WHERE owner = $1 AND ($2::text[] IS NULL OR id = ANY($2::text[]))`
+
+// ReleaseActions gives up owner's leases on the calls ids (all of owner's
+// calls when ids is empty) without changing them, so that any owner's next
+// claim takes them.
+func (db *DB) ReleaseActions(ctx context.Context, owner string, ids ...string) error {
+	var arg []string
+	if len(ids) > 0 {
+		arg = ids
+	}
+	return db.run(ctx, "release actions of "+owner, func(ctx context.Context) error {
+		_, err := db.pool.Exec(ctx, sqlReleaseActions, owner, arg)
+		return err
+	})
+}
+
 // CompleteAction appends result to the inbox and forgets the call, in one
 // transaction. Result fields left empty are filled in: Kind
 // KindActionResult, Key "action:<id>", Account and User from the call.

@@ -50,6 +50,28 @@ func claimActions(tx Tx, c dmflow.Claim) ([]dmflow.ActionItem, error) {
 	return bump(tx.Bucket(bActions), seqs, func(it *dmflow.ActionItem) *int { return &it.Attempts })
 }
 
+// ReleaseActions gives up owner's leases on the calls ids (all of owner's
+// calls when ids is empty) without changing them, so that any owner's next
+// claim takes them. Unknown ids and calls leased by others are skipped.
+func (s *Store) ReleaseActions(ctx context.Context, owner string, ids ...string) error {
+	err := s.update(ctx, func(tx Tx) error {
+		if len(ids) == 0 {
+			return release(tx.Bucket(bActLease), owner, nil)
+		}
+		byID, seqs := tx.Bucket(bActID), make([][]byte, 0, len(ids))
+		for _, id := range ids {
+			if sk := byID.Get([]byte(id)); sk != nil {
+				seqs = append(seqs, append([]byte(nil), sk...))
+			}
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		return release(tx.Bucket(bActLease), owner, seqs)
+	})
+	return s.errf(err, "release actions of %s", owner)
+}
+
 // CompleteAction appends result to the inbox and forgets the call, in one
 // transaction. Result fields left empty are filled in: Kind
 // KindActionResult, Key "action:<id>", Account and User from the call.
