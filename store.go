@@ -272,6 +272,13 @@ type Actions interface {
 	// call never runs again. Completing an unknown (already completed) call
 	// is a no-op that returns nil.
 	CompleteAction(ctx context.Context, owner, id string, result Event, now time.Time) error
+	// ReleaseActions gives up owner's leases on the calls ids (all of
+	// owner's calls when ids is empty) without changing the calls, so the
+	// next ClaimActions of any owner takes them at once. Unknown ids and
+	// calls leased by another owner are skipped. The bot releases the calls
+	// it cut short at shutdown, which another replica (or the next start)
+	// then runs again.
+	ReleaseActions(ctx context.Context, owner string, ids ...string) error
 }
 
 // Token is an Instagram access token and what is known about it.
