@@ -9,6 +9,7 @@ import (
 var actionTests = []test{
 	{"ClaimComplete", testActions},
 	{"Dedupe", testActionDedupe},
+	{"Release", testActionRelease},
 }
 
 func (h *H) claimActs(owner string, now int) []dmflow.ActionItem {
@@ -52,5 +53,32 @@ func testActionDedupe(h *H) {
 	h.commit(dmflow.Commit{Key: Key("u1"), Now: T0, Actions: []dmflow.ActionCall{call}})
 	if a := h.claimActs("A", 0); len(a) != 1 {
 		h.Fatalf("recorded the same call id %d times", len(a))
+	}
+}
+
+// testActionRelease: released calls are claimable at once by anyone, with
+// Attempts kept; another owner's lease and unknown ids are left alone.
+func testActionRelease(h *H) {
+	var calls []dmflow.ActionCall
+	for _, id := range []string{"r1", "r2", "r3"} {
+		calls = append(calls, dmflow.ActionCall{ID: id, Name: "crm", Kind: "go", Key: Key("u1")})
+	}
+	h.commit(dmflow.Commit{Key: Key("u1"), Now: T0, Actions: calls})
+	if a := h.claimActs("A", 0); len(a) != 3 {
+		h.Fatalf("A claimed %+v", a)
+	}
+	h.check(h.S.ReleaseActions(h.Ctx, "B", "r1"), "ReleaseActions by a non-owner")
+	h.check(h.S.ReleaseActions(h.Ctx, "A", "r1", "unknown"), "ReleaseActions r1")
+	b := h.claimActs("B", 0)
+	if len(b) != 1 || b[0].Call.ID != "r1" || b[0].Attempts != 2 {
+		h.Fatalf("B after A released r1 claimed %+v, want r1 (attempt 2)", b)
+	}
+	h.check(h.S.ReleaseActions(h.Ctx, "A"), "ReleaseActions all")
+	c := h.claimActs("C", 0)
+	if len(c) != 2 || c[0].Call.ID != "r2" || c[1].Call.ID != "r3" {
+		h.Fatalf("C after A released all claimed %+v, want r2 and r3 (r1 is B's)", c)
+	}
+	if d := h.claimActs("D", 0); len(d) != 0 {
+		h.Fatalf("D claimed live calls: %+v", d)
 	}
 }

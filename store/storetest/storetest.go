@@ -11,7 +11,8 @@
 //   - A stored session whose Updated is zero gets Commit.Now; ExpireSessions
 //     compares Updated.
 //   - History returns the newest limit items, oldest first.
-//   - ClaimActions skips calls under a live lease of any owner.
+//   - ClaimActions skips calls under a live lease of any owner;
+//     ReleaseActions frees the owner's leases (all with no ids) at once.
 //   - RetryOutbox and DeadLetter fail with ErrLeaseLost when another owner
 //     holds the user's queue lease and ErrNotFound for unknown seqs;
 //     AckOutbox ignores unknown seqs (their Remember keys are still
