@@ -10,8 +10,20 @@ import (
 )
 
 // runActions claims recorded action calls and runs them, at most
-// Config.ActionWorkers at once, outside any per-user transaction.
+// Config.ActionWorkers at once, outside any per-user transaction. When the
+// bot stops it cancels the running calls at once instead of waiting for
+// them: they are not completed and run again, with the same
+// Idempotency-Key, after releaseAll gave up their leases.
 func (b *Bot) runActions(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-b.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	running := map[string]bool{} // call ids running in this process
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -61,6 +73,7 @@ func (b *Bot) claimActions(ctx context.Context, max int, start func(dmflow.Actio
 func (b *Bot) runAction(ctx context.Context, it dmflow.ActionItem) {
 	res := b.callAction(ctx, it)
 	if ctx.Err() != nil {
+		b.log.Info("action interrupted by shutdown; it runs again on the next claim", "action", it.Call.Name, "id", it.Call.ID, "user", it.Call.Key.String())
 		return
 	}
 	b.metrics.actions.WithLabelValues(res.Outcome).Inc()

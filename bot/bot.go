@@ -158,9 +158,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Shutdown stops claiming new work, lets in-flight items, sends and actions
-// finish until ctx is done (then cancels them), releases the leases and
-// returns when Run has returned. Without a running Run it returns at once.
+// Shutdown stops claiming new work, lets in-flight items and sends finish
+// until ctx is done (then cancels them), releases the leases and returns
+// when Run has returned. Running action calls are cancelled at once and
+// not completed: they stay recorded, their leases are released, and the
+// next claim (another replica's, or this process's after a restart) runs
+// them again with the same call id (Idempotency-Key). They do not make
+// Shutdown return an error. Without a running Run it returns at once.
 func (b *Bot) Shutdown(ctx context.Context) error {
 	b.stopClaiming()
 	if !b.running.Load() {
@@ -194,7 +198,8 @@ func (b *Bot) releaseAll() {
 	defer cancel()
 	errs := []error{b.store.ReleaseInbox(ctx, b.cfg.Owner),
 		b.store.ReleaseOutbox(ctx, dmflow.QueueDM, b.cfg.Owner),
-		b.store.ReleaseOutbox(ctx, dmflow.QueueNotices, b.cfg.Owner)}
+		b.store.ReleaseOutbox(ctx, dmflow.QueueNotices, b.cfg.Owner),
+		b.store.ReleaseActions(ctx, b.cfg.Owner)}
 	if err := errors.Join(errs...); err != nil && !errors.Is(err, dmflow.ErrClosed) {
 		b.log.Warn("release leases", "err", err)
 	}

@@ -95,7 +95,14 @@
 //     still sends. A single send that outlasts the lease while renewals
 //     fail (the store unreachable for a whole lease) may be repeated by the
 //     new owner, as after a crash.
-//   - Actions are at least once too (the call id is sent as Idempotency-Key).
+//   - Actions are at least once too (the call id is sent as
+//     Idempotency-Key). Shutdown does not wait for running calls: it
+//     cancels them at once, records no result for them (they stay
+//     recorded), and releases their leases (Store.ReleaseActions), so the
+//     next claim, another replica's or this process's after a restart, runs
+//     them again. They are not unfinished work: Shutdown returns nil for
+//     them. An ActionRunner that ignores its context holds Shutdown until
+//     it returns or Shutdown's context ends.
 //   - Config.Profiles is called by the worker before stepping a message or
 //     postback of a user without a fresh profile; the worker's other users
 //     wait for it, at most Config.ProfileTimeout. A failed lookup is not

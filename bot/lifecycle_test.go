@@ -140,3 +140,68 @@ func TestOpsHandler(t *testing.T) {
 		}
 	}
 }
+
+// blockingRunner is an ActionRunner whose calls wait for their context;
+// it reports each call's start and how its context ended.
+type blockingRunner struct {
+	started chan dmflow.ActionCall
+	ended   chan error
+	// deadline receives how long each call had left when it started.
+	deadline chan time.Duration
+}
+
+func newBlockingRunner() *blockingRunner {
+	return &blockingRunner{started: make(chan dmflow.ActionCall, 4), ended: make(chan error, 4), deadline: make(chan time.Duration, 4)}
+}
+
+func (r *blockingRunner) Run(ctx context.Context, call dmflow.ActionCall) dmflow.ActionResult {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(-1) // reported as no time left
+	}
+	r.deadline <- time.Until(dl)
+	r.started <- call
+	<-ctx.Done()
+	r.ended <- ctx.Err()
+	return dmflow.ActionResult{Outcome: dmflow.OutcomeError, Error: ctx.Err().Error()}
+}
+
+// TestShutdownCutsRunningActionShort: Shutdown does not wait for a running
+// action call. It cancels it, does not complete it (no result event), and
+// releases its lease, so another owner claims it at once (before the
+// action lease would have expired).
+func TestShutdownCutsRunningActionShort(t *testing.T) {
+	eachStore(t, func(t *testing.T, st dmflow.Store) {
+		runner, s := newBlockingRunner(), newSender()
+		cfg := testConfig(s)
+		cfg.Store, cfg.Actions, cfg.ActionLease = st, runner, time.Hour
+		b, err := newBot(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := runBot(b)
+		ingest(t, b, msg("u1", "1", "act slow"))
+		call := <-runner.started
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := b.Shutdown(sctx); err != nil {
+			t.Fatalf("shutdown with a running action: %v, want nil (not waiting for it)", err)
+		}
+		if err := <-run; err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		if err := <-runner.ended; !errors.Is(err, context.Canceled) {
+			t.Fatalf("the call's context ended with %v, want canceled", err)
+		}
+		if n, err := st.InboxDepth(ctx); err != nil || n != 0 {
+			t.Fatalf("inbox depth after shutdown %d (%v), want 0: a cut call must not complete", n, err)
+		}
+		if n := metric(t, b.Metrics(), "dmflow_actions_total", "outcome", "error"); n != 0 {
+			t.Fatalf("dmflow_actions_total{outcome=error} %v, want 0", n)
+		}
+		items, err := st.ClaimActions(ctx, dmflow.Claim{Owner: "next", Max: 10, Lease: time.Minute, Now: time.Now()})
+		if err != nil || len(items) != 1 || items[0].Call.ID != call.ID || items[0].Attempts != 2 {
+			t.Fatalf("another owner claimed %+v (%v), want %s on its second attempt", items, err, call.ID)
+		}
+	})
+}
