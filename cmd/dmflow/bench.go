@@ -120,6 +120,9 @@ func runBench(ctx context.Context, o *benchOpts, stdio IO) int {
 	for _, c := range cfgs {
 		r, err := benchOne(ctx, o, c)
 		if err != nil {
+			if r.Name != "" {
+				fmt.Fprintln(stdio.Out, r.Summary(0))
+			}
 			fmt.Fprintf(stdio.Err, "dmflow bench: %s: %v\n", c.name, err)
 			return exitFail
 		}
@@ -211,10 +214,28 @@ func benchOne(ctx context.Context, o *benchOpts, c benchConfig) (loadtest.Result
 	if c.size != nil {
 		r.DBSize = c.size()
 	}
+	if err := exited(procs); err != nil {
+		return r, err
+	}
 	if err := c.heapProfiles(); err != nil {
 		return r, err
 	}
 	return r, nil
+}
+
+// exited reports a server that exited during the run, with the end of
+// what it wrote to stderr.
+func exited(procs []*loadtest.Process) error {
+	for i, p := range procs {
+		select {
+		case <-p.Done():
+			out := p.Stderr()
+			out = out[max(0, len(out)-2000):]
+			return fmt.Errorf("server %d of %d exited during the run:\n%s", i+1, len(procs), out)
+		default:
+		}
+	}
+	return nil
 }
 
 // benchEnv is what every configuration is started with.
