@@ -185,6 +185,12 @@ type Call struct {
 	Return *Target
 }
 
+// MaxActionTime bounds an action's worst case, Timeout × (Retries+1): a
+// longer action is a load error. The bot's action lease (bot.Config.
+// ActionLease, 2 min by default) must outlast every attempt plus the retry
+// delays, or the call is cut short, so the limit leaves room for both.
+const MaxActionTime = 90 * time.Second
+
 // ActionSpec declares a call to an external system (HTTP) or a registered Go
 // action. The engine emits it as an effect; its result arrives as an event.
 type ActionSpec struct {

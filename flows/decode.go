@@ -600,6 +600,7 @@ func (d *decoder) actionOptions(a *ActionSpec, m *fields) {
 			d.errorf(d.pos(v), "retries are only allowed for idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS), not %s", a.Method)
 		}
 	}
+	d.actionTime(a, m)
 	if v := m.get("save"); v != nil {
 		a.Save = d.assigns(v, "save", scopeResponse)
 	}
@@ -612,6 +613,25 @@ func (d *decoder) actionOptions(a *ActionSpec, m *fields) {
 			d.errorf(d.pos(v), "while_pending must be queue or ignore")
 		}
 	}
+}
+
+// actionTime reports an action whose attempts together may outlast
+// MaxActionTime, at its timeout (else its retries).
+func (d *decoder) actionTime(a *ActionSpec, m *fields) {
+	worst := a.Timeout * time.Duration(a.Retries+1)
+	if worst <= MaxActionTime {
+		return
+	}
+	n := m.get("timeout")
+	if n == nil {
+		n = m.get("retries")
+	}
+	plural := "s"
+	if a.Retries == 0 {
+		plural = ""
+	}
+	d.errorf(d.pos(n), "action %s may take %v (%d attempt%s of timeout %v); at most %v is allowed: lower timeout or retries",
+		a.Name, worst, a.Retries+1, plural, a.Timeout, MaxActionTime)
 }
 
 func (d *decoder) httpAction(a *ActionSpec, n *yaml.Node) {
