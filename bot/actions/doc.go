@@ -16,7 +16,8 @@
 //     values never appear in results or errors. The engine keeps values a
 //     flow inserts from expressions from forming a reference.
 //   - Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) are retried,
-//     after transport errors, timeouts, 429 and 5xx. Every request carries
+//     after transport errors, timeouts, 429 and 5xx, with exponential
+//     backoff of at most MaxRetryDelay (1 s) per delay. Every request carries
 //     "Idempotency-Key: <call id>", also across the bot's at-least-once
 //     re-runs after a crash.
 package actions

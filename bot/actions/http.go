@@ -19,6 +19,12 @@ import (
 // DefaultMaxResponse is the largest response body HTTP accepts (1 MiB).
 const DefaultMaxResponse = 1 << 20
 
+// MaxRetryDelay bounds one delay between attempts, so that a call's retry
+// delays add at most 10 s (flows allow 10 retries) to its attempts, which
+// flows.MaxActionTime bounds: together they stay within the bot's action
+// lease.
+const MaxRetryDelay = time.Second
+
 // HTTP runs calls of Kind "http". The zero value is usable.
 type HTTP struct {
 	// Client sends the requests. Default: a client without overall timeout
@@ -33,7 +39,8 @@ type HTTP struct {
 	MaxResponse int64
 	// Timeout is the per-attempt deadline when the call has none. Default 10 s.
 	Timeout time.Duration
-	// RetryBase is the first retry delay, doubled per attempt. Default 200 ms.
+	// RetryBase is the first retry delay, doubled per attempt up to
+	// MaxRetryDelay (with jitter). Default 200 ms.
 	RetryBase time.Duration
 }
 
@@ -215,7 +222,7 @@ func (h *HTTP) backoff(attempt int) time.Duration {
 	if base <= 0 {
 		base = 200 * time.Millisecond
 	}
-	d := base << min(attempt, 10)
+	d := min(base<<min(attempt, 10), MaxRetryDelay)
 	return d/2 + rand.N(d/2+1)
 }
 

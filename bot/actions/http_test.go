@@ -182,3 +182,23 @@ func TestHTTPResolvesSecretsInTheURL(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+// TestRetryDelaysStayWithinMaxRetryDelay: flows allow 10 retries, whose
+// delays must add at most 10 s to a call (the bot's action lease counts on
+// it), whatever RetryBase.
+func TestRetryDelaysStayWithinMaxRetryDelay(t *testing.T) {
+	for _, base := range []time.Duration{0, 200 * time.Millisecond, 5 * time.Second} {
+		h := &actions.HTTP{RetryBase: base}
+		var total time.Duration
+		for attempt := range 10 {
+			d := h.Backoff(attempt)
+			if d <= 0 || d > actions.MaxRetryDelay {
+				t.Fatalf("RetryBase %v: delay before retry %d is %v, want (0, %v]", base, attempt+1, d, actions.MaxRetryDelay)
+			}
+			total += d
+		}
+		if total > 10*actions.MaxRetryDelay {
+			t.Fatalf("RetryBase %v: 10 retries wait %v in all", base, total)
+		}
+	}
+}
