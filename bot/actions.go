@@ -105,7 +105,7 @@ func (b *Bot) callAction(ctx context.Context, it dmflow.ActionItem) (res dmflow.
 			res = dmflow.ActionResult{ID: call.ID, Name: call.Name, Outcome: dmflow.OutcomeError, Error: fmt.Sprintf("panic: %v", r)}
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.ActionLease)
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.actionDeadline())
 	defer cancel()
 	res = b.cfg.Actions.Run(ctx, call)
 	res.ID, res.Name = call.ID, call.Name

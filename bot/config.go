@@ -87,8 +87,13 @@ type Config struct {
 	ClaimBatch int
 	// Lease is the inbox and outbox lease. Default 30 s.
 	Lease time.Duration
-	// ActionLease is the action lease; it must exceed the longest action
-	// (timeout × attempts). Default 2 min.
+	// ActionLease is the action lease: how long a claimed call belongs to
+	// this process before another may run it. A call is cut short (it fails)
+	// after 90% of it, so that it ends, and is completed, before the lease
+	// does. It must therefore exceed the longest call: flows
+	// limit timeout × (retries+1) to flows.MaxActionTime (90 s) and the
+	// HTTP runner's retry delays add at most 1 s per retry (10 s), which
+	// the default leaves room for. Default 2 min.
 	ActionLease time.Duration
 	// Poll is the safety-net polling interval of every loop; the hot path
 	// is woken directly. Default 1 s.
@@ -153,6 +158,11 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.Default()
 	}
 }
+
+// actionDeadline bounds one action call: 90% of ActionLease, leaving the
+// rest for completing it (and for clock differences between replicas)
+// before the lease ends.
+func (c *Config) actionDeadline() time.Duration { return c.ActionLease - c.ActionLease/10 }
 
 func (c *Config) validate() error {
 	switch {

@@ -103,6 +103,11 @@
 //     them again. They are not unfinished work: Shutdown returns nil for
 //     them. An ActionRunner that ignores its context holds Shutdown until
 //     it returns or Shutdown's context ends.
+//   - An action call is cut short after 90% of Config.ActionLease, so that
+//     it is completed while this process still holds it; the lease is not
+//     renewed. flows.MaxActionTime (timeout × attempts ≤ 90 s) and
+//     actions.MaxRetryDelay keep flow actions within the default 2 min; a
+//     shorter ActionLease fails long calls.
 //   - Config.Profiles is called by the worker before stepping a message or
 //     postback of a user without a fresh profile; the worker's other users
 //     wait for it, at most Config.ProfileTimeout. A failed lookup is not

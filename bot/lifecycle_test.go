@@ -205,3 +205,19 @@ func TestShutdownCutsRunningActionShort(t *testing.T) {
 		}
 	})
 }
+
+// TestActionCallEndsBeforeItsLease: each call's deadline is 90% of
+// Config.ActionLease, so it ends, and is completed, while this process
+// still holds the call.
+func TestActionCallEndsBeforeItsLease(t *testing.T) {
+	runner := newBlockingRunner()
+	cfg := testConfig(newSender())
+	cfg.Actions, cfg.ActionLease = runner, time.Hour
+	b := start(t, cfg)
+	ingest(t, b, msg("u1", "1", "act slow"))
+	left := <-runner.deadline
+	<-runner.started
+	if left > 54*time.Minute || left < 50*time.Minute {
+		t.Fatalf("a call of a 1 h action lease has %v to run, want 54 min (90%%) at most", left)
+	}
+}
