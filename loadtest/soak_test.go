@@ -45,7 +45,7 @@ func TestSoak(t *testing.T) {
 		}
 		waitIdle(t, p.URL(), time.Minute)
 		client.CloseIdleConnections()
-		g.CloseIdleConnections() // the server's pool of idle Graph connections is bounded, not a leak
+		g.CloseIdleConnections()    // the server's pool of idle Graph connections is bounded, not a leak
 		time.Sleep(2 * time.Second) // closed connections and timers settle
 		after[i] = takeSnapshot(t, p)
 		r := l.Result(fmt.Sprint("soak ", i+1), g.Recorder)
