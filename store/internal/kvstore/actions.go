@@ -95,7 +95,7 @@ func (s *Store) complete(tx Tx, id string, result dmflow.Event, now time.Time) e
 	if err := validEvents([]dmflow.Event{result}); err != nil {
 		return err
 	}
-	if _, err := s.appendEvents(tx, []dmflow.Event{result}, now); err != nil {
+	if _, err := s.appendEvents(tx, []dmflow.Event{result}, nil, now); err != nil {
 		return err
 	}
 	return deleteAll(del{tx.Bucket(bActID), []byte(id)}, del{tx.Bucket(bActions), sk}, del{tx.Bucket(bActLease), sk})

@@ -9,14 +9,16 @@ import (
 
 // AppendInbox stores the events whose Key was not seen before. Keys must be
 // set, as must Account and User (dmflow.ErrInvalid otherwise, and nothing is
-// stored).
+// stored). The records are encoded before the transaction (itemRecs): a
+// webhook waits for it, and so does every write queued behind it.
 func (s *Store) AppendInbox(ctx context.Context, events []dmflow.Event, now time.Time) (dmflow.AppendResult, error) {
 	if err := validEvents(events); err != nil {
 		return dmflow.AppendResult{}, s.errf(err, "append inbox")
 	}
+	recs := itemRecs(events, now)
 	var res dmflow.AppendResult
 	err := s.update(ctx, func(tx Tx) error {
-		r, err := s.appendEvents(tx, events, now)
+		r, err := s.appendEvents(tx, events, recs, now)
 		res = r
 		return err
 	})
@@ -36,8 +38,9 @@ func validEvents(events []dmflow.Event) error {
 	return nil
 }
 
-// appendEvents stores new events in tx and counts duplicates.
-func (s *Store) appendEvents(tx Tx, events []dmflow.Event, now time.Time) (dmflow.AppendResult, error) {
+// appendEvents stores new events in tx and counts duplicates. recs are the
+// events' records from itemRecs, or nil to encode them here.
+func (s *Store) appendEvents(tx Tx, events []dmflow.Event, recs [][]byte, now time.Time) (dmflow.AppendResult, error) {
 	var res dmflow.AppendResult
 	seen := make(map[string]bool, len(events))
 	for i := range events {
@@ -50,7 +53,11 @@ func (s *Store) appendEvents(tx Tx, events []dmflow.Event, now time.Time) (dmflo
 			continue
 		}
 		seen[events[i].Key] = true
-		if err := appendEvent(tx, &events[i], now); err != nil {
+		var rec []byte
+		if recs != nil {
+			rec = recs[i]
+		}
+		if err := appendEvent(tx, &events[i], rec, now); err != nil {
 			return res, err
 		}
 		res.Added++
@@ -71,14 +78,21 @@ func (s *Store) isDuplicate(tx Tx, key string, now time.Time) (bool, error) {
 	return now.Sub(keyTime(v[8:])) < s.keep, nil
 }
 
-func appendEvent(tx Tx, e *dmflow.Event, now time.Time) error {
+// appendEvent stores e as a pending item; rec is its record from itemRecs,
+// or nil to encode it here.
+func appendEvent(tx Tx, e *dmflow.Event, rec []byte, now time.Time) error {
 	items := tx.Bucket(bItems)
 	seq, err := items.NextSequence()
 	if err != nil {
 		return err
 	}
 	sk, uk := be64(seq), userKey(e.SessionKey())
-	if err := putRec(items, sk, dmflow.InboxItem{Seq: seq, Event: *e, Received: now}); err != nil {
+	if rec != nil {
+		err = items.Put(sk, withSeq(rec, seq))
+	} else {
+		err = putRec(items, sk, dmflow.InboxItem{Seq: seq, Event: *e, Received: now})
+	}
+	if err != nil {
 		return err
 	}
 	return putAll(

@@ -46,7 +46,7 @@ func (s *Store) fire(tx Tx, now time.Time, max int) (int, error) {
 			return 0, err
 		}
 	}
-	_, err = s.appendEvents(tx, events, now)
+	_, err = s.appendEvents(tx, events, nil, now)
 	return len(keys), err
 }
 
