@@ -54,17 +54,8 @@ func runAuth(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	cfg, err := loadConfig(fs, stdio.Env)
-	if err == nil {
-		err = cfg.validateAuth()
-	}
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "dmflow auth: %v\n", err)
-		return exitUsage
-	}
-	log, err := newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues(stdio))
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "dmflow auth: %v\n", err)
+	cfg, log, ok := configure("auth", fs, stdio, (*serveConfig).validateAuth)
+	if !ok {
 		return exitUsage
 	}
 	timeout, _ := time.ParseDuration(fs.Lookup("timeout").Value.String())

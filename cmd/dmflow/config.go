@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -461,6 +462,25 @@ func (c *serveConfig) secretValues(stdio IO) []string {
 		}
 	}
 	return out
+}
+
+// configure loads the configuration of command name, checks it with
+// validate and makes its logger (secrets masked). On failure it prints the
+// reason and returns ok=false; the exit code is then exitUsage.
+func configure(name string, fs *flag.FlagSet, stdio IO, validate func(*serveConfig) error) (*serveConfig, *slog.Logger, bool) {
+	cfg, err := loadConfig(fs, stdio.Env)
+	if err == nil {
+		err = validate(cfg)
+	}
+	var log *slog.Logger
+	if err == nil {
+		log, err = newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues(stdio))
+	}
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "dmflow %s: %v\n", name, err)
+		return nil, nil, false
+	}
+	return cfg, log, true
 }
 
 // envSecrets returns the values of every DMFLOW_SECRET_* environment

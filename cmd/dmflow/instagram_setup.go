@@ -59,16 +59,8 @@ func runInstagram(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO
 		fmt.Fprintln(stdio.Err, "dmflow instagram: want the subcommand setup and no other argument (see dmflow instagram --help)")
 		return exitUsage
 	}
-	cfg, err := loadConfig(fs, stdio.Env)
-	if err == nil {
-		err = cfg.validateCommon()
-	}
-	var log *slog.Logger
-	if err == nil {
-		log, err = newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues(stdio))
-	}
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "dmflow instagram setup: %v\n", err)
+	cfg, log, ok := configure("instagram setup", fs, stdio, (*serveConfig).validateCommon)
+	if !ok {
 		return exitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)

@@ -47,17 +47,8 @@ func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) in
 	if code, ok := parseNoArgs(fs, args, stdio); !ok {
 		return code
 	}
-	cfg, err := loadConfig(fs, stdio.Env)
-	if err == nil {
-		err = cfg.validateServe()
-	}
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "dmflow serve: %v\n", err)
-		return exitUsage
-	}
-	log, err := newLogger(stdio.Err, cfg.LogFormat, cfg.LogLevel, cfg.secretValues(stdio))
-	if err != nil {
-		fmt.Fprintf(stdio.Err, "dmflow serve: %v\n", err)
+	cfg, log, ok := configure("serve", fs, stdio, (*serveConfig).validateServe)
+	if !ok {
 		return exitUsage
 	}
 	s, err := newServer(ctx, cfg, stdio, log)
