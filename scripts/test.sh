@@ -38,7 +38,7 @@ go build -o bin/dmflow ./cmd/dmflow
 export DMFLOW_BIN=$PWD/bin/dmflow
 
 log "example flows"
-bin/dmflow validate examples/
+bin/dmflow validate --strict examples/
 bin/dmflow test examples/
 
 log "go test -race (PostgreSQL on 127.0.0.1 via scripts/pg-test.sh)"
