@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dmflow/dmflow/internal/pgtest"
 )
 
 // benchBinary returns the dmflow binary the bench tests run (the bench
@@ -96,7 +98,7 @@ func TestBenchCeilingBolt(t *testing.T) {
 // DMFLOW_TEST_POSTGRES (scripts/pg-test.sh sets it). Without it the test
 // fails under CI and is skipped otherwise, saying so.
 func TestBenchPostgres(t *testing.T) {
-	dsn := testPostgres(t, "the postgres bench configurations")
+	dsn := pgtest.URL(t)
 	configs := []string{"postgres", "postgres2"}
 	before := benchSchemas(t, dsn)
 	got := runBenchCmd(t, "--events", "200", "--users", "40", "--accounts", "10",
@@ -105,22 +107,6 @@ func TestBenchPostgres(t *testing.T) {
 	if after := benchSchemas(t, dsn); after != before {
 		t.Errorf("bench_ schemas: %d before, %d after; each configuration must drop its own", before, after)
 	}
-}
-
-// testPostgres returns DMFLOW_TEST_POSTGRES; without it the test fails
-// under CI (a broken CI setup must not pass silently) and is skipped
-// otherwise, naming what needs the server.
-func testPostgres(t *testing.T, what string) string {
-	t.Helper()
-	dsn := os.Getenv("DMFLOW_TEST_POSTGRES")
-	if dsn == "" {
-		msg := what + " need DMFLOW_TEST_POSTGRES; run via scripts/pg-test.sh run -- go test ./cmd/dmflow/"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dsn
 }
 
 // benchSchemas counts the bench_ schemas in the database at dsn.

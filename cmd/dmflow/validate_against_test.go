@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +10,9 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/pgtest"
 	"github.com/dmflow/dmflow/store/bolt"
 	"github.com/dmflow/dmflow/store/postgres"
-	"github.com/jackc/pgx/v5"
 )
 
 // Versions of one flow: v1 has listen and waiting; strandingFlow drops
@@ -228,15 +225,7 @@ func TestValidateAgainstUsage(t *testing.T) {
 // TestValidateAgainstPostgres reads the sessions straight from the
 // database (scripts/pg-test.sh sets DMFLOW_TEST_POSTGRES).
 func TestValidateAgainstPostgres(t *testing.T) {
-	base := os.Getenv("DMFLOW_TEST_POSTGRES")
-	if base == "" {
-		const need = "needs DMFLOW_TEST_POSTGRES; run via scripts/pg-test.sh run -- go test ./cmd/dmflow/"
-		if os.Getenv("CI") != "" {
-			t.Fatal(need)
-		}
-		t.Skip(need)
-	}
-	dsn := pgTestSchema(t, base)
+	dsn, _ := pgtest.Schema(t, "dmflow_cmd_")
 	ctx := context.Background()
 	if err := postgres.Migrate(ctx, dsn); err != nil {
 		t.Fatal(err)
@@ -248,34 +237,4 @@ func TestValidateAgainstPostgres(t *testing.T) {
 	seedSessions(t, db)
 	db.Close()
 	checkAgainstCases(t, dsn, envMap{})
-}
-
-// pgTestSchema returns base with search_path set to a fresh schema that is
-// dropped when the test ends.
-func pgTestSchema(t *testing.T, base string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "dmflow_cmd_" + hex.EncodeToString(b)
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("DMFLOW_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("connect: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	return u.String()
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dmflow/dmflow/internal/pgtest"
 	"github.com/dmflow/dmflow/loadtest"
 )
 
@@ -23,7 +24,7 @@ func TestPGScaleMeasure(t *testing.T) {
 	if !long() {
 		t.Skip("a measurement, not a check: DMFLOW_LONG=1 runs it")
 	}
-	pgServer(t)
+	pgtest.URL(t)
 	var rate float64
 	fmt.Sscan(os.Getenv("DMFLOW_PG_RATE"), &rate)
 	for _, replicas := range []int{1, 2} {

@@ -3,14 +3,11 @@ package e2e_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -21,46 +18,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dmflow/dmflow/internal/pgtest"
 )
 
 // The PostgreSQL end-to-end tests run several `dmflow serve` replicas on one
 // database. They need a server: scripts/pg-test.sh sets DMFLOW_TEST_POSTGRES.
-
-const needPostgres = "PostgreSQL e2e tests need DMFLOW_TEST_POSTGRES; run them via scripts/pg-test.sh run -- go test ./internal/e2e/"
-
-// pgServer returns the test server's URL. Without one the test fails under
-// CI (a broken CI setup must not pass silently) and is skipped otherwise.
-func pgServer(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("DMFLOW_TEST_POSTGRES")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(needPostgres)
-		}
-		t.Skip(needPostgres)
-	}
-	return u
-}
-
-// pgSchemaURL returns the test server's URL with search_path set to a fresh
-// schema of its own (store/postgres keeps its tables there), dropped when
-// the test ends, and the schema's name.
-func pgSchemaURL(t *testing.T) (string, string) {
-	t.Helper()
-	base := pgServer(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "dmflow_e2e_" + hex.EncodeToString(b)
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("DMFLOW_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	t.Cleanup(func() { pgExec(t, base, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE") })
-	return u.String(), schema
-}
 
 // pgConnect connects to the database at dsn; done closes the connection.
 func pgConnect(t *testing.T, dsn string) (ctx context.Context, conn *pgx.Conn, done func()) {
@@ -72,16 +35,6 @@ func pgConnect(t *testing.T, dsn string) (ctx context.Context, conn *pgx.Conn, d
 		t.Fatalf("connect: %v", err)
 	}
 	return ctx, conn, func() { conn.Close(ctx); cancel() }
-}
-
-// pgExec runs one statement on the database at dsn.
-func pgExec(t *testing.T, dsn, sql string, args ...any) {
-	t.Helper()
-	ctx, conn, done := pgConnect(t, dsn)
-	defer done()
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
-		t.Errorf("%s: %v", sql, err)
-	}
 }
 
 // pgCount runs a counting query on the database at dsn.
@@ -125,7 +78,7 @@ func clusterOn(w *world, n int, lease time.Duration, extra ...string) *cluster {
 	t := w.t
 	t.Helper()
 	c := &cluster{w: w, lease: lease, extra: extra}
-	c.store, _ = pgSchemaURL(t)
+	c.store, _ = pgtest.Schema(t, "dmflow_e2e_")
 	if out, code := c.w.run(nil, "migrate", "--store", c.store); code != 0 {
 		t.Fatalf("dmflow migrate exited %d:\n%s", code, out)
 	}

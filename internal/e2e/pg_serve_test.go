@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dmflow/dmflow/internal/pgtest"
 )
 
 // TestPGMigrateThenServe: `dmflow migrate` creates the schema named by the
@@ -15,7 +17,7 @@ import (
 // DMFLOW_DATABASE_URL.
 func TestPGMigrateThenServe(t *testing.T) {
 	w := newWorld(t, worldOpts{})
-	store, schema := pgSchemaURL(t)
+	store, schema := pgtest.Schema(t, "dmflow_e2e_")
 	envStore := append(append([]string(nil), w.env...), "DMFLOW_DATABASE_URL="+store)
 
 	out, code := w.run(envStore, "serve", "--addr", "127.0.0.1:0", "--flows", w.flows)

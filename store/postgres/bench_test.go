@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/pgtest"
 	"github.com/dmflow/dmflow/store/postgres"
 	"github.com/dmflow/dmflow/store/storetest"
 )
@@ -20,7 +21,7 @@ func benchStore(b *testing.B) dmflow.Store {
 
 // BenchmarkStore runs the shared store benchmarks (storetest.Bench).
 func BenchmarkStore(b *testing.B) {
-	testURL(b)
+	pgtest.URL(b)
 	storetest.Bench(b, benchStore)
 }
 

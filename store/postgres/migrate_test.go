@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/pgtest"
 	"github.com/dmflow/dmflow/store/postgres"
 	"github.com/dmflow/dmflow/store/storetest"
 )
@@ -19,7 +20,7 @@ import (
 // schemaURL is the test URL with search_path set to schema, as the CLI's
 // `dmflow migrate` would pass it.
 func schemaURL(t *testing.T, schema string) string {
-	u, err := url.Parse(testURL(t))
+	u, err := url.Parse(pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestMigrateConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			db, err := postgres.Open(ctx, testURL(t), &postgres.Options{Schema: schema, MaxConns: 2, Migrate: true})
+			db, err := postgres.Open(ctx, pgtest.URL(t), &postgres.Options{Schema: schema, MaxConns: 2, Migrate: true})
 			if err == nil {
 				db.Close()
 			}
@@ -107,14 +108,14 @@ func TestMigrateConcurrent(t *testing.T) {
 }
 
 func TestOpenUnmigrated(t *testing.T) {
-	_, err := postgres.Open(context.Background(), testURL(t), &postgres.Options{Schema: newSchema(t)})
+	_, err := postgres.Open(context.Background(), pgtest.URL(t), &postgres.Options{Schema: newSchema(t)})
 	if err == nil || !strings.Contains(err.Error(), "dmflow migrate") {
 		t.Fatalf("Open of an unmigrated schema: %v, want advice to run dmflow migrate", err)
 	}
 }
 
 func TestOpenBadSchema(t *testing.T) {
-	_, err := postgres.Open(context.Background(), testURL(t), &postgres.Options{Schema: `a,b`})
+	_, err := postgres.Open(context.Background(), pgtest.URL(t), &postgres.Options{Schema: `a,b`})
 	if !errors.Is(err, dmflow.ErrInvalid) {
 		t.Fatalf("Open with schema a,b: %v, want ErrInvalid", err)
 	}
@@ -151,7 +152,7 @@ func TestCorruptRecord(t *testing.T) {
 // and is accepted again after it, while a pending item's key never expires.
 func TestDedupeRetention(t *testing.T) {
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, testURL(t), &postgres.Options{Schema: newSchema(t), Migrate: true, DedupeRetention: time.Hour})
+	db, err := postgres.Open(ctx, pgtest.URL(t), &postgres.Options{Schema: newSchema(t), Migrate: true, DedupeRetention: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
