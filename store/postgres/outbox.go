@@ -48,10 +48,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]
 		if err != nil {
 			return err
 		}
-		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.OutboxItem, error) {
-			var it dmflow.OutboxItem
-			return it, scanOutbox(row, &it)
-		})
+		items, err = pgx.CollectRows(rows, outboxItem)
 		return err
 	})
 	sort.Slice(items, func(i, j int) bool { return items[i].Seq < items[j].Seq })
@@ -59,6 +56,12 @@ func (db *DB) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]
 }
 
 // scanOutbox scans (seq, attempts, not_before, last_error, record, dest...).
+// outboxItem reads one outbox row (pgx.RowToFunc).
+func outboxItem(row pgx.CollectableRow) (dmflow.OutboxItem, error) {
+	var it dmflow.OutboxItem
+	return it, scanOutbox(row, &it)
+}
+
 func scanOutbox(row pgx.CollectableRow, it *dmflow.OutboxItem, dest ...any) error {
 	var seq, notBefore int64
 	var attempts int32
@@ -243,10 +246,7 @@ func (db *DB) PendingOutbox(ctx context.Context, queue string, key dmflow.Sessio
 		if err != nil {
 			return err
 		}
-		items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.OutboxItem, error) {
-			var it dmflow.OutboxItem
-			return it, scanOutbox(row, &it)
-		})
+		items, err = pgx.CollectRows(rows, outboxItem)
 		return err
 	})
 	return items, err
