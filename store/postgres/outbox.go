@@ -55,13 +55,13 @@ func (db *DB) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]
 	return items, err
 }
 
-// scanOutbox scans (seq, attempts, not_before, last_error, record, dest...).
 // outboxItem reads one outbox row (pgx.RowToFunc).
 func outboxItem(row pgx.CollectableRow) (dmflow.OutboxItem, error) {
 	var it dmflow.OutboxItem
 	return it, scanOutbox(row, &it)
 }
 
+// scanOutbox scans (seq, attempts, not_before, last_error, record, dest...).
 func scanOutbox(row pgx.CollectableRow, it *dmflow.OutboxItem, dest ...any) error {
 	var seq, notBefore int64
 	var attempts int32
