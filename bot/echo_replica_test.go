@@ -1,12 +1,31 @@
 package bot_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
+
+// lookingStore reports on looked each time the bot lists a user's pending
+// replies, as a worker holding an unknown echo does while it waits.
+type lookingStore struct {
+	dmflow.Store
+	looked chan dmflow.SessionKey
+}
+
+func (s lookingStore) PendingOutbox(ctx context.Context, queue string, key dmflow.SessionKey, limit int) ([]dmflow.OutboxItem, error) {
+	select {
+	case s.looked <- key:
+	default:
+	}
+	return s.Store.(interface {
+		PendingOutbox(context.Context, string, dmflow.SessionKey, int) ([]dmflow.OutboxItem, error)
+	}).PendingOutbox(ctx, queue, key, limit)
+}
 
 // queueReply puts a reply to user u in the outbox and claims it as owner
 // "other", a replica that sends it while this bot processes the echo.
@@ -33,6 +52,8 @@ func TestEchoOfAnotherReplicasReply(t *testing.T) {
 	s := newSender()
 	cfg := testConfig(s)
 	st := cfg.Store
+	looked := make(chan dmflow.SessionKey, 1)
+	cfg.Store = lookingStore{Store: st, looked: looked}
 	b := start(t, cfg)
 	handedOff := func(u string) bool {
 		sess, err := st.GetSession(ctx, key(u))
@@ -40,7 +61,10 @@ func TestEchoOfAnotherReplicasReply(t *testing.T) {
 	}
 	it := queueReply(t, st, "u1", "a template")
 	ingest(t, b, echo("u1", "mid.other")) // text "from the inbox": no content match
-	time.Sleep(100 * time.Millisecond)    // let the worker start waiting (it holds either way)
+	// The worker holds the echo while u1 has a reply in the outbox; wait
+	// until it looked (it holds either way, this only makes sure the
+	// acknowledgement below comes while it waits).
+	testutil.Recv(t, looked, "the worker looking at u1's pending replies")
 	if err := st.AckOutbox(ctx, "other", time.Now(), dmflow.Ack{Seq: it.Seq, Remember: "echo:mid.other"}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/internal/testutil"
 	"github.com/dmflow/dmflow/store/bolt"
 	"github.com/dmflow/dmflow/store/mem"
 	"github.com/prometheus/client_golang/prometheus"
@@ -179,13 +180,7 @@ func (r *recordingSender) count() int {
 // waitSent waits for the next accepted message.
 func (r *recordingSender) waitSent(t *testing.T) sent {
 	t.Helper()
-	select {
-	case s := <-r.notify:
-		return s
-	case <-time.After(10 * time.Second):
-		t.Fatal("timed out waiting for a message to be sent")
-		return sent{}
-	}
+	return testutil.Recv(t, r.notify, "a message to be sent")
 }
 
 // fakeClock is a settable clock.
@@ -248,16 +243,10 @@ func ingest(t testing.TB, b *bot.Bot, evs ...dmflow.Event) {
 	}
 }
 
-// eventually polls cond until it holds or the test times out.
+// eventually polls cond until it holds or the scaled deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.Eventually(t, what, cond)
 }
 
 // metric returns the value of a counter or gauge with the given labels.
@@ -305,7 +294,7 @@ func runBot(b *bot.Bot) chan error {
 
 func stop(t testing.TB, b *bot.Bot, run chan error) {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(testutil.Wait))
 	defer cancel()
 	if err := b.Shutdown(sctx); err != nil {
 		t.Fatalf("shutdown: %v", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/testutil"
 	"github.com/dmflow/dmflow/store/mem"
 )
 
@@ -16,12 +17,17 @@ import (
 // and some single sends take longer than the lease. It renews the user's
 // outbox lease while it works through them, so the other bot never sends
 // them too.
+//
+// The lease is a scaled second (renewed every third of it), so that a busy
+// machine delaying the renewal goroutine does not lose it; the slow sends
+// are derived from it.
 func TestOutboxLeaseOutlivesDrain(t *testing.T) {
+	lease := testutil.Scale(time.Second)
 	s := newSender()
 	s.block = func(ctx context.Context, m dmflow.Outgoing) error {
 		d := 5 * time.Millisecond
 		if strings.HasSuffix(m.Reply.Text, "5") {
-			d = 200 * time.Millisecond // more than 2 leases
+			d = 2*lease + lease/4 // more than 2 leases
 		}
 		select {
 		case <-time.After(d):
@@ -36,10 +42,10 @@ func TestOutboxLeaseOutlivesDrain(t *testing.T) {
 	}
 	for _, owner := range []string{"a", "b"} {
 		cfg := testConfig(s)
-		cfg.Store, cfg.Owner, cfg.Lease = st, owner, 90*time.Millisecond
+		cfg.Store, cfg.Owner, cfg.Lease = st, owner, lease
 		bots = append(bots, start(t, cfg))
 	}
-	const n = 30
+	const n = 20 // two slow ones: 5 and 15
 	var evs []dmflow.Event
 	for i := range n {
 		evs = append(evs, msg("u1", fmt.Sprint(i), fmt.Sprint(i)))
@@ -82,23 +88,25 @@ func (e *slowEngine) Step(ctx context.Context, s *dmflow.Session, ev dmflow.Even
 // TestInboxLeaseOutlivesQueue: a bot claims a user's items at once and
 // works through them for longer than the lease, some items taking longer
 // than the lease each; it renews the user's inbox lease meanwhile, so the
-// other bot sharing the store never steps them too.
+// other bot sharing the store never steps them too. As above, the lease is
+// a scaled second and the slow steps are derived from it.
 func TestInboxLeaseOutlivesQueue(t *testing.T) {
+	lease := testutil.Scale(time.Second)
 	s := newSender()
 	st := mem.New(nil)
-	eng := &slowEngine{delay: 2 * time.Millisecond, long: 150 * time.Millisecond}
+	eng := &slowEngine{delay: 2 * time.Millisecond, long: 2*lease + lease/2}
 	var first interface {
 		Ingest(context.Context, []dmflow.Event) error
 	}
 	for _, owner := range []string{"a", "b"} {
 		cfg := testConfig(s)
-		cfg.Store, cfg.Owner, cfg.Lease, cfg.Engine = st, owner, 60*time.Millisecond, eng
+		cfg.Store, cfg.Owner, cfg.Lease, cfg.Engine = st, owner, lease, eng
 		b := start(t, cfg)
 		if first == nil {
 			first = b
 		}
 	}
-	const n = 30
+	const n = 20 // two slow ones: 5 and 15
 	var evs []dmflow.Event
 	for i := range n {
 		evs = append(evs, msg("u1", fmt.Sprint(i), fmt.Sprint(i)))

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dmflow/dmflow/internal/testutil"
 	"github.com/dmflow/dmflow/loadtest"
 )
 
@@ -34,7 +35,7 @@ func TestCrashExactlyOnceInState(t *testing.T) {
 	p := s.start()
 	const accounts = 4
 	l, err := loadtest.NewLoad(loadtest.Options{URL: s.webhook(), Secret: secret, Users: users, Accounts: accounts,
-		Events: users * perUser, Concurrency: 8, Rate: 300, Duration: 2 * time.Minute})
+		Events: users * perUser, Concurrency: 8, Rate: 300, Duration: testutil.Scale(5 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +51,8 @@ func TestCrashExactlyOnceInState(t *testing.T) {
 		p = s.start()
 	}
 	<-sent
-	if !l.WaitReplies(g.Recorder, time.Minute) {
-		t.Fatalf("not every acknowledged event was answered within a minute (%d of %d)", g.Unique(), l.Acked())
+	if !l.WaitReplies(g.Recorder, testutil.Scale(2*time.Minute)) {
+		t.Fatalf("not every acknowledged event was answered within %s (%d of %d)", testutil.Scale(2*time.Minute), g.Unique(), l.Acked())
 	}
 	waitIdle(t, p.URL(), 30*time.Second)
 	r := l.Result("crash", g.Recorder)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/testutil"
 	"github.com/dmflow/dmflow/loadtest"
 	"github.com/dmflow/dmflow/store/bolt"
 )
@@ -152,16 +153,12 @@ func metrics(t *testing.T, base string) map[string]float64 {
 	return out
 }
 
-// waitIdle waits until the server's inbox and DM outbox are empty.
+// waitIdle waits (up to the scaled timeout) until the server's inbox and
+// DM outbox are empty.
 func waitIdle(t *testing.T, base string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	testutil.EventuallyWithin(t, timeout, "the server's inbox and outbox to drain", func() bool {
 		m := metrics(t, base)
-		if m["dmflow_inbox_depth"] == 0 && m["dmflow_outbox_depth_dm"] == 0 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("server still busy after %v", timeout)
+		return m["dmflow_inbox_depth"] == 0 && m["dmflow_outbox_depth_dm"] == 0
+	})
 }

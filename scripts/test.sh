@@ -20,17 +20,8 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
 
 # Headless Chromium for the sandbox studio's browser tests (Debian package).
-if [ -z "${DMFLOW_CHROMIUM:-}" ]; then
-  for c in chromium chromium-browser google-chrome; do
-    if command -v "$c" >/dev/null 2>&1; then DMFLOW_CHROMIUM=$(command -v "$c"); break; fi
-  done
-fi
-if [ -z "${DMFLOW_CHROMIUM:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  log "installing chromium from Debian packages"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  DMFLOW_CHROMIUM=$(command -v chromium)
-fi
-export DMFLOW_CHROMIUM=${DMFLOW_CHROMIUM:-}
+. scripts/lib/chromium.sh
+dmflow_find_chromium
 
 log "building dmflow"
 mkdir -p bin

@@ -16,6 +16,7 @@ import (
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
@@ -275,14 +276,17 @@ func TestSendErrorClasses(t *testing.T) {
 }
 
 func TestSendTimeoutIsRetried(t *testing.T) {
+	// Every attempt that is not held must beat the timeout on a busy
+	// machine; held ones outlast it.
+	timeout := testutil.Scale(time.Second)
 	srv, c := setup(t, igtest.Config{}, func(cc *instagram.ClientConfig) {
-		cc.HTTPClient = &http.Client{Timeout: 50 * time.Millisecond}
+		cc.HTTPClient = &http.Client{Timeout: timeout}
 	})
-	srv.Inject(igtest.Fault{Path: "/messages", Latency: time.Second, Status: 500, Times: 1})
+	srv.Inject(igtest.Fault{Path: "/messages", Latency: 3 * timeout, Status: 500, Times: 1})
 	if _, err := c.Send(context.Background(), out(dmflow.Reply{Kind: dmflow.ReplyText, Text: "hi"})); err != nil {
 		t.Fatalf("a timeout then success: err = %v", err)
 	}
-	srv.Inject(igtest.Fault{Path: "/messages", Latency: time.Second, Status: 500, Times: -1})
+	srv.Inject(igtest.Fault{Path: "/messages", Latency: 3 * timeout, Status: 500, Times: -1})
 	_, err := c.Send(context.Background(), out(dmflow.Reply{Kind: dmflow.ReplyText, Text: "hi"}))
 	var ae *instagram.APIError
 	if !errors.As(err, &ae) || ae.Class != instagram.Retryable || !ae.Written || errors.Is(err, dmflow.ErrAmbiguous) {

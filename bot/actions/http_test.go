@@ -13,6 +13,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot/actions"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 func call(method, url string) dmflow.ActionCall {
@@ -48,7 +49,16 @@ func TestHTTPOutcomes(t *testing.T) {
 				tc.handler(w, r)
 			}))
 			defer srv.Close()
-			h := &actions.HTTP{Timeout: 100 * time.Millisecond, RetryBase: time.Millisecond}
+			// The "timeout" handler holds the request until the client gives
+			// up, so its timeout always fires (the second only lets the
+			// request reach the handler and be counted first). Every other
+			// case gets a deadline no busy machine reaches: a 1 MiB response
+			// must come out "invalid", not race a short timeout.
+			timeout := testutil.Scale(testutil.Wait)
+			if tc.outcome == dmflow.OutcomeTimeout {
+				timeout = testutil.Scale(time.Second)
+			}
+			h := &actions.HTTP{Timeout: timeout, RetryBase: time.Millisecond}
 			c := call(tc.method, srv.URL)
 			c.Retries = tc.retries
 			res := h.Run(context.Background(), c)

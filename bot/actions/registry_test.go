@@ -9,6 +9,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot/actions"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 func TestRegistryOutcomes(t *testing.T) {
@@ -40,8 +41,15 @@ func TestRegistryOutcomes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			// Only "slow" may time out; it waits for its context, so a
+			// tiny timeout always fires. The others get a deadline no
+			// busy machine reaches: a short one would race their work.
+			timeout := testutil.Scale(testutil.Wait)
+			if tc.name == "slow" {
+				timeout = time.Millisecond
+			}
 			c := dmflow.ActionCall{ID: "id-" + tc.name, Name: tc.name, Kind: "go", Args: map[string]any{"x": 3},
-				Timeout: 20 * time.Millisecond}
+				Timeout: timeout}
 			res := actions.Runner{Go: r}.Run(context.Background(), c)
 			if res.Outcome != tc.outcome || string(res.Body) != tc.body || res.Error != tc.err || res.ID != c.ID {
 				t.Fatalf("result %+v, want %s %s %q", res, tc.outcome, tc.body, tc.err)

@@ -19,6 +19,7 @@ import (
 	"github.com/dmflow/dmflow/bot/actions"
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // orderAPI is the shop's order API: GET /api/orders/{id} with a bearer
@@ -57,12 +58,14 @@ func (a *orderAPI) seen() []string {
 // bot is one user's conversation: the engine's steps, each action call run
 // right away by the HTTP runner and its result fed back.
 type bot struct {
-	t      *testing.T
-	eng    *engine.Engine
-	runner *actions.HTTP
-	s      *dmflow.Session
-	now    time.Time
-	n      int
+	t *testing.T
+	// timeout replaces the flow's 5 s action timeout.
+	timeout time.Duration
+	eng     *engine.Engine
+	runner  *actions.HTTP
+	s       *dmflow.Session
+	now     time.Time
+	n       int
 }
 
 func (b *bot) step(ev dmflow.Event) []string {
@@ -81,7 +84,7 @@ func (b *bot) step(ev dmflow.Event) []string {
 		}
 	}
 	for _, call := range turn.Actions {
-		call.Timeout = 100 * time.Millisecond // the flow's 5 s, shortened for the test
+		call.Timeout = b.timeout
 		res := b.runner.Run(context.Background(), call)
 		texts = append(texts, b.step(dmflow.Event{Key: "action:" + call.ID, Kind: dmflow.KindActionResult, Action: &res})...)
 	}
@@ -122,7 +125,14 @@ func TestOrderAPI(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b := &bot{t: t, eng: eng, runner: runner, now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+			// A55555 hangs until the client gives up, so its timeout always
+			// fires (the second lets each retry reach the API and be
+			// counted first); the others must never race a short timeout.
+			timeout := testutil.Scale(testutil.Wait)
+			if tc.state == "agent" {
+				timeout = testutil.Scale(time.Second)
+			}
+			b := &bot{t: t, timeout: timeout, eng: eng, runner: runner, now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
 			before := len(api.seen())
 			b.say("hi")
 			got := b.say(tc.order)

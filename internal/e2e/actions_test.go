@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // Action secrets the server gets as DMFLOW_SECRET_API_KEY (sent in the URL)
@@ -137,16 +139,11 @@ func (a *testAPI) waitRequests(t *testing.T, path string, n int) []apiRequest {
 	return a.requests(path)
 }
 
-// waitFor polls cond until it holds or timeout passes (then it fails t).
+// waitFor polls cond until it holds or the scaled timeout passes (then it
+// fails t).
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.EventuallyWithin(t, timeout, what, cond)
 }
 
 // actionWorld is a world running testdata/actions.yaml against a test API,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 var authorizeLine = regexp.MustCompile(`(http://\S+/oauth/authorize\?\S+)`)
@@ -102,17 +103,17 @@ func TestAuthLocalCallback(t *testing.T) {
 	ln.Close()
 	redirect := fmt.Sprintf("http://127.0.0.1:%d/callback", port)
 	out := w.runAuth(redirect, func(authURL string, _ io.Writer) {
-		for range 50 { // the listener may need a moment
+		accepted := testutil.Poll(testutil.Scale(testutil.Wait), func() bool { // the listener may need a moment
 			resp, err := w.client.Get(authURL) // follows the redirect to auth's listener
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return
-				}
+			if err != nil {
+				return false
 			}
-			time.Sleep(20 * time.Millisecond)
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+		if !accepted {
+			t.Error("the local callback never accepted the redirect")
 		}
-		t.Error("the local callback never accepted the redirect")
 	}, "--no-subscribe")
 	if !strings.Contains(out, "connected @"+igtest.DefaultUsername) || strings.Contains(out, "subscribed account") {
 		t.Fatalf("auth output:\n%s", out)

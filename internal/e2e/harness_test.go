@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // Credentials every test server runs with. They are fake but treated as
@@ -224,17 +225,17 @@ func (n *node) waitReady(t *testing.T, c *http.Client) {
 		<-n.done
 		t.Fatalf("server exited at start (%v); stderr:\n%s", n.err, n.stderr)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := c.Get(n.url + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+	ready := testutil.Poll(testutil.Scale(testutil.Wait), func() bool {
+		resp, err := c.Get(n.url + "/readyz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if !ready {
+		t.Fatalf("server not ready in %s; stderr:\n%s", testutil.Scale(testutil.Wait), n.stderr)
 	}
-	t.Fatalf("server not ready in 20s; stderr:\n%s", n.stderr)
 }
 
 // stop sends sig and waits for the exit; it returns the exit code.
@@ -300,20 +301,15 @@ func (w *world) replies(user string) []string {
 	return out
 }
 
-// waitReplies waits until user got at least n replies and returns them.
+// waitReplies waits (up to the scaled timeout) until user got at least n
+// replies and returns them.
 func (w *world) waitReplies(user string, n int, timeout time.Duration) []string {
 	w.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := w.replies(user)
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("user %s: %d replies after %v, want %d: %q", user, len(got), timeout, n, got)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var got []string
+	if !testutil.Poll(testutil.Scale(timeout), func() bool { got = w.replies(user); return len(got) >= n }) {
+		w.t.Fatalf("user %s: %d replies after %v, want %d: %q", user, len(got), testutil.Scale(timeout), n, got)
 	}
+	return got
 }
 
 // metric returns the value of a metric line ("name" or `name{labels}`),
@@ -337,17 +333,13 @@ func (w *world) metric(name string) float64 {
 	return 0
 }
 
-// waitIdle waits until the server has no pending inbox or outbox work.
+// waitIdle waits (up to the scaled timeout) until the server has no
+// pending inbox or outbox work.
 func (w *world) waitIdle(timeout time.Duration) {
 	w.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if w.metric("dmflow_inbox_depth") == 0 && w.metric("dmflow_outbox_depth_dm") == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	w.t.Fatalf("server still busy after %v", timeout)
+	testutil.EventuallyWithin(w.t, timeout, "the server's inbox and outbox to drain", func() bool {
+		return w.metric("dmflow_inbox_depth") == 0 && w.metric("dmflow_outbox_depth_dm") == 0
+	})
 }
 
 // admin calls the admin API and returns the status and body.
@@ -385,11 +377,7 @@ func (b *syncBuffer) String() string {
 // waitLog waits until the server's stderr contains s.
 func (n *node) waitLog(t *testing.T, s string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(n.stderr.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never said %q; stderr:\n%s", s, n.stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Poll(testutil.Scale(timeout), func() bool { return strings.Contains(n.stderr.String(), s) }) {
+		t.Fatalf("log never said %q; stderr:\n%s", s, n.stderr)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dmflow/dmflow/internal/pgtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // The PostgreSQL end-to-end tests run several `dmflow serve` replicas on one
@@ -210,15 +211,10 @@ func (c *cluster) scrape(n *node) map[string]float64 {
 // (every replica reports the depth of the shared tables).
 func (c *cluster) waitIdle(timeout time.Duration) {
 	c.w.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	testutil.EventuallyWithin(c.w.t, timeout, "the cluster's inbox and outbox to drain", func() bool {
 		m := c.scrape(c.live()[0])
-		if m["dmflow_inbox_depth"] == 0 && m["dmflow_outbox_depth_dm"] == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	c.w.t.Fatalf("cluster still busy after %v", timeout)
+		return m["dmflow_inbox_depth"] == 0 && m["dmflow_outbox_depth_dm"] == 0
+	})
 }
 
 // run runs the binary with args and env and returns its combined output
