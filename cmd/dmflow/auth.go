@@ -159,10 +159,10 @@ func isLoopbackHost(h string) bool {
 }
 
 // parseCallback takes the code from a pasted redirect address (checking
-// its state) or a bare code.
+// its state, or reporting the refused consent it carries) or a bare code.
 func (a *authRun) parseCallback(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if !strings.Contains(s, "code=") {
+	if !strings.Contains(s, "code=") && !strings.Contains(s, "error=") {
 		if s == "" {
 			return "", errors.New("nothing pasted")
 		}

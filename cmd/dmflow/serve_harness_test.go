@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // syncBuffer is a goroutine-safe buffer that also reports the serve URL.
@@ -66,9 +68,9 @@ func startServe(t *testing.T, env envMap, args ...string) *inProcessServer {
 	case code := <-s.done:
 		cancel()
 		t.Fatalf("serve exited %d before listening:\n%s", code, s.Err.String())
-	case <-time.After(20 * time.Second):
+	case <-time.After(testutil.Scale(testutil.Wait)):
 		cancel()
-		t.Fatalf("serve did not listen within 20s:\n%s", s.Err.String())
+		t.Fatalf("serve did not listen within %s:\n%s", testutil.Scale(testutil.Wait), s.Err.String())
 	}
 	t.Cleanup(func() { s.stop(t) })
 	return s
@@ -87,21 +89,15 @@ func (s *inProcessServer) stop(t *testing.T) {
 		if code != exitOK {
 			t.Errorf("serve exited %d:\n%s", code, s.Err.String())
 		}
-	case <-time.After(20 * time.Second):
-		t.Errorf("serve did not stop within 20s")
+	case <-time.After(testutil.Scale(testutil.Wait)):
+		t.Errorf("serve did not stop within %s", testutil.Scale(testutil.Wait))
 	}
 }
 
-// waitFor polls cond every 20 ms until it holds or timeout passes.
+// waitFor polls cond until it holds or the scaled timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.EventuallyWithin(t, timeout, what, cond)
 }
 
 // testHTTP is the client of the in-process tests.
