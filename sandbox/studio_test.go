@@ -14,6 +14,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/examples"
+	"github.com/dmflow/dmflow/internal/testutil"
 	"github.com/dmflow/dmflow/sandbox"
 	"github.com/dmflow/dmflow/sandbox/internal/harness"
 )
@@ -49,7 +50,7 @@ func waitFor(t *testing.T, sb *sandbox.Sandbox, user string, after uint64, ok fu
 			return m
 		}
 	}
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(testutil.Scale(testutil.Wait))
 	for {
 		select {
 		case m := <-live:
@@ -115,16 +116,13 @@ func TestStudioControlsGoThroughThePipeline(t *testing.T) {
 // observed just before the bot commits them.
 func committed(t *testing.T, env *harness.Env, user string, ok func(*dmflow.Session) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s, err := env.Store.GetSession(context.Background(), dmflow.SessionKey{Account: harness.Account, User: user})
-		if err == nil && ok(s) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: the session was not committed in time (last error %v)", user, err)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var err error
+	if !testutil.Poll(testutil.Scale(testutil.Wait), func() bool {
+		var s *dmflow.Session
+		s, err = env.Store.GetSession(context.Background(), dmflow.SessionKey{Account: harness.Account, User: user})
+		return err == nil && ok(s)
+	}) {
+		t.Fatalf("%s: the session was not committed in time (last error %v)", user, err)
 	}
 }
 
