@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // TestSecretsNeverLogged runs the server at debug level with every secret
@@ -93,7 +95,9 @@ func TestSandboxMode(t *testing.T) {
 	w.node = n
 	w.mu.Unlock()
 	n.waitReady(t, w.client)
-	if !strings.Contains(n.stdout.String(), "/sandbox/") {
+	// The URL is printed after the listening line; the server may be ready
+	// before the line reached the reader of its stdout.
+	if !testutil.Poll(testutil.Scale(testutil.Wait), func() bool { return strings.Contains(n.stdout.String(), "/sandbox/") }) {
 		t.Fatalf("the sandbox URL is not printed:\n%s", n.stdout)
 	}
 	resp, err := w.client.Get(n.url + "/sandbox/")
