@@ -44,8 +44,8 @@ func TestRedactor(t *testing.T) {
 		"dial tcp: lookup api.internal: no such host":         "dial tcp: lookup ${BASE}: no such host",
 		"dial tcp api.internal:8443: connect refused":         "dial tcp ${BASE}: connect refused",
 		"Get https://user:pw@api.internal:8443/v1/x: refused": "Get ${BASE}/x: refused",
-		"nothing secret":                                      "nothing secret",
-		"":                                                    "",
+		"nothing secret": "nothing secret",
+		"":               "",
 	} {
 		if got := r.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
