@@ -288,7 +288,7 @@ func checkSecretsKept(t *testing.T, w *world, n *node, pending bool) {
 	if !pending && !strings.Contains(logs, `"action done"`) {
 		t.Fatalf("no action logs captured:\n%s", logs)
 	}
-	for _, ref := range []string{"${API_KEY}", "${API_TOKEN}"} {
+	for _, ref := range []string{`{"secret":"API_KEY"}`, `{"secret":"API_TOKEN"}`} {
 		if pending && !strings.Contains(string(db), ref) {
 			t.Errorf("the data file does not hold the pending call's secret reference %s", ref)
 		}

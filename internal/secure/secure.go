@@ -126,3 +126,27 @@ func origin(u *url.URL) string {
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
+
+// ValidHeaderName reports whether s is an HTTP field name (an RFC 9110
+// token).
+func ValidHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && strings.IndexByte("!#$%&'*+-.^_`|~", c) < 0 {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ValidHeaderValue reports whether s may be sent as an HTTP field value:
+// no control characters but tab (so no CR or LF that would end the field).
+func ValidHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
