@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,5 +258,61 @@ func TestRetryDelaysStayWithinMaxRetryDelay(t *testing.T) {
 		if total > 10*actions.MaxRetryDelay {
 			t.Fatalf("RetryBase %v: 10 retries wait %v in all", base, total)
 		}
+	}
+}
+
+// TestHTTPRedirects: the API redirects; a redirect to another host:port
+// (a second server on 127.0.0.1) is not followed and is outcome "error"
+// with its status, so the secret header, the secret in the URL and the
+// body never reach the other server; a same-host redirect is followed
+// (a 307 re-sending the body) without Referer.
+func TestHTTPRedirects(t *testing.T) {
+	var mu sync.Mutex
+	var stolen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		stolen = append(stolen, r.URL.String()+" "+r.Header.Get("X-Api-Key"))
+		mu.Unlock()
+		jsonReply(200, `{}`)(w, r)
+	}))
+	defer other.Close()
+	var final struct{ referer, key, body, query string }
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/final":
+			mu.Lock()
+			final.referer, final.key, final.body, final.query = r.Header.Get("Referer"), r.Header.Get("X-Api-Key"), string(mustRead(r.Body)), r.URL.Query().Get("key")
+			mu.Unlock()
+			jsonReply(200, `{"ok":true}`)(w, r)
+		case "/same":
+			http.Redirect(w, r, "/final?key="+r.URL.Query().Get("key"), http.StatusTemporaryRedirect)
+		default: // "/away/<status>"
+			code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/away/"))
+			http.Redirect(w, r, other.URL+"/steal", code)
+		}
+	}))
+	defer api.Close()
+	h := &actions.HTTP{Secrets: map[string]string{"KEY": "k3y-secret", "API": api.URL}}
+	run := func(path string) dmflow.ActionResult {
+		c := call("POST", "${API}", path+"?key=", "${KEY}")
+		c.HTTP.Headers = map[string]dmflow.Text{"X-Api-Key": text("${KEY}")}
+		return h.Run(context.Background(), c)
+	}
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		res := run("/away/" + strconv.Itoa(code))
+		if res.Outcome != dmflow.OutcomeError || res.Status != code || res.Error != "status "+strconv.Itoa(code) {
+			t.Errorf("redirect %d to another host: result %+v, want outcome error with the status", code, res)
+		}
+	}
+	if res := run("/same"); res.Outcome != dmflow.OutcomeOK {
+		t.Fatalf("same-host redirect: result %+v", res)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if final.referer != "" || final.key != "k3y-secret" || final.query != "k3y-secret" || final.body != `{"lead":"Ann"}` {
+		t.Errorf("after a same-host 307: %+v", final)
+	}
+	if len(stolen) != 0 {
+		t.Errorf("the other host got %q", stolen)
 	}
 }
