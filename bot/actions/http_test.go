@@ -68,7 +68,13 @@ func TestHTTPOutcomes(t *testing.T) {
 				tc.handler(w, r)
 			}))
 			defer srv.Close()
-			h := &actions.HTTP{Timeout: 100 * time.Millisecond, RetryBase: time.Millisecond}
+			// Only the timeout case needs a short deadline; the others may
+			// take long on a busy machine (the oversized body under -race).
+			timeout := time.Minute
+			if tc.outcome == dmflow.OutcomeTimeout {
+				timeout = 100 * time.Millisecond
+			}
+			h := &actions.HTTP{Timeout: timeout, RetryBase: time.Millisecond}
 			c := call(tc.method, srv.URL)
 			c.Retries = tc.retries
 			res := h.Run(context.Background(), c)
