@@ -2,6 +2,7 @@ package dmflow
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -22,14 +23,69 @@ type ActionCall struct {
 	Created time.Time     `json:"created,omitzero"`
 }
 
-// HTTPRequest is a rendered HTTP action request. The URL and header values may reference
-// secrets as "${NAME}"; they are resolved from configuration when the call
-// runs and never stored resolved.
+// HTTPRequest is a rendered HTTP action request. The URL and the header
+// values are kept as segments, so that the request remembers which text the
+// flow wrote and which an expression inserted: the runner resolves only the
+// secret references written in the flow's literal text, and the record
+// never holds a resolved secret.
 type HTTPRequest struct {
-	Method  string            `json:"method"`
-	URL     string            `json:"url"`
-	Headers map[string]string `json:"headers,omitempty"`
-	Body    json.RawMessage   `json:"body,omitempty"`
+	Method  string          `json:"method"`
+	URL     Text            `json:"url"`
+	Headers map[string]Text `json:"headers,omitempty"`
+	Body    json.RawMessage `json:"body,omitempty"`
+}
+
+// Text is a rendered request text (an HTTP action's URL or a header value)
+// as segments.
+type Text []Segment
+
+// Segment is one piece of a rendered request text; at most one field is
+// set.
+type Segment struct {
+	// Lit is literal text of the flow file.
+	Lit string `json:"lit,omitempty"`
+	// Secret names a ${NAME} reference written in the flow's literal text;
+	// the runner resolves it from configuration when the call runs.
+	Secret string `json:"secret,omitempty"`
+	// Value is a value an expression inserted, already encoded for its
+	// place (percent-encoded in the URL); it is sent as it is and never
+	// resolved, whatever it holds.
+	Value string `json:"value,omitempty"`
+}
+
+// String shows the text as sent, with ${NAME} in place of each secret:
+// for traces, transcripts and logs.
+func (t Text) String() string {
+	var b strings.Builder
+	for _, s := range t {
+		if s.Secret != "" {
+			b.WriteString("${" + s.Secret + "}")
+			continue
+		}
+		b.WriteString(s.Lit)
+		b.WriteString(s.Value)
+	}
+	return b.String()
+}
+
+// UnmarshalJSON reads segments, or a plain string as one literal segment
+// (action records written before segments existed: their ${NAME} text is
+// not resolved any more, so such a call fails instead of guessing).
+func (t *Text) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = Text{{Lit: s}}
+		return nil
+	}
+	var segs []Segment
+	if err := json.Unmarshal(b, &segs); err != nil {
+		return err
+	}
+	*t = segs
+	return nil
 }
 
 // ActionResult is the outcome of an ActionCall.

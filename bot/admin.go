@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/secure"
 )
 
 var errShuttingDown = errors.New("bot: shutting down")
@@ -63,9 +63,9 @@ func (b *Bot) AdminHandler(token string) http.Handler {
 }
 
 func bearer(token string, next http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
+	want := "Bearer " + token
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !secure.Equal(r.Header.Get("Authorization"), want) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dmflow admin"`)
 			writeJSONError(w, http.StatusUnauthorized, errors.New("unauthorized"))
 			return

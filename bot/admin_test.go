@@ -60,7 +60,7 @@ func TestAdminDisabledAndAuth(t *testing.T) {
 	}
 	on := adminClient{t, httptest.NewServer(b.AdminHandler("tok"))}
 	defer on.srv.Close()
-	for _, tok := range []string{"", "tok2", "to"} {
+	for _, tok := range []string{"", "tok2", "to", "Tok", "tok-longer"} {
 		if code, _ := on.do("GET", "/admin/sessions", "", tok); code != http.StatusUnauthorized {
 			t.Fatalf("token %q answered %d", tok, code)
 		}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/secure"
 )
 
 // ChannelDmflow is the Channel of events the bot produces itself (action
@@ -34,6 +36,7 @@ type Bot struct {
 
 	inboxWake, timerWake, actionWake chan struct{}
 	dm, notices                      *drainer
+	noticeClient                     *http.Client // Config.HTTPClient, no redirects to another host
 
 	running  atomic.Bool
 	stopOnce sync.Once
@@ -61,6 +64,7 @@ func New(cfg Config) (*Bot, error) {
 	b.metrics = newMetrics(b)
 	b.dm = newDrainer(b, dmflow.QueueDM, b.sendDM, b.noticeSent, echoKey)
 	b.notices = newDrainer(b, dmflow.QueueNotices, b.postNotice, nil, nil)
+	b.noticeClient = secure.Client(cfg.HTTPClient)
 	if cfg.Engine != nil {
 		b.SetEngine(cfg.Engine)
 	}

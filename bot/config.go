@@ -63,7 +63,10 @@ type Config struct {
 	// there, signed with NoticeSecret. Empty: notices are not recorded.
 	NoticeURL    string
 	NoticeSecret string
-	// HTTPClient posts notices. Default: a client with a 10 s timeout.
+	// HTTPClient posts notices. Default: a client with a 10 s timeout. Its
+	// CheckRedirect is replaced: a redirect to another origin is not
+	// followed (the 3xx counts as a failed delivery), one within the origin
+	// is, without Referer.
 	HTTPClient *http.Client
 
 	// Owner identifies this process in leases; it must be unique per

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot"
@@ -67,7 +69,7 @@ func (n *noticeSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !bot.VerifyNoticeSignature(body, r.Header.Get(bot.SignatureHeader), "hook-secret") {
+	if bot.VerifyNoticeSignature(body, r.Header, "hook-secret", 0) != nil {
 		n.badSigs++
 		w.WriteHeader(http.StatusUnauthorized)
 		return
@@ -119,35 +121,86 @@ func TestNoticesArePostedSignedInOrderWithRetries(t *testing.T) {
 
 func TestVerifyNoticeSignature(t *testing.T) {
 	body := []byte(`{"type":"reply.sent"}`)
-	good := bot.SignNotice(body, "k")
+	at := time.Unix(1767600000, 0)
+	good := bot.SignNotice("k", at, "42", body)
+	hdr := func(sig, delivery string) http.Header {
+		return http.Header{bot.SignatureHeader: {sig}, bot.DeliveryHeader: {delivery}}
+	}
+	v1 := good[strings.Index(good, "v1="):]
 	cases := []struct {
-		name, header, secret string
-		body                 []byte
-		want                 bool
+		name, sig, delivery, secret string
+		body                        []byte
+		now                         time.Time
+		tolerance                   time.Duration
+		want                        error
 	}{
-		{"valid", good, "k", body, true},
-		{"wrong secret", good, "other", body, false},
-		{"tampered body", good, "k", []byte(`{"type":"reply.failed"}`), false},
-		{"no prefix", good[len("sha256="):], "k", body, false},
-		{"not hex", "sha256=zz", "k", body, false},
-		{"empty", "", "k", body, false},
-		{"empty secret", bot.SignNotice(body, ""), "", body, false},
+		{"valid", good, "42", "k", body, at, 0, nil},
+		{"valid 4m59s later", good, "42", "k", body, at.Add(299 * time.Second), 0, nil},
+		{"stale after 5m", good, "42", "k", body, at.Add(301 * time.Second), 0, bot.ErrNoticeStale},
+		{"from the future", good, "42", "k", body, at.Add(-301 * time.Second), 0, bot.ErrNoticeStale},
+		{"own tolerance", good, "42", "k", body, at.Add(time.Hour), 2 * time.Hour, nil},
+		{"replayed under another delivery id", good, "43", "k", body, at, 0, bot.ErrNoticeSignature},
+		{"timestamp changed", "t=1767600060," + v1, "42", "k", body, at, 0, bot.ErrNoticeSignature},
+		{"wrong secret", good, "42", "other", body, at, 0, bot.ErrNoticeSignature},
+		{"tampered body", good, "42", "k", []byte(`{"type":"reply.failed"}`), at, 0, bot.ErrNoticeSignature},
+		{"rotated: second v1 matches", "t=1767600000,v1=00ff," + v1, "42", "k", body, at, 0, nil},
+		{"no timestamp", v1, "42", "k", body, at, 0, bot.ErrNoticeSignature},
+		{"short signature", "t=1767600000,v1=ab", "42", "k", body, at, 0, bot.ErrNoticeSignature},
+		{"not hex", "t=1767600000,v1=zz", "42", "k", body, at, 0, bot.ErrNoticeSignature},
+		{"old format", "sha256=" + v1[3:], "42", "k", body, at, 0, bot.ErrNoticeSignature},
+		{"empty", "", "42", "k", body, at, 0, bot.ErrNoticeSignature},
+		{"empty secret", bot.SignNotice("", at, "42", body), "42", "", body, at, 0, bot.ErrNoticeSignature},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := bot.VerifyNoticeSignature(tc.body, tc.header, tc.secret); got != tc.want {
+			if got := bot.VerifyNoticeSignatureAt(tc.body, hdr(tc.sig, tc.delivery), tc.secret, tc.tolerance, tc.now); got != tc.want {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
 		})
 	}
 }
 
+// TestNoticesDoNotFollowRedirectsToAnotherHost: a receiver that redirects
+// to another host:port (307, which would re-send body and signature)
+// fails the delivery; the other host never sees a request.
+func TestNoticesDoNotFollowRedirectsToAnotherHost(t *testing.T) {
+	var mu sync.Mutex
+	var stolen int
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		stolen++
+		mu.Unlock()
+	}))
+	defer other.Close()
+	redirects := make(chan struct{}, 100)
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		redirects <- struct{}{}
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer first.Close()
+	cfg := testConfig(newSender())
+	cfg.NoticeURL, cfg.NoticeSecret = first.URL, "hook-secret"
+	b := start(t, cfg)
+	ingest(t, b, msg("u1", "1", "one"))
+	for range 2 { // the first delivery and its retry: both refused
+		<-redirects
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if stolen != 0 {
+		t.Fatalf("the other host got %d notices", stolen)
+	}
+}
+
 func ExampleVerifyNoticeSignature() {
 	body := []byte(`{"type":"message.received"}`)
-	header := bot.SignNotice(body, "hook-secret") // what dmflow sends in X-Dmflow-Signature-256
-	fmt.Println(bot.VerifyNoticeSignature(body, header, "hook-secret"))
-	fmt.Println(bot.VerifyNoticeSignature(body, header, "wrong"))
+	// What dmflow sends in X-Dmflow-Signature and X-Dmflow-Delivery:
+	h := http.Header{}
+	h.Set(bot.SignatureHeader, bot.SignNotice("hook-secret", time.Now(), "7", body))
+	h.Set(bot.DeliveryHeader, "7")
+	fmt.Println(bot.VerifyNoticeSignature(body, h, "hook-secret", 0))
+	fmt.Println(bot.VerifyNoticeSignature(body, h, "wrong", 0))
 	// Output:
-	// true
-	// false
+	// <nil>
+	// bot: bad notice signature
 }

@@ -227,34 +227,28 @@ func (st *step) startAction(si *stateInfo) {
 	st.tracef("action", st.pos(a.Pos), "started ", call.Kind, " action ", call.Name, " (", call.ID, ")")
 }
 
-// requestText renders a URL or header template of an HTTP action. Only the
-// flow's literal text may reference a ${SECRET}: the runner resolves those
-// when the call runs, so a value an expression inserts (say, what the user
-// typed) must not form one. In the URL every "$" of an inserted value is
-// percent-encoded (%24, which servers decode back); in a header an inserted
-// value holding "${" renders empty and is traced.
-func (st *step) requestText(t *flows.Template, url bool) string {
+// requestText renders an HTTP action's URL or header value as segments:
+// the flow's literal text, the ${SECRET} references written there (the
+// runner resolves those, and only those, when the call runs) and the
+// values expressions insert, encoded for their place (flows.Escape) and
+// never resolved, whatever they hold.
+func (st *step) requestText(t *flows.Template) dmflow.Text {
 	if t == nil {
-		return ""
+		return nil
 	}
-	var b strings.Builder
+	out := make(dmflow.Text, 0, len(t.Parts))
 	for _, p := range t.Parts {
-		if p.Expr == nil {
-			b.WriteString(p.Lit)
-			continue
-		}
-		v, _ := st.eval(p.Expr, "template")
-		val := string(appendValue(nil, v))
 		switch {
-		case url:
-			val = strings.ReplaceAll(val, "$", "%24")
-		case strings.Contains(val, "${"):
-			st.tracef("error", st.pos(p.Expr.Pos), "header value ", strconv.Quote(val), " would reference a secret: left out")
-			val = ""
+		case p.Secret != "":
+			out = append(out, dmflow.Segment{Secret: p.Secret})
+		case p.Expr == nil:
+			out = append(out, dmflow.Segment{Lit: p.Lit})
+		default:
+			v, _ := st.eval(p.Expr, "template")
+			out = append(out, dmflow.Segment{Value: p.Esc.Apply(string(appendValue(nil, v)))})
 		}
-		b.WriteString(val)
 	}
-	return b.String()
+	return out
 }
 
 func cloneArgs(m map[string]any) map[string]any {
@@ -266,14 +260,14 @@ func cloneArgs(m map[string]any) map[string]any {
 }
 
 func (st *step) httpRequest(a *flows.ActionSpec) *dmflow.HTTPRequest {
-	r := &dmflow.HTTPRequest{Method: a.Method, URL: st.requestText(a.URL, true)}
+	r := &dmflow.HTTPRequest{Method: a.Method, URL: st.requestText(a.URL)}
 	if r.Method == "" {
 		r.Method = "GET"
 	}
 	if len(a.Headers) > 0 {
-		r.Headers = make(map[string]string, len(a.Headers))
+		r.Headers = make(map[string]dmflow.Text, len(a.Headers))
 		for _, k := range slices.Sorted(maps.Keys(a.Headers)) {
-			r.Headers[k] = st.requestText(a.Headers[k], false)
+			r.Headers[k] = st.requestText(a.Headers[k])
 		}
 	}
 	if a.Body != nil {

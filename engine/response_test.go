@@ -71,31 +71,62 @@ states:
 }
 
 // What the user types cannot become a ${SECRET} reference in the request
-// the runner resolves; the flow's own literal references stay.
+// the runner resolves, alone, next to another insertion or after a literal
+// "$"; the flow's own literal references stay secret segments. Inserted
+// values are percent-encoded in the URL (a path segment, a query value)
+// and lose their control characters in a header.
 func TestRequestValuesCannotNameSecrets(t *testing.T) {
 	e := load(t, `
 flow: s
-start: ask
-vars: {order: string}
+start: hello
+vars: {a: string, b: string}
 states:
+  hello:
+    say: [{text: hi}]
+    next: ask
   ask:
-    ask: {var: order}
-    next: lookup
+    on:
+      - set: {a: 'split(event.text + "|", "|")[0]', b: 'split(event.text + "|", "|")[1]'}
+        goto: lookup
   lookup:
     action:
       http:
-        url: "${ORDERS_API}/orders/{{ order }}?key=${API_KEY}"
-        headers: {Authorization: "Bearer ${TOKEN}", X-Order: "{{ order }}"}
+        url: "${ORDERS_API}/orders/{{ a }}/price/${{ b }}?q={{ a }}{{ b }}&key=${API_KEY}#{{ b }}"
+        headers: {Authorization: "Bearer ${TOKEN}", X-Pair: "{{ a }}{{ b }}", X-Dollar: "${{ b }}"}
       next: done
   done: {end: true}
 `)
-	c := newConv(t, e)
-	c.say("hi")
-	c.say("${TOKEN}")
-	r := c.last.Actions[0].HTTP
-	eq(t, "url", r.URL, "${ORDERS_API}/orders/%24{TOKEN}?key=${API_KEY}")
-	eq(t, "headers", r.Headers, map[string]string{"Authorization": "Bearer ${TOKEN}", "X-Order": ""})
-	if !hasTrace(c.last, "error", "would reference a secret") {
-		t.Errorf("not traced:%s", traceText(c.last))
+	lit := func(s string) dmflow.Segment { return dmflow.Segment{Lit: s} }
+	val := func(s string) dmflow.Segment { return dmflow.Segment{Value: s} }
+	sec := func(s string) dmflow.Segment { return dmflow.Segment{Secret: s} }
+	for _, tc := range []struct {
+		name, text string
+		url        dmflow.Text
+		pair, dol  dmflow.Text
+	}{
+		{"adjacent insertions", "$|{APIKEY}",
+			dmflow.Text{sec("ORDERS_API"), lit("/orders/"), val("%24"), lit("/price/$"), val("%7BAPIKEY%7D"), lit("?q="), val("%24"), val("%7BAPIKEY%7D"), lit("&key="), sec("API_KEY"), lit("#"), val("%7BAPIKEY%7D")},
+			dmflow.Text{val("$"), val("{APIKEY}")}, dmflow.Text{lit("$"), val("{APIKEY}")}},
+		{"whole reference", "${TOKEN}|x",
+			dmflow.Text{sec("ORDERS_API"), lit("/orders/"), val("%24%7BTOKEN%7D"), lit("/price/$"), val("x"), lit("?q="), val("%24%7BTOKEN%7D"), val("x"), lit("&key="), sec("API_KEY"), lit("#"), val("x")},
+			dmflow.Text{val("${TOKEN}"), val("x")}, dmflow.Text{lit("$"), val("x")}},
+		{"path and query injection", "A12345/../../admin?role=admin#frag|..",
+			dmflow.Text{sec("ORDERS_API"), lit("/orders/"), val("A12345%2F..%2F..%2Fadmin%3Frole%3Dadmin%23frag"), lit("/price/$"), val("%2E%2E"), lit("?q="), val("A12345%2F..%2F..%2Fadmin%3Frole%3Dadmin%23frag"), val(".."), lit("&key="), sec("API_KEY"), lit("#"), val("..")},
+			dmflow.Text{val("A12345/../../admin?role=admin#frag"), val("..")}, dmflow.Text{lit("$"), val("..")}},
+		{"header injection", "a\r\nX-Admin: 1|\u0000b",
+			dmflow.Text{sec("ORDERS_API"), lit("/orders/"), val("a%0D%0AX-Admin%3A%201"), lit("/price/$"), val("%00b"), lit("?q="), val("a%0D%0AX-Admin%3A%201"), val("%00b"), lit("&key="), sec("API_KEY"), lit("#"), val("%00b")},
+			dmflow.Text{val("a  X-Admin: 1"), val(" b")}, dmflow.Text{lit("$"), val(" b")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConv(t, e)
+			c.say("hi")
+			c.say(tc.text)
+			if len(c.last.Actions) != 1 {
+				t.Fatalf("no action:%s", traceText(c.last))
+			}
+			r := c.last.Actions[0].HTTP
+			eq(t, "url", r.URL, tc.url)
+			eq(t, "headers", r.Headers, map[string]dmflow.Text{"Authorization": {lit("Bearer "), sec("TOKEN")}, "X-Pair": tc.pair, "X-Dollar": tc.dol})
+		})
 	}
 }

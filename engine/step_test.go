@@ -561,7 +561,8 @@ func TestAction(t *testing.T) {
 		}
 		a := turn.Actions[0]
 		eq(t, "call", a, dmflow.ActionCall{ID: "a:acct/user1:1.1", Name: "lookup", Kind: "http", Key: c.s.Key, Timeout: 5 * time.Second, Created: t0,
-			HTTP: &dmflow.HTTPRequest{Method: "POST", URL: "https://api.example.com/orders/A1", Headers: map[string]string{"Authorization": "Bearer ${TOKEN}"}, Body: []byte(`{"id":"A1"}`)}})
+			HTTP: &dmflow.HTTPRequest{Method: "POST", URL: dmflow.Text{{Lit: "https://api.example.com/orders/"}, {Value: "A1"}},
+				Headers: map[string]dmflow.Text{"Authorization": {{Lit: "Bearer "}, {Secret: "TOKEN"}}}, Body: []byte(`{"id":"A1"}`)}})
 		eq(t, "pending", c.s.Pending, &a)
 		return c, a
 	}

@@ -198,8 +198,8 @@ type ActionSpec struct {
 	Name    string // Go action name (Kind "go") or a label for the HTTP call
 	Kind    string // "http" or "go"
 	Method  string
-	URL     *Template
-	Headers map[string]*Template // values may reference ${SECRET}
+	URL     *Template            // see CheckRequestURL; may reference ${SECRET}
+	Headers map[string]*Template // literal names; values may reference ${SECRET}
 	Body    *Expr                // JSON body (any value)
 	Args    []*Assign            // Go action arguments
 	Timeout time.Duration
@@ -292,6 +292,13 @@ type Template struct {
 type TemplatePart struct {
 	Lit  string
 	Expr *Expr // nil for literal parts
+	// Secret is set, in an HTTP action's URL and header values only, on a
+	// literal part that is a ${NAME} reference (Lit is "${NAME}"): the
+	// runner resolves it when the call runs.
+	Secret string
+	// Esc is how an expression's value is encoded where it is inserted
+	// (EscNone outside HTTP action requests).
+	Esc Escape
 }
 
 // Static reports whether the template has no expressions (its text is known at load time).

@@ -647,14 +647,9 @@ func (d *decoder) httpAction(a *ActionSpec, n *yaml.Node) {
 			d.errorf(d.pos(v), "unknown HTTP method %q", s)
 		}
 	}
-	a.URL = d.template(m.get("url"), "url", scopeBase)
+	a.URL = d.requestURL(m.get("url"))
 	if v := m.get("headers"); v != nil {
-		if hm := d.mapping(v, "headers"); hm != nil {
-			a.Headers = map[string]*Template{}
-			for _, k := range hm.order {
-				a.Headers[k] = d.template(hm.vals[k], "header "+k, scopeBase)
-			}
-		}
+		a.Headers = d.requestHeaders(v)
 	}
 	if v := m.get("body"); v != nil {
 		a.Body = d.expr(v, "body", scopeBase, false)

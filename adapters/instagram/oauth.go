@@ -3,7 +3,6 @@ package instagram
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/secure"
 )
 
 // Defaults of OAuth.
@@ -308,5 +308,5 @@ func stateMatches(r *http.Request, state string) bool {
 	if err != nil || c.Value == "" || state == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(strings.TrimSuffix(state, "#_"))) == 1
+	return secure.Equal(c.Value, strings.TrimSuffix(state, "#_"))
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/secure"
 )
 
 // Signature headers Meta sets on every webhook POST.
@@ -76,7 +76,9 @@ func (v Verifier) check(body []byte, sig, prefix string, alg func() hash.Hash) e
 		m := hmac.New(alg, []byte(s))
 		m.Write(body)
 		// Every secret is tried, so timing reveals nothing about which matched.
-		match |= subtle.ConstantTimeCompare(m.Sum(nil), want)
+		if secure.EqualBytes(m.Sum(nil), want) {
+			match = 1
+		}
 	}
 	if match != 1 {
 		return ErrBadSignature
@@ -158,7 +160,7 @@ func (wh *webhook) handshake(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	token := q.Get("hub.verify_token")
 	ok := q.Get("hub.mode") == "subscribe" && wh.cfg.VerifyToken != "" &&
-		subtle.ConstantTimeCompare([]byte(token), []byte(wh.cfg.VerifyToken)) == 1
+		secure.Equal(token, wh.cfg.VerifyToken)
 	if !ok {
 		wh.cfg.Logger.Warn("instagram webhook: verification refused", "mode", q.Get("hub.mode"))
 		http.Error(w, "forbidden", http.StatusForbidden)

@@ -100,6 +100,9 @@ func TestWebhookHandshake(t *testing.T) {
 		{"hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me", 200, "1158201444"},
 		{"hub.mode=subscribe&hub.challenge=abc-opaque&hub.verify_token=verify-me", 200, "abc-opaque"},
 		{"hub.mode=subscribe&hub.challenge=1&hub.verify_token=wrong", 403, ""},
+		{"hub.mode=subscribe&hub.challenge=1&hub.verify_token=verify-m", 403, ""},    // a prefix
+		{"hub.mode=subscribe&hub.challenge=1&hub.verify_token=verify-me-2", 403, ""}, // longer
+		{"hub.mode=subscribe&hub.challenge=1&hub.verify_token=", 403, ""},
 		{"hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=verify-me", 403, ""},
 		{"hub.challenge=1", 403, ""},
 	}

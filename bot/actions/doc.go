@@ -11,10 +11,16 @@
 //
 //   - The URL and header values may reference secrets as ${NAME} (a whole
 //     base URL such as ${LEADS_URL}, an API key in the query, a bearer
-//     token). They are resolved when the call runs, from HTTP.Secrets and
-//     then HTTP.LookupEnv; the call record keeps the reference, and resolved
-//     values never appear in results or errors. The engine keeps values a
-//     flow inserts from expressions from forming a reference.
+//     token), in the flow's literal text only. A call keeps its URL and
+//     headers as dmflow.Text segments; the runner resolves the Secret
+//     segments, from HTTP.Secrets and then HTTP.LookupEnv, when the call
+//     runs, and sends literal and inserted (Value) segments as they are, so
+//     no inserted value can form a reference. The call record keeps the
+//     reference; every resolved value is redacted from the result's error.
+//   - A value inserted before the URL's host ends is refused (flows refuses
+//     such templates at load time; the runner checks again).
+//   - Redirects are followed only within the request's origin, without
+//     Referer; a redirect elsewhere is outcome "error" with its 3xx status.
 //   - Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) are retried,
 //     after transport errors, timeouts, 429 and 5xx, with exponential
 //     backoff of at most MaxRetryDelay (1 s) per delay. Every request carries

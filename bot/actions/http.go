@@ -10,10 +10,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"regexp"
+	"strings"
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/secure"
 )
 
 // DefaultMaxResponse is the largest response body HTTP accepts (1 MiB).
@@ -28,9 +29,13 @@ const MaxRetryDelay = time.Second
 // HTTP runs calls of Kind "http". The zero value is usable.
 type HTTP struct {
 	// Client sends the requests. Default: a client without overall timeout
-	// (each attempt has its own deadline).
+	// (each attempt has its own deadline). Its CheckRedirect is replaced:
+	// redirects are followed only within the request's origin, without
+	// Referer (see secure.Client); a redirect elsewhere is outcome "error"
+	// with the 3xx status.
 	Client *http.Client
-	// Secrets resolve ${NAME} references in the URL and header values.
+	// Secrets resolve the ${NAME} references the flow wrote in the URL and
+	// header values.
 	Secrets map[string]string
 	// LookupEnv resolves names missing from Secrets (e.g. os.LookupEnv).
 	// Nil: only Secrets are used.
@@ -44,12 +49,10 @@ type HTTP struct {
 	RetryBase time.Duration
 }
 
-var secretRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // Run performs the call, retrying idempotent methods up to call.Retries
 // times, and reports the outcome.
-func (h *HTTP) Run(ctx context.Context, call dmflow.ActionCall) dmflow.ActionResult {
-	res := dmflow.ActionResult{ID: call.ID, Name: call.Name}
+func (h *HTTP) Run(ctx context.Context, call dmflow.ActionCall) (res dmflow.ActionResult) {
+	res = dmflow.ActionResult{ID: call.ID, Name: call.Name}
 	if call.HTTP == nil {
 		return fail(res, dmflow.OutcomeError, "no HTTP request in the call")
 	}
@@ -57,8 +60,14 @@ func (h *HTTP) Run(ctx context.Context, call dmflow.ActionCall) dmflow.ActionRes
 	if idempotent(call.HTTP.Method) {
 		retries = max(call.Retries, 0)
 	}
+	// Every secret the call resolves is redacted from the error text
+	// before it leaves the runner (a transport error names the host, and
+	// the host may come from a secret).
+	var red secure.Redactor
+	defer func() { res.Error = red.Redact(res.Error) }()
+	client := secure.Client(h.Client)
 	for attempt := 0; ; attempt++ {
-		res = h.attempt(ctx, call)
+		res = h.attempt(ctx, client, call, &red)
 		if attempt >= retries || !retryable(res) || ctx.Err() != nil {
 			return res
 		}
@@ -68,7 +77,7 @@ func (h *HTTP) Run(ctx context.Context, call dmflow.ActionCall) dmflow.ActionRes
 	}
 }
 
-func (h *HTTP) attempt(ctx context.Context, call dmflow.ActionCall) dmflow.ActionResult {
+func (h *HTTP) attempt(ctx context.Context, client *http.Client, call dmflow.ActionCall, red *secure.Redactor) dmflow.ActionResult {
 	res := dmflow.ActionResult{ID: call.ID, Name: call.Name}
 	timeout := call.Timeout
 	if timeout <= 0 {
@@ -76,11 +85,11 @@ func (h *HTTP) attempt(ctx context.Context, call dmflow.ActionCall) dmflow.Actio
 	}
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := h.request(actx, call)
+	req, err := h.request(actx, call, red)
 	if err != nil {
 		return fail(res, dmflow.OutcomeError, err.Error())
 	}
-	resp, err := h.client().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return transportFailure(res, ctx, actx, err)
 	}
@@ -88,17 +97,23 @@ func (h *HTTP) attempt(ctx context.Context, call dmflow.ActionCall) dmflow.Actio
 	return h.read(res, resp, ctx, actx)
 }
 
-// request builds the HTTP request with secrets resolved in the URL and the
-// header values.
-func (h *HTTP) request(ctx context.Context, call dmflow.ActionCall) (*http.Request, error) {
+// request builds the HTTP request from the call's segments: literal text
+// and inserted values as they are, and the ${NAME} references the flow
+// wrote in its literal text resolved (each registered with red). Nothing
+// else is ever resolved, so no inserted value can name a secret.
+func (h *HTTP) request(ctx context.Context, call dmflow.ActionCall, red *secure.Redactor) (*http.Request, error) {
 	r := call.HTTP
-	raw, err := h.resolve(r.URL)
+	raw, hostEnd, err := h.render(r.URL, red)
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("bad URL: want an absolute http or https URL")
+	}
+	if hostEnd >= 0 && !hostClosed(raw[:hostEnd]) {
+		// flows refuses such templates; this guards calls built elsewhere.
+		return nil, errors.New("bad URL: an inserted value would be part of the host")
 	}
 	var body io.Reader
 	if len(r.Body) > 0 {
@@ -118,35 +133,59 @@ func (h *HTTP) request(ctx context.Context, call dmflow.ActionCall) (*http.Reque
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Idempotency-Key", call.ID)
 	for name, v := range r.Headers {
-		val, err := h.resolve(v)
+		val, _, err := h.render(v, red)
 		if err != nil {
 			return nil, fmt.Errorf("header %s: %w", name, err)
+		}
+		if !secure.ValidHeaderName(name) || !secure.ValidHeaderValue(val) {
+			return nil, fmt.Errorf("header %q: invalid name or value", name)
 		}
 		req.Header.Set(name, val)
 	}
 	return req, nil
 }
 
-// resolve replaces ${NAME} references with secret values.
-func (h *HTTP) resolve(v string) (string, error) {
-	var missing string
-	out := secretRef.ReplaceAllStringFunc(v, func(ref string) string {
-		name := secretRef.FindStringSubmatch(ref)[1]
-		if s, ok := h.Secrets[name]; ok {
-			return s
-		}
-		if h.LookupEnv != nil {
-			if s, ok := h.LookupEnv(name); ok {
-				return s
+// render joins the segments of t, resolving the secret references. It
+// returns the offset where the first inserted value starts (-1: none).
+func (h *HTTP) render(t dmflow.Text, red *secure.Redactor) (out string, firstValue int, err error) {
+	var b strings.Builder
+	firstValue = -1
+	for _, s := range t {
+		switch {
+		case s.Secret != "":
+			v, ok := h.secret(s.Secret)
+			if !ok {
+				return "", -1, fmt.Errorf("unknown secret ${%s}", s.Secret)
 			}
+			red.Add(s.Secret, v)
+			b.WriteString(v)
+		case s.Value != "":
+			if firstValue < 0 {
+				firstValue = b.Len()
+			}
+			b.WriteString(s.Value)
+		default:
+			b.WriteString(s.Lit)
 		}
-		missing = name
-		return ""
-	})
-	if missing != "" {
-		return "", fmt.Errorf("unknown secret ${%s}", missing)
 	}
-	return out, nil
+	return b.String(), firstValue, nil
+}
+
+func (h *HTTP) secret(name string) (string, bool) {
+	if s, ok := h.Secrets[name]; ok {
+		return s, true
+	}
+	if h.LookupEnv != nil {
+		return h.LookupEnv(name)
+	}
+	return "", false
+}
+
+// hostClosed reports whether the URL prefix has ended its host: a "/", "?"
+// or "#" follows the "://".
+func hostClosed(prefix string) bool {
+	i := strings.Index(prefix, "://")
+	return i >= 0 && strings.ContainsAny(prefix[i+3:], "/?#")
 }
 
 // read classifies the response.
@@ -235,13 +274,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-func (h *HTTP) client() *http.Client {
-	if h.Client != nil {
-		return h.Client
-	}
-	return http.DefaultClient
 }
 
 func (h *HTTP) timeout() time.Duration {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,9 +19,26 @@ import (
 	"github.com/dmflow/dmflow/internal/testutil"
 )
 
-func call(method, url string) dmflow.ActionCall {
+func call(method string, url ...string) dmflow.ActionCall {
 	return dmflow.ActionCall{ID: "call-1", Name: "crm", Kind: "http",
-		HTTP: &dmflow.HTTPRequest{Method: method, URL: url, Body: json.RawMessage(`{"lead":"Ann"}`)}}
+		HTTP: &dmflow.HTTPRequest{Method: method, URL: text(url...), Body: json.RawMessage(`{"lead":"Ann"}`)}}
+}
+
+// text builds segments: "${NAME}" is a secret reference, "=x" the inserted
+// value x, anything else literal text.
+func text(parts ...string) dmflow.Text {
+	var t dmflow.Text
+	for _, p := range parts {
+		switch {
+		case strings.HasPrefix(p, "${") && strings.HasSuffix(p, "}"):
+			t = append(t, dmflow.Segment{Secret: p[2 : len(p)-1]})
+		case strings.HasPrefix(p, "="):
+			t = append(t, dmflow.Segment{Value: p[1:]})
+		default:
+			t = append(t, dmflow.Segment{Lit: p})
+		}
+	}
+	return t
 }
 
 func TestHTTPOutcomes(t *testing.T) {
@@ -105,7 +125,7 @@ func TestHTTPRequestCarriesSecretsAndIdempotencyKey(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := call("POST", srv.URL)
-	c.HTTP.Headers = map[string]string{"Authorization": "Bearer ${CRM_TOKEN}", "X-Env": "${FROM_ENV}-x"}
+	c.HTTP.Headers = map[string]dmflow.Text{"Authorization": text("Bearer ", "${CRM_TOKEN}"), "X-Env": text("${FROM_ENV}", "-x")}
 	h := &actions.HTTP{Secrets: map[string]string{"CRM_TOKEN": "s3cret"},
 		LookupEnv: func(n string) (string, bool) { return "envval", n == "FROM_ENV" }}
 	if res := h.Run(context.Background(), c); res.Outcome != dmflow.OutcomeOK {
@@ -120,7 +140,7 @@ func TestHTTPRequestCarriesSecretsAndIdempotencyKey(t *testing.T) {
 	if string(body) != `{"lead":"Ann"}` {
 		t.Errorf("body %s", body)
 	}
-	if c.HTTP.Headers["Authorization"] != "Bearer ${CRM_TOKEN}" {
+	if c.HTTP.Headers["Authorization"].String() != "Bearer ${CRM_TOKEN}" {
 		t.Error("the call was modified with the resolved secret")
 	}
 }
@@ -130,12 +150,21 @@ func TestHTTPRefusesBadCalls(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 	defer srv.Close()
 	unknown := call("POST", srv.URL)
-	unknown.HTTP.Headers = map[string]string{"Authorization": "${NOPE}"}
+	unknown.HTTP.Headers = map[string]dmflow.Text{"Authorization": text("${NOPE}")}
+	badHeader := call("POST", srv.URL)
+	badHeader.HTTP.Headers = map[string]dmflow.Text{"X-A": text("a\r\nX-Injected: 1")}
+	badName := call("POST", srv.URL)
+	badName.HTTP.Headers = map[string]dmflow.Text{"X A": text("a")}
 	for name, c := range map[string]dmflow.ActionCall{
-		"unknown secret": unknown,
-		"relative URL":   call("POST", "/hook"),
-		"ftp URL":        call("GET", "ftp://127.0.0.1/x"),
-		"no request":     {ID: "call-1", Kind: "http"},
+		"unknown secret":   unknown,
+		"CR LF in header":  badHeader,
+		"bad header name":  badName,
+		"value in host":    call("GET", "http://127.0.0.1", "=:1/x"),
+		"value as host":    call("GET", "=http://127.0.0.1/"),
+		"value after base": call("GET", "${OTHER}", "=/x"),
+		"relative URL":     call("POST", "/hook"),
+		"ftp URL":          call("GET", "ftp://127.0.0.1/x"),
+		"no request":       {ID: "call-1", Kind: "http"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := (&actions.HTTP{Secrets: map[string]string{"OTHER": "hidden"}}).Run(context.Background(), c)
@@ -169,8 +198,8 @@ func TestHTTPResolvesSecretsInTheURL(t *testing.T) {
 		jsonReply(200, `{}`)(w, r)
 	}))
 	defer srv.Close()
-	c := call("POST", "${LEADS_URL}/leads/%24{NOT_A_REF}?key=${API_KEY}")
-	h := &actions.HTTP{Secrets: map[string]string{"LEADS_URL": srv.URL + "/v1"},
+	c := call("POST", "${LEADS_URL}", "/leads/", "=${NOT_A_REF}", "?key=", "${API_KEY}")
+	h := &actions.HTTP{Secrets: map[string]string{"LEADS_URL": srv.URL + "/v1", "NOT_A_REF": "hidden"},
 		LookupEnv: func(n string) (string, bool) { return "k3y", n == "API_KEY" }}
 	if res := h.Run(context.Background(), c); res.Outcome != dmflow.OutcomeOK {
 		t.Fatalf("result %+v", res)
@@ -178,18 +207,47 @@ func TestHTTPResolvesSecretsInTheURL(t *testing.T) {
 	if gotPath != "/v1/leads/${NOT_A_REF}" || gotKey != "k3y" {
 		t.Fatalf("path %q key %q", gotPath, gotKey)
 	}
-	if c.HTTP.URL != "${LEADS_URL}/leads/%24{NOT_A_REF}?key=${API_KEY}" {
-		t.Fatalf("the call was modified: %s", c.HTTP.URL)
+	if c.HTTP.URL.String() != "${LEADS_URL}/leads/${NOT_A_REF}?key=${API_KEY}" || c.HTTP.URL[2].Value != "${NOT_A_REF}" {
+		t.Fatalf("the call was modified: %+v", c.HTTP.URL)
 	}
-	missing := call("GET", "https://127.0.0.1/x?key=${MISSING}")
+	missing := call("GET", "https://127.0.0.1/x?key=", "${MISSING}")
 	res := h.Run(context.Background(), missing)
 	if res.Outcome != dmflow.OutcomeError || res.Error != "url: unknown secret ${MISSING}" {
 		t.Fatalf("result %+v", res)
 	}
-	// A transport error never shows the resolved URL.
-	down := call("GET", "http://127.0.0.1:1/${API_KEY}")
-	if res := h.Run(context.Background(), down); res.Outcome != dmflow.OutcomeError || strings.Contains(res.Error, "k3y") {
-		t.Fatalf("result %+v", res)
+}
+
+// TestHTTPErrorsRedactSecrets: a transport error names the host, the
+// port or the address, which may come from a secret; the result's error
+// shows the reference instead.
+func TestHTTPErrorsRedactSecrets(t *testing.T) {
+	// The dialer fails the way a failed lookup does, without a network.
+	noDNS := &http.Transport{DialContext: func(_ context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}}
+	h := &actions.HTTP{Client: &http.Client{Transport: noDNS}, Secrets: map[string]string{
+		"HOST": "k3y-host-9f2e.invalid", "BASE": "http://k3y-base.invalid:1", "KEY": "k3y-9f2e"}}
+	for name, tc := range map[string]struct {
+		url  dmflow.Text
+		want string
+	}{
+		"secret host":     {text("http://", "${HOST}", "/x?key=", "${KEY}"), "${HOST}"},
+		"secret base URL": {text("${BASE}", "/x/", "${KEY}"), "${BASE}"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := call("GET", "")
+			c.HTTP.URL = tc.url
+			res := h.Run(context.Background(), c)
+			if res.Outcome != dmflow.OutcomeError || !strings.Contains(res.Error, tc.want) {
+				t.Fatalf("result %+v, want an error naming %s", res, tc.want)
+			}
+			for _, s := range []string{"k3y", "invalid"} {
+				if strings.Contains(res.Error, s) {
+					t.Fatalf("error %q shows %q", res.Error, s)
+				}
+			}
+		})
 	}
 }
 
@@ -210,5 +268,61 @@ func TestRetryDelaysStayWithinMaxRetryDelay(t *testing.T) {
 		if total > 10*actions.MaxRetryDelay {
 			t.Fatalf("RetryBase %v: 10 retries wait %v in all", base, total)
 		}
+	}
+}
+
+// TestHTTPRedirects: the API redirects; a redirect to another host:port
+// (a second server on 127.0.0.1) is not followed and is outcome "error"
+// with its status, so the secret header, the secret in the URL and the
+// body never reach the other server; a same-host redirect is followed
+// (a 307 re-sending the body) without Referer.
+func TestHTTPRedirects(t *testing.T) {
+	var mu sync.Mutex
+	var stolen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		stolen = append(stolen, r.URL.String()+" "+r.Header.Get("X-Api-Key"))
+		mu.Unlock()
+		jsonReply(200, `{}`)(w, r)
+	}))
+	defer other.Close()
+	var final struct{ referer, key, body, query string }
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/final":
+			mu.Lock()
+			final.referer, final.key, final.body, final.query = r.Header.Get("Referer"), r.Header.Get("X-Api-Key"), string(mustRead(r.Body)), r.URL.Query().Get("key")
+			mu.Unlock()
+			jsonReply(200, `{"ok":true}`)(w, r)
+		case "/same":
+			http.Redirect(w, r, "/final?key="+r.URL.Query().Get("key"), http.StatusTemporaryRedirect)
+		default: // "/away/<status>"
+			code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/away/"))
+			http.Redirect(w, r, other.URL+"/steal", code)
+		}
+	}))
+	defer api.Close()
+	h := &actions.HTTP{Secrets: map[string]string{"KEY": "k3y-secret", "API": api.URL}}
+	run := func(path string) dmflow.ActionResult {
+		c := call("POST", "${API}", path+"?key=", "${KEY}")
+		c.HTTP.Headers = map[string]dmflow.Text{"X-Api-Key": text("${KEY}")}
+		return h.Run(context.Background(), c)
+	}
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		res := run("/away/" + strconv.Itoa(code))
+		if res.Outcome != dmflow.OutcomeError || res.Status != code || res.Error != "status "+strconv.Itoa(code) {
+			t.Errorf("redirect %d to another host: result %+v, want outcome error with the status", code, res)
+		}
+	}
+	if res := run("/same"); res.Outcome != dmflow.OutcomeOK {
+		t.Fatalf("same-host redirect: result %+v", res)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if final.referer != "" || final.key != "k3y-secret" || final.query != "k3y-secret" || final.body != `{"lead":"Ann"}` {
+		t.Errorf("after a same-host 307: %+v", final)
+	}
+	if len(stolen) != 0 {
+		t.Errorf("the other host got %q", stolen)
 	}
 }

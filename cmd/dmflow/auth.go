@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/internal/secure"
 )
 
 func authCmd() *Command {
@@ -182,7 +182,7 @@ func (a *authRun) checkQuery(q url.Values) (string, error) {
 		return "", fmt.Errorf("%w: consent refused: %s (%s)", instagram.ErrOAuth, e, q.Get("error_description"))
 	}
 	state := strings.TrimSuffix(q.Get("state"), "#_")
-	if subtle.ConstantTimeCompare([]byte(state), []byte(a.state)) != 1 {
+	if !secure.Equal(state, a.state) {
 		return "", fmt.Errorf("%w: the state does not match this run (an old or forged link?)", instagram.ErrOAuth)
 	}
 	code := strings.TrimSuffix(q.Get("code"), "#_")

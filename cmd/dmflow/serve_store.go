@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/secure"
 	"github.com/dmflow/dmflow/store"
 	"github.com/dmflow/dmflow/store/bolt"
 	"github.com/dmflow/dmflow/store/postgres"
@@ -85,9 +85,9 @@ func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler
 	if token == "" {
 		return http.NotFoundHandler()
 	}
-	want := []byte("Bearer " + token)
+	want := "Bearer " + token
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !secure.Equal(r.Header.Get("Authorization"), want) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dmflow admin"`)
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return

@@ -220,9 +220,9 @@ func (d *diffs) actions(want []*actionWant, got []dmflow.ActionCall) {
 		d.str(f+"name", w.Name, g.Name)
 		d.str(f+"kind", w.Kind, g.Kind)
 		d.str(f+"method", w.Method, req.Method)
-		d.str(f+"url", w.URL, req.URL)
-		if w.URLMatches != nil && !matches(*w.URLMatches, req.URL) {
-			d.add("%surl_matches: %q does not match %q", f, *w.URLMatches, req.URL)
+		d.str(f+"url", w.URL, req.URL.String())
+		if w.URLMatches != nil && !matches(*w.URLMatches, req.URL.String()) {
+			d.add("%surl_matches: %q does not match %q", f, *w.URLMatches, req.URL.String())
 		}
 		if w.Body != nil {
 			var gb any
@@ -291,7 +291,7 @@ func describeInput(in *input) string {
 
 func callSummary(c dmflow.ActionCall) string {
 	if c.HTTP != nil {
-		return c.HTTP.Method + " " + c.HTTP.URL
+		return c.HTTP.Method + " " + c.HTTP.URL.String()
 	}
 	return c.Kind
 }

@@ -41,6 +41,7 @@ type testAPI struct {
 	mu    sync.Mutex
 	reqs  []apiRequest
 	gates map[string]chan struct{}
+	away  string // /redirect-away answers 307 to away + "/stolen"
 }
 
 func newTestAPI(t *testing.T) *testAPI {
@@ -72,6 +73,8 @@ func (a *testAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case path == "/big":
 		w.Write([]byte(`{"status":"shipped","pad":"` + strings.Repeat("x", 1<<20) + `"}`))
+	case path == "/redirect-away":
+		http.Redirect(w, r, a.away+"/stolen", http.StatusTemporaryRedirect)
 	case path == "/badjson":
 		w.Write([]byte(`{"status": "shipped"`))
 	case strings.HasPrefix(path, "/block-"):
@@ -285,7 +288,7 @@ func checkSecretsKept(t *testing.T, w *world, n *node, pending bool) {
 	if !pending && !strings.Contains(logs, `"action done"`) {
 		t.Fatalf("no action logs captured:\n%s", logs)
 	}
-	for _, ref := range []string{"${API_KEY}", "${API_TOKEN}"} {
+	for _, ref := range []string{`{"secret":"API_KEY"}`, `{"secret":"API_TOKEN"}`} {
 		if pending && !strings.Contains(string(db), ref) {
 			t.Errorf("the data file does not hold the pending call's secret reference %s", ref)
 		}
@@ -380,5 +383,45 @@ func TestActionCrashBetweenCallAndResult(t *testing.T) {
 	}
 	if got := w.metric(`dmflow_actions_total{outcome="ok"}`); got != 1 {
 		t.Fatalf("the restarted server completed %v calls, want 1", got)
+	}
+}
+
+// TestActionInputIsData: what the user types goes into the action's path
+// as one percent-encoded segment: "${API_TOKEN}" (or a "$" and "{…}" that
+// meet) is sent as text and never resolved, "../ok?x=1#f" stays one
+// segment; a redirect to another host:port is not followed (outcome error
+// with the 307) and the other server never sees the secrets.
+func TestActionInputIsData(t *testing.T) {
+	w, api := actionWorld(t)
+	other := newTestAPI(t)
+	api.away = other.URL
+	w.start()
+	cases := []struct{ user, typed, path, reply string }{
+		{"d-ref", "${API_TOKEN}", "/${API_TOKEN}", "failed error 404: status 404"},
+		{"d-dollar", "$", "/$", "failed error 404: status 404"},
+		{"d-climb", "../ok?x=1#f", "/../ok?x=1#f", "failed error 404: status 404"},
+		{"d-away", "redirect-away", "/redirect-away", "failed error 307: status 307"},
+	}
+	for _, tc := range cases {
+		w.say(tc.user, 1, "hi")
+		w.say(tc.user, 2, "call "+tc.typed)
+	}
+	for _, tc := range cases {
+		t.Run(tc.user, func(t *testing.T) {
+			defer w.as(t)()
+			w.exactReplies(t, tc.user, "hello", "calling "+tc.typed, tc.reply)
+			reqs := api.requests(tc.path)
+			if len(reqs) != 1 || reqs[0].key != apiKey || reqs[0].auth != "Bearer "+apiToken {
+				t.Fatalf("requests to %q: %+v", tc.path, reqs)
+			}
+		})
+	}
+	if n := len(api.requests("/ok")); n != 0 {
+		t.Errorf("the input climbed to /ok (%d requests)", n)
+	}
+	other.mu.Lock()
+	defer other.mu.Unlock()
+	if len(other.reqs) != 0 {
+		t.Fatalf("the other host got %+v", other.reqs)
 	}
 }

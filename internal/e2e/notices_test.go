@@ -66,7 +66,7 @@ func (r *noticeReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not today", http.StatusInternalServerError)
 		return
 	}
-	seq, _ := strconv.ParseUint(req.Header.Get("X-Dmflow-Delivery"), 10, 64)
+	seq, _ := strconv.ParseUint(req.Header.Get(bot.DeliveryHeader), 10, 64)
 	var n dmflow.Notice
 	if err := json.Unmarshal(body, &n); err != nil {
 		r.problems = append(r.problems, fmt.Sprintf("delivery %d: bad notice: %v", seq, err))
@@ -83,28 +83,50 @@ func (r *noticeReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // checkNoticeRequest returns what is wrong with an outgoing webhook
-// request, or "".
+// request, or "": the signature is "t=<unix>,v1=<hex HMAC-SHA256 of
+// t.delivery.body>", recomputed here by hand and checked with
+// bot.VerifyNoticeSignature, which must also refuse it for a modified body,
+// another secret, another delivery id (a replay) and too late.
 func checkNoticeRequest(req *http.Request, body []byte, readErr error) string {
 	sig := req.Header.Get(bot.SignatureHeader)
+	delivery := req.Header.Get(bot.DeliveryHeader)
+	var ts, v1 string
+	for _, kv := range strings.Split(sig, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			v1 = v
+		}
+	}
 	mac := hmac.New(sha256.New, []byte(notifySecret))
+	mac.Write([]byte(ts + "." + delivery + "."))
 	mac.Write(body)
-	got, hexErr := hex.DecodeString(strings.TrimPrefix(sig, "sha256="))
+	got, hexErr := hex.DecodeString(v1)
+	sec, tsErr := strconv.ParseInt(ts, 10, 64)
+	replay := req.Header.Clone()
+	replay.Set(bot.DeliveryHeader, delivery+"0")
 	switch {
 	case readErr != nil:
 		return "read body: " + readErr.Error()
 	case req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json":
 		return fmt.Sprintf("%s with Content-Type %q", req.Method, req.Header.Get("Content-Type"))
-	case !bot.VerifyNoticeSignature(body, sig, notifySecret):
-		return fmt.Sprintf("bot.VerifyNoticeSignature rejects %q for %s", sig, body)
-	case !strings.HasPrefix(sig, "sha256=") || hexErr != nil || !hmac.Equal(got, mac.Sum(nil)):
-		return fmt.Sprintf("own HMAC-SHA256 differs from %q for %s", sig, body)
-	case bot.VerifyNoticeSignature(append(body, ' '), sig, notifySecret):
+	case bot.VerifyNoticeSignature(body, req.Header, notifySecret, 0) != nil:
+		return fmt.Sprintf("bot.VerifyNoticeSignature rejects %q for delivery %s: %v", sig, delivery, bot.VerifyNoticeSignature(body, req.Header, notifySecret, 0))
+	case tsErr != nil || hexErr != nil || !hmac.Equal(got, mac.Sum(nil)):
+		return fmt.Sprintf("own HMAC-SHA256 of t.delivery.body differs from %q for %s", sig, body)
+	case bot.VerifyNoticeSignature(append(body, ' '), req.Header, notifySecret, 0) == nil:
 		return "bot.VerifyNoticeSignature accepts a modified body"
-	case bot.VerifyNoticeSignature(body, sig, notifySecret+"x"):
+	case bot.VerifyNoticeSignature(body, req.Header, notifySecret+"x", 0) == nil:
 		return "bot.VerifyNoticeSignature accepts another secret"
+	case bot.VerifyNoticeSignature(body, replay, notifySecret, 0) == nil:
+		return "bot.VerifyNoticeSignature accepts the notice under another delivery id"
+	case bot.VerifyNoticeSignatureAt(body, req.Header, notifySecret, time.Minute, time.Unix(sec, 0).Add(2*time.Minute)) != bot.ErrNoticeStale:
+		return "bot.VerifyNoticeSignature accepts a notice signed 2 minutes ago with a 1-minute tolerance"
 	}
-	if _, err := strconv.ParseUint(req.Header.Get("X-Dmflow-Delivery"), 10, 64); err != nil {
-		return fmt.Sprintf("X-Dmflow-Delivery %q: %v", req.Header.Get("X-Dmflow-Delivery"), err)
+	if _, err := strconv.ParseUint(delivery, 10, 64); err != nil {
+		return fmt.Sprintf("%s %q: %v", bot.DeliveryHeader, delivery, err)
 	}
 	return ""
 }
