@@ -174,7 +174,7 @@ func (s *server) routes() error {
 
 // webhook is the Instagram webhook handler feeding the bot's inbox.
 func (s *server) webhook() http.Handler {
-	cfg := instagram.WebhookConfig{MaxBody: int64(s.cfg.MaxBody), Logger: s.log}
+	cfg := instagram.WebhookConfig{MaxBody: int64(s.cfg.MaxBody), Logger: s.log, OnInvalid: s.bot.InvalidEvent}
 	if s.sandbox != nil {
 		cfg.VerifyToken, cfg.AppSecrets = s.sandbox.verifyToken, []string{s.sandbox.secret}
 	} else {
