@@ -97,12 +97,23 @@ func (s *server) open(ctx context.Context) error {
 	if err != nil {
 		return &configError{err.Error()}
 	}
+	if s.cfg.Sandbox() {
+		s.cfg.DB = s.cfg.sandboxDBPath()
+	}
 	st, desc, err := openStore(ctx, s.cfg)
 	if err != nil {
 		return err
 	}
 	s.store = st
 	s.closers = append(s.closers, s.closeStore)
+	if s.cfg.Sandbox() {
+		err = claimSandboxStore(ctx, st, desc)
+	} else {
+		err = refuseSandboxMarked(ctx, st, desc)
+	}
+	if err != nil {
+		return err
+	}
 	s.log.Info("store opened", "store", desc)
 	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
@@ -226,7 +237,10 @@ func (s *server) announce() {
 		"mode", map[bool]string{true: "sandbox", false: "instagram"}[s.sandbox != nil],
 		"admin_api", s.cfg.AdminToken != "")
 	fmt.Fprintf(s.out, "dmflow: listening on %s\n", base)
-	if s.sandbox != nil {
+	switch {
+	case s.sandbox != nil && s.cfg.SandboxToken != "":
+		fmt.Fprintf(s.out, "dmflow: sandbox mode on a public address: open %s/sandbox/?token=<--sandbox-public-token> once per browser\n", browserBase(s.ln.Addr()))
+	case s.sandbox != nil:
 		fmt.Fprintf(s.out, "dmflow: sandbox mode (no Instagram credentials): open %s/sandbox/\n", browserBase(s.ln.Addr()))
 	}
 }
