@@ -31,9 +31,12 @@ Serves POST/GET /webhook/instagram, /healthz, /readyz, /metrics and the
 admin API (/admin/, with --admin-token). Settings come from flags, then
 environment variables, then the YAML file given by --config, then defaults.
 
-Without Instagram credentials serve runs in sandbox mode: an in-process
-Graph API double stands in for Instagram and /sandbox/ is a web chat with
-the bot. SIGHUP reloads the flows (a broken flow is rejected and the old
+Without any credential setting (docs/operations.md: INSTAGRAM_*,
+META_APP_SECRET, DMFLOW_DATABASE_URL) serve runs in sandbox mode, or with
+--sandbox: an in-process Graph API double stands in for Instagram and
+/sandbox/ is a web chat with the bot. A partial credential set is an error.
+The sandbox listens on loopback only (else --sandbox-public-token), uses
+./dmflow-sandbox.db by default and refuses a store holding production data. SIGHUP reloads the flows (a broken flow is rejected and the old
 one keeps running); SIGTERM or SIGINT shut down gracefully.
 
 Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 for an
