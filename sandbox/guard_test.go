@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,13 +19,8 @@ func TestGuard(t *testing.T) {
 	type hdr = map[string]string
 	json := hdr{"Content-Type": "application/json"}
 	with := func(a, b hdr) hdr {
-		out := hdr{}
-		for k, v := range a {
-			out[k] = v
-		}
-		for k, v := range b {
-			out[k] = v
-		}
+		out := maps.Clone(a)
+		maps.Copy(out, b)
 		return out
 	}
 	// What Chromium sends for the studio's own fetch("api/send", {method: "POST", headers: JSON}).
