@@ -42,12 +42,34 @@ func (s *Sandbox) guard(h http.Handler) http.Handler {
 			writeError(w, status, err)
 			return
 		}
-		if s.cfg.Token != "" && r.URL.Query().Has("token") && r.Method == http.MethodGet {
-			http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: s.cfg.Token, Path: "/", HttpOnly: true,
-				SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		if s.cfg.Token != "" && r.URL.Query().Has("token") && r.Method == http.MethodGet && !isAPI(r) {
+			s.keepToken(w, r)
+			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// keepToken answers a page visit with ?token=: it stores the token in an
+// HttpOnly, SameSite=Strict cookie and redirects to the same page without
+// it, so the token does not stay in the address bar, the history or a
+// Referer. The redirect is relative: the handler may be mounted under a
+// prefix it cannot see.
+func (s *Sandbox) keepToken(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: s.cfg.Token, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	q := r.URL.Query()
+	q.Del("token")
+	loc := "./"
+	if i := strings.LastIndex(r.URL.Path, "/"); i >= 0 && i < len(r.URL.Path)-1 {
+		loc = "./" + url.PathEscape(r.URL.Path[i+1:])
+	}
+	if len(q) > 0 {
+		loc += "?" + q.Encode()
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 // admit applies the guard's rules to r.

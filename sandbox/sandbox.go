@@ -155,6 +155,7 @@ func pageHeaders(h http.Handler) http.Handler {
 			"default-src 'self'; img-src * data:; media-src *; connect-src 'self'; frame-ancestors 'none'; "+
 				"style-src 'self' 'unsafe-inline'") // Mermaid styles its SVG inline
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin") // flows' image URLs learn nothing of the studio
 		w.Header().Set("Cache-Control", "no-cache")
 		h.ServeHTTP(w, r)
 	})

@@ -38,7 +38,9 @@ func (w *world) studio(method, url, host, body string, headers map[string]string
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := w.client.Do(req)
+	c := *w.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -121,8 +123,11 @@ func TestSandboxPublicAddress(t *testing.T) {
 		map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + token}); got != 200 {
 		t.Fatalf("with the token: %d, want 200", got)
 	}
-	if got := w.studio("GET", n.url+"/sandbox/?token="+token, "", "", nil); got != 200 {
-		t.Fatalf("page with ?token: %d, want 200", got)
+	if got := w.studio("GET", n.url+"/sandbox/?token="+token, "", "", nil); got != http.StatusSeeOther {
+		t.Fatalf("page with ?token: %d, want 303 (cookie set, token dropped from the URL)", got)
+	}
+	if got := w.studio("GET", n.url+"/sandbox/", "", "", map[string]string{"Cookie": "dmflow_sandbox_token=" + token}); got != 200 {
+		t.Fatalf("page with the cookie: %d, want 200", got)
 	}
 	if code := w.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit %d", code)
