@@ -101,11 +101,8 @@ func (e *Event) SessionKey() SessionKey { return SessionKey{Account: e.Account, 
 // key on). The error wraps ErrInvalid. Every store's AppendInbox and
 // every ingesting edge apply this one rule.
 func (e *Event) Check() error {
-	switch {
-	case e.Key == "" || e.Account == "" || e.User == "":
-		return fmt.Errorf("event: key %q, account %q and user %q are required: %w", e.Key, e.Account, e.User, ErrInvalid)
-	case strings.ContainsRune(e.Key, 0) || strings.ContainsRune(e.Account, 0) || strings.ContainsRune(e.User, 0):
-		return fmt.Errorf("event: key %q, account %q or user %q holds a NUL byte: %w", e.Key, e.Account, e.User, ErrInvalid)
+	if e.Key == "" || strings.ContainsRune(e.Key, 0) || !e.SessionKey().Valid() {
+		return fmt.Errorf("event: key %q, account %q and user %q are required, without NUL bytes: %w", e.Key, e.Account, e.User, ErrInvalid)
 	}
 	return nil
 }
