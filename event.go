@@ -2,6 +2,8 @@ package dmflow
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -93,6 +95,17 @@ type Event struct {
 
 // SessionKey returns the key of the conversation the event belongs to.
 func (e *Event) SessionKey() SessionKey { return SessionKey{Account: e.Account, User: e.User} }
+
+// Check reports whether the event can be stored in an inbox: Key, Account
+// and User set, and none of them holding a NUL byte (which no store can
+// key on). The error wraps ErrInvalid. Every store's AppendInbox and
+// every ingesting edge apply this one rule.
+func (e *Event) Check() error {
+	if e.Key == "" || strings.ContainsRune(e.Key, 0) || !e.SessionKey().Valid() {
+		return fmt.Errorf("event: key %q, account %q and user %q are required, without NUL bytes: %w", e.Key, e.Account, e.User, ErrInvalid)
+	}
+	return nil
+}
 
 // Attachment is media attached to an inbound message.
 type Attachment struct {

@@ -14,6 +14,12 @@ type SessionKey struct {
 // String renders the key as "account/user".
 func (k SessionKey) String() string { return k.Account + "/" + k.User }
 
+// Valid reports whether a store can keep k: Account and User set, neither
+// holding a NUL byte.
+func (k SessionKey) Valid() bool {
+	return k.Account != "" && k.User != "" && !strings.ContainsRune(k.Account, 0) && !strings.ContainsRune(k.User, 0)
+}
+
 // ParseSessionKey parses the "account/user" form produced by String.
 func ParseSessionKey(s string) (SessionKey, bool) {
 	a, u, ok := strings.Cut(s, "/")

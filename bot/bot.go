@@ -120,8 +120,13 @@ func (b *Bot) now() time.Time { return b.cfg.Clock() }
 
 // Ingest stores events durably in the inbox (duplicates by Key are dropped
 // and counted) and wakes the dispatcher. It does no flow work and no Graph
-// calls: the webhook handler calls it before answering 200.
+// calls: the webhook handler calls it before answering 200. Events that
+// fail dmflow.Event.Check cannot be stored by any store: they are dropped,
+// counted (dmflow_events_invalid_total) and logged, and the rest of the
+// batch is stored, so one bad event does not make the platform redeliver
+// the whole batch forever.
 func (b *Bot) Ingest(ctx context.Context, events []dmflow.Event) error {
+	events = b.dropInvalid(events)
 	if len(events) == 0 {
 		return nil
 	}
@@ -135,6 +140,37 @@ func (b *Bot) Ingest(ctx context.Context, events []dmflow.Event) error {
 		wake(b.inboxWake)
 	}
 	return nil
+}
+
+// dropInvalid returns the events that pass dmflow.Event.Check; the others
+// are counted and logged (kind and ids only, never the content).
+func (b *Bot) dropInvalid(events []dmflow.Event) []dmflow.Event {
+	for i := range events {
+		if events[i].Check() != nil {
+			return b.keepValid(events)
+		}
+	}
+	return events // the common case: no copy
+}
+
+func (b *Bot) keepValid(events []dmflow.Event) []dmflow.Event {
+	out := make([]dmflow.Event, 0, len(events))
+	for i := range events {
+		if err := events[i].Check(); err != nil {
+			b.InvalidEvent(events[i], err)
+			continue
+		}
+		out = append(out, events[i])
+	}
+	return out
+}
+
+// InvalidEvent counts and logs an event dropped because it cannot be
+// stored. Edges that filter events themselves (the Instagram webhook
+// handler's OnInvalid) report through it.
+func (b *Bot) InvalidEvent(ev dmflow.Event, err error) {
+	b.metrics.invalid.Inc()
+	b.log.Warn("invalid event dropped; the rest of its batch is stored", "kind", ev.Kind, "err", err)
 }
 
 // Run runs the dispatcher and workers, the DM sender, the notice poster,

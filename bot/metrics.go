@@ -17,6 +17,7 @@ type metrics struct {
 	reg                  *prometheus.Registry
 	webhooks             *prometheus.CounterVec
 	ingested, duplicates prometheus.Counter
+	invalid              prometheus.Counter
 	failed, timers       prometheus.Counter
 	processing, endToEnd prometheus.Histogram
 	deliveries, actions  *prometheus.CounterVec
@@ -31,6 +32,7 @@ func newMetrics(b *Bot) *metrics {
 	m.webhooks = f.counterVec("dmflow_webhooks_total", "Webhook requests by result (received, rejected) and status code.", "result", "code")
 	m.ingested = f.counter("dmflow_events_ingested_total", "Events stored in the inbox.")
 	m.duplicates = f.counter("dmflow_events_duplicate_total", "Redelivered events dropped by key.")
+	m.invalid = f.counter("dmflow_events_invalid_total", "Events of a delivered batch that could not be stored (no account or user, a NUL byte): dropped and logged; the rest of the batch is stored.")
 	m.failed = f.counter("dmflow_events_failed_total", "Events the engine failed on (see /admin/failed).")
 	m.timers = f.counter("dmflow_timers_fired_total", "Timers moved into the inbox.")
 	m.processing = f.histogram("dmflow_processing_seconds", "Time to load, step and commit one event.",

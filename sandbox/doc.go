@@ -37,8 +37,11 @@
 //     history (the bot's sessions survive in the store).
 //   - Private replies to comments are addressed to a comment, not a user;
 //     they are recorded under the user "comment:<id>".
-//   - The sandbox has no authentication: serve enables it only without
-//     Instagram credentials, for local development on 127.0.0.1.
+//   - The sandbox has no accounts: serve enables it only without Instagram
+//     credentials, on a loopback address unless a public token is set
+//     (Config.Token). Every request passes one guard (guard.go): a loopback
+//     Host against DNS rebinding, no cross-site Origin or Sec-Fetch-Site,
+//     and Content-Type: application/json on POSTs.
 //   - Steps are observed just before the bot commits them: the page can
 //     show a step a moment before api/session returns it, and a step whose
 //     commit fails (rare: a lost lease) is shown anyway.

@@ -46,6 +46,15 @@ type Config struct {
 	Sessions Sessions
 	// Logger receives rejected input and delivery failures. Default: discard.
 	Logger *slog.Logger
+	// Hosts are Host header values the studio accepts besides loopback
+	// ones (localhost, 127.0.0.0/8, [::1], any port): the configured
+	// listen address, when it is a name. Anything else is refused, against
+	// DNS rebinding.
+	Hosts []string
+	// Token, when set, must come with every request (Authorization: Bearer,
+	// or the cookie a visit to /?token=TOKEN sets); any Host is then
+	// accepted. For a studio listening on a non-loopback address.
+	Token string
 }
 
 // Sandbox is the web chat and its message feed. It is safe for concurrent
@@ -102,6 +111,10 @@ func New(cfg Config) (*Sandbox, error) {
 //	                        Message of those users; history after Last-Event-ID (or ?after)
 //	                        is replayed first
 //
+// Every request passes the guard (see guard.go and docs/studio.md): a
+// loopback Host (or Config.Hosts, or Config.Token), no cross-site Origin or
+// Sec-Fetch-Site, and Content-Type: application/json on POSTs.
+//
 // Studio (with Config.Bot; 501 without):
 //
 //	GET  /api/graph         ?flow=F → FlowGraph (default: the main flow)
@@ -130,7 +143,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /api/handoff", s.command(handoffCmd))
 	mux.HandleFunc("POST /api/clock", s.withBot(s.serveClock))
 	mux.HandleFunc("POST /api/reload", s.withBot(s.serveReload))
-	return mux
+	return s.guard(mux)
 }
 
 // pageHeaders forbids everything but same-origin scripts and styles (plus
@@ -142,6 +155,7 @@ func pageHeaders(h http.Handler) http.Handler {
 			"default-src 'self'; img-src * data:; media-src *; connect-src 'self'; frame-ancestors 'none'; "+
 				"style-src 'self' 'unsafe-inline'") // Mermaid styles its SVG inline
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin") // flows' image URLs learn nothing of the studio
 		w.Header().Set("Cache-Control", "no-cache")
 		h.ServeHTTP(w, r)
 	})

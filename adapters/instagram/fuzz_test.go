@@ -46,17 +46,37 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// mixedBatch is a signed delivery with a valid message, an event whose user
+// id holds a NUL byte and an entry with no id and no recipient.
+const mixedBatch = `{"object":"instagram","entry":[
+ {"id":"17841400000000001","time":1,"messaging":[
+  {"sender":{"id":"111"},"recipient":{"id":"17841400000000001"},"timestamp":1,"message":{"mid":"m-ok","text":"hi"}},
+  {"sender":{"id":"22\u00002"},"recipient":{"id":"17841400000000001"},"timestamp":1,"message":{"mid":"m-nul","text":"x"}}]},
+ {"time":1,"messaging":[{"sender":{"id":"333"},"timestamp":1,"message":{"mid":"m-noacct","text":"y"}}]}]}`
+
 // FuzzWebhook: for any body and signature the handler answers one of the
-// documented statuses, and calls the sink only for correctly signed bodies.
+// documented statuses, and calls the sink only for correctly signed bodies,
+// with only storable events (dmflow.Event.Check), and with every storable
+// event Parse found: one invalid event does not cost the batch.
 func FuzzWebhook(f *testing.F) {
 	addTestdata(f)
 	f.Add([]byte("not json"))
+	f.Add([]byte(mixedBatch))
 	wh := igtest.Webhook{Secret: igSecret}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		parsed, perr := instagram.Parse(body)
+		valid := 0
+		for i := range parsed {
+			if parsed[i].Check() == nil {
+				valid++
+			}
+		}
 		for _, signed := range []bool{true, false} {
-			called := false
-			h := instagram.NewWebhook(instagram.WebhookConfig{AppSecrets: []string{igSecret}, MaxBody: 1 << 16},
-				func(_ context.Context, events []dmflow.Event) error { called = true; return nil })
+			var got []dmflow.Event
+			called, invalid := false, 0
+			h := instagram.NewWebhook(instagram.WebhookConfig{AppSecrets: []string{igSecret}, MaxBody: 1 << 16,
+				OnInvalid: func(dmflow.Event, error) { invalid++ }},
+				func(_ context.Context, events []dmflow.Event) error { called, got = true, events; return nil })
 			req := httptest.NewRequest("POST", "/webhook", bytes.NewReader(body))
 			sig := wh.Sign(body)
 			if !signed {
@@ -72,6 +92,14 @@ func FuzzWebhook(f *testing.F) {
 				t.Fatalf("signed body: status %d", w.Code)
 			case called && w.Code != 200:
 				t.Fatalf("sink called but status %d", w.Code)
+			}
+			for i := range got {
+				if err := got[i].Check(); err != nil {
+					t.Fatalf("sink got an event no store can keep: %v", err)
+				}
+			}
+			if signed && w.Code == 200 && perr == nil && (len(got) != valid || invalid != len(parsed)-valid) {
+				t.Fatalf("sink got %d events, want the %d valid of %d (OnInvalid told %d)", len(got), valid, len(parsed), invalid)
 			}
 		}
 	})

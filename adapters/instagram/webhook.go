@@ -106,6 +106,11 @@ type WebhookConfig struct {
 	MaxBody int64
 	// Logger receives rejected requests and sink failures (default: discard).
 	Logger *slog.Logger
+	// OnInvalid is told about each event of a verified delivery that
+	// fails dmflow.Event.Check (no account or user, a NUL byte): it is
+	// dropped, and the rest of the delivery goes to the sink. Default: the
+	// event is logged.
+	OnInvalid func(ev dmflow.Event, err error)
 }
 
 // Sink receives the events of one verified webhook delivery. It must return
@@ -120,7 +125,9 @@ type Sink func(ctx context.Context, events []dmflow.Event) error
 //     signature that matches no secret (checked on the raw bytes, before
 //     parsing), 400 for a body that is not JSON; then the events go to sink:
 //     200 when it returns nil, 503 otherwise so that Meta redelivers. A
-//     delivery with no events is answered 200 without calling sink.
+//     delivery with no events is answered 200 without calling sink. Events
+//     that fail dmflow.Event.Check are dropped (OnInvalid) and the valid
+//     rest is delivered: one bad event never makes Meta redeliver a batch.
 //   - other methods: 405.
 //
 // Echo and self events are passed to sink too, marked (KindEcho, Self).
@@ -189,6 +196,7 @@ func (wh *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		wh.reject(w, r, http.StatusBadRequest, err)
 		return
 	}
+	events = wh.dropInvalid(events)
 	if len(events) > 0 {
 		if err := wh.sink(r.Context(), events); err != nil {
 			wh.cfg.Logger.Error("instagram webhook: sink failed, Meta will redeliver", "events", len(events), "err", err)
@@ -197,6 +205,26 @@ func (wh *webhook) deliver(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// dropInvalid removes the events no store can keep, telling OnInvalid or
+// else logging each (kind and error, which quotes the ids; never the
+// message content).
+func (wh *webhook) dropInvalid(events []dmflow.Event) []dmflow.Event {
+	out := events[:0:0]
+	for i := range events {
+		err := events[i].Check()
+		if err == nil {
+			out = append(out, events[i])
+			continue
+		}
+		if wh.cfg.OnInvalid != nil {
+			wh.cfg.OnInvalid(events[i], err)
+			continue
+		}
+		wh.cfg.Logger.Warn("instagram webhook: invalid event dropped, the rest of the delivery is kept", "kind", events[i].Kind, "err", err)
+	}
+	return out
 }
 
 func readStatus(err error) int {

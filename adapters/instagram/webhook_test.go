@@ -188,3 +188,28 @@ func TestWebhookMethod(t *testing.T) {
 		t.Errorf("PUT status %d", w.Code)
 	}
 }
+
+// TestWebhookKeepsValidEventsOfMixedBatch: a signed batch with one event
+// whose user id holds a NUL and one with no account is answered 200 and
+// its valid event reaches the sink; the invalid ones are reported.
+func TestWebhookKeepsValidEventsOfMixedBatch(t *testing.T) {
+	var got []dmflow.Event
+	var invalid []string
+	h := instagram.NewWebhook(instagram.WebhookConfig{AppSecrets: []string{igSecret},
+		OnInvalid: func(ev dmflow.Event, err error) { invalid = append(invalid, ev.User) }},
+		func(_ context.Context, events []dmflow.Event) error { got = events; return nil })
+	body := []byte(mixedBatch)
+	req := httptest.NewRequest("POST", "/webhook", bytes.NewReader(body))
+	req.Header.Set("X-Hub-Signature-256", igtest.Webhook{Secret: igSecret}.Sign(body))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Fatalf("status %d, want 200", w.Code)
+	}
+	if len(got) != 1 || got[0].User != "111" || got[0].Text != "hi" {
+		t.Fatalf("sink got %+v, want the one valid message", got)
+	}
+	if len(invalid) != 2 {
+		t.Fatalf("OnInvalid told %q, want the NUL user and the entry without an account", invalid)
+	}
+}

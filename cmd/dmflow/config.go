@@ -36,6 +36,8 @@ type serveConfig struct {
 	Lease           time.Duration
 	MaxBody         int
 	SandboxAccount  string
+	SandboxForce    bool   // --sandbox: sandbox mode even with a store URL
+	SandboxToken    string // --sandbox-public-token: allows a non-loopback address
 	DBNoSync        bool
 	Senders         int
 	SendTimeout     time.Duration
@@ -109,6 +111,8 @@ func configSettings(c *serveConfig) []configSetting {
 		{"db-nosync", "DMFLOW_DB_NOSYNC", "db_nosync", "false", "UNSAFE, for benchmarks only: do not fsync the bbolt file (a machine crash can lose acknowledged events or corrupt the file)", false, &c.DBNoSync},
 		{"senders", "DMFLOW_SENDERS", "senders", "128", "users whose replies are sent at the same time (each holds one Graph API connection while sending)", false, &c.Senders},
 		{"send-timeout", "DMFLOW_SEND_TIMEOUT", "send_timeout", "30s", "timeout of one Graph API request; a timed-out send is retried, so it may arrive twice", false, &c.SendTimeout},
+		{"sandbox", "DMFLOW_SANDBOX", "sandbox", "false", "serve: sandbox mode even with --store (a PostgreSQL sandbox); an error together with Instagram credentials", false, &c.SandboxForce},
+		{"sandbox-public-token", "DMFLOW_SANDBOX_PUBLIC_TOKEN", "sandbox_public_token", "", "sandbox mode on a non-loopback --addr: the token every studio request must carry (open /sandbox/?token=TOKEN once; API clients send Authorization: Bearer TOKEN)", true, &c.SandboxToken},
 		{"sandbox-account", "DMFLOW_SANDBOX_ACCOUNT", "sandbox_account", "17841400000000000", "business account id the sandbox pretends to be", false, &c.SandboxAccount},
 		{"client-id", "INSTAGRAM_CLIENT_ID", "instagram.client_id", "", "Instagram app id (OAuth)", false, &ig.ClientID},
 		{"client-secret", "INSTAGRAM_CLIENT_SECRET", "instagram.client_secret", "", "Instagram app secret: OAuth and webhook signatures", true, &ig.ClientSecret},
@@ -326,11 +330,85 @@ func configPath(prefix string) string {
 	return strings.TrimSuffix(prefix, ".")
 }
 
-// Sandbox reports whether no Instagram credentials are configured: serve
-// then runs the in-process Graph API double and the /sandbox chat page.
-func (c *serveConfig) Sandbox() bool {
+// sandboxDB is the default bbolt file of sandbox mode, distinct from the
+// production default so the sandbox never opens production data by accident.
+const sandboxDB = "./dmflow-sandbox.db"
+
+// credentialSettings are the settings that select production mode: any of
+// them set means serve talks to the real Instagram (and then the webhook
+// secret and verify token are required); none set means sandbox mode.
+// A store URL counts too: a PostgreSQL database is production data unless
+// --sandbox says otherwise.
+func (c *serveConfig) credentialSettings() []struct{ name, value string } {
 	ig := c.Instagram
-	return ig.ClientID == "" && ig.ClientSecret == "" && ig.AccessToken == "" && ig.VerifyToken == ""
+	return []struct{ name, value string }{
+		{"INSTAGRAM_CLIENT_ID", ig.ClientID},
+		{"INSTAGRAM_CLIENT_SECRET", ig.ClientSecret},
+		{"INSTAGRAM_REDIRECT_URI", ig.RedirectURI},
+		{"INSTAGRAM_WEBHOOK_VERIFY_TOKEN", ig.VerifyToken},
+		{"INSTAGRAM_ACCESS_TOKEN", ig.AccessToken},
+		{"INSTAGRAM_ACCOUNT_ID", ig.AccountID},
+		{"META_APP_SECRET", ig.MetaAppSecret},
+		{"DMFLOW_DATABASE_URL", c.StoreURL},
+	}
+}
+
+// setCredentials names the credential settings that are set; withStore
+// includes DMFLOW_DATABASE_URL.
+func (c *serveConfig) setCredentials(withStore bool) []string {
+	var set []string
+	for _, s := range c.credentialSettings() {
+		if s.value != "" && (withStore || s.name != "DMFLOW_DATABASE_URL") {
+			set = append(set, s.name)
+		}
+	}
+	return set
+}
+
+// Sandbox reports whether serve runs in sandbox mode: --sandbox, or no
+// credential setting at all (credentialSettings). serve then runs the
+// in-process Graph API double and the /sandbox studio.
+func (c *serveConfig) Sandbox() bool {
+	return c.SandboxForce || len(c.setCredentials(true)) == 0
+}
+
+// sandboxDBPath is the bbolt file serve opens in sandbox mode: the
+// production default ./dmflow.db becomes ./dmflow-sandbox.db.
+func (c *serveConfig) sandboxDBPath() string {
+	if c.DB == "./dmflow.db" || c.DB == "dmflow.db" {
+		return sandboxDB
+	}
+	return c.DB
+}
+
+// validateSandbox checks sandbox mode: no Instagram credentials with
+// --sandbox, and a loopback address unless --sandbox-public-token is set.
+func (c *serveConfig) validateSandbox() error {
+	if set := c.setCredentials(false); len(set) > 0 {
+		return configErrorf("--sandbox is set together with Instagram credentials (%s): unset them, or drop --sandbox to serve Instagram",
+			strings.Join(set, ", "))
+	}
+	if c.SandboxToken != "" && len(c.SandboxToken) < 16 {
+		return configErrorf("sandbox_public_token is too short (at least 16 characters; e.g. openssl rand -hex 16)")
+	}
+	host, _, _ := net.SplitHostPort(c.Addr)
+	if !loopbackHost(host) && c.SandboxToken == "" {
+		return configErrorf("addr %q is not a loopback address: sandbox mode has no authentication and would let anyone who reaches %s drive the bot. "+
+			"Listen on 127.0.0.1 (the default), or set --sandbox-public-token (DMFLOW_SANDBOX_PUBLIC_TOKEN) to require that token on every studio request",
+			c.Addr, c.Addr)
+	}
+	return nil
+}
+
+// loopbackHost reports whether host (of a listen address) is loopback
+// only: localhost, 127.0.0.0/8 or ::1. The empty host (":8080") listens on
+// every interface.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validateServe checks the settings serve needs.
@@ -360,7 +438,10 @@ func (c *serveConfig) validateServe() error {
 		return err
 	}
 	if c.Sandbox() {
-		return nil
+		return c.validateSandbox()
+	}
+	if c.SandboxToken != "" {
+		return configErrorf("sandbox_public_token is set but serve is not in sandbox mode (credentials set: %s)", strings.Join(c.setCredentials(true), ", "))
 	}
 	return c.validateInstagram()
 }
@@ -394,7 +475,8 @@ func (c *serveConfig) validateNotify() error {
 	return nil
 }
 
-// validateInstagram checks a production (non-sandbox) configuration.
+// validateInstagram checks a production (non-sandbox) configuration: some
+// credential setting is set, so the ones the webhook needs must be too.
 func (c *serveConfig) validateInstagram() error {
 	var missing []string
 	if c.Instagram.ClientSecret == "" {
@@ -404,8 +486,9 @@ func (c *serveConfig) validateInstagram() error {
 		missing = append(missing, "INSTAGRAM_WEBHOOK_VERIFY_TOKEN (answers the webhook verification)")
 	}
 	if len(missing) > 0 {
-		return configErrorf("Instagram credentials are partly configured; also set %s, or unset them all for sandbox mode",
-			strings.Join(missing, " and "))
+		return configErrorf("Instagram credentials are partly configured (set: %s); also set %s, "+
+			"or unset them all for sandbox mode (with a PostgreSQL sandbox: --sandbox)",
+			strings.Join(c.setCredentials(true), ", "), strings.Join(missing, " and "))
 	}
 	return nil
 }

@@ -178,6 +178,25 @@ func TestConfigValidateServe(t *testing.T) {
 		{"zero senders", with(envMap{"DMFLOW_SENDERS": "0"}), "senders"},
 		{"tiny send timeout", with(envMap{"DMFLOW_SEND_TIMEOUT": "1ms"}), "send_timeout"},
 		{"nosync", with(envMap{"DMFLOW_DB_NOSYNC": "true", "DMFLOW_SEND_TIMEOUT": "250ms"}), ""},
+		// Item: a partial credential set is an error naming what is missing, never sandbox mode.
+		{"only meta app secret", envMap{"META_APP_SECRET": "m"}, "set: META_APP_SECRET); also set INSTAGRAM_CLIENT_SECRET"},
+		{"only database url", envMap{"DMFLOW_DATABASE_URL": "postgres://127.0.0.1/db"}, "set: DMFLOW_DATABASE_URL); also set INSTAGRAM_CLIENT_SECRET"},
+		{"only account id", envMap{"INSTAGRAM_ACCOUNT_ID": "1784"}, "INSTAGRAM_WEBHOOK_VERIFY_TOKEN"},
+		{"only client id", envMap{"INSTAGRAM_CLIENT_ID": "1"}, "INSTAGRAM_CLIENT_SECRET"},
+		{"only redirect uri", envMap{"INSTAGRAM_REDIRECT_URI": "https://x.example/cb"}, "INSTAGRAM_CLIENT_SECRET"},
+		{"sandbox on postgres", envMap{"DMFLOW_SANDBOX": "true", "DMFLOW_DATABASE_URL": "postgres://127.0.0.1/db"}, ""},
+		{"sandbox with credentials", envMap{"DMFLOW_SANDBOX": "true", "META_APP_SECRET": "m"}, "--sandbox is set together with Instagram credentials (META_APP_SECRET)"},
+		// Item: a sandbox on a non-loopback address needs the public token.
+		{"sandbox on 0.0.0.0", envMap{"DMFLOW_ADDR": "0.0.0.0:8080"}, "not a loopback address"},
+		{"sandbox on all interfaces", envMap{"DMFLOW_ADDR": ":8080"}, "not a loopback address"},
+		{"sandbox on a name", envMap{"DMFLOW_ADDR": "example.com:8080"}, "not a loopback address"},
+		{"sandbox on ::", envMap{"DMFLOW_ADDR": "[::]:8080"}, "not a loopback address"},
+		{"sandbox on localhost", envMap{"DMFLOW_ADDR": "localhost:0"}, ""},
+		{"sandbox on 127.0.0.2", envMap{"DMFLOW_ADDR": "127.0.0.2:0"}, ""},
+		{"sandbox on ::1", envMap{"DMFLOW_ADDR": "[::1]:0"}, ""},
+		{"public sandbox", envMap{"DMFLOW_ADDR": "0.0.0.0:8080", "DMFLOW_SANDBOX_PUBLIC_TOKEN": "0123456789abcdef"}, ""},
+		{"public sandbox short token", envMap{"DMFLOW_ADDR": "0.0.0.0:8080", "DMFLOW_SANDBOX_PUBLIC_TOKEN": "short"}, "too short"},
+		{"public token in production", with(envMap{"DMFLOW_SANDBOX_PUBLIC_TOKEN": "0123456789abcdef"}), "not in sandbox mode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := loadTest(t, nil, tc.env)

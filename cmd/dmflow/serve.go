@@ -31,9 +31,12 @@ Serves POST/GET /webhook/instagram, /healthz, /readyz, /metrics and the
 admin API (/admin/, with --admin-token). Settings come from flags, then
 environment variables, then the YAML file given by --config, then defaults.
 
-Without Instagram credentials serve runs in sandbox mode: an in-process
-Graph API double stands in for Instagram and /sandbox/ is a web chat with
-the bot. SIGHUP reloads the flows (a broken flow is rejected and the old
+Without any credential setting (docs/operations.md: INSTAGRAM_*,
+META_APP_SECRET, DMFLOW_DATABASE_URL) serve runs in sandbox mode, or with
+--sandbox: an in-process Graph API double stands in for Instagram and
+/sandbox/ is a web chat with the bot. A partial credential set is an error.
+The sandbox listens on loopback only (else --sandbox-public-token), uses
+./dmflow-sandbox.db by default and refuses a store holding production data. SIGHUP reloads the flows (a broken flow is rejected and the old
 one keeps running); SIGTERM or SIGINT shut down gracefully.
 
 Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 for an
@@ -97,12 +100,23 @@ func (s *server) open(ctx context.Context) error {
 	if err != nil {
 		return &configError{err.Error()}
 	}
+	if s.cfg.Sandbox() {
+		s.cfg.DB = s.cfg.sandboxDBPath()
+	}
 	st, desc, err := openStore(ctx, s.cfg)
 	if err != nil {
 		return err
 	}
 	s.store = st
 	s.closers = append(s.closers, s.closeStore)
+	if s.cfg.Sandbox() {
+		err = claimSandboxStore(ctx, st, desc)
+	} else {
+		err = refuseSandboxMarked(ctx, st, desc)
+	}
+	if err != nil {
+		return err
+	}
 	s.log.Info("store opened", "store", desc)
 	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
@@ -174,7 +188,7 @@ func (s *server) routes() error {
 
 // webhook is the Instagram webhook handler feeding the bot's inbox.
 func (s *server) webhook() http.Handler {
-	cfg := instagram.WebhookConfig{MaxBody: int64(s.cfg.MaxBody), Logger: s.log}
+	cfg := instagram.WebhookConfig{MaxBody: int64(s.cfg.MaxBody), Logger: s.log, OnInvalid: s.bot.InvalidEvent}
 	if s.sandbox != nil {
 		cfg.VerifyToken, cfg.AppSecrets = s.sandbox.verifyToken, []string{s.sandbox.secret}
 	} else {
@@ -226,7 +240,10 @@ func (s *server) announce() {
 		"mode", map[bool]string{true: "sandbox", false: "instagram"}[s.sandbox != nil],
 		"admin_api", s.cfg.AdminToken != "")
 	fmt.Fprintf(s.out, "dmflow: listening on %s\n", base)
-	if s.sandbox != nil {
+	switch {
+	case s.sandbox != nil && s.cfg.SandboxToken != "":
+		fmt.Fprintf(s.out, "dmflow: sandbox mode on a public address: open %s/sandbox/?token=<--sandbox-public-token> once per browser\n", browserBase(s.ln.Addr()))
+	case s.sandbox != nil:
 		fmt.Fprintf(s.out, "dmflow: sandbox mode (no Instagram credentials): open %s/sandbox/\n", browserBase(s.ln.Addr()))
 	}
 }

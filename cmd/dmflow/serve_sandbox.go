@@ -36,12 +36,14 @@ type sandboxSide struct {
 	sb                  *sandbox.Sandbox
 	clock               *sandbox.Clock // the studio advances it; the bot and the double read it
 	log                 *slog.Logger
+	hosts               []string // Host values the studio accepts besides loopback
+	token               string   // --sandbox-public-token
 }
 
 // startSandbox creates the double and binds its listener; mount serves it.
 func startSandbox(cfg *serveConfig, log *slog.Logger) (*sandboxSide, error) {
 	side := &sandboxSide{secret: randomHex(16), verifyToken: randomHex(16), account: cfg.SandboxAccount, log: log,
-		clock: sandbox.NewClock(nil)}
+		clock: sandbox.NewClock(nil), hosts: []string{cfg.Addr}, token: cfg.SandboxToken}
 	side.double = igtest.New(igtest.Config{
 		Account: cfg.SandboxAccount, WebhookSecret: side.secret, OnEcho: side.echo, Now: side.clock.Now,
 	})
@@ -64,6 +66,7 @@ func (side *sandboxSide) mount(mux *http.ServeMux, wh http.Handler, b *bot.Bot, 
 	sb, err := sandbox.New(sandbox.Config{
 		Account: side.account, Secret: side.secret, Webhook: wh, Graph: side.double, Logger: log,
 		Clock: side.clock, Bot: b, Sessions: st,
+		Hosts: side.hosts, Token: side.token,
 	})
 	if err != nil {
 		return err

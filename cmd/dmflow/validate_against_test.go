@@ -72,6 +72,10 @@ func seededBolt(t *testing.T) string {
 		t.Fatal(err)
 	}
 	seedSessions(t, db)
+	// A sandbox store (serve in sandbox mode refuses unmarked data).
+	if err := db.PutToken(context.Background(), dmflow.Token{Account: sandboxMarkerAccount}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -80,8 +80,8 @@ func eventColumns(events []dmflow.Event) (eventCols, error) {
 	var c eventCols
 	for i := range events {
 		e := &events[i]
-		if e.Key == "" || e.Account == "" || e.User == "" {
-			return c, fmt.Errorf("event %d: key %q, account %q and user %q are required: %w", i, e.Key, e.Account, e.User, dmflow.ErrInvalid)
+		if err := e.Check(); err != nil {
+			return c, fmt.Errorf("event %d: %w", i, err)
 		}
 		rec, err := dmflow.MarshalRecord(e)
 		if err != nil {

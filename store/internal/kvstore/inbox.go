@@ -2,6 +2,7 @@ package kvstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -30,9 +31,8 @@ func (s *Store) AppendInbox(ctx context.Context, events []dmflow.Event, now time
 
 func validEvents(events []dmflow.Event) error {
 	for i := range events {
-		e := &events[i]
-		if e.Key == "" || !validKey(e.SessionKey()) {
-			return invalid("event %d: key %q, account %q and user %q are required", i, e.Key, e.Account, e.User)
+		if err := events[i].Check(); err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
 		}
 	}
 	return nil

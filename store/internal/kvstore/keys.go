@@ -101,9 +101,3 @@ func parseUserKey(b []byte) dmflow.SessionKey {
 func cat(parts ...[]byte) []byte {
 	return bytes.Join(parts, nil)
 }
-
-// validKey reports whether k can be stored: both parts set, no NUL byte.
-func validKey(k dmflow.SessionKey) bool {
-	return k.Account != "" && k.User != "" &&
-		!strings.ContainsRune(k.Account, 0) && !strings.ContainsRune(k.User, 0)
-}

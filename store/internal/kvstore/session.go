@@ -18,7 +18,7 @@ func (s *Store) Commit(ctx context.Context, c dmflow.Commit) error {
 }
 
 func validCommit(c *dmflow.Commit) error {
-	if !validKey(c.Key) {
+	if !c.Key.Valid() {
 		return invalid("bad session key %q", c.Key)
 	}
 	if c.Session != nil && c.Session.Key != c.Key {
@@ -168,7 +168,7 @@ func enqueueAll(tx Tx, c *dmflow.Commit) error {
 }
 
 func keyOr(k, def dmflow.SessionKey) dmflow.SessionKey {
-	if validKey(k) {
+	if k.Valid() {
 		return k
 	}
 	return def
