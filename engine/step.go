@@ -319,7 +319,7 @@ func (st *step) use(m *machine, state string) {
 		}
 		st.m, st.f, st.envM = m, m.get(state), nil
 	} else {
-		st.f.SetState(state)
+		st.f.SetState(m.fsmState(state))
 	}
 	st.s.Flow, st.s.FlowVersion = m.flow.Name, m.flow.Version
 }
@@ -332,7 +332,7 @@ func (st *step) fire(ev string) error {
 
 // jump enters a state without a declared transition (admin move, migrate).
 func (st *step) jump(state, via string) error {
-	st.f.SetState(state)
+	st.f.SetState(st.m.fsmState(state))
 	st.cont = cont{}
 	st.edge(via + " → " + state)
 	st.enter(state)
@@ -378,7 +378,7 @@ func afterEvent(_ context.Context, e *fsm.Event) {
 		return
 	}
 	if st, ok := e.Args[0].(*step); ok {
-		st.enter(e.Dst)
+		st.enter(flowState(e.Dst))
 	}
 }
 

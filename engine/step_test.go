@@ -745,3 +745,44 @@ func TestNewRejects(t *testing.T) {
 		t.Fatal("nil bundle accepted")
 	}
 }
+
+// TestHookLikeStateNames: state names that look like looplab/fsm callback
+// keys (before_*, after_*, enter_*, leave_*, state, event) just work.
+func TestHookLikeStateNames(t *testing.T) {
+	e := load(t, `
+flow: shop
+start: after_hours
+states:
+  after_hours:
+    say: [{text: "closed"}]
+    on:
+      - keywords: [go]
+        goto: enter_code
+  enter_code:
+    ask: {var: code, type: text}
+    next: before_noon
+  before_noon:
+    say: [{text: "code {{ code }}"}]
+    next: leave_now
+  leave_now:
+    say: [{text: "bye"}]
+    next: state
+  state:
+    on:
+      - goto: event
+  event:
+    say: [{text: "event state"}]
+    end: true
+vars: {code: string}
+`)
+	c := newConv(t, e)
+	c.say("hi")
+	c.state("after_hours")
+	c.say("go")
+	c.state("enter_code")
+	got := c.say("42")
+	c.state("state")
+	eq(t, "replies", got, []string{"code 42", "bye"})
+	c.say("x")
+	c.state("event")
+}
