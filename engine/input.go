@@ -109,14 +109,20 @@ func (st *step) take(ti *transInfo, what string) error {
 }
 
 // on evaluates a state's on transitions in order, then next (when allowed),
-// else stays.
+// else stays. Only what a person sends (message, postback) reaches every
+// entry and next; other kinds (reaction, referral, comment, read, edit, …)
+// reach only entries whose condition tests event.kind, so a catch-all
+// fallback never answers a reaction.
 func (st *step) on(si *stateInfo, allowNext bool) error {
 	for _, ti := range si.on {
+		if st.cls != classInput && !ti.explicit {
+			continue
+		}
 		if st.matches(ti, "transition") {
 			return st.take(ti, "transition")
 		}
 	}
-	if allowNext && si.next != "" && st.cls != classPassive {
+	if allowNext && si.next != "" && st.cls == classInput {
 		st.trace("transition", si.pos, "next")
 		return st.fire(si.next)
 	}

@@ -18,7 +18,8 @@ const (
 	// classInput events (message, postback) answer asks and take any transition.
 	classInput class = iota
 	// classActive events (reaction, referral, optin, comment) take triggers
-	// and on transitions, fallbacks included, but never answer an ask.
+	// and start a session, but never answer an ask and reach a state's on
+	// entries only when their condition tests event.kind.
 	classActive
 	// classPassive events (read, delete, edit, echo, unsupported, handover)
 	// only take triggers and on transitions whose condition tests event.kind.

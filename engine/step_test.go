@@ -786,3 +786,63 @@ vars: {code: string}
 	c.say("x")
 	c.state("event")
 }
+
+// TestFallbackKinds: catch-all on entries (and next) answer what a person
+// sends; reactions, referrals, comments, reads and edits reach an on entry
+// only when its condition tests event.kind.
+func TestFallbackKinds(t *testing.T) {
+	const src = `
+flow: fb
+start: menu
+states:
+  menu:
+    say: [{text: "pick one"}]
+    on:
+      - keywords: [a]
+        goto: a
+      - when: 'event.kind == "edit"'
+        say: [{text: "you edited"}]
+      - say: [{text: "Please pick one of the buttons"}]
+  a:
+    say: [{text: "A"}]
+    on:
+      - when: 'event.kind == "reaction"'
+        say: [{text: "thanks for the heart"}]
+    next: menu
+`
+	love := &dmflow.Reaction{MID: "m", Action: "react", Reaction: "love"}
+	for _, tt := range []struct {
+		name string
+		ev   dmflow.Event
+		want []string
+	}{
+		{"text", dmflow.Event{Kind: dmflow.KindMessage, Text: "hm"}, []string{"Please pick one of the buttons"}},
+		{"attachment", dmflow.Event{Kind: dmflow.KindMessage, Attachments: []dmflow.Attachment{{Type: "image", URL: "https://x/y.jpg"}}}, []string{"Please pick one of the buttons"}},
+		{"quick reply", dmflow.Event{Kind: dmflow.KindMessage, Text: "Other", Payload: "OTHER"}, []string{"Please pick one of the buttons"}},
+		{"postback", dmflow.Event{Kind: dmflow.KindPostback, Payload: "P", Title: "P"}, []string{"Please pick one of the buttons"}},
+		{"reaction", dmflow.Event{Kind: dmflow.KindReaction, Reaction: love}, nil},
+		{"referral", dmflow.Event{Kind: dmflow.KindReferral, Referral: &dmflow.Referral{Ref: "promo"}}, nil},
+		{"comment", dmflow.Event{Kind: dmflow.KindComment, Text: "nice", Comment: &dmflow.Comment{ID: "c1"}}, nil},
+		{"read", dmflow.Event{Kind: dmflow.KindRead}, nil},
+		{"delete", dmflow.Event{Kind: dmflow.KindDelete}, nil},
+		{"edit (explicit entry)", dmflow.Event{Kind: dmflow.KindEdit, Text: "hm"}, []string{"you edited"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConv(t, load(t, src))
+			c.say("hi")
+			eq(t, "replies", texts(c.step(tt.ev)), tt.want)
+			c.state("menu")
+		})
+	}
+	t.Run("explicit reaction entry; reaction does not take next", func(t *testing.T) {
+		c := newConv(t, load(t, src))
+		c.say("hi")
+		c.say("a")
+		c.state("a")
+		eq(t, "replies", texts(c.step(dmflow.Event{Kind: dmflow.KindReaction, Reaction: love})), []string{"thanks for the heart"})
+		c.state("a")
+		eq(t, "replies", texts(c.step(dmflow.Event{Kind: dmflow.KindReferral, Referral: &dmflow.Referral{Ref: "promo"}})), []string(nil))
+		c.state("a")
+		eq(t, "replies", c.say("ok"), []string{"pick one"})
+	})
+}
