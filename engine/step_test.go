@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -845,4 +846,46 @@ states:
 		c.state("a")
 		eq(t, "replies", c.say("ok"), []string{"pick one"})
 	})
+}
+
+// TestRetryLadder: the n-th failure says retry[n-1]; the max_attempts-th
+// says its entry and goes to on_fail; the last entry repeats before that.
+func TestRetryLadder(t *testing.T) {
+	const src = `
+flow: ladder
+start: ask
+vars: {age: int}
+states:
+  ask:
+    say: [{text: "age?"}]
+    ask:
+      var: age
+      type: number
+      retry: %s
+      max_attempts: 3
+      on_fail: skip
+    next: done
+  skip:
+    say: [{text: "skipped"}]
+    end: true
+  done: {end: true}
+`
+	for _, tt := range []struct {
+		name, retry string
+		want        [][]string
+	}{
+		{"three entries", `[{text: r1}, {text: r2}, {text: r3}]`, [][]string{{"r1"}, {"r2"}, {"r3", "skipped"}}},
+		{"two entries", `[{text: r1}, {text: r2}]`, [][]string{{"r1"}, {"r2"}, {"skipped"}}},
+		{"one entry repeats", `[{text: r1}]`, [][]string{{"r1"}, {"r1"}, {"skipped"}}},
+		{"no ladder: the question again", `[]`, [][]string{{"age?"}, {"age?"}, {"skipped"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConv(t, load(t, fmt.Sprintf(src, tt.retry)))
+			c.say("hi")
+			for i, want := range tt.want {
+				eq(t, fmt.Sprintf("failure %d", i+1), c.say("no"), want)
+			}
+			c.state("skip")
+		})
+	}
 }
