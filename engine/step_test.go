@@ -889,3 +889,91 @@ states:
 		})
 	}
 }
+
+// TestNumbers: how ask type number reads what people type, into int and
+// float variables. nil = rejected with the reprompt.
+func TestNumbers(t *testing.T) {
+	const src = `
+flow: nums
+start: pick
+vars: {i: int, f: float}
+states:
+  pick:
+    on:
+      - keywords: [int]
+        goto: int
+      - goto: float
+  int:
+    ask: {var: i, type: number, retry: [{text: again}]}
+    next: pick
+  float:
+    ask: {var: f, type: number, retry: [{text: again}]}
+    next: pick
+`
+	e := load(t, src)
+	for _, tt := range []struct {
+		in       string
+		int, flt any // nil: rejected
+	}{
+		{"42", 42, 42.0},
+		{"-5", -5, -5.0},
+		{"+7", 7, 7.0},
+		{"−3", -3, -3.0}, // U+2212 minus sign
+		{"12,000", 12000, 12000.0},
+		{"1,234,567", 1234567, 1234567.0},
+		{"1.234.567", 1234567, 1234567.0},
+		{"12 000", 12000, 12000.0},
+		{"12\u00a0000", 12000, 12000.0},
+		{"12\u2009000", 12000, 12000.0},
+		{"12\u202f000", 12000, 12000.0},
+		{"12.000", nil, nil}, // 12 or 12000: ambiguous, asked again
+		{"12.0", 12, 12.0},
+		{"12.5", nil, 12.5}, // fractional: never truncated into an int
+		{"3,14", nil, 3.14},
+		{"0,500", nil, 0.5},
+		{"0.500", nil, 0.5},
+		{".5", nil, 0.5},
+		{"1,234.56", nil, 1234.56},
+		{"1.234,56", nil, 1234.56},
+		{"1 234,5", nil, 1234.5},
+		{"12,000.00", 12000, 12000.0},
+		{"1e4", 10000, 10000.0},
+		{"2.5e-1", nil, 0.25},
+		{"12k", nil, nil},
+		{"$5", nil, nil},
+		{"1 2", nil, nil},
+		{"1,23,456", nil, nil},
+		{"1,234.567.8", nil, nil},
+		{"12.", nil, nil},
+		{"--5", nil, nil},
+		{"", nil, nil},
+		{"٣", 3, 3.0},
+		{"٤٢", 42, 42.0},
+		{"٣٫٥", nil, 3.5},
+		{"١٢٬٠٠٠", 12000, 12000.0},
+		{"۱۲", 12, 12.0}, // Eastern Arabic-Indic (Persian)
+		{"NaN", nil, nil},
+		{"1e999", nil, nil},
+		{"99999999999999999999", nil, 1e20}, // beyond an int
+	} {
+		for _, target := range []struct {
+			kw, v string
+			want  any
+		}{{"int", "i", tt.int}, {"float", "f", tt.flt}} {
+			t.Run(target.kw+"/"+tt.in, func(t *testing.T) {
+				c := newConv(t, e)
+				c.say("hi")
+				c.say(target.kw)
+				c.state(target.kw)
+				got := c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: tt.in, Attachments: nil})
+				if target.want == nil {
+					c.state(target.kw)
+					eq(t, "replies", texts(got), []string{"again"})
+					return
+				}
+				c.state("pick")
+				eq(t, target.v, c.s.Vars[target.v], target.want)
+			})
+		}
+	}
+}
