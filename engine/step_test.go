@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/flows"
 )
 
 const basic = `
@@ -499,29 +502,24 @@ states:
 	eq(t, "stack", len(c.s.Stack), 0)
 }
 
-// TestSelfCall: a flow that calls itself passes its arguments, evaluated
-// with the caller's values (n+1 and the old n), to the new frame.
-func TestSelfCall(t *testing.T) {
-	e := load(t, `
+// TestSelfCallRejected: recursion (a flow calling itself) is a load error
+// (issue 13: it grows the stack forever), so no engine runs it.
+func TestSelfCallRejected(t *testing.T) {
+	_, err := flows.LoadFS(fstest.MapFS{"rec.yaml": {Data: []byte(`
 flow: rec
 start: a
-params: [n, m]
-vars: {n: {type: int, default: 0}, m: {type: int, default: 0}}
 states:
   a:
-    say: [{text: "n={{ n }} m={{ m }}"}]
     on:
       - when: 'event.text == "go"'
         goto: c
-      - when: 'event.text == "up"'
-        goto: a
+      - say: [{text: "?"}]
   c:
-    call: {flow: rec, args: {n: 'n + 1', m: 'n'}, return: a}
-`)
-	c := newConv(t, e)
-	eq(t, "start", c.say("hi"), []string{"n=0 m=0"})
-	eq(t, "self call", c.say("go"), []string{"n=1 m=0"})
-	eq(t, "again", c.say("go"), []string{"n=2 m=1"})
+    call: {flow: rec, return: a}
+`)}}, "rec.yaml")
+	if err == nil || !strings.Contains(err.Error(), "rec.yaml:11:11: call: flow rec calls itself") {
+		t.Fatalf("err = %v", err)
+	}
 }
 
 const actionFlow = `
