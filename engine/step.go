@@ -212,10 +212,46 @@ func (st *step) user(replay bool) error {
 	if s.State == "" || s.Ended || st.e.machines[s.Flow] == nil {
 		return st.begin()
 	}
+	if m := st.e.machines[s.Flow]; m.states[s.State] == nil {
+		return st.redeployed(m)
+	}
 	if moved, err := st.resolve(); moved || err != nil {
 		return err
 	}
 	return st.input()
+}
+
+// redeployed handles a message for a session whose state a reload removed.
+// With a migration the session moves to the new state and the message is
+// processed there: triggers first, then, when the new state waits for
+// input, its ask and on (the session is placed there as if it had been
+// waiting: its set and say are not repeated, its timeout is armed); a new
+// state that does not wait is entered, and the message is consumed.
+// Without a migration the message is the first message of a new session.
+func (st *step) redeployed(m *machine) error {
+	s := st.s
+	s.FlowVersion = m.flow.Version
+	to, ok := m.flow.Migrate[s.State]
+	if !ok || m.states[to] == nil {
+		st.tracef("version", "", "state ", s.State, " no longer exists: the message starts a new session")
+		return st.begin()
+	}
+	st.tracef("version", "", "state ", s.State, " migrated to ", to)
+	st.use(m, to)
+	s.State, s.Attempts = to, 0
+	si := m.states[to]
+	st.disarmPrefix("timeout:")
+	if matched, err := st.triggers(); matched || err != nil {
+		return err
+	}
+	if x := si.st; x.Action != nil || x.Call != nil || x.Handoff != nil || x.End || x.Return || (x.Ask == nil && len(x.On) == 0) {
+		return st.jump(to, "migrate")
+	}
+	st.edge("migrate → " + to)
+	if t := si.st.Timeout; t != nil {
+		st.arm(si.timer, t.After)
+	}
+	return st.stateInput(si)
 }
 
 // received records an inbound user event: the messaging window and the
@@ -275,6 +311,8 @@ func (st *step) begin() error {
 // resolve reconciles the session with the flow's current version: a state
 // that still exists continues, a migrated state moves, anything else
 // restarts. It reports whether the session moved (the event is consumed).
+// User events take redeployed instead; resolve serves timers and action
+// results.
 func (st *step) resolve() (bool, error) {
 	s := st.s
 	m := st.e.machines[s.Flow]
@@ -302,7 +340,12 @@ func (st *step) input() error {
 	if matched, err := st.triggers(); matched || err != nil {
 		return err
 	}
-	si := st.m.states[st.s.State]
+	return st.stateInput(st.m.states[st.s.State])
+}
+
+// stateInput handles a user event in a waiting state after the triggers:
+// the ask, then on transitions, then next.
+func (st *step) stateInput(si *stateInfo) error {
 	if si.st.Ask != nil {
 		if st.cls == classInput {
 			return st.capture(si)

@@ -633,29 +633,53 @@ func TestAdmin(t *testing.T) {
 	}
 }
 
+// TestVersions: after a reload, a message for a state that still exists is
+// handled there; for a migrated state it is processed after the move
+// (triggers first, then the new state's ask/on); for a removed state
+// without migration it is the first message of a new session.
 func TestVersions(t *testing.T) {
 	v2 := `
 flow: basic
 version: 2
 start: greet
 vars: {name: string}
-migrate: {old: menu2}
+migrate: {old: menu2, old_ask: ask2, old_info: info}
+triggers:
+  - keywords: [agent]
+    say: [{text: "agent trigger"}]
+    goto: greet
 states:
   greet: {say: [{text: "v2 hi"}], on: [{say: [{text: "v2 greet"}]}]}
-  menu2: {say: [{text: "v2 menu"}], on: [{say: [{text: "v2 menu on"}]}]}
+  menu2: {say: [{text: "v2 menu"}], on: [{say: [{text: "v2 menu on {{ event.text }}"}]}], timeout: {after: 1h, goto: greet}}
+  ask2: {say: [{text: "name?"}], ask: {var: name, type: text}, next: thanks}
+  thanks: {say: [{text: "thanks {{ name }}"}], end: true}
+  info: {say: [{text: "info"}], next: greet}
 `
 	e := load(t, v2)
-	for _, tt := range []struct{ state, want, end string }{
-		{"greet", "v2 greet", "greet"}, // state exists: continue, event handled
-		{"old", "v2 menu", "menu2"},    // migrated: enter, event not consumed
-		{"gone", "v2 hi", "greet"},     // unknown: restart
+	for _, tt := range []struct {
+		state, text string
+		want        []string
+		end         string
+	}{
+		{"greet", "hi", []string{"v2 greet"}, "greet"},                // state exists: continue, event handled
+		{"old", "hi", []string{"v2 menu on hi"}, "menu2"},             // migrated: the message is handled in the new state
+		{"old", "agent", []string{"agent trigger", "v2 hi"}, "greet"}, // migrated: triggers first
+		{"old_ask", "Ann", []string{"thanks Ann"}, "thanks"},          // migrated into an ask: the message answers it
+		{"old_info", "hi", []string{"info", "v2 hi"}, "greet"},        // migrated to a state that does not wait: entered
+		{"gone", "hi", []string{"v2 hi"}, "greet"},                    // removed: a new session starts
+		{"gone", "agent", []string{"agent trigger", "v2 hi"}, "greet"},
 	} {
-		t.Run(tt.state, func(t *testing.T) {
+		t.Run(tt.state+"/"+tt.text, func(t *testing.T) {
 			c := newConv(t, e)
-			c.s = &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Flow: "basic", FlowVersion: 1, State: tt.state}
-			eq(t, "replies", c.say("hi"), []string{tt.want})
+			c.s = &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Flow: "basic", FlowVersion: 1, State: tt.state,
+				Timers: []dmflow.Timer{{ID: "t0", Name: "timeout:" + tt.state, Due: t0.Add(time.Hour)}}}
+			eq(t, "replies", c.say(tt.text), tt.want)
 			c.state(tt.end)
 			eq(t, "version", c.s.FlowVersion, 2)
+			if tt.end == "menu2" {
+				eq(t, "timers", len(c.s.Timers), 1)
+				eq(t, "timer", c.s.Timers[0].Name, "timeout:menu2")
+			}
 		})
 	}
 }
