@@ -999,3 +999,71 @@ states:
 		}
 	}
 }
+
+// TestHandoffTimeout: a handoff state's timeout fires while handed off when
+// no agent answered: the handoff ends, the say goes out untagged, the
+// session goes to the timeout's goto (else the handoff's next). An agent's
+// echo cancels it; user messages do not.
+func TestHandoffTimeout(t *testing.T) {
+	const src = `
+flow: h
+start: menu
+triggers:
+  - keywords: [agent]
+    goto: human
+states:
+  menu:
+    say: [{text: menu}]
+    on: [{say: [{text: "?"}]}]
+  human:
+    say: [{text: "connecting"}]
+    handoff: {next: back}
+    timeout:
+      after: 2h
+      say: [{text: "No agent answered within 2 h, sorry."}]
+      %s
+  back: {say: [{text: "bot is back"}], next: menu}
+  sorry: {say: [{text: "leave a message"}], on: [{goto: menu}]}
+`
+	t.Run("say and goto", func(t *testing.T) {
+		c := newConv(t, load(t, fmt.Sprintf(src, "goto: sorry")))
+		c.say("hi")
+		c.say("agent")
+		c.now = t0.Add(time.Hour)
+		eq(t, "silent", c.say("hello?"), []string(nil))
+		turn := c.fire("timeout:human")
+		eq(t, "replies", texts(turn), []string{"No agent answered within 2 h, sorry.", "leave a message"})
+		eq(t, "untagged", turn.Replies[0].Tag, "")
+		if c.s.Handoff != nil {
+			t.Fatalf("still handed off: %+v", c.s.Handoff)
+		}
+		c.state("sorry")
+		eq(t, "notices", notices(turn)[0], dmflow.NoticeHandoffEnded)
+		for _, tm := range c.s.Timers {
+			if tm.Name == "handoff" {
+				t.Fatalf("release timer left: %+v", c.s.Timers)
+			}
+		}
+	})
+	t.Run("without goto: as a release", func(t *testing.T) {
+		c := newConv(t, load(t, fmt.Sprintf(src, "")))
+		c.say("hi")
+		c.say("agent")
+		eq(t, "replies", texts(c.fire("timeout:human")), []string{"No agent answered within 2 h, sorry.", "bot is back", "menu"})
+		c.state("menu")
+	})
+	t.Run("an agent answered", func(t *testing.T) {
+		c := newConv(t, load(t, fmt.Sprintf(src, "goto: sorry")))
+		c.say("hi")
+		c.say("agent")
+		c.step(dmflow.Event{Kind: dmflow.KindEcho, Text: "Hi, Ann here", MID: "e1"})
+		for _, tm := range c.s.Timers {
+			if tm.Name == "timeout:human" {
+				t.Fatalf("timeout still armed after the agent answered: %+v", c.s.Timers)
+			}
+		}
+		if c.s.Handoff == nil {
+			t.Fatal("handoff ended")
+		}
+	})
+}
