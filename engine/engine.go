@@ -21,6 +21,8 @@ const (
 	DefaultMaxAutoSteps   = 32
 	DefaultHandoffRelease = 24 * time.Hour
 	DefaultMaxDeferred    = 20
+	DefaultMaxExprOps     = 100_000
+	DefaultMaxExprTime    = 250 * time.Millisecond
 )
 
 // ErrLoop reports a step that followed more than Options.MaxAutoSteps
@@ -41,6 +43,19 @@ type Options struct {
 	// is pending. Events past the bound are dropped (trace "skip").
 	// Default DefaultMaxDeferred.
 	MaxDeferred int
+	// MaxExprOps bounds the loop iterations (closure calls of map, filter,
+	// reduce, all, …) of all expressions of one step; past it an expression
+	// fails with a traced run-time error (flows.ErrBudget), like expr's
+	// memory budget. Default DefaultMaxExprOps; negative means no limit.
+	MaxExprOps int
+	// MaxExprTime bounds the evaluation time of one step's expressions,
+	// checked every 64 loop iterations (a step with fewer never reads the
+	// clock, so it stays deterministic). Default DefaultMaxExprTime;
+	// negative means no limit.
+	MaxExprTime time.Duration
+	// Clock is the clock MaxExprTime is measured with (nil: time.Now).
+	// Tests pass a fake one.
+	Clock func() time.Time
 	// NoTrace leaves Turn.Trace empty, which makes a step about twice as
 	// fast with a third of the allocations (see the package doc). Coverage
 	// (Visits), `dmflow test` and `dmflow chat`, replays and the studio need
@@ -84,6 +99,18 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.MaxDeferred <= 0 {
 		c.MaxDeferred = DefaultMaxDeferred
+	}
+	switch {
+	case c.MaxExprOps == 0:
+		c.MaxExprOps = DefaultMaxExprOps
+	case c.MaxExprOps < 0:
+		c.MaxExprOps = 0
+	}
+	switch {
+	case c.MaxExprTime == 0:
+		c.MaxExprTime = DefaultMaxExprTime
+	case c.MaxExprTime < 0:
+		c.MaxExprTime = 0
 	}
 	return c
 }

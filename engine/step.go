@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/flows"
 	"github.com/expr-lang/expr/vm"
 	"github.com/looplab/fsm"
 )
@@ -72,6 +73,8 @@ type stepCall struct {
 	private bool
 	cont    cont
 	err     error
+	// budget bounds the step's expression evaluation (flows.BudgetVar).
+	budget flows.Budget
 }
 
 // owned says which parts of st.s the step may modify in place. A step
@@ -113,6 +116,7 @@ func (e *Engine) Step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, n
 	ts := new(turnSession)
 	st.e, st.ctx, st.now, st.ids, st.evIn = e, ctx, now, 0, ev
 	st.tracing, st.notifying = e.tracing(ctx), !e.opts.NoNotices
+	st.budget = flows.Budget{MaxOps: e.opts.MaxExprOps, MaxTime: e.opts.MaxExprTime, Clock: e.opts.Clock}
 	st.turn, st.s = &ts.turn, &ts.sess
 	if st.tracing {
 		st.turn.Trace = make([]dmflow.TraceEntry, 0, 16)

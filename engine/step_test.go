@@ -1067,3 +1067,59 @@ states:
 		}
 	})
 }
+
+// TestExprBudget: a step's expressions share a loop budget (deterministic)
+// and a time budget (checked every 64 iterations with Options.Clock); past
+// either, the expression fails with a traced run-time error and the step
+// goes on.
+func TestExprBudget(t *testing.T) {
+	const src = `
+flow: b
+start: s
+vars: {out: string, n: int}
+states:
+  s:
+    on:
+      - keywords: [ops]
+        set: {n: 'reduce(1..200000, #acc + 1, 0)'}
+        say: [{text: "n={{ n }}"}]
+      - keywords: [small]
+        set: {n: 'reduce(1..50, #acc + 1, 0)'}
+        say: [{text: "n={{ n }}"}]
+      - set: {out: 'reduce(1..90000, #acc + event.text, "")'}
+        say: [{text: "len={{ len(out) }}"}]
+`
+	b := load(t, src).Bundle()
+	var reads int
+	fake := func() time.Time { reads++; return t0.Add(time.Duration(reads) * time.Second) }
+	e, err := engine.New(b, &engine.Options{Clock: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noTime, err := engine.New(b, &engine.Options{MaxExprTime: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stepOn := func(e *engine.Engine, text string) *dmflow.Turn {
+		turn, err := e.Step(context.Background(), &dmflow.Session{Key: dmflow.SessionKey{Account: "a", User: "u"}, Flow: "b", FlowVersion: 1, State: "s"},
+			dmflow.Event{Kind: dmflow.KindMessage, Key: "k", Account: "a", User: "u", Text: text}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return turn
+	}
+	step := func(text string) *dmflow.Turn { return stepOn(e, text) }
+	turn := step(strings.Repeat("x", 1000)) // ~1 MB per iteration late in the loop: stopped by time
+	eq(t, "replies", texts(turn), []string{"len=0"})
+	if !hasTrace(turn, "error", "expression budget exceeded: more than 250ms") {
+		t.Fatalf("budget error not traced:%s", traceText(turn))
+	}
+	turn = stepOn(noTime, "ops")
+	eq(t, "replies", texts(turn), []string{"n=0"})
+	if !hasTrace(turn, "error", "more than 100000 loop iterations") {
+		t.Fatalf("op budget not traced:%s", traceText(turn))
+	}
+	reads = 0
+	eq(t, "replies", texts(step("small")), []string{"n=50"})
+	eq(t, "clock reads under 64 iterations", reads, 0)
+}
