@@ -1123,3 +1123,34 @@ states:
 	eq(t, "replies", texts(step("small")), []string{"n=50"})
 	eq(t, "clock reads under 64 iterations", reads, 0)
 }
+
+// TestTextPartsCap: rendered text that would split into more than
+// dmflow.MaxTextParts messages is cut (traced); shorter text is untouched.
+func TestTextPartsCap(t *testing.T) {
+	e := load(t, `
+flow: t
+start: s
+states:
+  s:
+    on:
+      - say: [{text: "You said: {{ event.text }}"}]
+`)
+	for _, n := range []int{10, 900, 4000, 20000} {
+		c := newConv(t, e)
+		c.say("hi")
+		in := strings.Repeat("word ", n/5)
+		turn := c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: in})
+		got := turn.Replies[0].Reply.Text
+		parts := dmflow.SplitText(got, dmflow.MaxTextBytes)
+		if len(parts) > dmflow.MaxTextParts {
+			t.Fatalf("%d bytes: %d parts", n, len(parts))
+		}
+		cut := hasTrace(turn, "truncated", "cut to")
+		if want := len(dmflow.SplitText("You said: "+in, dmflow.MaxTextBytes)) > dmflow.MaxTextParts; cut != want {
+			t.Fatalf("%d bytes: truncated %v, want %v:%s", n, cut, want, traceText(turn))
+		}
+		if !cut && got != "You said: "+in {
+			t.Fatalf("%d bytes: text changed", n)
+		}
+	}
+}
