@@ -27,6 +27,7 @@ const (
 // Instagram limits known when a flow is loaded; the adapter enforces them again.
 const (
 	MaxTextBytes      = 1000 // UTF-8 bytes per text message; longer text is split
+	MaxTextParts      = 5    // messages one text reply may be split into (SplitText); rendered text beyond is cut
 	MaxQuickReplies   = 13
 	MaxQuickReplyLen  = 20 // characters of a quick-reply title
 	MaxButtons        = 3  // per element or button template

@@ -21,6 +21,8 @@ const (
 	DefaultMaxAutoSteps   = 32
 	DefaultHandoffRelease = 24 * time.Hour
 	DefaultMaxDeferred    = 20
+	DefaultMaxExprOps     = 100_000
+	DefaultMaxExprTime    = 250 * time.Millisecond
 )
 
 // ErrLoop reports a step that followed more than Options.MaxAutoSteps
@@ -41,6 +43,19 @@ type Options struct {
 	// is pending. Events past the bound are dropped (trace "skip").
 	// Default DefaultMaxDeferred.
 	MaxDeferred int
+	// MaxExprOps bounds the loop iterations (closure calls of map, filter,
+	// reduce, all, …) of all expressions of one step; past it an expression
+	// fails with a traced run-time error (flows.ErrBudget), like expr's
+	// memory budget. Default DefaultMaxExprOps; negative means no limit.
+	MaxExprOps int
+	// MaxExprTime bounds the evaluation time of one step's expressions,
+	// checked every 64 loop iterations (a step with fewer never reads the
+	// clock, so it stays deterministic). Default DefaultMaxExprTime;
+	// negative means no limit.
+	MaxExprTime time.Duration
+	// Clock is the clock MaxExprTime is measured with (nil: time.Now).
+	// Tests pass a fake one.
+	Clock func() time.Time
 	// NoTrace leaves Turn.Trace empty, which makes a step about twice as
 	// fast with a third of the allocations (see the package doc). Coverage
 	// (Visits), `dmflow test` and `dmflow chat`, replays and the studio need
@@ -85,6 +100,18 @@ func (o *Options) withDefaults() Options {
 	if c.MaxDeferred <= 0 {
 		c.MaxDeferred = DefaultMaxDeferred
 	}
+	switch {
+	case c.MaxExprOps == 0:
+		c.MaxExprOps = DefaultMaxExprOps
+	case c.MaxExprOps < 0:
+		c.MaxExprOps = 0
+	}
+	switch {
+	case c.MaxExprTime == 0:
+		c.MaxExprTime = DefaultMaxExprTime
+	case c.MaxExprTime < 0:
+		c.MaxExprTime = 0
+	}
 	return c
 }
 
@@ -99,7 +126,8 @@ type Engine struct {
 }
 
 // New compiles a Bundle's flows into fsm tables and checks that every target
-// state and sub-flow exists and that no name collides with fsm's callback keys.
+// state and sub-flow exists. State names are mapped to internal fsm names,
+// so no flow name collides with fsm's callback keys.
 func New(b *flows.Bundle, opts *Options) (*Engine, error) {
 	if b == nil || len(b.Flows) == 0 {
 		return nil, errors.New("engine: empty bundle")
@@ -180,6 +208,7 @@ type machine struct {
 // stateInfo is a state with its precomputed fsm event names and trace text.
 type stateInfo struct {
 	st      *flows.State
+	fsm     string // internal fsm name (fsmState)
 	pos     string
 	visit   string // "flow/state", Detail of the "enter" trace entry
 	on      []*transInfo
@@ -210,9 +239,24 @@ type varInfo struct {
 	def any
 }
 
-// callbackKeys are names looplab/fsm interprets as generic hooks; a state or
-// event with one of these names would be ambiguous in its callback table.
-var callbackKeys = map[string]bool{"state": true, "event": true, "": true}
+// fsmPrefix starts every state name the engine gives looplab/fsm. fsm reads
+// callback keys such as before_<event>, enter_<state>, after_event by
+// name; a flow's state names are mapped to internal names ("s:after_hours")
+// that can never collide with those keys, so any name flows accepts
+// (after_hours, enter_code, state) just works. Event names ("menu#on0",
+// "@start") are internal already. The empty state ("no state yet") maps to "".
+const fsmPrefix = "s:"
+
+// fsmState is the internal fsm name of a flow state.
+func fsmState(name string) string {
+	if name == "" {
+		return ""
+	}
+	return fsmPrefix + name
+}
+
+// flowState is the flow state of an internal fsm name.
+func flowState(internal string) string { return strings.TrimPrefix(internal, fsmPrefix) }
 
 func compile(b *flows.Bundle, f *flows.Flow) (*machine, error) {
 	m := &machine{flow: f, states: make(map[string]*stateInfo, len(f.States)), vars: make(map[string]*varInfo, len(f.Vars)), boxedName: f.Name}
@@ -223,11 +267,6 @@ func compile(b *flows.Bundle, f *flows.Flow) (*machine, error) {
 		return nil, fmt.Errorf("engine: flow %s: start state %q not found", f.Name, f.Start)
 	}
 	names := stateOrder(f)
-	for _, name := range names {
-		if callbackKeys[name] || strings.ContainsAny(name, "#@/") || isHookName(name) {
-			return nil, fmt.Errorf("engine: flow %s: state name %q is reserved by the state machine", f.Name, name)
-		}
-	}
 	all := append([]string{""}, names...)
 	m.startEv = "@start"
 	m.addEdge(all, "@start", "*", f.Start, "start", f.StartPos)
@@ -252,15 +291,6 @@ func compile(b *flows.Bundle, f *flows.Flow) (*machine, error) {
 	return m, nil
 }
 
-func isHookName(name string) bool {
-	for _, p := range []string{"before_", "leave_", "enter_", "after_"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
-}
-
 // stateOrder is the flow's states in file order; states missing from Order
 // (hand-built flows) follow sorted by name.
 func stateOrder(f *flows.Flow) []string {
@@ -281,7 +311,7 @@ func stateOrder(f *flows.Flow) []string {
 }
 
 func (m *machine) compileState(b *flows.Bundle, st *flows.State) error {
-	si := &stateInfo{st: st, pos: st.Pos.String(), visit: m.flow.Name + "/" + st.Name, timer: "timeout:" + st.Name, boxedName: st.Name}
+	si := &stateInfo{st: st, fsm: fsmState(st.Name), pos: st.Pos.String(), visit: m.flow.Name + "/" + st.Name, timer: "timeout:" + st.Name, boxedName: st.Name}
 	m.states[st.Name] = si
 	src := []string{st.Name}
 	edge := func(suffix string, t *flows.Target, label string, pos flows.Pos) (string, error) {
@@ -379,7 +409,11 @@ func (m *machine) addEdge(src []string, ev, from, to, label string, pos flows.Po
 		m.visits = map[string]string{}
 	}
 	m.visits[ev] = m.flow.Name + "/" + ev
-	m.events = append(m.events, fsm.EventDesc{Name: ev, Src: src, Dst: to})
+	in := make([]string, len(src))
+	for i, n := range src {
+		in[i] = fsmState(n)
+	}
+	m.events = append(m.events, fsm.EventDesc{Name: ev, Src: in, Dst: fsmState(to)})
 	m.edges = append(m.edges, Edge{Name: ev, From: from, To: to, Label: label, Pos: pos.String()})
 }
 
@@ -421,8 +455,17 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // session; the pool is never trusted for state.
 func (m *machine) get(state string) *fsm.FSM {
 	f := m.pool.Get().(*fsm.FSM)
-	f.SetState(state)
+	f.SetState(m.fsmState(state))
 	return f
+}
+
+// fsmState is the internal fsm name of state, precomputed for the flow's
+// own states.
+func (m *machine) fsmState(state string) string {
+	if si := m.states[state]; si != nil {
+		return si.fsm
+	}
+	return fsmState(state)
 }
 
 func (m *machine) put(f *fsm.FSM) { m.pool.Put(f) }

@@ -65,7 +65,7 @@ func (st *step) needAll() {
 }
 
 // envNames are the names of the env besides the flow's variables.
-var envNames = []string{"event", "user", "now", "input", "response"}
+var envNames = []string{"event", "user", "now", "input", "response", flows.BudgetVar}
 
 // fill sets name's value in st.env; names that are not in the env
 // (functions, let variables) are left out.
@@ -84,6 +84,8 @@ func (st *step) fill(name string) {
 		st.env[name] = nil
 	case "response":
 		st.env[name] = noResponse
+	case flows.BudgetVar:
+		st.env[name] = &st.budget
 	default:
 		if vi := st.m.vars[name]; vi != nil {
 			st.env[name] = st.varValue(vi)

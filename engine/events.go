@@ -75,10 +75,37 @@ func (st *step) release(by string) error {
 	return st.fire(m.startEv)
 }
 
+// handoffTimeout fires the timeout of a handoff state no agent answered
+// in time ("no agent answered within 2 h"): the handoff ends, the
+// timeout's say is sent, and the session goes to its goto — or, without
+// one, continues as a release does (the handoff's next, else start).
+func (st *step) handoffTimeout(si *stateInfo) error {
+	s, to := st.s, si.st.Timeout
+	s.Handoff = nil
+	st.envM = nil
+	st.disarm(handoffTimer)
+	st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": "timeout"})
+	st.tracef("timer", st.pos(to.Pos), "timeout of handoff state ", s.State, ": no agent answered, the bot takes over")
+	st.use(st.m0(), s.State)
+	st.say(to.Say)
+	switch {
+	case si.timeout != "":
+		return st.fire(si.timeout)
+	case si.release != "":
+		return st.fire(si.release)
+	}
+	return st.fire(st.m.startEv)
+}
+
 // echo handles a message the account sent from elsewhere: a human replied,
 // so the session is handed off (By "agent"), or its idle timer restarts.
+// An agent's reply during a flow handoff cancels the handoff state's
+// timeout: an agent answered.
 func (st *step) echo() error {
 	if st.s.Handoff != nil {
+		if st.s.Handoff.By == "flow" {
+			st.disarmPrefix("timeout:")
+		}
 		st.rearmHandoff()
 		st.trace("skip", "", "echo while handed off: release timer restarted")
 		return nil
@@ -113,6 +140,9 @@ func (st *step) timer() error {
 		return st.release("timeout")
 	}
 	if s.Handoff != nil {
+		if si := st.m0().states[s.State]; si != nil && si.st.Handoff != nil && s.Handoff.By == "flow" && si.timer == t.Name && si.st.Timeout != nil {
+			return st.handoffTimeout(si)
+		}
 		st.tracef("skip", "", "timer ", t.Name, " while handed off: ignored")
 		return nil
 	}

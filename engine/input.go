@@ -109,14 +109,20 @@ func (st *step) take(ti *transInfo, what string) error {
 }
 
 // on evaluates a state's on transitions in order, then next (when allowed),
-// else stays.
+// else stays. Only what a person sends (message, postback) reaches every
+// entry and next; other kinds (reaction, referral, comment, read, edit, …)
+// reach only entries whose condition tests event.kind, so a catch-all
+// fallback never answers a reaction.
 func (st *step) on(si *stateInfo, allowNext bool) error {
 	for _, ti := range si.on {
+		if st.cls != classInput && !ti.explicit {
+			continue
+		}
 		if st.matches(ti, "transition") {
 			return st.take(ti, "transition")
 		}
 	}
-	if allowNext && si.next != "" && st.cls != classPassive {
+	if allowNext && si.next != "" && st.cls == classInput {
 		st.trace("transition", si.pos, "next")
 		return st.fire(si.next)
 	}
@@ -155,21 +161,26 @@ func (st *step) capture(si *stateInfo) error {
 	return st.on(si, true)
 }
 
-// invalid counts a failed answer: the retry ladder reprompts, and after
-// max_attempts the session goes to on_fail.
+// invalid counts a failed answer. The n-th failure says its reprompt:
+// retry[n-1] (the last entry repeats; without retry, the state's say). After
+// the max_attempts-th failure, which says retry[max_attempts-1] when the
+// ladder has that entry (and nothing else), the session goes to on_fail.
 func (st *step) invalid(si *stateInfo) error {
 	a := si.st.Ask
 	s := st.s
 	s.Attempts++
 	n := s.Attempts
-	if a.MaxAttempts > 0 && n >= a.MaxAttempts {
+	if a.MaxAttempts > 0 && n >= a.MaxAttempts && si.fail != "" {
+		if n <= len(a.Retry) {
+			st.say(a.Retry[n-1 : n])
+		}
 		if st.tracing {
 			st.trace("ask", st.pos(a.Pos), "max attempts reached")
 		}
-		if si.fail != "" {
-			return st.fire(si.fail)
-		}
-		s.Attempts = 0 // no on_fail: the ladder starts over
+		return st.fire(si.fail)
+	}
+	if a.MaxAttempts > 0 && n >= a.MaxAttempts {
+		s.Attempts = 0 // no on_fail (hand-built flows): the ladder starts over
 	}
 	if r := len(a.Retry); r > 0 {
 		i := min(n, r) - 1

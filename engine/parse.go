@@ -51,16 +51,159 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
+// parseNumber reads a number as people type it (see "Numbers" in
+// docs/flow-reference.md): an optional sign (+, -, −), ASCII, Arabic-Indic
+// or Eastern Arabic-Indic digits, thousands separators ("," "." "٬" or a
+// normal, no-break or thin space) in groups of three, one decimal separator
+// ("." "," "٫"), or scientific notation ("1e4"). It rejects anything it
+// cannot read unambiguously: "12.000" (12 or 12000?), "1 2", "12k", "$5".
+// A single "," followed by exactly three digits groups thousands
+// ("12,000" is 12000); a single "." so placed is ambiguous and rejected.
 func parseNumber(s string) (any, bool) {
-	s = strings.ReplaceAll(s, " ", "")
-	if !strings.Contains(s, ".") && strings.Count(s, ",") == 1 {
-		s = strings.Replace(s, ",", ".", 1) // decimal comma
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	f, ok := readNumber(s)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0.0, false
 	}
 	return f, true
+}
+
+const (
+	decimalMark = 'D' // "٫": always a decimal separator
+	groupMark   = 'G' // "٬" or a space: always a thousands separator
+)
+
+func readNumber(s string) (float64, bool) {
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "-"), strings.HasPrefix(s, "+"):
+		neg, s = s[0] == '-', s[1:]
+	case strings.HasPrefix(s, "−"): // U+2212 minus sign
+		neg, s = true, s[len("−"):]
+	}
+	// Normalize to ASCII digits and the separator classes.
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b = append(b, byte(r))
+		case r >= '٠' && r <= '٩': // Arabic-Indic
+			b = append(b, byte('0'+r-'٠'))
+		case r >= '۰' && r <= '۹': // Eastern Arabic-Indic (Persian, Urdu)
+			b = append(b, byte('0'+r-'۰'))
+		case r == '.' || r == ',':
+			b = append(b, byte(r))
+		case r == '٫':
+			b = append(b, decimalMark)
+		case r == '٬' || r == ' ' || r == '\u00a0' || r == '\u2009' || r == '\u202f':
+			b = append(b, groupMark)
+		case r == 'e' || r == 'E':
+			b = append(b, 'e')
+		case (r == '-' || r == '+') && len(b) > 0 && b[len(b)-1] == 'e':
+			b = append(b, byte(r)) // exponent sign
+		default:
+			return 0, false // letters (12k), currency, a second sign, …
+		}
+	}
+	body := string(b)
+	if mant, exp, ok := strings.Cut(body, "e"); ok {
+		// Scientific notation: plain digits with an optional "." only.
+		if strings.ContainsAny(mant, ",DG") || !isExponent(exp) || mant == "" || mant == "." {
+			return 0, false
+		}
+		return signed(strconv.ParseFloat(mant+"e"+exp, 64))(neg)
+	}
+	intPart, frac, ok := splitDecimal(body)
+	if !ok {
+		return 0, false
+	}
+	digits, ok := ungroup(intPart)
+	if !ok {
+		return 0, false
+	}
+	num := digits
+	if frac != "" {
+		num += "." + frac
+	}
+	return signed(strconv.ParseFloat(num, 64))(neg)
+}
+
+func signed(f float64, err error) func(bool) (float64, bool) {
+	return func(neg bool) (float64, bool) {
+		if err != nil {
+			return 0, false
+		}
+		if neg {
+			f = -f
+		}
+		return f, true
+	}
+}
+
+func isExponent(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "+"), "-")
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// splitDecimal finds the decimal separator of a normalized number, if any,
+// and returns the integer part (still grouped) and the fraction digits.
+func splitDecimal(b string) (intPart, frac string, ok bool) {
+	if b == "" {
+		return "", "", false
+	}
+	last := strings.LastIndexAny(b, ".,DG")
+	if last < 0 {
+		return b, "", true
+	}
+	c := b[last]
+	if c == 'G' {
+		return b, "", true // ends in a group: no decimal part
+	}
+	before, after := b[:last], b[last+1:]
+	if after == "" || strings.Trim(after, "0123456789") != "" {
+		return "", "", false // "12." or separators in the fraction
+	}
+	switch {
+	case c == 'D':
+		return before, after, true
+	case strings.IndexByte(before, c) >= 0:
+		return b, "", true // repeated: "1,234,567" / "1.234.567" group
+	case strings.ContainsAny(before, ".,DG"):
+		return before, after, true // after other separators: "1,234.5", "1.234,5", "1 234,5"
+	case before == "":
+		return "0", after, c == '.' // ".5"
+	case len(after) == 3 && len(before) <= 3 && before[0] != '0':
+		// "12,000" or "12.000": one separator before exactly three digits.
+		if c == ',' {
+			return b, "", true // thousands
+		}
+		return "", "", false // "12.000": 12 or 12000? ambiguous
+	}
+	return before, after, true // "12.5", "3,14", "1234.567", "0.500"
+}
+
+// ungroup checks the thousands grouping of an integer part (one kind of
+// separator; a first group of 1-3 digits, then groups of exactly 3) and
+// returns its digits.
+func ungroup(s string) (string, bool) {
+	seps := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, s)
+	if seps == "" {
+		return s, s != ""
+	}
+	if strings.Trim(seps, seps[:1]) != "" {
+		return "", false // "1,234.567.8", "1 234,567"
+	}
+	groups := strings.Split(s, seps[:1])
+	for i, g := range groups {
+		if strings.Trim(g, "0123456789") != "" || len(g) > 3 || (i > 0 && len(g) != 3) || g == "" {
+			return "", false
+		}
+	}
+	return strings.Join(groups, ""), true
 }
 
 func parseEmail(s string) (any, bool) {

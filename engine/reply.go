@@ -26,6 +26,15 @@ func (st *step) render(r *flows.ReplySpec) (dmflow.Reply, bool) {
 	switch {
 	case r.Text != nil:
 		rep := dmflow.Reply{Kind: dmflow.ReplyText, Text: st.text(r.Text)}
+		if len(rep.Text) > dmflow.MaxTextBytes {
+			if cut, ok := dmflow.TruncateText(rep.Text, dmflow.MaxTextBytes, dmflow.MaxTextParts); ok {
+				if st.tracing {
+					st.tracef("truncated", st.pos(r.Pos), "text of ", itoa(len(rep.Text)), " bytes cut to ", itoa(len(cut)),
+						" (at most ", itoa(dmflow.MaxTextParts), " messages of ", itoa(dmflow.MaxTextBytes), " bytes)")
+				}
+				rep.Text = cut
+			}
+		}
 		if len(r.QuickReplies) > 0 {
 			rep.QuickReplies = make([]dmflow.QuickReply, 0, len(r.QuickReplies))
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/flows"
 	"github.com/expr-lang/expr/vm"
 	"github.com/looplab/fsm"
 )
@@ -18,7 +19,8 @@ const (
 	// classInput events (message, postback) answer asks and take any transition.
 	classInput class = iota
 	// classActive events (reaction, referral, optin, comment) take triggers
-	// and on transitions, fallbacks included, but never answer an ask.
+	// and start a session, but never answer an ask and reach a state's on
+	// entries only when their condition tests event.kind.
 	classActive
 	// classPassive events (read, delete, edit, echo, unsupported, handover)
 	// only take triggers and on transitions whose condition tests event.kind.
@@ -71,6 +73,8 @@ type stepCall struct {
 	private bool
 	cont    cont
 	err     error
+	// budget bounds the step's expression evaluation (flows.BudgetVar).
+	budget flows.Budget
 }
 
 // owned says which parts of st.s the step may modify in place. A step
@@ -112,6 +116,7 @@ func (e *Engine) Step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, n
 	ts := new(turnSession)
 	st.e, st.ctx, st.now, st.ids, st.evIn = e, ctx, now, 0, ev
 	st.tracing, st.notifying = e.tracing(ctx), !e.opts.NoNotices
+	st.budget = flows.Budget{MaxOps: e.opts.MaxExprOps, MaxTime: e.opts.MaxExprTime, Clock: e.opts.Clock}
 	st.turn, st.s = &ts.turn, &ts.sess
 	if st.tracing {
 		st.turn.Trace = make([]dmflow.TraceEntry, 0, 16)
@@ -211,10 +216,46 @@ func (st *step) user(replay bool) error {
 	if s.State == "" || s.Ended || st.e.machines[s.Flow] == nil {
 		return st.begin()
 	}
+	if m := st.e.machines[s.Flow]; m.states[s.State] == nil {
+		return st.redeployed(m)
+	}
 	if moved, err := st.resolve(); moved || err != nil {
 		return err
 	}
 	return st.input()
+}
+
+// redeployed handles a message for a session whose state a reload removed.
+// With a migration the session moves to the new state and the message is
+// processed there: triggers first, then, when the new state waits for
+// input, its ask and on (the session is placed there as if it had been
+// waiting: its set and say are not repeated, its timeout is armed); a new
+// state that does not wait is entered, and the message is consumed.
+// Without a migration the message is the first message of a new session.
+func (st *step) redeployed(m *machine) error {
+	s := st.s
+	s.FlowVersion = m.flow.Version
+	to, ok := m.flow.Migrate[s.State]
+	if !ok || m.states[to] == nil {
+		st.tracef("version", "", "state ", s.State, " no longer exists: the message starts a new session")
+		return st.begin()
+	}
+	st.tracef("version", "", "state ", s.State, " migrated to ", to)
+	st.use(m, to)
+	s.State, s.Attempts = to, 0
+	si := m.states[to]
+	st.disarmPrefix("timeout:")
+	if matched, err := st.triggers(); matched || err != nil {
+		return err
+	}
+	if x := si.st; x.Action != nil || x.Call != nil || x.Handoff != nil || x.End || x.Return || (x.Ask == nil && len(x.On) == 0) {
+		return st.jump(to, "migrate")
+	}
+	st.edge("migrate → " + to)
+	if t := si.st.Timeout; t != nil {
+		st.arm(si.timer, t.After)
+	}
+	return st.stateInput(si)
 }
 
 // received records an inbound user event: the messaging window and the
@@ -274,6 +315,8 @@ func (st *step) begin() error {
 // resolve reconciles the session with the flow's current version: a state
 // that still exists continues, a migrated state moves, anything else
 // restarts. It reports whether the session moved (the event is consumed).
+// User events take redeployed instead; resolve serves timers and action
+// results.
 func (st *step) resolve() (bool, error) {
 	s := st.s
 	m := st.e.machines[s.Flow]
@@ -301,7 +344,12 @@ func (st *step) input() error {
 	if matched, err := st.triggers(); matched || err != nil {
 		return err
 	}
-	si := st.m.states[st.s.State]
+	return st.stateInput(st.m.states[st.s.State])
+}
+
+// stateInput handles a user event in a waiting state after the triggers:
+// the ask, then on transitions, then next.
+func (st *step) stateInput(si *stateInfo) error {
 	if si.st.Ask != nil {
 		if st.cls == classInput {
 			return st.capture(si)
@@ -319,7 +367,7 @@ func (st *step) use(m *machine, state string) {
 		}
 		st.m, st.f, st.envM = m, m.get(state), nil
 	} else {
-		st.f.SetState(state)
+		st.f.SetState(m.fsmState(state))
 	}
 	st.s.Flow, st.s.FlowVersion = m.flow.Name, m.flow.Version
 }
@@ -332,7 +380,7 @@ func (st *step) fire(ev string) error {
 
 // jump enters a state without a declared transition (admin move, migrate).
 func (st *step) jump(state, via string) error {
-	st.f.SetState(state)
+	st.f.SetState(st.m.fsmState(state))
 	st.cont = cont{}
 	st.edge(via + " → " + state)
 	st.enter(state)
@@ -378,7 +426,7 @@ func afterEvent(_ context.Context, e *fsm.Event) {
 		return
 	}
 	if st, ok := e.Args[0].(*step); ok {
-		st.enter(e.Dst)
+		st.enter(flowState(e.Dst))
 	}
 }
 

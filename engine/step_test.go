@@ -3,11 +3,15 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/flows"
 )
 
 const basic = `
@@ -498,29 +502,24 @@ states:
 	eq(t, "stack", len(c.s.Stack), 0)
 }
 
-// TestSelfCall: a flow that calls itself passes its arguments, evaluated
-// with the caller's values (n+1 and the old n), to the new frame.
-func TestSelfCall(t *testing.T) {
-	e := load(t, `
+// TestSelfCallRejected: recursion (a flow calling itself) is a load error
+// (issue 13: it grows the stack forever), so no engine runs it.
+func TestSelfCallRejected(t *testing.T) {
+	_, err := flows.LoadFS(fstest.MapFS{"rec.yaml": {Data: []byte(`
 flow: rec
 start: a
-params: [n, m]
-vars: {n: {type: int, default: 0}, m: {type: int, default: 0}}
 states:
   a:
-    say: [{text: "n={{ n }} m={{ m }}"}]
     on:
       - when: 'event.text == "go"'
         goto: c
-      - when: 'event.text == "up"'
-        goto: a
+      - say: [{text: "?"}]
   c:
-    call: {flow: rec, args: {n: 'n + 1', m: 'n'}, return: a}
-`)
-	c := newConv(t, e)
-	eq(t, "start", c.say("hi"), []string{"n=0 m=0"})
-	eq(t, "self call", c.say("go"), []string{"n=1 m=0"})
-	eq(t, "again", c.say("go"), []string{"n=2 m=1"})
+    call: {flow: rec, return: a}
+`)}}, "rec.yaml")
+	if err == nil || !strings.Contains(err.Error(), "rec.yaml:11:11: call: flow rec calls itself") {
+		t.Fatalf("err = %v", err)
+	}
 }
 
 const actionFlow = `
@@ -635,29 +634,53 @@ func TestAdmin(t *testing.T) {
 	}
 }
 
+// TestVersions: after a reload, a message for a state that still exists is
+// handled there; for a migrated state it is processed after the move
+// (triggers first, then the new state's ask/on); for a removed state
+// without migration it is the first message of a new session.
 func TestVersions(t *testing.T) {
 	v2 := `
 flow: basic
 version: 2
 start: greet
 vars: {name: string}
-migrate: {old: menu2}
+migrate: {old: menu2, old_ask: ask2, old_info: info}
+triggers:
+  - keywords: [agent]
+    say: [{text: "agent trigger"}]
+    goto: greet
 states:
   greet: {say: [{text: "v2 hi"}], on: [{say: [{text: "v2 greet"}]}]}
-  menu2: {say: [{text: "v2 menu"}], on: [{say: [{text: "v2 menu on"}]}]}
+  menu2: {say: [{text: "v2 menu"}], on: [{say: [{text: "v2 menu on {{ event.text }}"}]}], timeout: {after: 1h, goto: greet}}
+  ask2: {say: [{text: "name?"}], ask: {var: name, type: text}, next: thanks}
+  thanks: {say: [{text: "thanks {{ name }}"}], end: true}
+  info: {say: [{text: "info"}], next: greet}
 `
 	e := load(t, v2)
-	for _, tt := range []struct{ state, want, end string }{
-		{"greet", "v2 greet", "greet"}, // state exists: continue, event handled
-		{"old", "v2 menu", "menu2"},    // migrated: enter, event not consumed
-		{"gone", "v2 hi", "greet"},     // unknown: restart
+	for _, tt := range []struct {
+		state, text string
+		want        []string
+		end         string
+	}{
+		{"greet", "hi", []string{"v2 greet"}, "greet"},                // state exists: continue, event handled
+		{"old", "hi", []string{"v2 menu on hi"}, "menu2"},             // migrated: the message is handled in the new state
+		{"old", "agent", []string{"agent trigger", "v2 hi"}, "greet"}, // migrated: triggers first
+		{"old_ask", "Ann", []string{"thanks Ann"}, "thanks"},          // migrated into an ask: the message answers it
+		{"old_info", "hi", []string{"info", "v2 hi"}, "greet"},        // migrated to a state that does not wait: entered
+		{"gone", "hi", []string{"v2 hi"}, "greet"},                    // removed: a new session starts
+		{"gone", "agent", []string{"agent trigger", "v2 hi"}, "greet"},
 	} {
-		t.Run(tt.state, func(t *testing.T) {
+		t.Run(tt.state+"/"+tt.text, func(t *testing.T) {
 			c := newConv(t, e)
-			c.s = &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Flow: "basic", FlowVersion: 1, State: tt.state}
-			eq(t, "replies", c.say("hi"), []string{tt.want})
+			c.s = &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Flow: "basic", FlowVersion: 1, State: tt.state,
+				Timers: []dmflow.Timer{{ID: "t0", Name: "timeout:" + tt.state, Due: t0.Add(time.Hour)}}}
+			eq(t, "replies", c.say(tt.text), tt.want)
 			c.state(tt.end)
 			eq(t, "version", c.s.FlowVersion, 2)
+			if tt.end == "menu2" {
+				eq(t, "timers", len(c.s.Timers), 1)
+				eq(t, "timer", c.s.Timers[0].Name, "timeout:menu2")
+			}
 		})
 	}
 }
@@ -744,5 +767,391 @@ func TestNewRejects(t *testing.T) {
 	}
 	if _, err := engine.New(nil, nil); err == nil {
 		t.Fatal("nil bundle accepted")
+	}
+}
+
+// TestHookLikeStateNames: state names that look like looplab/fsm callback
+// keys (before_*, after_*, enter_*, leave_*, state, event) just work.
+func TestHookLikeStateNames(t *testing.T) {
+	e := load(t, `
+flow: shop
+start: after_hours
+states:
+  after_hours:
+    say: [{text: "closed"}]
+    on:
+      - keywords: [go]
+        goto: enter_code
+  enter_code:
+    ask: {var: code, type: text}
+    next: before_noon
+  before_noon:
+    say: [{text: "code {{ code }}"}]
+    next: leave_now
+  leave_now:
+    say: [{text: "bye"}]
+    next: state
+  state:
+    on:
+      - goto: event
+  event:
+    say: [{text: "event state"}]
+    end: true
+vars: {code: string}
+`)
+	c := newConv(t, e)
+	c.say("hi")
+	c.state("after_hours")
+	c.say("go")
+	c.state("enter_code")
+	got := c.say("42")
+	c.state("state")
+	eq(t, "replies", got, []string{"code 42", "bye"})
+	c.say("x")
+	c.state("event")
+}
+
+// TestFallbackKinds: catch-all on entries (and next) answer what a person
+// sends; reactions, referrals, comments, reads and edits reach an on entry
+// only when its condition tests event.kind.
+func TestFallbackKinds(t *testing.T) {
+	const src = `
+flow: fb
+start: menu
+states:
+  menu:
+    say: [{text: "pick one"}]
+    on:
+      - keywords: [a]
+        goto: a
+      - when: 'event.kind == "edit"'
+        say: [{text: "you edited"}]
+      - say: [{text: "Please pick one of the buttons"}]
+  a:
+    say: [{text: "A"}]
+    on:
+      - when: 'event.kind == "reaction"'
+        say: [{text: "thanks for the heart"}]
+    next: menu
+`
+	love := &dmflow.Reaction{MID: "m", Action: "react", Reaction: "love"}
+	for _, tt := range []struct {
+		name string
+		ev   dmflow.Event
+		want []string
+	}{
+		{"text", dmflow.Event{Kind: dmflow.KindMessage, Text: "hm"}, []string{"Please pick one of the buttons"}},
+		{"attachment", dmflow.Event{Kind: dmflow.KindMessage, Attachments: []dmflow.Attachment{{Type: "image", URL: "https://x/y.jpg"}}}, []string{"Please pick one of the buttons"}},
+		{"quick reply", dmflow.Event{Kind: dmflow.KindMessage, Text: "Other", Payload: "OTHER"}, []string{"Please pick one of the buttons"}},
+		{"postback", dmflow.Event{Kind: dmflow.KindPostback, Payload: "P", Title: "P"}, []string{"Please pick one of the buttons"}},
+		{"reaction", dmflow.Event{Kind: dmflow.KindReaction, Reaction: love}, nil},
+		{"referral", dmflow.Event{Kind: dmflow.KindReferral, Referral: &dmflow.Referral{Ref: "promo"}}, nil},
+		{"comment", dmflow.Event{Kind: dmflow.KindComment, Text: "nice", Comment: &dmflow.Comment{ID: "c1"}}, nil},
+		{"read", dmflow.Event{Kind: dmflow.KindRead}, nil},
+		{"delete", dmflow.Event{Kind: dmflow.KindDelete}, nil},
+		{"edit (explicit entry)", dmflow.Event{Kind: dmflow.KindEdit, Text: "hm"}, []string{"you edited"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConv(t, load(t, src))
+			c.say("hi")
+			eq(t, "replies", texts(c.step(tt.ev)), tt.want)
+			c.state("menu")
+		})
+	}
+	t.Run("explicit reaction entry; reaction does not take next", func(t *testing.T) {
+		c := newConv(t, load(t, src))
+		c.say("hi")
+		c.say("a")
+		c.state("a")
+		eq(t, "replies", texts(c.step(dmflow.Event{Kind: dmflow.KindReaction, Reaction: love})), []string{"thanks for the heart"})
+		c.state("a")
+		eq(t, "replies", texts(c.step(dmflow.Event{Kind: dmflow.KindReferral, Referral: &dmflow.Referral{Ref: "promo"}})), []string(nil))
+		c.state("a")
+		eq(t, "replies", c.say("ok"), []string{"pick one"})
+	})
+}
+
+// TestRetryLadder: the n-th failure says retry[n-1]; the max_attempts-th
+// says its entry and goes to on_fail; the last entry repeats before that.
+func TestRetryLadder(t *testing.T) {
+	const src = `
+flow: ladder
+start: ask
+vars: {age: int}
+states:
+  ask:
+    say: [{text: "age?"}]
+    ask:
+      var: age
+      type: number
+      retry: %s
+      max_attempts: 3
+      on_fail: skip
+    next: done
+  skip:
+    say: [{text: "skipped"}]
+    end: true
+  done: {end: true}
+`
+	for _, tt := range []struct {
+		name, retry string
+		want        [][]string
+	}{
+		{"three entries", `[{text: r1}, {text: r2}, {text: r3}]`, [][]string{{"r1"}, {"r2"}, {"r3", "skipped"}}},
+		{"two entries", `[{text: r1}, {text: r2}]`, [][]string{{"r1"}, {"r2"}, {"skipped"}}},
+		{"one entry repeats", `[{text: r1}]`, [][]string{{"r1"}, {"r1"}, {"skipped"}}},
+		{"no ladder: the question again", `[]`, [][]string{{"age?"}, {"age?"}, {"skipped"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConv(t, load(t, fmt.Sprintf(src, tt.retry)))
+			c.say("hi")
+			for i, want := range tt.want {
+				eq(t, fmt.Sprintf("failure %d", i+1), c.say("no"), want)
+			}
+			c.state("skip")
+		})
+	}
+}
+
+// TestNumbers: how ask type number reads what people type, into int and
+// float variables. nil = rejected with the reprompt.
+func TestNumbers(t *testing.T) {
+	const src = `
+flow: nums
+start: pick
+vars: {i: int, f: float}
+states:
+  pick:
+    on:
+      - keywords: [int]
+        goto: int
+      - goto: float
+  int:
+    ask: {var: i, type: number, retry: [{text: again}]}
+    next: pick
+  float:
+    ask: {var: f, type: number, retry: [{text: again}]}
+    next: pick
+`
+	e := load(t, src)
+	for _, tt := range []struct {
+		in       string
+		int, flt any // nil: rejected
+	}{
+		{"42", 42, 42.0},
+		{"-5", -5, -5.0},
+		{"+7", 7, 7.0},
+		{"−3", -3, -3.0}, // U+2212 minus sign
+		{"12,000", 12000, 12000.0},
+		{"1,234,567", 1234567, 1234567.0},
+		{"1.234.567", 1234567, 1234567.0},
+		{"12 000", 12000, 12000.0},
+		{"12\u00a0000", 12000, 12000.0},
+		{"12\u2009000", 12000, 12000.0},
+		{"12\u202f000", 12000, 12000.0},
+		{"12.000", nil, nil}, // 12 or 12000: ambiguous, asked again
+		{"12.0", 12, 12.0},
+		{"12.5", nil, 12.5}, // fractional: never truncated into an int
+		{"3,14", nil, 3.14},
+		{"0,500", nil, 0.5},
+		{"0.500", nil, 0.5},
+		{".5", nil, 0.5},
+		{"1,234.56", nil, 1234.56},
+		{"1.234,56", nil, 1234.56},
+		{"1 234,5", nil, 1234.5},
+		{"12,000.00", 12000, 12000.0},
+		{"1e4", 10000, 10000.0},
+		{"2.5e-1", nil, 0.25},
+		{"12k", nil, nil},
+		{"$5", nil, nil},
+		{"1 2", nil, nil},
+		{"1,23,456", nil, nil},
+		{"1,234.567.8", nil, nil},
+		{"12.", nil, nil},
+		{"--5", nil, nil},
+		{"", nil, nil},
+		{"٣", 3, 3.0},
+		{"٤٢", 42, 42.0},
+		{"٣٫٥", nil, 3.5},
+		{"١٢٬٠٠٠", 12000, 12000.0},
+		{"۱۲", 12, 12.0}, // Eastern Arabic-Indic (Persian)
+		{"NaN", nil, nil},
+		{"1e999", nil, nil},
+		{"99999999999999999999", nil, 1e20}, // beyond an int
+	} {
+		for _, target := range []struct {
+			kw, v string
+			want  any
+		}{{"int", "i", tt.int}, {"float", "f", tt.flt}} {
+			t.Run(target.kw+"/"+tt.in, func(t *testing.T) {
+				c := newConv(t, e)
+				c.say("hi")
+				c.say(target.kw)
+				c.state(target.kw)
+				got := c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: tt.in, Attachments: nil})
+				if target.want == nil {
+					c.state(target.kw)
+					eq(t, "replies", texts(got), []string{"again"})
+					return
+				}
+				c.state("pick")
+				eq(t, target.v, c.s.Vars[target.v], target.want)
+			})
+		}
+	}
+}
+
+// TestHandoffTimeout: a handoff state's timeout fires while handed off when
+// no agent answered: the handoff ends, the say goes out untagged, the
+// session goes to the timeout's goto (else the handoff's next). An agent's
+// echo cancels it; user messages do not.
+func TestHandoffTimeout(t *testing.T) {
+	const src = `
+flow: h
+start: menu
+triggers:
+  - keywords: [agent]
+    goto: human
+states:
+  menu:
+    say: [{text: menu}]
+    on: [{say: [{text: "?"}]}]
+  human:
+    say: [{text: "connecting"}]
+    handoff: {next: back}
+    timeout:
+      after: 2h
+      say: [{text: "No agent answered within 2 h, sorry."}]
+      %s
+  back: {say: [{text: "bot is back"}], next: menu}
+  sorry: {say: [{text: "leave a message"}], on: [{goto: menu}]}
+`
+	t.Run("say and goto", func(t *testing.T) {
+		c := newConv(t, load(t, fmt.Sprintf(src, "goto: sorry")))
+		c.say("hi")
+		c.say("agent")
+		c.now = t0.Add(time.Hour)
+		eq(t, "silent", c.say("hello?"), []string(nil))
+		turn := c.fire("timeout:human")
+		eq(t, "replies", texts(turn), []string{"No agent answered within 2 h, sorry.", "leave a message"})
+		eq(t, "untagged", turn.Replies[0].Tag, "")
+		if c.s.Handoff != nil {
+			t.Fatalf("still handed off: %+v", c.s.Handoff)
+		}
+		c.state("sorry")
+		eq(t, "notices", notices(turn)[0], dmflow.NoticeHandoffEnded)
+		for _, tm := range c.s.Timers {
+			if tm.Name == "handoff" {
+				t.Fatalf("release timer left: %+v", c.s.Timers)
+			}
+		}
+	})
+	t.Run("without goto: as a release", func(t *testing.T) {
+		c := newConv(t, load(t, fmt.Sprintf(src, "")))
+		c.say("hi")
+		c.say("agent")
+		eq(t, "replies", texts(c.fire("timeout:human")), []string{"No agent answered within 2 h, sorry.", "bot is back", "menu"})
+		c.state("menu")
+	})
+	t.Run("an agent answered", func(t *testing.T) {
+		c := newConv(t, load(t, fmt.Sprintf(src, "goto: sorry")))
+		c.say("hi")
+		c.say("agent")
+		c.step(dmflow.Event{Kind: dmflow.KindEcho, Text: "Hi, Ann here", MID: "e1"})
+		for _, tm := range c.s.Timers {
+			if tm.Name == "timeout:human" {
+				t.Fatalf("timeout still armed after the agent answered: %+v", c.s.Timers)
+			}
+		}
+		if c.s.Handoff == nil {
+			t.Fatal("handoff ended")
+		}
+	})
+}
+
+// TestExprBudget: a step's expressions share a loop budget (deterministic)
+// and a time budget (checked every 64 iterations with Options.Clock); past
+// either, the expression fails with a traced run-time error and the step
+// goes on.
+func TestExprBudget(t *testing.T) {
+	const src = `
+flow: b
+start: s
+vars: {out: string, n: int}
+states:
+  s:
+    on:
+      - keywords: [ops]
+        set: {n: 'reduce(1..200000, #acc + 1, 0)'}
+        say: [{text: "n={{ n }}"}]
+      - keywords: [small]
+        set: {n: 'reduce(1..50, #acc + 1, 0)'}
+        say: [{text: "n={{ n }}"}]
+      - set: {out: 'reduce(1..90000, #acc + event.text, "")'}
+        say: [{text: "len={{ len(out) }}"}]
+`
+	b := load(t, src).Bundle()
+	var reads int
+	fake := func() time.Time { reads++; return t0.Add(time.Duration(reads) * time.Second) }
+	e, err := engine.New(b, &engine.Options{Clock: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noTime, err := engine.New(b, &engine.Options{MaxExprTime: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stepOn := func(e *engine.Engine, text string) *dmflow.Turn {
+		turn, err := e.Step(context.Background(), &dmflow.Session{Key: dmflow.SessionKey{Account: "a", User: "u"}, Flow: "b", FlowVersion: 1, State: "s"},
+			dmflow.Event{Kind: dmflow.KindMessage, Key: "k", Account: "a", User: "u", Text: text}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return turn
+	}
+	step := func(text string) *dmflow.Turn { return stepOn(e, text) }
+	turn := step(strings.Repeat("x", 1000)) // ~1 MB per iteration late in the loop: stopped by time
+	eq(t, "replies", texts(turn), []string{"len=0"})
+	if !hasTrace(turn, "error", "expression budget exceeded: more than 250ms") {
+		t.Fatalf("budget error not traced:%s", traceText(turn))
+	}
+	turn = stepOn(noTime, "ops")
+	eq(t, "replies", texts(turn), []string{"n=0"})
+	if !hasTrace(turn, "error", "more than 100000 loop iterations") {
+		t.Fatalf("op budget not traced:%s", traceText(turn))
+	}
+	reads = 0
+	eq(t, "replies", texts(step("small")), []string{"n=50"})
+	eq(t, "clock reads under 64 iterations", reads, 0)
+}
+
+// TestTextPartsCap: rendered text that would split into more than
+// dmflow.MaxTextParts messages is cut (traced); shorter text is untouched.
+func TestTextPartsCap(t *testing.T) {
+	e := load(t, `
+flow: t
+start: s
+states:
+  s:
+    on:
+      - say: [{text: "You said: {{ event.text }}"}]
+`)
+	for _, n := range []int{10, 900, 4000, 20000} {
+		c := newConv(t, e)
+		c.say("hi")
+		in := strings.Repeat("word ", n/5)
+		turn := c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: in})
+		got := turn.Replies[0].Reply.Text
+		parts := dmflow.SplitText(got, dmflow.MaxTextBytes)
+		if len(parts) > dmflow.MaxTextParts {
+			t.Fatalf("%d bytes: %d parts", n, len(parts))
+		}
+		cut := hasTrace(turn, "truncated", "cut to")
+		if want := len(dmflow.SplitText("You said: "+in, dmflow.MaxTextBytes)) > dmflow.MaxTextParts; cut != want {
+			t.Fatalf("%d bytes: truncated %v, want %v:%s", n, cut, want, traceText(turn))
+		}
+		if !cut && got != "You said: "+in {
+			t.Fatalf("%d bytes: text changed", n)
+		}
 	}
 }

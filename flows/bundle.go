@@ -19,6 +19,7 @@ func (o *Options) bundle(all []*Flow, files []string) (*Bundle, ErrorList) {
 	for _, f := range all {
 		checkCalls(f, b, &e)
 	}
+	checkRecursion(all, b, &e)
 	for _, f := range all {
 		if b.Flows[f.Name] == f {
 			f.Warnings = append(f.Warnings, checkReadsAcrossCalls(f, b, &e)...)

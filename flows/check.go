@@ -81,6 +81,22 @@ func (c *checker) state(s *State) {
 		c.e.warnf(s.On[0].Pos, "state %s: on has no fallback (an entry without when), so unmatched messages are ignored silently", s.Name)
 	}
 	c.keywords(s.On, "on")
+	c.retryLadder(s)
+}
+
+// retryLadder warns about retry entries no failure says: the n-th failed
+// answer says retry[n-1] (the last entry repeats), and the max_attempts-th
+// failure says its entry, if any, and then goes to on_fail, so entries past
+// max_attempts are never said.
+func (c *checker) retryLadder(s *State) {
+	a := s.Ask
+	if a == nil || a.MaxAttempts <= 0 || len(a.Retry) <= a.MaxAttempts {
+		return
+	}
+	for i, r := range a.Retry[a.MaxAttempts:] {
+		c.e.warnf(r.Pos, "state %s: retry entry %d is never said: after failure %d (max_attempts) the flow goes to on_fail",
+			s.Name, a.MaxAttempts+i+1, a.MaxAttempts)
+	}
 }
 
 // keywords reports a keyword used by two entries.

@@ -35,6 +35,9 @@ func baseEnv(vars []*Var) types.Map {
 		"event": typeOf(reflect.TypeFor[EventEnv]()),
 		"user":  typeOf(reflect.TypeFor[UserEnv]()),
 		"now":   types.TypeOf(time.Time{}),
+		// BudgetVar is set by the evaluator, read only by the budget
+		// patch (see budget.go).
+		BudgetVar: types.Any,
 	}
 	for _, v := range vars {
 		env[v.Name] = v.Type.exprType()
@@ -116,6 +119,7 @@ func (d *decoder) exprOptions(env types.Map) []expr.Option {
 		expr.Operator("+", "list_concat"),
 	}
 	opts = append(opts, helperOptions...)
+	opts = append(opts, budgetOptions...)
 	for _, name := range d.opts.funcNames() {
 		fn := d.opts.Funcs[name]
 		opts = append(opts, expr.Function(name, fn.Fn, fn.Types...))

@@ -29,10 +29,6 @@ var (
 	httpKeys  = []string{"method", "url", "headers", "body"}
 )
 
-// ReservedStates are names a state may not have (they collide with the
-// generic hooks of the state machine library the engine uses).
-var ReservedStates = []string{"state", "event"}
-
 func (d *decoder) decodeFlow(doc *yaml.Node) *Flow {
 	if len(doc.Content) == 0 {
 		d.errorf(d.pos(doc), "empty YAML document")
@@ -193,8 +189,6 @@ func (d *decoder) states(n *yaml.Node) {
 		switch {
 		case !stateRE.MatchString(name):
 			d.errorf(d.pos(k), "state name %q must match [A-Za-z0-9_-]+", name)
-		case contains(ReservedStates, name):
-			d.errorf(d.pos(k), "state name %q is reserved", name)
 		}
 		st := &State{Name: name, Pos: d.pos(k)}
 		d.flow.States[name] = st

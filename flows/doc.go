@@ -48,7 +48,8 @@
 //   - Hostile input: files over MaxFileSize (1 MiB) are refused before
 //     parsing; anchors and aliases are refused (no billion-laughs expansion);
 //     nesting deeper than MaxDepth (64) and more than 64 documents per file are
-//     refused; expressions are bounded by expr's node limit and memory budget.
+//     refused; expressions are bounded by expr's node limit and memory budget
+//     and, at run time, by the evaluator's Budget (closure iterations, time).
 //   - Static text limits (quick replies, titles, buttons, cards, text bytes)
 //     are only checked for templates without placeholders; rendered text is
 //     checked again by the Instagram adapter.

@@ -67,6 +67,7 @@ func (d *decoder) replyKind(r *ReplySpec, kind string, v *yaml.Node) {
 	case "text":
 		r.Text = d.template(v, "text", scopeBase)
 		d.limitBytes(r.Text, dmflow.MaxTextBytes, "text")
+		d.limitParts(r.Text)
 	case "cards":
 		r.Cards = d.cards(v)
 	case "buttons":
@@ -302,6 +303,25 @@ func (d *decoder) images(n *yaml.Node) []*MediaSpec {
 func (d *decoder) limitBytes(t *Template, limit int, what string) {
 	if t != nil && t.Static() && len(t.Src) > limit {
 		d.errorf(t.Pos, "%s is %d bytes; Instagram allows at most %d", what, len(t.Src), limit)
+	}
+}
+
+// limitParts reports a text template whose literal parts alone exceed what
+// one reply may be split into (dmflow.MaxTextParts messages): whatever its
+// placeholders render, it would be cut.
+func (d *decoder) limitParts(t *Template) {
+	if t == nil || t.Static() {
+		return
+	}
+	n := 0
+	for _, p := range t.Parts {
+		if p.Expr == nil {
+			n += len(p.Lit)
+		}
+	}
+	if limit := dmflow.MaxTextParts * dmflow.MaxTextBytes; n > limit {
+		d.errorf(t.Pos, "text has %d bytes of literal text; a reply is sent in at most %d messages of %d bytes (%d bytes)",
+			n, dmflow.MaxTextParts, dmflow.MaxTextBytes, limit)
 	}
 }
 

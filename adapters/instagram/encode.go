@@ -2,8 +2,6 @@ package instagram
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/dmflow/dmflow"
@@ -307,71 +305,6 @@ func truncateRunes(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-// SplitText splits s into parts of at most max bytes, preferring paragraph
-// breaks, then line breaks, then sentence ends, then spaces, and never
-// cutting a UTF-8 sequence or separating a character from the combining
-// marks, variation selectors, skin tones or zero-width joiners that follow
-// it. Whitespace at the cut is dropped.
-func SplitText(s string, max int) []string {
-	var parts []string
-	for len(s) > max {
-		cut := cutPoint(s, max)
-		if cut == 0 { // max smaller than one rune
-			_, cut = utf8.DecodeRuneInString(s)
-		}
-		if head := strings.TrimRightFunc(s[:cut], unicode.IsSpace); head != "" {
-			parts = append(parts, head)
-		}
-		s = strings.TrimLeftFunc(s[cut:], unicode.IsSpace)
-	}
-	if s != "" || len(parts) == 0 {
-		parts = append(parts, s)
-	}
-	return parts
-}
-
-// cutPoint returns where to cut s so the head is at most max bytes.
-func cutPoint(s string, max int) int {
-	window := s[:safeBoundary(s, max)]
-	for _, sep := range []string{"\n\n", "\n", ". ", "! ", "? ", " "} {
-		if i := strings.LastIndex(window, sep); i > len(window)/2 {
-			return i + len(sep)
-		}
-	}
-	return len(window)
-}
-
-// safeBoundary returns the largest index <= max that starts a new
-// user-perceived character (falling back to a rune boundary when one
-// character is longer than max).
-func safeBoundary(s string, max int) int {
-	i := runeStart(s, max)
-	for i > 0 {
-		r, _ := utf8.DecodeRuneInString(s[i:])
-		prev, _ := utf8.DecodeLastRuneInString(s[:i])
-		if !joinsPrevious(r) && prev != zwj {
-			return i
-		}
-		i = runeStart(s, i-1)
-	}
-	return runeStart(s, max)
-}
-
-func runeStart(s string, i int) int {
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return i
-}
-
-const zwj = 0x200D
-
-// joinsPrevious reports runes that belong to the character before them:
-// joiners, variation selectors, skin tones, tag characters, combining marks.
-func joinsPrevious(r rune) bool {
-	switch {
-	case r == zwj, r >= 0xFE00 && r <= 0xFE0F, r >= 0x1F3FB && r <= 0x1F3FF, r >= 0xE0020 && r <= 0xE007F:
-		return true
-	}
-	return unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r)
-}
+// SplitText splits s into parts of at most max bytes: dmflow.SplitText,
+// the rule the engine also uses to cap a reply's parts (dmflow.TruncateText).
+func SplitText(s string, max int) []string { return dmflow.SplitText(s, max) }
