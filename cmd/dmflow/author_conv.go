@@ -38,6 +38,10 @@ type conversation struct {
 // event itself, answered actions, fired timers).
 type outcome struct {
 	Replies []dmflow.Outgoing
+	// Windows holds, per reply, the messaging-window verdict at the fake
+	// clock's time of the step that made it (dmflow.CheckWindow, as the
+	// sender decides): a reply it refuses is dead-lettered by serve.
+	Windows []dmflow.Window
 	Actions []dmflow.ActionCall
 	Pending []dmflow.ActionCall // calls left unanswered
 	Trace   []dmflow.TraceEntry
@@ -127,6 +131,9 @@ func (c *conversation) apply(ctx context.Context, turn *dmflow.Turn, out *outcom
 		c.sess = s
 	}
 	out.Replies = append(out.Replies, turn.Replies...)
+	for _, r := range turn.Replies {
+		out.Windows = append(out.Windows, dmflow.CheckWindow(r, c.now))
+	}
 	out.Actions = append(out.Actions, turn.Actions...)
 	out.Trace = append(out.Trace, turn.Trace...)
 	if c.onTurn != nil {

@@ -160,6 +160,12 @@ func TestTestCommand(t *testing.T) {
 		}
 		golden(t, "test-verbose.stdout", out)
 	})
+	t.Run("messaging window", func(t *testing.T) {
+		code, out, errs := runAuthor(t, "", "test", author+"window")
+		if code != exitOK || errs != "" || !strings.HasPrefix(out, "ok   2 transcripts, 5 steps\n") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+		}
+	})
 	t.Run("nothing matches", func(t *testing.T) {
 		code, _, errs := runAuthor(t, "", "test", "--run", "zzz", author+"good")
 		if code != exitFail || !strings.Contains(errs, "no transcript matched") {
@@ -240,6 +246,15 @@ func TestChat(t *testing.T) {
 	}
 	golden(t, "chat.stdout", out)
 	golden(t, "chat.stderr", errs)
+}
+
+// TestChatWindow: chat says which replies the messaging window refuses.
+func TestChatWindow(t *testing.T) {
+	code, out, errs := runAuthor(t, "hi\n/advance 26h\n", "chat", "--now", "2025-01-06T09:00:00Z", author+"window")
+	if code != exitOK || errs != "" {
+		t.Errorf("exit %d, stderr:\n%s", code, errs)
+	}
+	golden(t, "chat-window.stdout", out)
 }
 
 func TestChatBoltStoreResumes(t *testing.T) {

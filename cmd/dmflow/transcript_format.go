@@ -110,6 +110,9 @@ type replyWant struct {
 	Seen         *bool
 	React        *string
 	Private      *bool
+	// Undelivered: the messaging window refuses the reply (serve
+	// dead-letters it); compared by diffs.replies, not mismatches.
+	Undelivered *bool
 }
 
 // chipWant matches a quick reply or a button: a bare string is its title.

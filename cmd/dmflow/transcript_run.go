@@ -153,7 +153,7 @@ func (r *testRun) step(ctx context.Context, c *conversation, s *step, defaults m
 	}
 	d := compareStep(&s.Want, c.sess, out, defaults)
 	if len(d) > 0 && s.In != nil {
-		d = append(d, "the bot sent:"+sentText(out.Replies))
+		d = append(d, "the bot sent:"+sentText(out.Replies, out.Windows))
 	}
 	return d
 }
@@ -163,7 +163,7 @@ func (r *testRun) step(ctx context.Context, c *conversation, s *step, defaults m
 func compareStep(w *expectations, sess *dmflow.Session, out *outcome, defaults map[string]any) diffs {
 	var d diffs
 	if w.BotSet {
-		d.replies(w.Bot, out.Replies)
+		d.replies(w.Bot, out.Replies, out.Windows)
 	}
 	if sess == nil {
 		sess = &dmflow.Session{}
@@ -179,13 +179,24 @@ func compareStep(w *expectations, sess *dmflow.Session, out *outcome, defaults m
 	return d
 }
 
-func (d *diffs) replies(want []*replyWant, got []dmflow.Outgoing) {
+// replies compares the replies with their expectations. A reply the
+// messaging window refuses (windows[i], dmflow.CheckWindow) matches only an
+// expectation written with `undelivered: true`, and such an expectation
+// only a refused reply.
+func (d *diffs) replies(want []*replyWant, got []dmflow.Outgoing, windows []dmflow.Window) {
 	if len(want) != len(got) {
 		d.add("bot: want %s, got %d", plural(len(want), "reply"), len(got))
 	}
 	for i := 0; i < len(want) && i < len(got); i++ {
 		for _, m := range want[i].mismatches(got[i]) {
 			d.add("bot[%d].%s", i, m)
+		}
+		w, undelivered := windows[i], want[i].Undelivered != nil && *want[i].Undelivered
+		switch {
+		case !w.OK && !undelivered:
+			d.add("bot[%d]: not delivered: %s; serve dead-letters it (write `undelivered: true` if that is what you expect)", i, w.Text())
+		case w.OK && undelivered:
+			d.add("bot[%d].undelivered: want true, got false (the messaging window allows it)", i)
 		}
 	}
 }
@@ -253,15 +264,18 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-func sentText(rs []dmflow.Outgoing) string {
+func sentText(rs []dmflow.Outgoing, windows []dmflow.Window) string {
 	if len(rs) == 0 {
 		return " nothing"
 	}
 	var b strings.Builder
 	b.WriteByte('\n')
 	p := &replyPrinter{W: &b, Prefix: "bot: "}
-	for _, o := range rs {
+	for i, o := range rs {
 		p.Print(o)
+		if !windows[i].OK {
+			fmt.Fprintf(&b, "%snot delivered: %s\n", indent, windows[i].Text())
+		}
 	}
 	return strings.TrimRight(indentLines(b.String(), "  "), "\n")
 }
