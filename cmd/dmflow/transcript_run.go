@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/dmflow/dmflow"
@@ -91,13 +92,23 @@ func (r *testRun) run(ctx context.Context, t *transcript) {
 		return
 	}
 	var mocks map[string]*mockSpec
-	c := r.newConversation(e, t, &mocks)
+	users := &transcriptUsers{order: []string{t.UserID}, convs: map[string]*conversation{t.UserID: r.newConversation(e, t, t.UserID, &mocks)}}
 	for i, s := range t.Steps {
 		r.steps++
 		mocks = s.Mocks
-		if msgs := r.step(ctx, c, s, r.defaults[e]); len(msgs) > 0 {
+		who := orDefault(s.As, t.UserID)
+		if users.convs[who] == nil {
+			c := r.newConversation(e, t, who, &mocks)
+			c.now = users.convs[t.UserID].now
+			users.order, users.convs[who] = append(users.order, who), c
+		}
+		if msgs := r.step(ctx, users, who, s, r.defaults[e]); len(msgs) > 0 {
 			r.failed++
-			fmt.Fprintf(r.out, "--- FAIL: %s: %s\n    step %d at %s:%d: %s\n%s", t.File, t.Name, i+1, t.File, s.Line,
+			as := ""
+			if s.As != "" {
+				as = " as " + s.As
+			}
+			fmt.Fprintf(r.out, "--- FAIL: %s: %s\n    step %d at %s:%d%s: %s\n%s", t.File, t.Name, i+1, t.File, s.Line, as,
 				describeInput(s.In), indentLines(strings.Join(msgs, "\n"), "      "))
 			return
 		}
@@ -108,12 +119,20 @@ func (r *testRun) run(ctx context.Context, t *transcript) {
 	}
 }
 
-// newConversation starts a transcript's conversation; *stepMocks holds the
-// current step's mocks, consulted before the transcript's.
-func (r *testRun) newConversation(e *engine.Engine, t *transcript, stepMocks *map[string]*mockSpec) *conversation {
-	key := dmflow.SessionKey{Account: "test-account", User: t.UserID}
+// transcriptUsers are the conversations of a transcript's users (`as:`),
+// sharing one fake clock; order is by first appearance.
+type transcriptUsers struct {
+	order []string
+	convs map[string]*conversation
+}
+
+// newConversation starts user's conversation in a transcript; *stepMocks
+// holds the current step's mocks, consulted before the transcript's. Only
+// the transcript's own user (user_id) gets its start, profile and flow.
+func (r *testRun) newConversation(e *engine.Engine, t *transcript, user string, stepMocks *map[string]*mockSpec) *conversation {
+	key := dmflow.SessionKey{Account: "test-account", User: user}
 	c := &conversation{eng: e, key: key, now: t.Clock, onTurn: r.cov.visit(e)}
-	if t.Start != nil || t.Profile != nil || t.Flow != "" {
+	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "") {
 		f := e.Flow(t.Flow)
 		s := &dmflow.Session{Key: key, Vars: map[string]any{}, Created: t.Clock, Updated: t.Clock, Version: 1}
 		if f != nil {
@@ -142,13 +161,28 @@ func (r *testRun) newConversation(e *engine.Engine, t *transcript, stepMocks *ma
 	return c
 }
 
-// step runs one step and returns its mismatches (or its error).
-func (r *testRun) step(ctx context.Context, c *conversation, s *step, defaults map[string]any) []string {
-	out := &outcome{}
-	if s.In != nil {
+// step runs one step as user who and returns its mismatches (or its
+// error). An input of one user moves the shared clock for all: `advance`
+// fires every user's due timers; the expectations see who's outcome.
+func (r *testRun) step(ctx context.Context, users *transcriptUsers, who string, s *step, defaults map[string]any) []string {
+	c, out := users.convs[who], &outcome{}
+	if s.In != nil && s.In.Kind == "advance" {
+		convs := make([]*conversation, len(users.order))
+		for i, u := range users.order {
+			convs[i] = users.convs[u]
+		}
+		outs, err := advanceAll(ctx, convs, s.In.After)
+		if err != nil {
+			return []string{"error: " + err.Error()}
+		}
+		out = outs[slices.Index(users.order, who)]
+	} else if s.In != nil {
 		var err error
 		if out, err = c.send(ctx, s.In); err != nil {
 			return []string{"error: " + err.Error()}
+		}
+		for _, u := range users.order {
+			users.convs[u].now = c.now
 		}
 	}
 	d := compareStep(&s.Want, c.sess, out, defaults)
