@@ -118,8 +118,10 @@
 // must Clone it first.
 //
 // A comment event gets one private reply per step; further replies and
-// sender actions are dropped (traced). Replies are tagged HUMAN_AGENT only
-// while the session is handed off. The engine trusts flows.Load for static
+// sender actions are dropped (traced). Flow replies are never tagged
+// HUMAN_AGENT (the tag is for a person's messages: an operator's, sent
+// through the bot's admin API); dmflow.CheckWindow decides which replies
+// the messaging window still allows. The engine trusts flows.Load for static
 // checks (loops, dead ends, limits); New only re-checks what it needs to
 // build the fsm tables (targets, sub-flows, reserved names).
 package engine

@@ -103,10 +103,9 @@ func (st *step) cards(cs []*flows.CardSpec) dmflow.Reply {
 // private reply the comment allows.
 func (st *step) emit(rep dmflow.Reply, pos flows.Pos) {
 	s, ev := st.s, st.ev
+	// Never tagged HUMAN_AGENT: that tag is for a person's message (an
+	// operator's, through the admin API), not for what a flow says.
 	out := dmflow.Outgoing{Key: s.Key, To: dmflow.Recipient{ID: s.Key.User}, Reply: rep, Cause: ev.Key, LastInbound: s.LastInbound}
-	if s.Handoff != nil {
-		out.Tag = dmflow.TagHumanAgent
-	}
 	if ev.Kind == dmflow.KindComment && ev.Comment != nil && ev.Comment.ID != "" {
 		switch {
 		case rep.Kind == dmflow.ReplyAction || rep.Kind == dmflow.ReplyReact:

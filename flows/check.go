@@ -3,6 +3,9 @@ package flows
 import (
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/dmflow/dmflow"
 )
 
 // check runs the static checks of one flow (see doc.go for the list).
@@ -82,6 +85,32 @@ func (c *checker) state(s *State) {
 	}
 	c.keywords(s.On, "on")
 	c.retryLadder(s)
+	c.lateTimeout(s)
+}
+
+// lateTimeout warns about a timeout of 24 h or more that sends a message
+// (its own say, or the say of the states it reaches by goto and next): it
+// fires at least 24 h after the user's last message, when Instagram refuses
+// the message (dmflow.CheckWindow). A handoff changes nothing: flow replies
+// are never tagged HUMAN_AGENT, that tag is for an operator's own messages.
+func (c *checker) lateTimeout(s *State) {
+	t := s.Timeout
+	if t == nil || t.After < dmflow.MessagingWindow {
+		return
+	}
+	says := len(t.Say) > 0
+	seen := map[string]bool{}
+	for to := t.Goto; !says && to != nil && !seen[to.State]; {
+		seen[to.State] = true
+		next := c.f.States[to.State]
+		if next == nil {
+			break
+		}
+		says, to = len(next.Say) > 0, next.Next
+	}
+	if says {
+		c.e.warnf(t.Pos, "state %s: a timeout of %s sends a message at least 24 h after the user's last one, outside Instagram's messaging window: it is never delivered (use less than 24h, e.g. 23h)", s.Name, fmtDuration(t.After))
+	}
 }
 
 // retryLadder warns about retry entries no failure says: the n-th failed
@@ -164,4 +193,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// fmtDuration renders d without zero minutes and seconds ("24h", "90m").
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/dmflow/dmflow"
 )
 
 // Who sent a Message.
@@ -30,6 +32,12 @@ type Message struct {
 	Graph json.RawMessage `json:"graph,omitempty"`
 	// Step is the engine step (From engine).
 	Step *Step `json:"step,omitempty"`
+	// Undelivered (From bot, without Graph) is why a reply the step made
+	// is not sent: Instagram's messaging window refuses it
+	// (dmflow.CheckWindow at the studio clock's time; the sender
+	// dead-letters it). Reply is that reply.
+	Undelivered string        `json:"undelivered,omitempty"`
+	Reply       *dmflow.Reply `json:"reply,omitempty"`
 }
 
 // subBuffer is how many messages a slow subscriber may lag behind.

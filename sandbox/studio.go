@@ -67,6 +67,17 @@ func (s *Sandbox) observe(st bot.Step) {
 	s.order.Lock() // after the Say that delivered the event has recorded it
 	defer s.order.Unlock()
 	s.feed.add(Message{User: st.Event.User, From: FromEngine, Time: st.Now.UTC(), Step: &v})
+	if st.Turn == nil || st.Err != nil {
+		return
+	}
+	// The sender applies the same rule with the same clock and dead-letters
+	// these, so they never reach the Graph API double: mark them here.
+	for _, r := range st.Turn.Replies {
+		if w := dmflow.CheckWindow(r, st.Now); !w.OK {
+			rep := r.Reply
+			s.feed.add(Message{User: st.Event.User, From: FromBot, Time: st.Now.UTC(), Undelivered: w.Text(), Reply: &rep})
+		}
+	}
 }
 
 func newStep(st bot.Step) Step {

@@ -135,6 +135,44 @@ func hasVisit(st *sandbox.Step, what, name string) bool {
 	return false
 }
 
+// TestStudioMarksRepliesOutsideTheWindow: a reply made more than 24 h after
+// the user's last message (studio clock) is dead-lettered by the real
+// sender, and the studio shows it as not delivered.
+func TestStudioMarksRepliesOutsideTheWindow(t *testing.T) {
+	env := leadCapture(t)
+	sb := env.Sandbox
+	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hi"}`, nil)
+	m := stepTo(t, sb, "u1", 0, "greet")
+	if code := call(t, env, "POST", "api/clock", `{"user":"u1","advance":"25h"}`, nil); code != 200 {
+		t.Fatalf("clock: %d", code)
+	}
+	call(t, env, "POST", "api/move", `{"user":"u1","state":"menu"}`, nil)
+	m = waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool { return m.From == sandbox.FromBot && m.Undelivered != "" })
+	if !strings.Contains(m.Undelivered, "24-hour window") || m.Reply == nil || !strings.Contains(m.Reply.Text, "What would you like") || m.Graph != nil {
+		t.Fatalf("want the menu marked undelivered, got %+v", m)
+	}
+	// The sender refused it too: it is in the dead letters, never sent.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		dl, err := env.Store.DeadLetters(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dl) == 1 && strings.Contains(dl[0].Reason, "window") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters %+v, want the menu (outside the window)", dl)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, msg := range sb.Messages("u1", 0) {
+		if msg.From == sandbox.FromBot && msg.Graph != nil && strings.Contains(string(msg.Graph), "What would you like") {
+			t.Fatalf("the menu reached the Graph API double: %s", msg.Graph)
+		}
+	}
+}
+
 func TestStudioRejectsBadControls(t *testing.T) {
 	env := leadCapture(t)
 	for _, tc := range []struct {

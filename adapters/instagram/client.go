@@ -25,14 +25,14 @@ const (
 	DefaultProfileTTL = 24 * time.Hour
 )
 
-// Messaging windows.
+// Messaging windows: the rule is dmflow.CheckWindow's; these are its limits.
 const (
 	// Window is how long after the user's last message a reply may be sent.
-	Window = 24 * time.Hour
+	Window = dmflow.MessagingWindow
 	// HumanAgentWindow is the window for replies tagged HUMAN_AGENT.
-	HumanAgentWindow = 7 * 24 * time.Hour
+	HumanAgentWindow = dmflow.HumanAgentWindow
 	// PrivateReplyWindow is how long after a comment a private reply may be sent.
-	PrivateReplyWindow = 7 * 24 * time.Hour
+	PrivateReplyWindow = dmflow.PrivateReplyWindow
 )
 
 // TokenSource provides the access token for a business account.
@@ -133,27 +133,15 @@ func (e *WindowError) Error() string {
 // Unwrap returns dmflow.ErrOutsideWindow.
 func (e *WindowError) Unwrap() error { return dmflow.ErrOutsideWindow }
 
-// window checks m against the messaging window and returns the tag to send.
-// A zero LastInbound is not checked (the platform will decide).
+// window checks m against the messaging window (dmflow.CheckWindow, the one
+// owner of the rule) and returns the tag to send. A zero LastInbound is not
+// checked (the platform will decide).
 func (c *Client) window(m dmflow.Outgoing) (string, error) {
-	if m.LastInbound.IsZero() {
-		return m.Tag, nil
+	w := dmflow.CheckWindow(m, c.cfg.Clock())
+	if !w.OK {
+		return "", &WindowError{w.Since, w.Limit, w.Reason}
 	}
-	since := c.cfg.Clock().Sub(m.LastInbound)
-	switch {
-	case m.To.CommentID != "":
-		if since > PrivateReplyWindow {
-			return "", &WindowError{since, PrivateReplyWindow, "private replies are allowed for 7 days after the comment"}
-		}
-		return "", nil
-	case since <= Window:
-		return "", nil // inside the window no tag is needed
-	case m.Tag == dmflow.TagHumanAgent && since <= HumanAgentWindow:
-		return dmflow.TagHumanAgent, nil
-	case m.Tag == dmflow.TagHumanAgent:
-		return "", &WindowError{since, HumanAgentWindow, "HUMAN_AGENT replies are allowed for 7 days after the user's last message"}
-	}
-	return "", &WindowError{since, Window, "the 24-hour window since the user's last message is closed (HUMAN_AGENT allows 7 days for handed-off conversations)"}
+	return w.Tag, nil
 }
 
 // Send delivers m and returns the platform's message id (of the last part

@@ -38,6 +38,10 @@ type conversation struct {
 // event itself, answered actions, fired timers).
 type outcome struct {
 	Replies []dmflow.Outgoing
+	// Windows holds, per reply, the messaging-window verdict at the fake
+	// clock's time of the step that made it (dmflow.CheckWindow, as the
+	// sender decides): a reply it refuses is dead-lettered by serve.
+	Windows []dmflow.Window
 	Actions []dmflow.ActionCall
 	Pending []dmflow.ActionCall // calls left unanswered
 	Trace   []dmflow.TraceEntry
@@ -127,6 +131,9 @@ func (c *conversation) apply(ctx context.Context, turn *dmflow.Turn, out *outcom
 		c.sess = s
 	}
 	out.Replies = append(out.Replies, turn.Replies...)
+	for _, r := range turn.Replies {
+		out.Windows = append(out.Windows, dmflow.CheckWindow(r, c.now))
+	}
 	out.Actions = append(out.Actions, turn.Actions...)
 	out.Trace = append(out.Trace, turn.Trace...)
 	if c.onTurn != nil {
@@ -175,25 +182,53 @@ func (c *conversation) result(ctx context.Context, call dmflow.ActionCall, m *mo
 // advance moves the clock by d, firing each session timer that comes due on
 // the way at its due time, in due order, as the server's timer index does.
 func (c *conversation) advance(ctx context.Context, d time.Duration) (*outcome, error) {
-	end := c.now.Add(d)
-	out := &outcome{}
+	outs, err := advanceAll(ctx, []*conversation{c}, d)
+	return outs[0], err
+}
+
+// advanceAll moves the shared clock of several users' conversations (all at
+// the same time) by d, firing every session timer that comes due on the
+// way, across users, in due order, each at its due time. outs[i] is what
+// convs[i]'s timers produced.
+func advanceAll(ctx context.Context, convs []*conversation, d time.Duration) ([]*outcome, error) {
+	end := convs[0].now.Add(d)
+	outs := make([]*outcome, len(convs))
+	for i := range outs {
+		outs[i] = &outcome{}
+	}
 	for n := 0; ; n++ {
-		t, ok := c.nextTimer(end)
+		i, t, ok := nextDue(convs, end)
 		if !ok {
 			break
 		}
-		if n == maxChain {
-			return out, fmt.Errorf("more than %d timers fired within %s; is a timeout re-arming itself with a tiny delay?", maxChain, d)
+		if n == maxChain*len(convs) {
+			return outs, fmt.Errorf("more than %d timers fired within %s; is a timeout re-arming itself with a tiny delay?", maxChain, d)
 		}
-		if t.Due.After(c.now) {
-			c.now = t.Due
+		for _, c := range convs {
+			if t.Due.After(c.now) {
+				c.now = t.Due
+			}
 		}
-		if err := c.step(ctx, timerEvent(c.key, t), out); err != nil {
-			return out, err
+		if err := convs[i].step(ctx, timerEvent(convs[i].key, t), outs[i]); err != nil {
+			return outs, err
 		}
 	}
-	c.now = end
-	return out, nil
+	for _, c := range convs {
+		c.now = end
+	}
+	return outs, nil
+}
+
+// nextDue returns the earliest timer due at or before end over convs (the
+// first conversation's on a tie) and whose it is.
+func nextDue(convs []*conversation, end time.Time) (int, dmflow.Timer, bool) {
+	best, bt, found := -1, dmflow.Timer{}, false
+	for i, c := range convs {
+		if t, ok := c.nextTimer(end); ok && (!found || t.Due.Before(bt.Due)) {
+			best, bt, found = i, t, true
+		}
+	}
+	return best, bt, found
 }
 
 // nextTimer returns the session's earliest timer due at or before end.

@@ -23,8 +23,12 @@ type bundleSpec struct {
 var errUsage = errors.New("usage")
 
 // findBundles turns command-line paths into bundles: files named together
-// form one bundle; each directory (searched recursively, skipping hidden and
-// testdata directories below it) with flow files is one bundle.
+// form one bundle; a directory with flow files directly in it is one bundle
+// of exactly those files (what `dmflow serve --flows DIR` loads; its
+// sub-directories are not searched); a directory without flow files is
+// searched recursively (skipping hidden and testdata directories) and each
+// sub-directory found with flow files is a bundle, by the same rule. See
+// docs/testing.md, "Bundles".
 func findBundles(args []string) ([]bundleSpec, error) {
 	var out []bundleSpec
 	var files []string
@@ -32,10 +36,11 @@ func findBundles(args []string) ([]bundleSpec, error) {
 		n := len(out)
 		err := walkArg(a, func(f string) { files = append(files, f) }, func(dir string) error {
 			ok, err := hasFlowFiles(dir)
-			if ok {
-				out = append(out, bundleSpec{Name: dir, Paths: []string{dir}})
+			if err != nil || !ok {
+				return err
 			}
-			return err
+			out = append(out, bundleSpec{Name: dir, Paths: []string{dir}})
+			return fs.SkipDir // a bundle's sub-directories belong to no bundle
 		})
 		if err != nil {
 			return nil, err

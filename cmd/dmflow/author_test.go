@@ -63,6 +63,14 @@ func TestValidate(t *testing.T) {
 		{name: "strict", args: []string{"--strict", author + "warn"}, code: exitFail, stderrFile: "validate-strict.stderr"},
 		{name: "several bundles", args: []string{author + "good", author + "bad"}, code: exitFail,
 			stdout: "ok   testdata/author/good: 1 flow shop (main); 6 states\n", stderrFile: "validate-bad.stderr"},
+		// A directory with flow files is one bundle, its sub-directories
+		// not searched (old/ holds a broken flow serve would never load).
+		{name: "bundle dir skips sub-dirs", args: []string{author + "nested"}, code: exitOK,
+			stdout: "ok   testdata/author/nested: 1 flow shop (main); 6 states\n"},
+		// A directory without flow files: each sub-directory with flow files
+		// is a bundle (b/deeper, below the bundle b, is not).
+		{name: "dir of bundles", args: []string{author + "multi"}, code: exitOK,
+			stdout: "ok   testdata/author/multi/a: 1 flow shop (main); 6 states\nok   testdata/author/multi/b: 1 flow shop (main); 6 states\n"},
 		{name: "missing path", args: []string{author + "nope"}, code: exitUsage, stderrHas: "no such file"},
 		{name: "no args", args: nil, code: exitUsage, stderrHas: "name at least one"},
 		{name: "bad flag", args: []string{"--bogus", author + "good"}, code: exitUsage, stderrHas: "flag provided but not defined"},
@@ -152,6 +160,12 @@ func TestTestCommand(t *testing.T) {
 		}
 		golden(t, "test-verbose.stdout", out)
 	})
+	t.Run("messaging window", func(t *testing.T) {
+		code, out, errs := runAuthor(t, "", "test", author+"window")
+		if code != exitOK || errs != "" || !strings.HasPrefix(out, "ok   2 transcripts, 5 steps\n") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+		}
+	})
 	t.Run("nothing matches", func(t *testing.T) {
 		code, _, errs := runAuthor(t, "", "test", "--run", "zzz", author+"good")
 		if code != exitFail || !strings.Contains(errs, "no transcript matched") {
@@ -232,6 +246,15 @@ func TestChat(t *testing.T) {
 	}
 	golden(t, "chat.stdout", out)
 	golden(t, "chat.stderr", errs)
+}
+
+// TestChatWindow: chat says which replies the messaging window refuses.
+func TestChatWindow(t *testing.T) {
+	code, out, errs := runAuthor(t, "hi\n/advance 26h\n", "chat", "--now", "2025-01-06T09:00:00Z", author+"window")
+	if code != exitOK || errs != "" {
+		t.Errorf("exit %d, stderr:\n%s", code, errs)
+	}
+	golden(t, "chat-window.stdout", out)
 }
 
 func TestChatBoltStoreResumes(t *testing.T) {

@@ -225,8 +225,11 @@ func (c *chat) show(before *dmflow.Session, out *outcome, err error) {
 		c.last = out
 		if len(out.Replies) > 0 {
 			c.print.Reset()
-			for _, o := range out.Replies {
+			for i, o := range out.Replies {
 				c.print.Print(o)
+				if w := out.Windows[i]; !w.OK {
+					fmt.Fprintf(c.out, "-- not delivered: %s\n", w.Text())
+				}
 			}
 			c.taps = c.print.Taps
 		}

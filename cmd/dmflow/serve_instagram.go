@@ -24,6 +24,9 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 		return instagram.NewClient(instagram.ClientConfig{
 			BaseURL: side.graphURL(), Tokens: instagram.StaticToken(sandboxToken), Logger: s.log,
 			HTTPClient: graphHTTPClient(s.cfg),
+			// The studio's clock: a reply a timer sends after the user's
+			// 24 h window is dead-lettered, as in production.
+			Clock: side.clock.Now,
 		}), nil
 	}
 	tokens, err := s.tokenSource(ctx)

@@ -53,9 +53,12 @@ type mockSpec struct {
 // step is one line of the conversation: at most one input, then expectations.
 type step struct {
 	Line, Col int
-	In        *input // nil: expectations only
-	Mocks     map[string]*mockSpec
-	Want      expectations
+	// As is the user the step speaks as and checks ("" = the transcript's
+	// user_id); each user has a session of its own.
+	As    string
+	In    *input // nil: expectations only
+	Mocks map[string]*mockSpec
+	Want  expectations
 }
 
 // input is something that happens to the conversation. Kind names the key it
@@ -110,6 +113,9 @@ type replyWant struct {
 	Seen         *bool
 	React        *string
 	Private      *bool
+	// Undelivered: the messaging window refuses the reply (serve
+	// dead-letters it); compared by diffs.replies, not mismatches.
+	Undelivered *bool
 }
 
 // chipWant matches a quick reply or a button: a bare string is its title.
@@ -259,11 +265,18 @@ var inputKeys = []string{"user", "payload", "tap", "postback", "attachment", "co
 var expectKeys = []string{"bot", "no_reply", "state", "flow", "vars", "handoff", "ended", "actions", "mock"}
 
 func (p *tparser) step(n *yaml.Node) *step {
-	if !p.mapping(n, "step", append(append([]string(nil), inputKeys...), expectKeys...)) {
+	if !p.mapping(n, "step", append(append([]string{"as"}, inputKeys...), expectKeys...)) {
 		return nil
 	}
 	s := &step{Line: n.Line, Col: n.Column}
 	eachPair(n, func(k string, v *yaml.Node) {
+		if k == "as" {
+			p.decode(v, &s.As)
+			if strings.TrimSpace(s.As) == "" || strings.Contains(s.As, "/") {
+				p.errf(v, "as: want a user id (no \"/\"), got %q", s.As)
+			}
+			return
+		}
 		if contains(inputKeys, k) {
 			if s.In != nil {
 				p.errf(v, "step has two inputs (%s and %s); split it into two steps", s.In.Kind, k)

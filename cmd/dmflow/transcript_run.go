@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/dmflow/dmflow"
@@ -91,13 +92,23 @@ func (r *testRun) run(ctx context.Context, t *transcript) {
 		return
 	}
 	var mocks map[string]*mockSpec
-	c := r.newConversation(e, t, &mocks)
+	users := &transcriptUsers{order: []string{t.UserID}, convs: map[string]*conversation{t.UserID: r.newConversation(e, t, t.UserID, &mocks)}}
 	for i, s := range t.Steps {
 		r.steps++
 		mocks = s.Mocks
-		if msgs := r.step(ctx, c, s, r.defaults[e]); len(msgs) > 0 {
+		who := orDefault(s.As, t.UserID)
+		if users.convs[who] == nil {
+			c := r.newConversation(e, t, who, &mocks)
+			c.now = users.convs[t.UserID].now
+			users.order, users.convs[who] = append(users.order, who), c
+		}
+		if msgs := r.step(ctx, users, who, s, r.defaults[e]); len(msgs) > 0 {
 			r.failed++
-			fmt.Fprintf(r.out, "--- FAIL: %s: %s\n    step %d at %s:%d: %s\n%s", t.File, t.Name, i+1, t.File, s.Line,
+			as := ""
+			if s.As != "" {
+				as = " as " + s.As
+			}
+			fmt.Fprintf(r.out, "--- FAIL: %s: %s\n    step %d at %s:%d%s: %s\n%s", t.File, t.Name, i+1, t.File, s.Line, as,
 				describeInput(s.In), indentLines(strings.Join(msgs, "\n"), "      "))
 			return
 		}
@@ -108,12 +119,20 @@ func (r *testRun) run(ctx context.Context, t *transcript) {
 	}
 }
 
-// newConversation starts a transcript's conversation; *stepMocks holds the
-// current step's mocks, consulted before the transcript's.
-func (r *testRun) newConversation(e *engine.Engine, t *transcript, stepMocks *map[string]*mockSpec) *conversation {
-	key := dmflow.SessionKey{Account: "test-account", User: t.UserID}
+// transcriptUsers are the conversations of a transcript's users (`as:`),
+// sharing one fake clock; order is by first appearance.
+type transcriptUsers struct {
+	order []string
+	convs map[string]*conversation
+}
+
+// newConversation starts user's conversation in a transcript; *stepMocks
+// holds the current step's mocks, consulted before the transcript's. Only
+// the transcript's own user (user_id) gets its start, profile and flow.
+func (r *testRun) newConversation(e *engine.Engine, t *transcript, user string, stepMocks *map[string]*mockSpec) *conversation {
+	key := dmflow.SessionKey{Account: "test-account", User: user}
 	c := &conversation{eng: e, key: key, now: t.Clock, onTurn: r.cov.visit(e)}
-	if t.Start != nil || t.Profile != nil || t.Flow != "" {
+	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "") {
 		f := e.Flow(t.Flow)
 		s := &dmflow.Session{Key: key, Vars: map[string]any{}, Created: t.Clock, Updated: t.Clock, Version: 1}
 		if f != nil {
@@ -142,18 +161,33 @@ func (r *testRun) newConversation(e *engine.Engine, t *transcript, stepMocks *ma
 	return c
 }
 
-// step runs one step and returns its mismatches (or its error).
-func (r *testRun) step(ctx context.Context, c *conversation, s *step, defaults map[string]any) []string {
-	out := &outcome{}
-	if s.In != nil {
+// step runs one step as user who and returns its mismatches (or its
+// error). An input of one user moves the shared clock for all: `advance`
+// fires every user's due timers; the expectations see who's outcome.
+func (r *testRun) step(ctx context.Context, users *transcriptUsers, who string, s *step, defaults map[string]any) []string {
+	c, out := users.convs[who], &outcome{}
+	if s.In != nil && s.In.Kind == "advance" {
+		convs := make([]*conversation, len(users.order))
+		for i, u := range users.order {
+			convs[i] = users.convs[u]
+		}
+		outs, err := advanceAll(ctx, convs, s.In.After)
+		if err != nil {
+			return []string{"error: " + err.Error()}
+		}
+		out = outs[slices.Index(users.order, who)]
+	} else if s.In != nil {
 		var err error
 		if out, err = c.send(ctx, s.In); err != nil {
 			return []string{"error: " + err.Error()}
 		}
+		for _, u := range users.order {
+			users.convs[u].now = c.now
+		}
 	}
 	d := compareStep(&s.Want, c.sess, out, defaults)
 	if len(d) > 0 && s.In != nil {
-		d = append(d, "the bot sent:"+sentText(out.Replies))
+		d = append(d, "the bot sent:"+sentText(out.Replies, out.Windows))
 	}
 	return d
 }
@@ -163,7 +197,7 @@ func (r *testRun) step(ctx context.Context, c *conversation, s *step, defaults m
 func compareStep(w *expectations, sess *dmflow.Session, out *outcome, defaults map[string]any) diffs {
 	var d diffs
 	if w.BotSet {
-		d.replies(w.Bot, out.Replies)
+		d.replies(w.Bot, out.Replies, out.Windows)
 	}
 	if sess == nil {
 		sess = &dmflow.Session{}
@@ -179,13 +213,24 @@ func compareStep(w *expectations, sess *dmflow.Session, out *outcome, defaults m
 	return d
 }
 
-func (d *diffs) replies(want []*replyWant, got []dmflow.Outgoing) {
+// replies compares the replies with their expectations. A reply the
+// messaging window refuses (windows[i], dmflow.CheckWindow) matches only an
+// expectation written with `undelivered: true`, and such an expectation
+// only a refused reply.
+func (d *diffs) replies(want []*replyWant, got []dmflow.Outgoing, windows []dmflow.Window) {
 	if len(want) != len(got) {
 		d.add("bot: want %s, got %d", plural(len(want), "reply"), len(got))
 	}
 	for i := 0; i < len(want) && i < len(got); i++ {
 		for _, m := range want[i].mismatches(got[i]) {
 			d.add("bot[%d].%s", i, m)
+		}
+		w, undelivered := windows[i], want[i].Undelivered != nil && *want[i].Undelivered
+		switch {
+		case !w.OK && !undelivered:
+			d.add("bot[%d]: not delivered: %s; serve dead-letters it (write `undelivered: true` if that is what you expect)", i, w.Text())
+		case w.OK && undelivered:
+			d.add("bot[%d].undelivered: want true, got false (the messaging window allows it)", i)
 		}
 	}
 }
@@ -253,15 +298,18 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-func sentText(rs []dmflow.Outgoing) string {
+func sentText(rs []dmflow.Outgoing, windows []dmflow.Window) string {
 	if len(rs) == 0 {
 		return " nothing"
 	}
 	var b strings.Builder
 	b.WriteByte('\n')
 	p := &replyPrinter{W: &b, Prefix: "bot: "}
-	for _, o := range rs {
+	for i, o := range rs {
 		p.Print(o)
+		if !windows[i].OK {
+			fmt.Fprintf(&b, "%snot delivered: %s\n", indent, windows[i].Text())
+		}
 	}
 	return strings.TrimRight(indentLines(b.String(), "  "), "\n")
 }

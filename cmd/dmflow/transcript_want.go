@@ -9,7 +9,7 @@ import (
 )
 
 var replyKeys = []string{"kind", "text", "text_matches", "text_contains", "quick_replies", "buttons", "cards",
-	"image", "video", "audio", "file", "images", "media", "heart", "share", "typing", "seen", "react", "private"}
+	"image", "video", "audio", "file", "images", "media", "heart", "share", "typing", "seen", "react", "private", "undelivered"}
 
 // replies decodes `bot:`: a list of reply expectations, or one bare text.
 func (p *tparser) replies(v *yaml.Node) []*replyWant {
@@ -83,6 +83,8 @@ func (p *tparser) replyField(w *replyWant, k string, v *yaml.Node) {
 		w.React = p.str(v)
 	case "private":
 		w.Private = p.boolean(v)
+	case "undelivered":
+		w.Undelivered = p.boolean(v)
 	}
 }
 

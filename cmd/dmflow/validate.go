@@ -21,8 +21,10 @@ func validateCmd() *Command {
 		Summary: "check flow files: every error and warning as file:line:col",
 		Usage: `Usage: dmflow validate [--strict] [--json] FILE|DIR...
 
-Loads every bundle (a directory of flow files, searched recursively; or the
-files named together) exactly as 'dmflow serve' would, and prints every error
+Loads every bundle exactly as 'dmflow serve' would (a directory with flow
+files directly in it is one bundle of those files, its sub-directories not
+searched; a directory without flow files is searched recursively for such
+bundles; files named together are one bundle) and prints every error
 and warning to stderr as file:line:col: message. Exits 1 when a bundle has
 errors (or warnings, with --strict); otherwise prints one ok line per bundle.
 

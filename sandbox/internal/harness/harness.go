@@ -70,7 +70,7 @@ func Start(t testing.TB, load Loader) *Env {
 		OnEcho: func(body []byte, sig string) { deliverEcho(webhook, body, sig) }})
 	graph := httptest.NewUnstartedServer(nil)
 	client := instagram.NewClient(instagram.ClientConfig{BaseURL: "http://" + graph.Listener.Addr().String(),
-		Tokens: instagram.StaticToken("harness-token"), Logger: quiet})
+		Tokens: instagram.StaticToken("harness-token"), Logger: quiet, Clock: env.Clock.Now})
 	env.Bot, err = bot.New(bot.Config{Store: env.Store, Sender: client, Engine: eng, Logger: quiet,
 		Reload: func(context.Context) (bot.Engine, error) { return reload(load) },
 		Clock:  env.Clock.Now, Poll: 50 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond})

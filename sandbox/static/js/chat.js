@@ -149,7 +149,19 @@ export function createChat(user, send) {
     else if (a === "react" || a === "unreact") reacted((g.payload || {}).message_id, a === "react" ? (g.payload || {}).reaction : "", true);
   }
 
+  // renderUndelivered shows a reply the messaging window refused (the
+  // sender dead-letters it): greyed out, with the reason.
+  function renderUndelivered(m) {
+    const rep = m.reply || {};
+    const r = row("bot undelivered", "not delivered: " + m.undelivered);
+    r.title = "Instagram refuses this message: " + m.undelivered;
+    let text = rep.text || "";
+    if (!text && rep.elements) text = rep.elements.map((e) => e.title).join(" · ");
+    r.append(el("div", "bubble", text || "[" + (rep.kind || "reply") + "]"));
+  }
+
   function renderBot(m) {
+    if (m.undelivered) return renderUndelivered(m);
     const g = m.graph || {};
     if (g.sender_action) return senderAction(g);
     typing.hidden = true;

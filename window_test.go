@@ -1,0 +1,54 @@
+package dmflow_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
+
+func TestCheckWindow(t *testing.T) {
+	now := time.Date(2025, 1, 8, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		age     time.Duration // since LastInbound; <0: unknown
+		tag     string
+		comment bool
+		ok      bool
+		sendTag string
+		limit   time.Duration
+	}{
+		{"unknown last message", -1, "", false, true, "", 0},
+		{"unknown keeps the tag", -1, dmflow.TagHumanAgent, false, true, dmflow.TagHumanAgent, 0},
+		{"fresh", time.Hour, "", false, true, "", 24 * time.Hour},
+		{"exactly 24h", 24 * time.Hour, "", false, true, "", 24 * time.Hour},
+		{"24h and a second", 24*time.Hour + time.Second, "", false, false, "", 24 * time.Hour},
+		{"25h", 25 * time.Hour, "", false, false, "", 24 * time.Hour},
+		{"human agent inside 24h goes untagged", time.Hour, dmflow.TagHumanAgent, false, true, "", 24 * time.Hour},
+		{"human agent 25h", 25 * time.Hour, dmflow.TagHumanAgent, false, true, dmflow.TagHumanAgent, 7 * 24 * time.Hour},
+		{"human agent 7d", 7 * 24 * time.Hour, dmflow.TagHumanAgent, false, true, dmflow.TagHumanAgent, 7 * 24 * time.Hour},
+		{"human agent 8d", 8 * 24 * time.Hour, dmflow.TagHumanAgent, false, false, "", 7 * 24 * time.Hour},
+		{"private reply 6d", 6 * 24 * time.Hour, "", true, true, "", 7 * 24 * time.Hour},
+		{"private reply 8d", 8 * 24 * time.Hour, "", true, false, "", 7 * 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := dmflow.Outgoing{To: dmflow.Recipient{ID: "u"}, Tag: tt.tag}
+			if tt.age >= 0 {
+				m.LastInbound = now.Add(-tt.age)
+			}
+			if tt.comment {
+				m.To = dmflow.Recipient{CommentID: "c1"}
+			}
+			w := dmflow.CheckWindow(m, now)
+			if w.OK != tt.ok || w.Tag != tt.sendTag || w.Limit != tt.limit {
+				t.Fatalf("CheckWindow = %+v, want ok %v tag %q limit %s", w, tt.ok, tt.sendTag, tt.limit)
+			}
+			err := w.Err()
+			if tt.ok != (err == nil) || (!tt.ok && (!errors.Is(err, dmflow.ErrOutsideWindow) || w.Reason == "" || w.Text() == "")) {
+				t.Errorf("Err() = %v, Reason %q", err, w.Reason)
+			}
+		})
+	}
+}
