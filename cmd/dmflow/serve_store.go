@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
-	"github.com/dmflow/dmflow/store"
+	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/store/bolt"
 	"github.com/dmflow/dmflow/store/postgres"
 )
@@ -40,15 +40,27 @@ func openStore(ctx context.Context, cfg *serveConfig) (dmflow.Store, string, err
 	return db, "bbolt " + abs, nil
 }
 
-// tidy expires sessions idle longer than the session TTL and forgets done
-// inbox items (and their dedupe keys) older than the dedupe retention.
+// tidy expires sessions idle longer than the session TTL. The bot's
+// retention sweeper deletes old history, delivery records, dead letters and
+// notices (--retain-*).
 func tidy(ctx context.Context, st dmflow.Store, ttl time.Duration, now time.Time, log *slog.Logger) {
 	if ttl > 0 {
 		n, err := st.ExpireSessions(ctx, now.Add(-ttl))
 		logTidy(log, "expire sessions", n, err)
 	}
-	n, err := st.PruneInbox(ctx, now.Add(-store.DefaultDedupeRetention))
-	logTidy(log, "prune inbox", n, err)
+}
+
+// retention is the bot's retention from the --retain-* settings (0: keep
+// forever, which the bot spells negative).
+func (c *serveConfig) retention() bot.Retention {
+	keep := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	return bot.Retention{History: keep(c.RetainHistory), Delivered: keep(c.RetainDelivered),
+		DeadLetters: keep(c.RetainDead), Notices: keep(c.RetainNotices)}
 }
 
 func logTidy(log *slog.Logger, what string, n int, err error) {

@@ -1,0 +1,5 @@
+package main
+
+import "net/http"
+
+func (s *server) personalRoutes(mux *http.ServeMux) {}
