@@ -35,6 +35,7 @@ type serveConfig struct {
 	RetainDelivered time.Duration
 	RetainDead      time.Duration
 	RetainNotices   time.Duration
+	PublicURL       string
 	HandoffRelease  time.Duration
 	Workers         int
 	Lease           time.Duration
@@ -110,6 +111,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"retain-delivered", "DMFLOW_RETAIN_DELIVERED", "retain_delivered", "168h", "forget the record of a delivered reply (its echo dedupe key) after this long (0: keep forever)", false, &c.RetainDelivered},
 		{"retain-dead-letters", "DMFLOW_RETAIN_DEAD_LETTERS", "retain_dead_letters", "720h", "delete replies that failed permanently after this long (0: keep forever)", false, &c.RetainDead},
 		{"retain-notices", "DMFLOW_RETAIN_NOTICES", "retain_notices", "720h", "delete outgoing webhooks not delivered (pending or dead) after this long (0: keep forever)", false, &c.RetainNotices},
+		{"public-url", "DMFLOW_PUBLIC_URL", "public_url", "", "the server's public https base URL, for links Meta shows (data deletion status); default: the origin of the redirect URI", false, &c.PublicURL},
 		{"handoff-release", "DMFLOW_HANDOFF_RELEASE", "handoff_release", "24h", "give a handed-off conversation back to the bot after this idle time, for handoffs without release_after (0: never)", false, &c.HandoffRelease},
 		{"workers", "DMFLOW_WORKERS", "workers", "64", "inbox workers (users processed in parallel)", false, &c.Workers},
 		{"lease", "DMFLOW_LEASE", "lease", "30s", "how long a replica holds a user's inbox and outbox work; after a crash other replicas take it over once it expires", false, &c.Lease},
@@ -366,6 +368,11 @@ func (c *serveConfig) validateServe() error {
 	}
 	if err := c.validateNotify(); err != nil {
 		return err
+	}
+	if c.PublicURL != "" {
+		if err := checkHTTPURL("public_url", c.PublicURL); err != nil {
+			return err
+		}
 	}
 	if c.Sandbox() {
 		return nil
