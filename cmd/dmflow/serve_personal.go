@@ -49,4 +49,3 @@ func compactHandler(st dmflow.Store, token string, log *slog.Logger) http.Handle
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
