@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,16 +20,7 @@ type compacter interface {
 // only its live records, so deleted data (a forgotten person) leaves the
 // disk file. Other stores answer 501.
 func compactHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler {
-	if token == "" {
-		return http.NotFoundHandler()
-	}
-	want := []byte("Bearer " + token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dmflow admin"`)
-			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
-			return
-		}
+	return adminOnly(token, func(w http.ResponseWriter, r *http.Request) {
 		c, ok := st.(compacter)
 		if !ok {
 			http.Error(w, `{"error":"this store has no compaction; on PostgreSQL run VACUUM (see docs/operations.md, Personal data)"}`, http.StatusNotImplemented)

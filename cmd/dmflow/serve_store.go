@@ -86,14 +86,9 @@ func runTidy(ctx context.Context, st dmflow.Store, ttl time.Duration, log *slog.
 	}
 }
 
-// backuper is a store that can copy itself while serving (store/bolt).
-type backuper interface {
-	Backup(ctx context.Context, w io.Writer) (int64, error)
-}
-
-// backupHandler serves GET /admin/backup: a consistent copy of the bbolt
-// file, behind the admin token. Other stores answer 501.
-func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler {
+// adminOnly guards h with the admin token (constant-time compare); with no
+// token it is disabled (404), like the admin API.
+func adminOnly(token string, h http.HandlerFunc) http.Handler {
 	if token == "" {
 		return http.NotFoundHandler()
 	}
@@ -104,6 +99,19 @@ func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return
 		}
+		h(w, r)
+	})
+}
+
+// backuper is a store that can copy itself while serving (store/bolt).
+type backuper interface {
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// backupHandler serves GET /admin/backup: a consistent copy of the bbolt
+// file, behind the admin token. Other stores answer 501.
+func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler {
+	return adminOnly(token, func(w http.ResponseWriter, r *http.Request) {
 		b, ok := st.(backuper)
 		if !ok {
 			http.Error(w, `{"error":"this store has no online backup; use the database's own tools"}`, http.StatusNotImplemented)

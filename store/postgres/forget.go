@@ -16,6 +16,11 @@ import (
 
 const personWhere = `account = $1 AND ($2 = '' OR user_id = $2)`
 
+// inTx runs fn in one transaction, retried like every call (db.run).
+func (db *DB) inTx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
+	return db.run(ctx, op, func(ctx context.Context) error { return pgx.BeginFunc(ctx, db.pool, fn) })
+}
+
 // Forget erases every row about f.Key in one transaction.
 func (db *DB) Forget(ctx context.Context, f dmflow.Forget) (dmflow.Forgotten, error) {
 	op := "forget " + f.Key.String()
@@ -26,12 +31,10 @@ func (db *DB) Forget(ctx context.Context, f dmflow.Forget) (dmflow.Forgotten, er
 		return dmflow.Forgotten{}, fmt.Errorf("store/postgres: %s: a seq needs a user and an owner: %w", op, dmflow.ErrInvalid)
 	}
 	var n dmflow.Forgotten
-	err := db.run(ctx, op, func(ctx context.Context) error {
-		return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-			var err error
-			n, err = forgetTx(ctx, tx, f)
-			return err
-		})
+	err := db.inTx(ctx, op, func(tx pgx.Tx) error {
+		var err error
+		n, err = forgetTx(ctx, tx, f)
+		return err
 	})
 	return n, err
 }
@@ -99,9 +102,7 @@ func (db *DB) Export(ctx context.Context, key dmflow.SessionKey) (*dmflow.Person
 	case !errors.Is(err, dmflow.ErrNotFound):
 		return nil, err
 	}
-	err = db.run(ctx, op, func(ctx context.Context) error {
-		return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return exportTx(ctx, tx, key, out) })
-	})
+	err = db.inTx(ctx, op, func(tx pgx.Tx) error { return exportTx(ctx, tx, key, out) })
 	if err != nil {
 		return nil, err
 	}
@@ -167,12 +168,10 @@ func exportTx(ctx context.Context, tx pgx.Tx, key dmflow.SessionKey, out *dmflow
 // Sweep deletes what is older than the retention cut-offs.
 func (db *DB) Sweep(ctx context.Context, c dmflow.Sweep) (dmflow.Swept, error) {
 	var n dmflow.Swept
-	err := db.run(ctx, "sweep", func(ctx context.Context) error {
-		return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-			var err error
-			n, err = sweepTx(ctx, tx, c)
-			return err
-		})
+	err := db.inTx(ctx, "sweep", func(tx pgx.Tx) error {
+		var err error
+		n, err = sweepTx(ctx, tx, c)
+		return err
 	})
 	return n, err
 }

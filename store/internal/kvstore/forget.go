@@ -184,21 +184,7 @@ func deleteOutbox(tx Tx, match func(queue string, uk, sk []byte) (bool, error)) 
 
 // deleteDead deletes the dead letters for which match returns true.
 func deleteDead(tx Tx, match func(*dmflow.DeadLetter) bool) (int, error) {
-	var keys [][]byte
-	var derr error
-	err := tx.Bucket(bDead).Scan(nil, func(k, v []byte) bool {
-		var d dmflow.DeadLetter
-		if derr = dmflow.UnmarshalRecord(v, &d); derr != nil {
-			return false
-		}
-		if match(&d) {
-			keys = append(keys, append([]byte(nil), k...))
-		}
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
+	keys, _, err := matching(tx.Bucket(bDead), match)
 	if err != nil {
 		return 0, err
 	}
@@ -210,37 +196,43 @@ func deleteDead(tx Tx, match func(*dmflow.DeadLetter) bool) (int, error) {
 	return len(keys), nil
 }
 
-// forgetActions deletes the recorded action calls of the people under
-// prefix.
-func forgetActions(tx Tx, prefix []byte) (int, error) {
-	type ref struct {
-		seq []byte
-		id  string
-	}
-	var refs []ref
+// matching decodes every record of b and returns the keys and records for
+// which match returns true.
+func matching[T any](b Bucket, match func(*T) bool) ([][]byte, []T, error) {
+	var keys [][]byte
+	var recs []T
 	var derr error
-	err := tx.Bucket(bActions).Scan(nil, func(k, v []byte) bool {
-		var it dmflow.ActionItem
-		if derr = dmflow.UnmarshalRecord(v, &it); derr != nil {
+	err := b.Scan(nil, func(k, v []byte) bool {
+		var r T
+		if derr = dmflow.UnmarshalRecord(v, &r); derr != nil {
 			return false
 		}
-		if hasPrefix(prefix)(userKey(it.Call.Key)) {
-			refs = append(refs, ref{append([]byte(nil), k...), it.Call.ID})
+		if match(&r) {
+			keys, recs = append(keys, append([]byte(nil), k...)), append(recs, r)
 		}
 		return true
 	})
 	if err == nil {
 		err = derr
 	}
+	return keys, recs, err
+}
+
+// forgetActions deletes the recorded action calls of the people under
+// prefix.
+func forgetActions(tx Tx, prefix []byte) (int, error) {
+	keys, items, err := matching(tx.Bucket(bActions), func(it *dmflow.ActionItem) bool {
+		return hasPrefix(prefix)(userKey(it.Call.Key))
+	})
 	if err != nil {
 		return 0, err
 	}
-	for _, r := range refs {
-		if err := deleteAll(del{tx.Bucket(bActions), r.seq}, del{tx.Bucket(bActID), []byte(r.id)}, del{tx.Bucket(bActLease), r.seq}); err != nil {
+	for i, k := range keys {
+		if err := deleteAll(del{tx.Bucket(bActions), k}, del{tx.Bucket(bActID), []byte(items[i].Call.ID)}, del{tx.Bucket(bActLease), k}); err != nil {
 			return 0, err
 		}
 	}
-	return len(refs), nil
+	return len(keys), nil
 }
 
 // Export returns everything stored about the person key.
@@ -294,25 +286,13 @@ func export(tx Tx, uk []byte, out *dmflow.PersonalExport) error {
 	if err != nil {
 		return err
 	}
-	dead, err := scanRecs[dmflow.DeadLetter](tx.Bucket(bDead), int(^uint(0)>>1))
+	_, dead, err := matching(tx.Bucket(bDead), func(d *dmflow.DeadLetter) bool { return string(userKey(d.Item.Key)) == string(uk) })
 	if err != nil {
 		return err
 	}
-	for _, d := range dead {
-		if string(userKey(d.Item.Key)) == string(uk) {
-			out.DeadLetters = append(out.DeadLetters, d)
-		}
-	}
-	acts, err := scanRecs[dmflow.ActionItem](tx.Bucket(bActions), int(^uint(0)>>1))
-	if err != nil {
-		return err
-	}
-	for _, a := range acts {
-		if string(userKey(a.Call.Key)) == string(uk) {
-			out.Actions = append(out.Actions, a)
-		}
-	}
-	return nil
+	_, acts, err := matching(tx.Bucket(bActions), func(a *dmflow.ActionItem) bool { return string(userKey(a.Call.Key)) == string(uk) })
+	out.DeadLetters, out.Actions = append(out.DeadLetters, dead...), append(out.Actions, acts...)
+	return err
 }
 
 // Sweep deletes what is older than the retention cut-offs.
