@@ -282,6 +282,7 @@ func TestCompactWhileWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
 	if n, err := db.InboxDepth(ctx); err != nil || n != writers*each {
 		t.Fatalf("after reopening: depth %d, %v; want %d", n, err, writers*each)
 	}
