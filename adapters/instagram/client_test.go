@@ -443,7 +443,7 @@ func TestProfileCached(t *testing.T) {
 		t.Errorf("%d calls, want 1 (cached)", srv.Calls())
 	}
 	var _ interface{ ForgetProfile(account, user string) } = c // bot.ProfileForgetter
-	c.ForgetProfile(acct, user) // an erasure drops the cached profile
+	c.ForgetProfile(acct, user)                                // an erasure drops the cached profile
 	if _, err := c.Profile(context.Background(), acct, user); err != nil || srv.Calls() != 2 {
 		t.Errorf("after ForgetProfile: %d calls, %v; want a new lookup", srv.Calls(), err)
 	}
