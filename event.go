@@ -172,7 +172,7 @@ type TimerFire struct {
 
 // AdminCommand is an operator command routed through the user's queue.
 type AdminCommand struct {
-	Op    string `json:"op"`              // reset | move | release | handoff
+	Op    string `json:"op"`              // reset | move | release | handoff | forget
 	State string `json:"state,omitempty"` // target state for move
 	By    string `json:"by,omitempty"`
 }
@@ -183,4 +183,7 @@ const (
 	AdminMove    = "move"
 	AdminRelease = "release"
 	AdminHandoff = "handoff"
+	// AdminForget erases everything stored about the user (the bot runs it
+	// with Store.Forget instead of stepping the engine).
+	AdminForget = "forget"
 )

@@ -37,6 +37,7 @@ type Store interface {
 	Outbox
 	Actions
 	Tokens
+	PersonalData
 	// Close releases the store. In-flight leases are dropped, and their work
 	// becomes claimable again (immediately for a single-process store, after
 	// the lease expires for a shared one).
@@ -307,6 +308,78 @@ type Tokens interface {
 	// GetToken returns the account's token or an error wrapping ErrNotFound.
 	GetToken(ctx context.Context, account string) (*Token, error)
 	ListTokens(ctx context.Context) ([]Token, error)
+}
+
+// Forget asks PersonalData.Forget to erase one person (or, with Key.User
+// empty, everything of one business account).
+type Forget struct {
+	Key SessionKey
+	// Owner and Seq: when Seq is set, Owner must hold the user's inbox
+	// lease (ErrLeaseLost otherwise) and the user's inbox items with Seq <=
+	// this one are erased whether done or pending (the bot passes the seq of
+	// the forget command it claimed, queued behind the user's earlier work).
+	// Pending items after Seq, which arrived after the request, are kept.
+	// With Seq 0 (and always for a whole account) pending inbox items are
+	// kept.
+	Owner string
+	Seq   uint64
+	Now   time.Time
+}
+
+// Forgotten counts what Forget erased.
+type Forgotten struct {
+	Sessions    int `json:"sessions"`
+	Inbox       int `json:"inbox"` // items of the history, failed ones included
+	Outbox      int `json:"outbox"`
+	DeadLetters int `json:"dead_letters"`
+	Actions     int `json:"actions"`
+}
+
+// Total is the number of records erased.
+func (f Forgotten) Total() int {
+	return f.Sessions + f.Inbox + f.Outbox + f.DeadLetters + f.Actions
+}
+
+// PersonalExport is everything a store holds about one person.
+type PersonalExport struct {
+	Key         SessionKey   `json:"key"`
+	Session     *Session     `json:"session"` // with its timers and cached profile
+	Inbox       []InboxItem  `json:"inbox"`   // history and pending items, oldest first
+	Failed      []FailedItem `json:"failed"`
+	Outbox      []OutboxItem `json:"outbox"` // pending replies and notices
+	DeadLetters []DeadLetter `json:"dead_letters"`
+	Actions     []ActionItem `json:"actions"`
+}
+
+// Sweep gives the retention cut-offs for PersonalData.Sweep: records older
+// than a cut-off are deleted; a zero cut-off keeps that kind.
+type Sweep struct {
+	History     time.Time // done and failed inbox items received before (with their dedupe keys)
+	Delivered   time.Time // delivery records (Ack.Remember keys) remembered before
+	DeadLetters time.Time // dead letters of the dm queue dead before
+	Notices     time.Time // notices (pending or dead) created before
+}
+
+// Swept counts what Sweep deleted.
+type Swept struct {
+	History, Delivered, DeadLetters, Notices int
+}
+
+// PersonalData erases, exports and expires what is stored about people.
+type PersonalData interface {
+	// Forget erases, in one transaction, every record about f.Key: the
+	// session (with its timers and cached profile), inbox items (see
+	// Forget.Seq) with their dedupe keys, failed items, pending outbox
+	// items and notices, dead letters and recorded action calls. Records
+	// that do not name the person stay: remembered delivery keys
+	// ("echo:<mid>") and the account's tokens. Forgetting nobody is no error.
+	Forget(ctx context.Context, f Forget) (Forgotten, error)
+	// Export returns everything stored about the person key (empty lists
+	// and a nil Session when nothing is).
+	Export(ctx context.Context, key SessionKey) (*PersonalExport, error)
+	// Sweep deletes what is older than the retention cut-offs. Pending
+	// inbox items and pending replies are never swept.
+	Sweep(ctx context.Context, s Sweep) (Swept, error)
 }
 
 // Sender delivers one outgoing message. Implemented by adapters (the

@@ -28,6 +28,8 @@ var errShuttingDown = errors.New("bot: shutting down")
 //	POST   /admin/sessions/{account}/{user}/handoff    (queued)
 //	POST   /admin/sessions/{account}/{user}/release    (queued)
 //	GET    /admin/sessions/{account}/{user}/history?limit=
+//	POST   /admin/sessions/{account}/{user}/forget     erase everything about the user (queued)
+//	GET    /admin/sessions/{account}/{user}/export     everything stored about the user
 //	GET    /admin/handoffs
 //	POST   /admin/handoffs/{account}/{user}/release    (queued)
 //	GET    /admin/deadletters?limit=
@@ -51,6 +53,8 @@ func (b *Bot) AdminHandler(token string) http.Handler {
 	mux.HandleFunc("POST /admin/sessions/{account}/{user}/handoff", b.adminCommand(dmflow.AdminHandoff))
 	mux.HandleFunc("POST /admin/sessions/{account}/{user}/release", b.adminCommand(dmflow.AdminRelease))
 	mux.HandleFunc("GET /admin/sessions/{account}/{user}/history", b.adminHistory)
+	mux.HandleFunc("POST /admin/sessions/{account}/{user}/forget", b.adminCommand(dmflow.AdminForget))
+	mux.HandleFunc("GET /admin/sessions/{account}/{user}/export", b.adminExport)
 	mux.HandleFunc("GET /admin/handoffs", b.adminHandoffs)
 	mux.HandleFunc("POST /admin/handoffs/{account}/{user}/release", b.adminCommand(dmflow.AdminRelease))
 	mux.HandleFunc("GET /admin/deadletters", b.adminDeadLetters)

@@ -186,7 +186,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer stopWatch()
 	b.log.Info("bot running", "workers", b.cfg.Workers, "notices", b.cfg.NoticeURL != "")
 	var wg sync.WaitGroup
-	for _, loop := range []func(context.Context){b.runInbox, b.dm.run, b.runTimers, b.runActions} {
+	for _, loop := range []func(context.Context){b.runInbox, b.dm.run, b.runTimers, b.runActions, b.runRetention} {
 		wg.Go(func() { loop(b.workCtx) })
 	}
 	if b.cfg.NoticeURL != "" {

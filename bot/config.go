@@ -123,6 +123,10 @@ type Config struct {
 	// echo and may hand off on its own).
 	NoEchoHandoff bool
 
+	// Retention is how long inbox history, delivery records, dead letters
+	// and notices are kept; a background sweeper deletes older ones.
+	Retention Retention
+
 	// Clock returns the current time. Default time.Now. Tests and the
 	// sandbox inject a fake clock and call FireTimersNow.
 	Clock func() time.Time
@@ -148,6 +152,7 @@ func (c *Config) setDefaults() {
 	setDur(&c.ProfileTTL, 24*time.Hour)
 	setDur(&c.ProfileTimeout, 2*time.Second)
 	setDur(&c.ProfileRetry, 10*time.Minute)
+	c.Retention.setDefaults()
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}

@@ -24,6 +24,7 @@ type metrics struct {
 	reloads, leaseLost   *prometheus.CounterVec
 	tokenExpiry          *prometheus.GaugeVec
 	tokenRefreshFailed   *prometheus.CounterVec
+	personal             *personalMetrics
 }
 
 func newMetrics(b *Bot) *metrics {
@@ -45,6 +46,7 @@ func newMetrics(b *Bot) *metrics {
 	m.reloads = f.counterVec("dmflow_engine_reloads_total", "Engine reloads by result.", "result")
 	m.tokenExpiry = f.gaugeVec("dmflow_token_expiry_timestamp_seconds", "When each account's access token expires (Unix time).", "account")
 	m.tokenRefreshFailed = f.counterVec("dmflow_token_refresh_failures_total", "Failed refreshes of an account's access token; alert on any increase (the token stops working at its expiry).", "account")
+	m.personal = newPersonalMetrics(f)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(depthGauge("dmflow_inbox_depth", "Inbox items not done yet.", func(ctx context.Context) (int, error) {
 		return b.store.InboxDepth(ctx)

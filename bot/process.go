@@ -25,6 +25,9 @@ func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
 		reason := fmt.Sprintf("given up after %d claims (crash loop?)", it.Attempts)
 		return b.commit(ctx, it, nil, dmflow.Commit{Failed: reason}, start)
 	}
+	if isForget(&it.Event) {
+		return b.forget(ctx, it)
+	}
 	if it.Event.Kind == dmflow.KindEcho && b.ownEcho(ctx, &it.Event) {
 		return b.commit(ctx, it, nil, dmflow.Commit{}, start) // reply.sent was queued at delivery
 	}

@@ -61,7 +61,19 @@
 // the given time; pending items and their keys are never pruned. Failed items
 // stay listed by FailedInbox. ExpireSessions deletes sessions whose Updated
 // time (set to Commit.Now when the caller left it zero) is older than the
-// TTL, with their timers.
+// TTL, with their timers. Sweep applies retention cut-offs per kind (done and
+// failed history, delivery records, dead letters, notices); the bot runs it
+// in the background.
+//
+// # Personal data
+//
+// Forget erases one person (or a whole business account) in one
+// transaction: session and timers, inbox items up to the forget command's
+// Seq with their dedupe keys, failed items, pending outbox items and
+// notices, dead letters and action calls. Pending inbox items after that
+// Seq (newer messages) stay. Export returns the same records. Deleted data
+// may remain on disk until store/bolt's Compact rewrites the file, or
+// PostgreSQL's VACUUM reclaims the rows.
 package store
 
 import "time"

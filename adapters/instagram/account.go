@@ -161,3 +161,11 @@ func (c *Client) get(ctx context.Context, account, u string, out any) error {
 	}
 	return decodeBody(cl, res.body, out)
 }
+
+// ForgetProfile drops the cached profile of one person (after an erasure
+// request; bot.ProfileForgetter).
+func (c *Client) ForgetProfile(account, igsid string) {
+	c.mu.Lock()
+	delete(c.profiles, profileKey{account, igsid})
+	c.mu.Unlock()
+}

@@ -446,6 +446,11 @@ func TestProfileCached(t *testing.T) {
 	if srv.Calls() != 1 {
 		t.Errorf("%d calls, want 1 (cached)", srv.Calls())
 	}
+	var _ interface{ ForgetProfile(account, user string) } = c // bot.ProfileForgetter
+	c.ForgetProfile(acct, user)                                // an erasure drops the cached profile
+	if _, err := c.Profile(context.Background(), acct, user); err != nil || srv.Calls() != 2 {
+		t.Errorf("after ForgetProfile: %d calls, %v; want a new lookup", srv.Calls(), err)
+	}
 	_, err := c.Profile(context.Background(), acct, "stranger")
 	if !errors.Is(err, dmflow.ErrPermanent) {
 		t.Errorf("no consent: %v", err)

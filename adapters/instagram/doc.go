@@ -103,4 +103,15 @@
 //     budget. Set RateLimits accordingly.
 //   - Error 190 and a NeedsReauth token are permanent: replies are
 //     dead-lettered until the account is connected again.
+//   - ParseSignedRequest follows Meta's "Data Deletion Request Callback"
+//     page (developers.facebook.com/docs/development/create-an-app/
+//     app-dashboard/data-deletion-callback), which the deauthorize
+//     callback shares: a form field signed_request = base64url(signature)
+//     "." base64url(JSON payload), the signature being HMAC-SHA256 of the
+//     payload part as sent, keyed with the app secret; the payload carries
+//     algorithm ("HMAC-SHA256"), issued_at, expires and user_id (a string,
+//     sometimes a number). The deletion callback must answer
+//     {"url": ..., "confirmation_code": ...}. The user_id is app-scoped:
+//     with Instagram business login it names the business account that
+//     removed the app (dmflow.Token.AppUserID), never a DM customer.
 package instagram

@@ -35,6 +35,9 @@ A/U is a session key: business account id / user id.
   failed                events the flow failed on
   reload                reload the flows (like SIGHUP; errors are shown)
   replay A/U            re-run the user's history against the current flows (dry run)
+  forget A/U            erase everything stored about the user (queued behind the user's messages)
+  export A/U            everything stored about the user, as JSON
+  compact               rewrite the bbolt file without freed pages (after forget; pauses the store briefly)
   backup FILE           write a consistent copy of the bbolt file to FILE
   stranded PATH         sessions whose flow state no longer exists in the flows at PATH
 
@@ -132,6 +135,9 @@ var adminCommands = map[string]adminOp{
 	"drop":        {1, seqOp(http.MethodDelete, "")},
 	"reload":      {0, (*adminClient).reload},
 	"replay":      {1, (*adminClient).replay},
+	"forget":      {1, keyed(http.MethodPost, "/forget", "")},
+	"export":      {1, keyed(http.MethodGet, "/export", "")},
+	"compact":     {0, (*adminClient).compact},
 	"backup":      {1, (*adminClient).backup},
 	"stranded":    {1, (*adminClient).stranded},
 }
@@ -180,6 +186,10 @@ func seqOp(method, suffix string) func(*adminClient, context.Context, *flag.Flag
 
 func (c *adminClient) reload(ctx context.Context, _ *flag.FlagSet, _ []string) error {
 	return c.print(ctx, http.MethodPost, "/admin/reload", nil)
+}
+
+func (c *adminClient) compact(ctx context.Context, _ *flag.FlagSet, _ []string) error {
+	return c.print(ctx, http.MethodPost, "/admin/compact", nil)
 }
 
 func (c *adminClient) replay(ctx context.Context, _ *flag.FlagSet, a []string) error {

@@ -31,6 +31,11 @@ type serveConfig struct {
 	LogLevel        string
 	ShutdownTimeout time.Duration
 	SessionTTL      time.Duration
+	RetainHistory   time.Duration
+	RetainDelivered time.Duration
+	RetainDead      time.Duration
+	RetainNotices   time.Duration
+	PublicURL       string
 	HandoffRelease  time.Duration
 	Workers         int
 	Lease           time.Duration
@@ -104,6 +109,11 @@ func configSettings(c *serveConfig) []configSetting {
 		{"log-level", "DMFLOW_LOG_LEVEL", "log_level", "info", "log level: debug, info, warn, error", false, &c.LogLevel},
 		{"shutdown-timeout", "DMFLOW_SHUTDOWN_TIMEOUT", "shutdown_timeout", "20s", "how long SIGTERM waits for in-flight work", false, &c.ShutdownTimeout},
 		{"session-ttl", "DMFLOW_SESSION_TTL", "session_ttl", "2160h", "delete sessions idle this long (0: keep forever)", false, &c.SessionTTL},
+		{"retain-history", "DMFLOW_RETAIN_HISTORY", "retain_history", "720h", "delete done and failed inbox items (the conversation history) after this long (0: keep forever)", false, &c.RetainHistory},
+		{"retain-delivered", "DMFLOW_RETAIN_DELIVERED", "retain_delivered", "168h", "forget the record of a delivered reply (its echo dedupe key) after this long (0: keep forever)", false, &c.RetainDelivered},
+		{"retain-dead-letters", "DMFLOW_RETAIN_DEAD_LETTERS", "retain_dead_letters", "720h", "delete replies that failed permanently after this long (0: keep forever)", false, &c.RetainDead},
+		{"retain-notices", "DMFLOW_RETAIN_NOTICES", "retain_notices", "720h", "delete outgoing webhooks not delivered (pending or dead) after this long (0: keep forever)", false, &c.RetainNotices},
+		{"public-url", "DMFLOW_PUBLIC_URL", "public_url", "", "the server's public https base URL, for links Meta shows (data deletion status); default: the origin of the redirect URI", false, &c.PublicURL},
 		{"handoff-release", "DMFLOW_HANDOFF_RELEASE", "handoff_release", "24h", "give a handed-off conversation back to the bot after this idle time, for handoffs without release_after (0: never)", false, &c.HandoffRelease},
 		{"workers", "DMFLOW_WORKERS", "workers", "64", "inbox workers (users processed in parallel)", false, &c.Workers},
 		{"lease", "DMFLOW_LEASE", "lease", "30s", "how long a replica holds a user's inbox and outbox work; after a crash other replicas take it over once it expires", false, &c.Lease},
@@ -436,6 +446,11 @@ func (c *serveConfig) validateServe() error {
 	}
 	if err := c.validateNotify(); err != nil {
 		return err
+	}
+	if c.PublicURL != "" {
+		if err := checkHTTPURL("public_url", c.PublicURL); err != nil {
+			return err
+		}
 	}
 	if c.Sandbox() {
 		return c.validateSandbox()

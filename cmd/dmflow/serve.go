@@ -151,7 +151,8 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Logger: s.log, Clock: s.clock(),
 		// One Send may retry requests and wait for the rate limiter.
 		Senders: s.cfg.Senders, SendTimeout: max(30*time.Second, 2*s.cfg.SendTimeout),
-		Profiles: s.profiles(sender), // flows see user.username
+		Profiles:  s.profiles(sender), // flows see user.username
+		Retention: s.cfg.retention(),
 	})
 	if err != nil {
 		return err
@@ -171,6 +172,8 @@ func (s *server) routes() error {
 	}
 	mux.Handle("/admin/", s.bot.AdminHandler(s.cfg.AdminToken))
 	mux.Handle("GET /admin/backup", backupHandler(s.store, s.cfg.AdminToken, s.log))
+	mux.Handle("POST /admin/compact", compactHandler(s.store, s.cfg.AdminToken, s.log))
+	s.personalRoutes(mux)
 	if s.sandbox != nil {
 		if err := s.sandbox.mount(mux, wh, s.bot, s.store, s.log); err != nil {
 			return err

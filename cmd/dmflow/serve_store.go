@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/internal/secure"
-	"github.com/dmflow/dmflow/store"
 	"github.com/dmflow/dmflow/store/bolt"
 	"github.com/dmflow/dmflow/store/postgres"
 )
@@ -40,15 +40,27 @@ func openStore(ctx context.Context, cfg *serveConfig) (dmflow.Store, string, err
 	return db, "bbolt " + abs, nil
 }
 
-// tidy expires sessions idle longer than the session TTL and forgets done
-// inbox items (and their dedupe keys) older than the dedupe retention.
+// tidy expires sessions idle longer than the session TTL. The bot's
+// retention sweeper deletes old history, delivery records, dead letters and
+// notices (--retain-*).
 func tidy(ctx context.Context, st dmflow.Store, ttl time.Duration, now time.Time, log *slog.Logger) {
 	if ttl > 0 {
 		n, err := st.ExpireSessions(ctx, now.Add(-ttl))
 		logTidy(log, "expire sessions", n, err)
 	}
-	n, err := st.PruneInbox(ctx, now.Add(-store.DefaultDedupeRetention))
-	logTidy(log, "prune inbox", n, err)
+}
+
+// retention is the bot's retention from the --retain-* settings (0: keep
+// forever, which the bot spells negative).
+func (c *serveConfig) retention() bot.Retention {
+	keep := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	return bot.Retention{History: keep(c.RetainHistory), Delivered: keep(c.RetainDelivered),
+		DeadLetters: keep(c.RetainDead), Notices: keep(c.RetainNotices)}
 }
 
 func logTidy(log *slog.Logger, what string, n int, err error) {
@@ -74,14 +86,9 @@ func runTidy(ctx context.Context, st dmflow.Store, ttl time.Duration, log *slog.
 	}
 }
 
-// backuper is a store that can copy itself while serving (store/bolt).
-type backuper interface {
-	Backup(ctx context.Context, w io.Writer) (int64, error)
-}
-
-// backupHandler serves GET /admin/backup: a consistent copy of the bbolt
-// file, behind the admin token. Other stores answer 501.
-func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler {
+// adminOnly guards h with the admin token (constant-time compare); with no
+// token it is disabled (404), like the admin API.
+func adminOnly(token string, h http.HandlerFunc) http.Handler {
 	if token == "" {
 		return http.NotFoundHandler()
 	}
@@ -92,6 +99,19 @@ func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return
 		}
+		h(w, r)
+	})
+}
+
+// backuper is a store that can copy itself while serving (store/bolt).
+type backuper interface {
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// backupHandler serves GET /admin/backup: a consistent copy of the bbolt
+// file, behind the admin token. Other stores answer 501.
+func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler {
+	return adminOnly(token, func(w http.ResponseWriter, r *http.Request) {
 		b, ok := st.(backuper)
 		if !ok {
 			http.Error(w, `{"error":"this store has no online backup; use the database's own tools"}`, http.StatusNotImplemented)

@@ -70,6 +70,8 @@ type DB struct {
 	leases *memLeases
 	w      *writer
 	path   string
+	bopts  *bbolt.Options // for Compact's new file
+	mode   os.FileMode
 }
 
 var _ dmflow.Store = (*DB)(nil)
@@ -80,10 +82,11 @@ var errClosed = fmt.Errorf("store/bolt: %w", dmflow.ErrClosed)
 // process has the file open, Open fails after opts.Timeout.
 func Open(path string, opts *Options) (*DB, error) {
 	o := opts.withDefaults()
-	bdb, err := bbolt.Open(path, o.Mode, &bbolt.Options{
+	bopts := &bbolt.Options{
 		Timeout: o.Timeout, NoSync: o.NoSync, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true,
 		ReadOnly: o.ReadOnly,
-	})
+	}
+	bdb, err := bbolt.Open(path, o.Mode, bopts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store/bolt: open %s: another process has the file open (gave up after %s): %w", path, o.Timeout, err)
 	}
@@ -95,7 +98,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("store/bolt: open %s: drop leases: %w", path, err)
 	}
 	leases := newMemLeases()
-	d := &DB{bdb: bdb, leases: leases, w: newWriter(bdb, leases, o.MaxBatch, o.Linger), path: path}
+	d := &DB{bdb: bdb, leases: leases, w: newWriter(bdb, leases, o.MaxBatch, o.Linger), path: path, bopts: bopts, mode: o.Mode}
 	d.Store = kvstore.New(kv{d}, kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention})
 	return d, nil
 }
@@ -187,6 +190,8 @@ func (k kv) view(_ context.Context, fn func(*bbolt.Tx) error) error {
 	if k.d.w.closed {
 		return errClosed
 	}
+	k.d.w.swap.RLock()
+	defer k.d.w.swap.RUnlock()
 	return k.d.bdb.View(fn)
 }
 

@@ -33,6 +33,9 @@ type writer struct {
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
+	// swap guards db: transactions hold it for reading, Compact for
+	// writing while it replaces the file.
+	swap sync.RWMutex
 
 	commits, requests atomic.Uint64
 }
@@ -126,6 +129,7 @@ func (w *writer) run(batch []*request) {
 	}
 	failed := -1
 	var t *tx
+	w.swap.RLock()
 	err := w.db.Update(func(btx *bbolt.Tx) error {
 		t = newTx(btx, w.leases)
 		for i, r := range batch {
@@ -137,6 +141,7 @@ func (w *writer) run(batch []*request) {
 		}
 		return nil
 	})
+	w.swap.RUnlock()
 	if failed >= 0 && errors.Is(err, errAbort) {
 		w.run(batch[:failed])
 		w.solo(batch[failed])
@@ -155,10 +160,12 @@ func (w *writer) run(batch []*request) {
 // solo runs one request in its own transaction.
 func (w *writer) solo(r *request) {
 	var t *tx
+	w.swap.RLock()
 	err := w.db.Update(func(btx *bbolt.Tx) error {
 		t = newTx(btx, w.leases)
 		return r.fn(t)
 	})
+	w.swap.RUnlock()
 	if err == nil {
 		w.leases.apply(t.leaseWrites)
 	}

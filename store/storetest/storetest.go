@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) dmflow.Store) {
 		{"Inbox", inboxTests}, {"Lease", leaseTests}, {"Commit", commitTests},
 		{"Timers", timerTests}, {"Sessions", sessionTests}, {"Outbox", outboxTests},
 		{"Actions", actionTests}, {"Tokens", tokenTests}, {"Copies", copyTests},
+		{"Personal", personalTests},
 		{"Concurrency", concurrencyTests},
 	}
 	for _, g := range groups {
