@@ -34,6 +34,7 @@ type Bot struct {
 
 	inboxWake, timerWake, actionWake chan struct{}
 	dm, notices                      *drainer
+	live                             *liveness
 
 	running  atomic.Bool
 	stopOnce sync.Once
@@ -61,6 +62,7 @@ func New(cfg Config) (*Bot, error) {
 	b.metrics = newMetrics(b)
 	b.dm = newDrainer(b, dmflow.QueueDM, b.sendDM, b.noticeSent, echoKey)
 	b.notices = newDrainer(b, dmflow.QueueNotices, b.postNotice, nil, nil)
+	b.live = newLiveness(b)
 	if cfg.Engine != nil {
 		b.SetEngine(cfg.Engine)
 	}
@@ -145,6 +147,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	stopWatch := context.AfterFunc(ctx, func() { b.cancel(); b.stopClaiming() })
 	defer stopWatch()
 	b.log.Info("bot running", "workers", b.cfg.Workers, "notices", b.cfg.NoticeURL != "")
+	beating, stopBeat := make(chan struct{}), make(chan struct{})
+	go func() { defer close(beating); b.live.run(stopBeat) }()
 	var wg sync.WaitGroup
 	for _, loop := range []func(context.Context){b.runInbox, b.dm.run, b.runTimers, b.runActions} {
 		wg.Go(func() { loop(b.workCtx) })
@@ -154,6 +158,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	b.releaseAll()
+	close(stopBeat)
+	<-beating
+	b.live.depart()
 	b.log.Info("bot stopped")
 	return ctx.Err()
 }

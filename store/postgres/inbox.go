@@ -97,8 +97,9 @@ func eventColumns(events []dmflow.Event) (eventCols, error) {
 
 // sqlLeaseUsers is the shared tail of the claim statements: it takes the
 // lease of each candidate user (cand: account, user_id, first) whose lease
-// is free, expired ($4 = now) or held by $1, renewing it to $3 with ttl $5
-// (never shortening $1's own lease).
+// is free, expired ($4 = now), held by $1 or by a dead owner (its heartbeat
+// expired, see Heartbeat), renewing it to $3 with ttl $5 (never shortening
+// $1's own lease).
 // ON CONFLICT DO UPDATE locks the lease row and re-checks the condition
 // against the latest committed lease, so two owners never both win a user.
 const sqlLeaseUsers = `
@@ -108,7 +109,7 @@ got AS (
 	ON CONFLICT (queue, account, user_id) DO UPDATE
 		SET owner = excluded.owner, ttl = excluded.ttl, expires = CASE WHEN l.owner = excluded.owner
 			THEN greatest(l.expires, excluded.expires) ELSE excluded.expires END
-		WHERE l.owner = excluded.owner OR l.expires <= $4
+		WHERE l.owner = excluded.owner OR l.expires <= $4 OR ` + sqlDeadOwner + `
 	RETURNING account, user_id)`
 
 // sqlClaimInbox leases the users of the oldest $6 pending items that $1 may
@@ -122,7 +123,7 @@ WITH eligible AS (
 	FROM inbox i
 	LEFT JOIN leases l ON l.queue = $2 AND l.account = i.account AND l.user_id = i.user_id
 	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
-		AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4)
+		AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
 	ORDER BY i.seq
 	LIMIT $6),
 cand AS (

@@ -21,7 +21,7 @@ WITH heads AS (
 cand AS (
 	SELECT h.account, h.user_id, h.first FROM heads h
 	LEFT JOIN leases l ON l.queue = $2 AND l.account = h.account AND l.user_id = h.user_id
-	WHERE h.not_before <= $4 AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4)
+	WHERE h.not_before <= $4 AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
 		AND EXISTS (SELECT 1 FROM outbox o WHERE o.queue = $7 AND o.account = h.account
 			AND o.user_id = h.user_id AND o.claimed_by IS DISTINCT FROM $1)
 	ORDER BY h.first
