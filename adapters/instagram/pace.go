@@ -44,7 +44,7 @@ func newSharedPace(p dmflow.Pacer, account, class string, perSec float64, burst 
 // crowd the slots after it (several sends in one interval), so it is
 // dropped and a new one reserved.
 func (s *sharedPace) stale() time.Duration {
-	return min(max(2*s.interval, 5*time.Millisecond), time.Second)
+	return min(max(s.interval/2, 2*time.Millisecond), time.Second)
 }
 
 // wait reserves a slot (batched with the other waiting sends of this
@@ -114,8 +114,8 @@ func (c *Client) shared(account string) *sharedLimiter {
 	if !ok {
 		r, p, clock := c.cfg.RateLimits, c.cfg.Pacer, c.cfg.Clock
 		l = &sharedLimiter{
-			text:    newSharedPace(p, account, dmflow.PaceText, r.Text, 1, clock),
-			media:   newSharedPace(p, account, dmflow.PaceMedia, r.Media, 1, clock),
+			text:    newSharedPace(p, account, dmflow.PaceText, r.Text*(1-r.Headroom), 1, clock),
+			media:   newSharedPace(p, account, dmflow.PaceMedia, r.Media*(1-r.Headroom), 1, clock),
 			private: newSharedPace(p, account, dmflow.PacePrivate, r.PrivateReplies/3600, r.PrivateBurst, clock),
 		}
 		c.paces[account] = l
