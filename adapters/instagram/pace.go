@@ -27,7 +27,7 @@ type sharedPace struct {
 	clock    func() time.Time
 
 	mu      sync.Mutex
-	slots   []time.Time   // reserved, unused, ascending
+	slots   []slot        // reserved, unused, ascending
 	waiting int           // sends waiting for a slot
 	taking  chan struct{} // closed when the reservation in flight ends
 }
@@ -42,9 +42,10 @@ func newSharedPace(p dmflow.Pacer, account, class string, perSec float64, burst 
 
 // stale is how late a reserved slot may be used: a slot used later would
 // crowd the slots after it (several sends in one interval), so it is
-// dropped and a new one reserved.
+// dropped and a new one reserved (see slot for the reservation's own
+// round trip); the Headroom absorbs the crowding.
 func (s *sharedPace) stale() time.Duration {
-	return min(max(s.interval/2, 2*time.Millisecond), time.Second)
+	return min(max(2*s.interval, 10*time.Millisecond), time.Second)
 }
 
 // wait reserves a slot (batched with the other waiting sends of this
@@ -57,11 +58,11 @@ func (s *sharedPace) wait(ctx context.Context) error {
 	s.waiting++
 	for {
 		now := s.clock()
-		for len(s.slots) > 0 && now.Sub(s.slots[0]) > s.stale() {
+		for len(s.slots) > 0 && now.After(s.slots[0].stale) {
 			s.slots = s.slots[1:]
 		}
 		if len(s.slots) > 0 {
-			at := s.slots[0]
+			at := s.slots[0].at
 			s.slots = s.slots[1:]
 			s.waiting--
 			s.mu.Unlock()
@@ -94,15 +95,26 @@ func (s *sharedPace) wait(ctx context.Context) error {
 			s.mu.Unlock()
 			return fmt.Errorf("shared pacer: %w", err)
 		}
+		back := s.clock()
 		for k := range n {
 			at := first.Add(time.Duration(k) * s.interval)
 			if at.Before(now) {
 				at = now // within the burst
 			}
-			s.slots = append(s.slots, at)
+			ref := at
+			if ref.Before(back) {
+				ref = back
+			}
+			s.slots = append(s.slots, slot{at: at, stale: ref.Add(s.stale())})
 		}
 	}
 }
+
+// slot is a reserved send time and the time after which it is stale: its
+// time plus stale, or for a slot that was already due when its reservation
+// came back, that moment plus stale (the reservation's round trip makes
+// every process's first slot a little late alike).
+type slot struct{ at, stale time.Time }
 
 // sharedLimiter is one account's cluster-wide pacers, one per class.
 type sharedLimiter struct{ text, media, private *sharedPace }

@@ -64,6 +64,8 @@ type DB struct {
 	schema string
 	opts   Options
 	closed atomic.Bool
+	acks   grouper[*ackReq]
+	apps   grouper[*appendReq]
 }
 
 var _ dmflow.Store = (*DB)(nil)

@@ -1,0 +1,53 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// maxGroups bounds the grouped transactions of one kind in flight at once
+// (per DB); calls arriving meanwhile wait and go together in the next.
+const maxGroups = 4
+
+// grouper group-commits concurrent calls of one kind (AppendInbox,
+// AckOutbox): a call runs a transaction itself when fewer than maxGroups
+// are in flight, taking every call queued until then along, and goes on
+// with the calls queued meanwhile until none is left; otherwise it waits
+// for a running one to take it. Each transaction is one round trip and
+// one WAL flush for the whole group, and a batch of rows per statement.
+type grouper[R any] struct {
+	mu      sync.Mutex
+	queue   []R
+	running int
+}
+
+// add queues r and, when it may, runs exec on the queued calls. exec must
+// settle every call it is given (the caller waits for r to be settled).
+// The transactions run to the end even when ctx ends first.
+func (g *grouper[R]) add(ctx context.Context, r R, exec func(context.Context, []R)) {
+	g.mu.Lock()
+	g.queue = append(g.queue, r)
+	lead := g.running < maxGroups
+	if lead {
+		g.running++
+	}
+	g.mu.Unlock()
+	if !lead {
+		return
+	}
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for {
+		g.mu.Lock()
+		batch := g.queue
+		g.queue = nil
+		if len(batch) == 0 {
+			g.running--
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		exec(gctx, batch)
+	}
+}
