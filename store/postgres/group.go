@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// maxGroupCalls bounds the calls in one group: a group holds the row locks
+// of all its calls until it commits, and other transactions touching those
+// rows (claims renewing leases) wait for it.
+const maxGroupCalls = 32
+
 // maxGroups bounds the grouped transactions of one kind in flight at once
 // (per DB); calls arriving meanwhile wait and go together in the next.
 const maxGroups = 4
@@ -40,8 +45,11 @@ func (g *grouper[R]) add(ctx context.Context, r R, exec func(context.Context, []
 	defer cancel()
 	for {
 		g.mu.Lock()
-		batch := g.queue
-		g.queue = nil
+		batch := g.queue[:min(len(g.queue), maxGroupCalls)]
+		g.queue = g.queue[len(batch):]
+		if len(g.queue) == 0 {
+			g.queue = nil
+		}
 		if len(batch) == 0 {
 			g.running--
 			g.mu.Unlock()
