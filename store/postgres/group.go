@@ -27,35 +27,61 @@ type grouper[R any] struct {
 	running int
 }
 
-// add queues r and, when it may, runs exec on the queued calls. exec must
-// settle every call it is given (the caller waits for r to be settled).
-// The transactions run to the end even when ctx ends first.
+// add queues r and, when it may, runs exec on the queued calls (its own
+// among them). exec must settle every call it is given; the caller waits
+// for r to be settled. A caller runs at most one group: calls queued
+// meanwhile go on in a goroutine of their own, so no caller keeps serving
+// others under a steady stream. The transactions run to the end even when
+// ctx ends first.
 func (g *grouper[R]) add(ctx context.Context, r R, exec func(context.Context, []R)) {
 	g.mu.Lock()
 	g.queue = append(g.queue, r)
-	lead := g.running < maxGroups
-	if lead {
-		g.running++
-	}
-	g.mu.Unlock()
-	if !lead {
+	if g.running >= maxGroups {
+		g.mu.Unlock()
 		return
 	}
-	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
+	g.running++
+	batch := g.take()
+	g.mu.Unlock()
+	g.run(context.WithoutCancel(ctx), batch, exec)
+	g.mu.Lock()
+	if len(g.queue) == 0 {
+		g.running--
+		g.mu.Unlock()
+		return
+	}
+	g.mu.Unlock()
+	go g.drain(context.WithoutCancel(ctx), exec)
+}
+
+// drain runs groups until no call is queued.
+func (g *grouper[R]) drain(ctx context.Context, exec func(context.Context, []R)) {
 	for {
 		g.mu.Lock()
-		batch := g.queue[:min(len(g.queue), maxGroupCalls)]
-		g.queue = g.queue[len(batch):]
-		if len(g.queue) == 0 {
-			g.queue = nil
-		}
+		batch := g.take()
 		if len(batch) == 0 {
 			g.running--
 			g.mu.Unlock()
 			return
 		}
 		g.mu.Unlock()
-		exec(gctx, batch)
+		g.run(ctx, batch, exec)
 	}
+}
+
+// take removes up to maxGroupCalls queued calls (g.mu held).
+func (g *grouper[R]) take() []R {
+	batch := g.queue[:min(len(g.queue), maxGroupCalls)]
+	g.queue = g.queue[len(batch):]
+	if len(g.queue) == 0 {
+		g.queue = nil
+	}
+	return batch
+}
+
+// run runs one group with a deadline of its own.
+func (g *grouper[R]) run(ctx context.Context, batch []R, exec func(context.Context, []R)) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	exec(ctx, batch)
 }

@@ -265,12 +265,27 @@ func (db *DB) RenewInbox(ctx context.Context, owner string, now time.Time, keys 
 }
 
 // sqlRenew extends $2's live leases ($3 = now) of queue $1 on the users
-// $4/$5 by their ttl and returns the users renewed.
+// $4/$5 by their ttl and returns the users $2 holds. Rows locked by another
+// transaction are not waited for: a renewal of hundreds of users must not
+// queue behind (and hold up) the commits and claims in flight, and the
+// lease of a user being committed is renewed by that commit. Such a user
+// counts as held (by the snapshot), so it is not reported lost; a takeover
+// in flight is learnt at the next renewal or commit.
 const sqlRenew = `
-UPDATE leases SET expires = greatest(expires, $3 + ttl)
-WHERE queue = $1 AND owner = $2 AND expires > $3
-	AND (account, user_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))
-RETURNING account, user_id`
+WITH held AS (
+	SELECT account, user_id FROM leases
+	WHERE queue = $1 AND owner = $2 AND expires > $3
+		AND (account, user_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))),
+lk AS (
+	SELECT l.queue, l.account, l.user_id FROM leases l JOIN held h ON h.account = l.account AND h.user_id = l.user_id
+	WHERE l.queue = $1 AND l.owner = $2 AND l.expires > $3
+	ORDER BY l.account, l.user_id
+	FOR UPDATE OF l SKIP LOCKED),
+upd AS (
+	UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM lk
+	WHERE l.queue = lk.queue AND l.account = lk.account AND l.user_id = lk.user_id
+	RETURNING 1)
+SELECT account, user_id FROM held WHERE (SELECT count(*) FROM upd) >= 0`
 
 // renew renews owner's leases of queue on keys and returns the keys it
 // does not hold.

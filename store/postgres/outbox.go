@@ -15,23 +15,18 @@ import (
 
 // sqlClaimOutbox leases users of queue $7 whose head item is due and who
 // have items not yet claimed by $1, and hands out those items, at most $6.
-// Like sqlClaimInbox it walks the queue's items in Seq order, skipping
-// items $1 claimed already, users another live owner holds and users
-// whose head waits for a retry (found through the small outbox_delayed
-// index), so its cost grows with the items it skips, not with the queue.
 const sqlClaimOutbox = `
-WITH eligible AS (
-	SELECT o.account, o.user_id, o.seq
-	FROM outbox o
-	LEFT JOIN leases l ON l.queue = $2 AND l.account = o.account AND l.user_id = o.user_id
-	WHERE o.queue = $7 AND o.claimed_by IS DISTINCT FROM $1
-		AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
-		AND NOT EXISTS (SELECT 1 FROM outbox h WHERE h.queue = $7 AND h.account = o.account
-			AND h.user_id = o.user_id AND h.not_before <> 0 AND h.not_before > $4)
-	ORDER BY o.seq
-	LIMIT $6),
+WITH heads AS (
+	SELECT DISTINCT ON (account, user_id) account, user_id, seq AS first, not_before
+	FROM outbox WHERE queue = $7 ORDER BY account, user_id, seq),
 cand AS (
-	SELECT account, user_id, min(seq) AS first FROM eligible GROUP BY account, user_id),` + sqlLeaseUsers + `
+	SELECT h.account, h.user_id, h.first FROM heads h
+	LEFT JOIN leases l ON l.queue = $2 AND l.account = h.account AND l.user_id = h.user_id
+	WHERE h.not_before <= $4 AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
+		AND EXISTS (SELECT 1 FROM outbox o WHERE o.queue = $7 AND o.account = h.account
+			AND o.user_id = h.user_id AND o.claimed_by IS DISTINCT FROM $1)
+	ORDER BY h.first
+	LIMIT $6),` + sqlLeaseUsers + `
 UPDATE outbox SET claimed_by = $1
 WHERE seq IN (
 	SELECT o.seq FROM outbox o JOIN got g ON g.account = o.account AND g.user_id = o.user_id
