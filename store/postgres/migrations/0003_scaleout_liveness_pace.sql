@@ -20,7 +20,3 @@ CREATE UNLOGGED TABLE pace (
 	PRIMARY KEY (account, class)
 );
 
--- outbox_delayed finds the users whose head item waits for a retry
--- (RetryOutbox sets not_before), which ClaimOutbox skips without reading
--- every user's head.
-CREATE INDEX outbox_delayed ON outbox (queue, account, user_id) WHERE not_before <> 0;
