@@ -37,6 +37,7 @@ type Bot struct {
 	inboxWake, timerWake, actionWake chan struct{}
 	dm, notices                      *drainer
 	noticeClient                     *http.Client // Config.HTTPClient, no redirects to another host
+	live                             *liveness
 
 	running  atomic.Bool
 	stopOnce sync.Once
@@ -65,6 +66,7 @@ func New(cfg Config) (*Bot, error) {
 	b.dm = newDrainer(b, dmflow.QueueDM, b.sendDM, b.noticeSent, echoKey)
 	b.notices = newDrainer(b, dmflow.QueueNotices, b.postNotice, nil, nil)
 	b.noticeClient = secure.Client(cfg.HTTPClient)
+	b.live = newLiveness(b)
 	if cfg.Engine != nil {
 		b.SetEngine(cfg.Engine)
 	}
@@ -185,6 +187,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	stopWatch := context.AfterFunc(ctx, func() { b.cancel(); b.stopClaiming() })
 	defer stopWatch()
 	b.log.Info("bot running", "workers", b.cfg.Workers, "notices", b.cfg.NoticeURL != "")
+	beating, stopBeat := make(chan struct{}), make(chan struct{})
+	go func() { defer close(beating); b.live.run(stopBeat) }()
 	var wg sync.WaitGroup
 	for _, loop := range []func(context.Context){b.runInbox, b.dm.run, b.runTimers, b.runActions, b.runRetention} {
 		wg.Go(func() { loop(b.workCtx) })
@@ -194,6 +198,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	b.releaseAll()
+	close(stopBeat)
+	<-beating
+	b.live.depart()
 	b.log.Info("bot stopped")
 	return ctx.Err()
 }

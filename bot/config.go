@@ -98,6 +98,15 @@ type Config struct {
 	// HTTP runner's retry delays add at most 1 s per retry (10 s), which
 	// the default leaves room for. Default 2 min.
 	ActionLease time.Duration
+	// Heartbeat is how often this process records that it is alive, with
+	// a store shared by several replicas (dmflow.Liveness). Default 1 s.
+	Heartbeat time.Duration
+	// HeartbeatTTL is how long a heartbeat lasts: once this process's last
+	// heartbeat is older, other replicas take its users, outbox and action
+	// calls over at once (a crash is taken over within about this time plus
+	// Poll, instead of one Lease). This process sends only while its last
+	// heartbeat is younger than half of it. Default 3 × Heartbeat.
+	HeartbeatTTL time.Duration
 	// Poll is the safety-net polling interval of every loop; the hot path
 	// is woken directly. Default 1 s.
 	Poll time.Duration
@@ -145,6 +154,8 @@ func (c *Config) setDefaults() {
 	setDur(&c.Lease, 30*time.Second)
 	setDur(&c.ActionLease, 2*time.Minute)
 	setDur(&c.Poll, time.Second)
+	setDur(&c.Heartbeat, time.Second)
+	setDur(&c.HeartbeatTTL, 3*c.Heartbeat)
 	setDur(&c.SendTimeout, 30*time.Second)
 	setDur(&c.RetryBase, time.Second)
 	setDur(&c.RetryMax, 10*time.Minute)

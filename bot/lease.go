@@ -144,9 +144,12 @@ func (d *drainer) renewed(qs map[dmflow.SessionKey]*userQueue, lost []dmflow.Ses
 }
 
 // hold reports whether this process may send the user's next item: its
-// lease is not known lost, and more than half of it is left (else it is
-// renewed first).
+// heartbeat is fresh (shared stores, see liveness), its lease is not known
+// lost, and more than half of it is left (else it is renewed first).
 func (d *drainer) hold(ctx context.Context, key dmflow.SessionKey) bool {
+	if !d.b.live.fresh(ctx) {
+		return false
+	}
 	now := d.b.now()
 	d.mu.Lock()
 	q := d.users[key]
@@ -164,6 +167,17 @@ func (d *drainer) hold(ctx context.Context, key dmflow.SessionKey) bool {
 	}
 	d.renewed(map[dmflow.SessionKey]*userQueue{key: q}, lostKeys, now.Add(d.b.cfg.Lease))
 	return len(lostKeys) == 0
+}
+
+// unsure forgets the lease estimates of every user being delivered to, so
+// that each is renewed before its next send (a late heartbeat: another
+// replica may have taken any of them).
+func (d *drainer) unsure() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, q := range d.users {
+		q.until = time.Time{}
+	}
 }
 
 // markLost records that the user's lease is gone (an acknowledgement

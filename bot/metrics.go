@@ -19,6 +19,7 @@ type metrics struct {
 	ingested, duplicates prometheus.Counter
 	invalid              prometheus.Counter
 	failed, timers       prometheus.Counter
+	heartbeatsLate       prometheus.Counter
 	processing, endToEnd prometheus.Histogram
 	deliveries, actions  *prometheus.CounterVec
 	reloads, leaseLost   *prometheus.CounterVec
@@ -36,6 +37,7 @@ func newMetrics(b *Bot) *metrics {
 	m.invalid = f.counter("dmflow_events_invalid_total", "Events of a delivered batch that could not be stored (no account or user, a NUL byte): dropped and logged; the rest of the batch is stored.")
 	m.failed = f.counter("dmflow_events_failed_total", "Events the engine failed on (see /admin/failed).")
 	m.timers = f.counter("dmflow_timers_fired_total", "Timers moved into the inbox.")
+	m.heartbeatsLate = f.counter("dmflow_heartbeats_late_total", "Heartbeats (shared stores) that came after the heartbeat TTL, when other replicas may have taken this replica's users over.")
 	m.processing = f.histogram("dmflow_processing_seconds", "Time to load, step and commit one event.",
 		prometheus.ExponentialBuckets(0.0005, 2, 14))
 	m.endToEnd = f.histogram("dmflow_end_to_end_seconds", "From event received to its reply accepted by the platform.",

@@ -54,6 +54,12 @@ type ClientConfig struct {
 	HTTPClient *http.Client // default: a client with a 30 s timeout
 	Logger     *slog.Logger // default: discard
 	RateLimits RateLimits
+	// Pacer, when set (a store shared by several replicas, e.g.
+	// store/postgres), paces sends per account across every process
+	// sharing it, at RateLimits, instead of in this process: text and
+	// media sends are spaced evenly (no burst), private replies allow
+	// PrivateBurst at once.
+	Pacer dmflow.Pacer
 	// MaxRetries bounds in-call retries of retryable failures (default
 	// DefaultMaxRetries; negative: none). After that the error goes back to
 	// the caller, whose outbox retries later.
@@ -76,6 +82,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	limiters map[string]*limiter
+	paces    map[string]*sharedLimiter
 	profiles map[profileKey]cachedProfile
 }
 
@@ -114,7 +121,7 @@ func NewClient(cfg ClientConfig) *Client {
 	cfg.RateLimits = cfg.RateLimits.withDefaults()
 	return &Client{
 		cfg: cfg, caller: caller{hc: cfg.HTTPClient, log: cfg.Logger},
-		limiters: map[string]*limiter{}, profiles: map[profileKey]cachedProfile{},
+		limiters: map[string]*limiter{}, paces: map[string]*sharedLimiter{}, profiles: map[profileKey]cachedProfile{},
 	}
 }
 
@@ -182,8 +189,7 @@ func (c *Client) sendPart(ctx context.Context, account string, p part) (string, 
 	if err != nil {
 		return "", fmt.Errorf("instagram: encode: %w: %w", dmflow.ErrPermanent, err)
 	}
-	lim := c.limiter(account)
-	if err := lim.wait(ctx, p.limit); err != nil {
+	if err := c.pace(ctx, account, p.limit); err != nil {
 		return "", &APIError{Method: "POST", Path: "messages", Class: Retryable, Wait: time.Second,
 			Err: fmt.Errorf("rate limit queue: %w", err)}
 	}
@@ -199,6 +205,15 @@ func (c *Client) sendPart(ctx context.Context, account string, p part) (string, 
 			Err: fmt.Errorf("accepted but unreadable answer: %w", err)}
 	}
 	return string(firstNonEmpty(out.MessageID, out.ID)), nil
+}
+
+// pace waits for a send slot of the account: cluster-wide with a Pacer,
+// else from this process's limiter.
+func (c *Client) pace(ctx context.Context, account string, kind limitKind) error {
+	if c.cfg.Pacer != nil {
+		return c.shared(account).wait(ctx, kind)
+	}
+	return c.limiter(account).wait(ctx, kind)
 }
 
 // withRetry performs cl with the account's token, retrying retryable

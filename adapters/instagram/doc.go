@@ -99,8 +99,9 @@
 //     Failures that say the message may have arrived are ErrAmbiguous and
 //     not retried: error 1/1357046, a 200 whose answer cannot be read, and
 //     a reply split into several requests that fails after the first part.
-//   - Rate limiters live in the process: several replicas each get the full
-//     budget. Set RateLimits accordingly.
+//   - Rate limiters live in the process unless ClientConfig.Pacer is set
+//     (a store shared by replicas, e.g. store/postgres): then the replicas
+//     pace each account together, at RateLimits less Headroom.
 //   - Error 190 and a NeedsReauth token are permanent: replies are
 //     dead-lettered until the account is connected again.
 //   - ParseSignedRequest follows Meta's "Data Deletion Request Callback"

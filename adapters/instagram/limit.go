@@ -23,6 +23,13 @@ type RateLimits struct {
 	// PrivateBurst is how many private replies may go at once before the
 	// hourly rate paces them (default 50).
 	PrivateBurst int
+	// Headroom is the fraction of the Text and Media rates that the
+	// cluster-wide pacer (ClientConfig.Pacer) leaves unused, so that the
+	// jitter between a send's slot and its arrival at the platform (a busy
+	// CPU, the network) does not put more than the rate into one second
+	// there (default 0.15: 85 text sends/s per account; negative: none).
+	// The per-process limiter does not use it.
+	Headroom float64
 }
 
 func (l RateLimits) withDefaults() RateLimits {
@@ -37,6 +44,12 @@ func (l RateLimits) withDefaults() RateLimits {
 	}
 	if l.PrivateBurst <= 0 {
 		l.PrivateBurst = 50
+	}
+	switch {
+	case l.Headroom == 0:
+		l.Headroom = 0.15
+	case l.Headroom < 0 || l.Headroom >= 1:
+		l.Headroom = 0
 	}
 	return l
 }

@@ -39,6 +39,8 @@ type serveConfig struct {
 	HandoffRelease  time.Duration
 	Workers         int
 	Lease           time.Duration
+	Heartbeat       time.Duration
+	Migrate         bool
 	MaxBody         int
 	SandboxAccount  string
 	SandboxForce    bool   // --sandbox: sandbox mode even with a store URL
@@ -116,7 +118,9 @@ func configSettings(c *serveConfig) []configSetting {
 		{"public-url", "DMFLOW_PUBLIC_URL", "public_url", "", "the server's public https base URL, for links Meta shows (data deletion status); default: the origin of the redirect URI", false, &c.PublicURL},
 		{"handoff-release", "DMFLOW_HANDOFF_RELEASE", "handoff_release", "24h", "give a handed-off conversation back to the bot after this idle time, for handoffs without release_after (0: never)", false, &c.HandoffRelease},
 		{"workers", "DMFLOW_WORKERS", "workers", "64", "inbox workers (users processed in parallel)", false, &c.Workers},
-		{"lease", "DMFLOW_LEASE", "lease", "30s", "how long a replica holds a user's inbox and outbox work; after a crash other replicas take it over once it expires", false, &c.Lease},
+		{"lease", "DMFLOW_LEASE", "lease", "30s", "how long a replica holds a user's inbox and outbox work while it is alive (PostgreSQL: a crashed replica's work is taken over after 3 heartbeats instead)", false, &c.Lease},
+		{"heartbeat", "DMFLOW_HEARTBEAT", "heartbeat", "1s", "PostgreSQL: how often a replica records that it is alive; other replicas take a replica's users, replies and action calls over once it missed 3 heartbeats", false, &c.Heartbeat},
+		{"migrate", "DMFLOW_MIGRATE", "migrate", "false", "PostgreSQL: serve applies the embedded schema migrations at start (under the advisory lock, like dmflow migrate) instead of refusing a schema that is behind", false, &c.Migrate},
 		{"max-body", "DMFLOW_MAX_BODY", "max_body", "1048576", "largest accepted webhook body in bytes (larger: 413)", false, &c.MaxBody},
 		{"db-nosync", "DMFLOW_DB_NOSYNC", "db_nosync", "false", "UNSAFE, for benchmarks only: do not fsync the bbolt file (a machine crash can lose acknowledged events or corrupt the file)", false, &c.DBNoSync},
 		{"senders", "DMFLOW_SENDERS", "senders", "128", "users whose replies are sent at the same time (each holds one Graph API connection while sending)", false, &c.Senders},
@@ -434,6 +438,9 @@ func (c *serveConfig) validateServe() error {
 	}
 	if c.Lease < time.Second {
 		return configErrorf("lease %v is too short (at least 1s)", c.Lease)
+	}
+	if c.Heartbeat < 10*time.Millisecond || c.Heartbeat > c.Lease {
+		return configErrorf("heartbeat %v: want between 10ms and the lease (%v)", c.Heartbeat, c.Lease)
 	}
 	if c.MaxBody < 1024 {
 		return configErrorf("max_body %d is too small (at least 1024 bytes)", c.MaxBody)

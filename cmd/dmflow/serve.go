@@ -148,7 +148,7 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 		// ${NAME} in HTTP action headers: DMFLOW_SECRET_NAME, then the config file's secrets.
 		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}},
 		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
-		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Logger: s.log, Clock: s.clock(),
+		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Heartbeat: s.cfg.Heartbeat, Logger: s.log, Clock: s.clock(),
 		// One Send may retry requests and wait for the rate limiter.
 		Senders: s.cfg.Senders, SendTimeout: max(30*time.Second, 2*s.cfg.SendTimeout),
 		Profiles:  s.profiles(sender), // flows see user.username

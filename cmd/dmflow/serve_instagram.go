@@ -23,7 +23,7 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 		s.closers = append(s.closers, side.close)
 		return instagram.NewClient(instagram.ClientConfig{
 			BaseURL: side.graphURL(), Tokens: instagram.StaticToken(sandboxToken), Logger: s.log,
-			HTTPClient: graphHTTPClient(s.cfg),
+			HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(),
 			// The studio's clock: a reply a timer sends after the user's
 			// 24 h window is dead-lettered, as in production.
 			Clock: side.clock.Now,
@@ -35,8 +35,15 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 	}
 	return instagram.NewClient(instagram.ClientConfig{
 		BaseURL: s.cfg.Instagram.GraphURL, Version: s.cfg.Instagram.APIVersion, Tokens: tokens, Logger: s.log,
-		HTTPClient: graphHTTPClient(s.cfg),
+		HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(),
 	}), nil
+}
+
+// pacer is the store when it paces sends across replicas (PostgreSQL),
+// else nil: the client paces this process's sends.
+func (s *server) pacer() dmflow.Pacer {
+	p, _ := s.store.(dmflow.Pacer)
+	return p
 }
 
 // graphHTTPClient is the HTTP client of the Graph API calls: --send-timeout

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,9 +24,12 @@ const tidyEvery = 10 * time.Minute
 // file. It returns the store and a description for logs (no credentials).
 func openStore(ctx context.Context, cfg *serveConfig) (dmflow.Store, string, error) {
 	if cfg.StoreURL != "" {
-		db, err := postgres.Open(ctx, cfg.StoreURL, &postgres.Options{Lease: cfg.Lease})
+		db, err := postgres.Open(ctx, cfg.StoreURL, &postgres.Options{Lease: cfg.Lease, Migrate: cfg.Migrate})
+		if err != nil && !cfg.Migrate {
+			return nil, "", fmt.Errorf("%s (run 'dmflow migrate' first for a new database, or serve --migrate)", redactURL(err.Error(), cfg))
+		}
 		if err != nil {
-			return nil, "", fmt.Errorf("%s (run 'dmflow migrate' first for a new database)", redactURL(err.Error(), cfg))
+			return nil, "", errors.New(redactURL(err.Error(), cfg))
 		}
 		return db, "postgres schema " + db.Schema(), nil
 	}

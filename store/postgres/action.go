@@ -12,12 +12,14 @@ import (
 	"github.com/dmflow/dmflow"
 )
 
-// sqlClaimActions leases calls whose lease is free or expired, oldest
-// first; SKIP LOCKED lets replicas claim disjoint calls concurrently.
+// sqlClaimActions leases calls whose lease is free or expired, or held by
+// a dead owner (its heartbeat expired), oldest first; SKIP LOCKED lets
+// replicas claim disjoint calls concurrently.
 const sqlClaimActions = `
 UPDATE actions SET owner = $1, expires = $2, attempts = attempts + 1
 WHERE id IN (
-	SELECT id FROM actions WHERE owner IS NULL OR expires <= $3
+	SELECT id FROM actions a WHERE a.owner IS NULL OR a.expires <= $3
+		OR EXISTS (SELECT 1 FROM replicas r WHERE r.owner = a.owner AND r.expires <= $3)
 	ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
 RETURNING seq, attempts, record`
 

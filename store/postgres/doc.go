@@ -18,13 +18,20 @@
 //     replicas never both win a user, and one user's items go out in Seq
 //     order. A lease survives connection churn (it is a row, not a session
 //     advisory lock); a replica killed with SIGKILL leaves its leases to
-//     expire, after which another replica takes the user over and gets the
-//     unfinished items again (Attempts counts the claims). The row keeps
+//     expire, or, when it kept a heartbeat (Heartbeat, the replicas
+//     table), to be taken as soon as its heartbeat expired; another replica
+//     then takes the user over and gets the unfinished items again
+//     (Attempts counts the claims). The row keeps
 //     the claim's lease duration (ttl): Commit, AckOutbox, RenewInbox and
 //     RenewOutbox renew the owner's live lease to their now plus ttl
 //     (greatest(), so a stale now never shortens it).
 //   - Action calls and timers are claimed with SELECT … FOR UPDATE SKIP
 //     LOCKED, so replicas take disjoint calls and each timer fires once.
+//   - Pace reserves send slots per account and class in the pace table
+//     (dmflow.Pacer), so replicas pace an account's sends together.
+//   - Concurrent AppendInbox, Commit and AckOutbox calls of one DB are
+//     grouped into shared transactions (one round trip and one WAL flush
+//     per group); a commit whose check fails fails alone.
 //   - Sessions use optimistic versioning: Commit writes with a
 //     compare-and-swap on the version column (dmflow.ErrConflict when it
 //     moved).

@@ -27,22 +27,31 @@ WHERE event_key = ANY($1) AND status <> 0 AND received <= $2`
 
 // sqlAppend inserts a batch of events in one statement, in order; keys seen
 // before (also earlier in the batch) and keys remembered after $6 are
-// skipped.
+// skipped. It returns the keys inserted.
 const sqlAppend = `
-WITH ins AS (
-	INSERT INTO inbox (event_key, account, user_id, received, record)
-	SELECT k, a, u, $5, r
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS e(k, a, u, r, ord)
-	WHERE NOT EXISTS (SELECT 1 FROM remembered m WHERE m.event_key = e.k AND m.at > $6)
-	ORDER BY ord
-	ON CONFLICT (event_key) DO NOTHING
-	RETURNING 1)
-SELECT count(*) FROM ins`
+INSERT INTO inbox (event_key, account, user_id, received, record)
+SELECT k, a, u, $5, r
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS e(k, a, u, r, ord)
+WHERE NOT EXISTS (SELECT 1 FROM remembered m WHERE m.event_key = e.k AND m.at > $6)
+ORDER BY ord
+ON CONFLICT (event_key) DO NOTHING
+RETURNING event_key`
+
+// appendReq is one AppendInbox call waiting in a group.
+type appendReq struct {
+	cols  eventCols
+	now   time.Time
+	added int
+	err   error
+	done  chan struct{}
+}
 
 // AppendInbox stores the events whose Key was not seen before (pending, or
-// received within the DedupeRetention), in order. Its two statements are
-// pipelined in one implicit transaction: one round trip, and PostgreSQL
-// group-commits concurrent callers' WAL flushes.
+// received within the DedupeRetention), in order. Concurrent calls are
+// grouped (see grouper): their events go in one pipelined pair of
+// statements, one implicit transaction, so many webhooks at once cost one
+// round trip and one WAL flush; each call returns once its events are
+// committed.
 func (db *DB) AppendInbox(ctx context.Context, events []dmflow.Event, now time.Time) (dmflow.AppendResult, error) {
 	if len(events) == 0 {
 		return dmflow.AppendResult{}, nil
@@ -51,16 +60,63 @@ func (db *DB) AppendInbox(ctx context.Context, events []dmflow.Event, now time.T
 	if err != nil {
 		return dmflow.AppendResult{}, fmt.Errorf("store/postgres: append inbox: %w", err)
 	}
-	var added int
-	err = db.run(ctx, "append inbox", func(ctx context.Context) error {
+	if db.closed.Load() {
+		return dmflow.AppendResult{}, fmt.Errorf("store/postgres: append inbox: %w", dmflow.ErrClosed)
+	}
+	r := &appendReq{cols: cols, now: now, done: make(chan struct{})}
+	db.apps.add(ctx, r, db.appendBatch)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return dmflow.AppendResult{}, fmt.Errorf("store/postgres: append inbox: %w", ctx.Err())
+	}
+	if r.err != nil {
+		return dmflow.AppendResult{}, r.err
+	}
+	return dmflow.AppendResult{Added: r.added, Duplicates: len(events) - r.added}, nil
+}
+
+// appendBatch appends the events of rs in one transaction, received at
+// the latest of their times, in call order.
+func (db *DB) appendBatch(ctx context.Context, rs []*appendReq) {
+	var all eventCols
+	now := rs[0].now
+	first := map[string]*appendReq{} // the call whose event with this key comes first
+	for _, r := range rs {
+		if r.now.After(now) {
+			now = r.now
+		}
+		all.keys = append(all.keys, r.cols.keys...)
+		all.accounts = append(all.accounts, r.cols.accounts...)
+		all.users = append(all.users, r.cols.users...)
+		all.records = append(all.records, r.cols.records...)
+		for _, k := range r.cols.keys {
+			if first[k] == nil {
+				first[k] = r
+			}
+		}
+	}
+	err := db.run(ctx, "append inbox", func(ctx context.Context) error {
+		for _, r := range rs {
+			r.added = 0
+		}
 		b := &pgx.Batch{}
-		db.queueAppend(b, cols, now).QueryRow(func(row pgx.Row) error { return row.Scan(&added) })
+		db.queueAppend(b, all, now).Query(func(rows pgx.Rows) error {
+			var k string
+			_, err := pgx.ForEachRow(rows, []any{&k}, func() error {
+				if r := first[k]; r != nil {
+					r.added++
+				}
+				return nil
+			})
+			return err
+		})
 		return db.pool.SendBatch(ctx, b).Close()
 	})
-	if err != nil {
-		return dmflow.AppendResult{}, err
+	for _, r := range rs {
+		r.err = err
+		close(r.done)
 	}
-	return dmflow.AppendResult{Added: added, Duplicates: len(events) - added}, nil
 }
 
 // queueAppend queues the statements appending cols at now.
@@ -97,8 +153,9 @@ func eventColumns(events []dmflow.Event) (eventCols, error) {
 
 // sqlLeaseUsers is the shared tail of the claim statements: it takes the
 // lease of each candidate user (cand: account, user_id, first) whose lease
-// is free, expired ($4 = now) or held by $1, renewing it to $3 with ttl $5
-// (never shortening $1's own lease).
+// is free, expired ($4 = now), held by $1 or by a dead owner (its heartbeat
+// expired, see Heartbeat), renewing it to $3 with ttl $5 (never shortening
+// $1's own lease).
 // ON CONFLICT DO UPDATE locks the lease row and re-checks the condition
 // against the latest committed lease, so two owners never both win a user.
 const sqlLeaseUsers = `
@@ -108,7 +165,7 @@ got AS (
 	ON CONFLICT (queue, account, user_id) DO UPDATE
 		SET owner = excluded.owner, ttl = excluded.ttl, expires = CASE WHEN l.owner = excluded.owner
 			THEN greatest(l.expires, excluded.expires) ELSE excluded.expires END
-		WHERE l.owner = excluded.owner OR l.expires <= $4
+		WHERE l.owner = excluded.owner OR l.expires <= $4 OR ` + sqlDeadOwner + `
 	RETURNING account, user_id)`
 
 // sqlClaimInbox leases the users of the oldest $6 pending items that $1 may
@@ -122,7 +179,7 @@ WITH eligible AS (
 	FROM inbox i
 	LEFT JOIN leases l ON l.queue = $2 AND l.account = i.account AND l.user_id = i.user_id
 	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
-		AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4)
+		AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
 	ORDER BY i.seq
 	LIMIT $6),
 cand AS (
@@ -208,12 +265,27 @@ func (db *DB) RenewInbox(ctx context.Context, owner string, now time.Time, keys 
 }
 
 // sqlRenew extends $2's live leases ($3 = now) of queue $1 on the users
-// $4/$5 by their ttl and returns the users renewed.
+// $4/$5 by their ttl and returns the users $2 holds. Rows locked by another
+// transaction are not waited for: a renewal of hundreds of users must not
+// queue behind (and hold up) the commits and claims in flight, and the
+// lease of a user being committed is renewed by that commit. Such a user
+// counts as held (by the snapshot), so it is not reported lost; a takeover
+// in flight is learnt at the next renewal or commit.
 const sqlRenew = `
-UPDATE leases SET expires = greatest(expires, $3 + ttl)
-WHERE queue = $1 AND owner = $2 AND expires > $3
-	AND (account, user_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))
-RETURNING account, user_id`
+WITH held AS (
+	SELECT account, user_id FROM leases
+	WHERE queue = $1 AND owner = $2 AND expires > $3
+		AND (account, user_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))),
+lk AS (
+	SELECT l.queue, l.account, l.user_id FROM leases l JOIN held h ON h.account = l.account AND h.user_id = l.user_id
+	WHERE l.queue = $1 AND l.owner = $2 AND l.expires > $3
+	ORDER BY l.account, l.user_id
+	FOR UPDATE OF l SKIP LOCKED),
+upd AS (
+	UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM lk
+	WHERE l.queue = lk.queue AND l.account = lk.account AND l.user_id = lk.user_id
+	RETURNING 1)
+SELECT account, user_id FROM held WHERE (SELECT count(*) FROM upd) >= 0`
 
 // renew renews owner's leases of queue on keys and returns the keys it
 // does not hold.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -21,7 +22,7 @@ WITH heads AS (
 cand AS (
 	SELECT h.account, h.user_id, h.first FROM heads h
 	LEFT JOIN leases l ON l.queue = $2 AND l.account = h.account AND l.user_id = h.user_id
-	WHERE h.not_before <= $4 AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4)
+	WHERE h.not_before <= $4 AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
 		AND EXISTS (SELECT 1 FROM outbox o WHERE o.queue = $7 AND o.account = h.account
 			AND o.user_id = h.user_id AND o.claimed_by IS DISTINCT FROM $1)
 	ORDER BY h.first
@@ -84,42 +85,107 @@ INSERT INTO remembered AS m (event_key, at) SELECT DISTINCT k, $2::int8 FROM unn
 ON CONFLICT (event_key) DO UPDATE SET at = excluded.at WHERE m.at <= $3`
 
 // sqlAck deletes the items $1 and renews owner $2's live leases ($3 = now)
-// on their users; it returns the users whose lease $2 does not hold.
+// on their users; it returns the deleted items whose user's lease $2 does
+// not hold.
 const sqlAck = `
-WITH d AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING queue, account, user_id),
+WITH d AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING seq, queue, account, user_id),
 u AS (SELECT DISTINCT 'outbox:' || queue AS queue, account, user_id FROM d),
 r AS (
 	UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM u
 	WHERE l.queue = u.queue AND l.account = u.account AND l.user_id = u.user_id AND l.owner = $2 AND l.expires > $3
 	RETURNING l.queue, l.account, l.user_id)
-SELECT account, user_id FROM u EXCEPT SELECT account, user_id FROM r`
+SELECT d.seq, d.account, d.user_id FROM d
+WHERE NOT EXISTS (SELECT 1 FROM r WHERE r.queue = 'outbox:' || d.queue AND r.account = d.account AND r.user_id = d.user_id)`
 
 // AckOutbox removes delivered items, renews owner's leases on their users
 // and remembers the acks' keys, in one implicit transaction (the
-// statements are pipelined: one round trip). The items are removed
+// statements are pipelined: one round trip). Concurrent acknowledgements
+// of one owner are grouped into one transaction (see grouper), so a
+// drainer acknowledging each reply separately, for many users at once,
+// costs one round trip and one WAL flush per group. The items are removed
 // whoever holds their user now (they were delivered); a user owner does
 // not hold is reported as ErrLeaseLost after the transaction committed.
 func (db *DB) AckOutbox(ctx context.Context, owner string, now time.Time, acks ...dmflow.Ack) error {
 	if len(acks) == 0 {
 		return nil
 	}
-	ids := make([]int64, 0, len(acks))
-	var keys []string
-	for _, a := range acks {
-		ids = append(ids, int64(a.Seq))
-		if a.Remember != "" {
-			keys = append(keys, a.Remember)
+	if db.closed.Load() {
+		return fmt.Errorf("store/postgres: ack outbox: %w", dmflow.ErrClosed)
+	}
+	return db.ackGrouped(ctx, &ackReq{owner: owner, now: now, acks: acks, done: make(chan struct{})})
+}
+
+// ackReq is one AckOutbox call waiting in an ackGroup.
+type ackReq struct {
+	owner string
+	now   time.Time
+	acks  []dmflow.Ack
+	lost  []string // users of this call's items the owner does not hold
+	err   error
+	done  chan struct{}
+}
+
+// ackGrouped runs r in a group (see grouper) and waits for its result.
+func (db *DB) ackGrouped(ctx context.Context, r *ackReq) error {
+	db.acks.add(ctx, r, db.ackBatch)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return fmt.Errorf("store/postgres: ack outbox: %w", ctx.Err())
+	}
+	if r.err == nil && len(r.lost) > 0 {
+		r.err = fmt.Errorf("store/postgres: ack outbox: acknowledged, but %v no longer leased to %s: %w", r.lost, r.owner, dmflow.ErrLeaseLost)
+	}
+	return r.err
+}
+
+// ackBatch acknowledges the calls of batch, one transaction per owner.
+func (db *DB) ackBatch(ctx context.Context, batch []*ackReq) {
+	byOwner := map[string][]*ackReq{}
+	for _, r := range batch {
+		byOwner[r.owner] = append(byOwner[r.owner], r)
+	}
+	for owner, rs := range byOwner {
+		err := db.ackOwner(ctx, owner, rs)
+		for _, r := range rs {
+			r.err = err
+			close(r.done)
 		}
 	}
-	var lost []string
-	err := db.run(ctx, "ack outbox", func(ctx context.Context) error {
-		lost = nil
+}
+
+// ackOwner runs one transaction for owner's calls rs at the latest of
+// their times, and records each call's lost users.
+func (db *DB) ackOwner(ctx context.Context, owner string, rs []*ackReq) error {
+	var ids []int64
+	var keys []string
+	bySeq := map[int64]*ackReq{}
+	now := rs[0].now
+	for _, r := range rs {
+		if r.now.After(now) {
+			now = r.now
+		}
+		for _, a := range r.acks {
+			ids = append(ids, int64(a.Seq))
+			bySeq[int64(a.Seq)] = r
+			if a.Remember != "" {
+				keys = append(keys, a.Remember)
+			}
+		}
+	}
+	return db.run(ctx, "ack outbox", func(ctx context.Context) error {
+		for _, r := range rs {
+			r.lost = nil
+		}
 		b := &pgx.Batch{}
 		b.Queue(sqlAck, ids, owner, nanos(now)).Query(func(rows pgx.Rows) error {
-			var err error
-			lost, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
-				var k dmflow.SessionKey
-				return k.String(), row.Scan(&k.Account, &k.User)
+			var seq int64
+			var k dmflow.SessionKey
+			_, err := pgx.ForEachRow(rows, []any{&seq, &k.Account, &k.User}, func() error {
+				if r := bySeq[seq]; r != nil && !slices.Contains(r.lost, k.String()) {
+					r.lost = append(r.lost, k.String())
+				}
+				return nil
 			})
 			return err
 		})
@@ -128,10 +194,6 @@ func (db *DB) AckOutbox(ctx context.Context, owner string, now time.Time, acks .
 		}
 		return db.pool.SendBatch(ctx, b).Close()
 	})
-	if err == nil && len(lost) > 0 {
-		err = fmt.Errorf("store/postgres: ack outbox: acknowledged, but %v no longer leased to %s: %w", lost, owner, dmflow.ErrLeaseLost)
-	}
-	return err
 }
 
 // RenewOutbox extends owner's live leases on the queue of keys.

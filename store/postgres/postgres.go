@@ -60,10 +60,13 @@ func (o *Options) withDefaults() Options {
 // DB is a dmflow.Store on PostgreSQL. It is safe for concurrent use, also by
 // several processes (replicas) sharing the database.
 type DB struct {
-	pool   *pgxpool.Pool
-	schema string
-	opts   Options
-	closed atomic.Bool
+	pool    *pgxpool.Pool
+	schema  string
+	opts    Options
+	closed  atomic.Bool
+	acks    grouper[*ackReq]
+	apps    grouper[*appendReq]
+	commits grouper[*commitReq]
 }
 
 var _ dmflow.Store = (*DB)(nil)

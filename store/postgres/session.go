@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dmflow/dmflow"
 )
@@ -58,7 +60,9 @@ ON CONFLICT (id) DO NOTHING`
 
 // Commit applies c atomically in one round trip: its statements are
 // pipelined in one implicit transaction, and a failed check (lease, version)
-// raises an error that rolls all of it back.
+// raises an error that rolls all of it back. Concurrent commits are grouped
+// (see grouper) into one transaction, one WAL flush for the group; a commit
+// whose check fails is taken out and the others run again without it.
 func (db *DB) Commit(ctx context.Context, c dmflow.Commit) error {
 	op := "commit " + c.Key.String()
 	if err := validCommit(c); err != nil {
@@ -71,9 +75,91 @@ func (db *DB) Commit(ctx context.Context, c dmflow.Commit) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	return db.run(ctx, op, func(ctx context.Context) error {
-		return db.pool.SendBatch(ctx, b).Close()
-	})
+	if db.closed.Load() {
+		return fmt.Errorf("store/postgres: %s: %w", op, dmflow.ErrClosed)
+	}
+	r := &commitReq{op: op, batch: b, done: make(chan struct{})}
+	db.commits.add(ctx, r, db.commitGroup)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return fmt.Errorf("store/postgres: %s: %w", op, ctx.Err())
+	}
+	return r.err
+}
+
+// commitReq is one Commit waiting in a group.
+type commitReq struct {
+	op    string
+	batch *pgx.Batch
+	err   error
+	done  chan struct{}
+}
+
+// failedAt is the error of the statement at index i of a combined batch.
+type failedAt struct {
+	i   int
+	err error
+}
+
+func (f *failedAt) Error() string { return f.err.Error() }
+func (f *failedAt) Unwrap() error { return f.err }
+
+// commitGroup runs the commits rs in one transaction. A commit whose
+// statement fails in the server (a lease or version check) gets that error
+// and the rest run again without it; any other error (the connection, the
+// context) is every commit's. Deadlocks and serialization failures retry
+// the group, like run.
+func (db *DB) commitGroup(ctx context.Context, rs []*commitReq) {
+	for len(rs) > 0 {
+		owner := make([]int, 0, len(rs)*4) // statement index -> commit index
+		for i, r := range rs {
+			for range r.batch.Len() {
+				owner = append(owner, i)
+			}
+		}
+		var err error
+		for range maxRetries {
+			err = func() error {
+				// Fresh queued queries each time: pgx keeps a statement
+				// description in each, which a failed batch invalidates.
+				b := &pgx.Batch{}
+				for _, r := range rs {
+					for _, q := range r.batch.QueuedQueries {
+						b.Queue(q.SQL, q.Arguments...)
+					}
+				}
+				br := db.pool.SendBatch(ctx, b)
+				for j := range b.Len() {
+					if _, err := br.Exec(); err != nil {
+						br.Close()
+						return &failedAt{j, err}
+					}
+				}
+				return br.Close()
+			}()
+			if !retryable(err) {
+				break
+			}
+		}
+		var f *failedAt
+		var pe *pgconn.PgError
+		if errors.As(err, &f) && errors.As(f.err, &pe) && len(rs) > 1 && !retryable(f.err) {
+			bad := rs[owner[f.i]]
+			bad.err = wrap(bad.op, f.err)
+			close(bad.done)
+			rs = append(rs[:owner[f.i]:owner[f.i]], rs[owner[f.i]+1:]...)
+			continue
+		}
+		for _, r := range rs {
+			r.err = nil
+			if err != nil {
+				r.err = wrap(r.op, err)
+			}
+			close(r.done)
+		}
+		return
+	}
 }
 
 func validCommit(c dmflow.Commit) error {

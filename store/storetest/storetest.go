@@ -50,7 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) dmflow.Store) {
 		{"Timers", timerTests}, {"Sessions", sessionTests}, {"Outbox", outboxTests},
 		{"Actions", actionTests}, {"Tokens", tokenTests}, {"Copies", copyTests},
 		{"Personal", personalTests},
-		{"Concurrency", concurrencyTests},
+		{"Concurrency", concurrencyTests}, {"Cluster", clusterTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
