@@ -34,7 +34,7 @@ type Options struct {
 	// lone caller never waits). Default 200µs; negative disables it.
 	Linger time.Duration
 	// SessionCache bounds the decoded sessions kept in memory to skip
-	// decoding an unchanged record again (0: 4096, negative: none). An
+	// decoding an unchanged record again (0: 1024, negative: none). An
 	// entry is used only while the stored record is byte for byte the one
 	// it was decoded from.
 	SessionCache int

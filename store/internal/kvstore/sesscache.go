@@ -9,7 +9,7 @@ import (
 
 // DefaultSessionCache is how many decoded sessions a Store keeps when
 // Options.SessionCache is 0.
-const DefaultSessionCache = 4096
+const DefaultSessionCache = 1024
 
 // sessCache keeps decoded sessions with the record bytes they were decoded
 // from. An entry is used only when the stored record is byte for byte the
