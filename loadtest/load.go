@@ -55,6 +55,11 @@ type Options struct {
 	Retry time.Duration
 	// Client sends the POSTs (default: keep-alive client, 10 s timeout).
 	Client *http.Client
+	// Lean sends pre-built, pre-signed POSTs over one persistent HTTP/1.1
+	// connection per sender and target (see Prepare), instead of through
+	// Client: the generator then costs a fraction of the CPU, so that a
+	// benchmark measures the server rather than the generator.
+	Lean bool
 }
 
 func (o *Options) setDefaults() {
@@ -99,6 +104,10 @@ type Load struct {
 	// targets are URL and URLs; next picks the next POST's target.
 	targets []string
 	next    atomic.Uint64
+
+	// prepared holds, when Lean, each sender's requests in sending order
+	// (built by Prepare).
+	prepared [][][]byte
 
 	mu       sync.Mutex
 	acks     []time.Duration
@@ -146,22 +155,59 @@ func (l *Load) Send(ctx context.Context) time.Duration {
 	return time.Since(l.start)
 }
 
-// sender posts the events of the users u with u % Concurrency == w: every
-// user's first event, then every user's second, ...
-func (l *Load) sender(ctx context.Context, w int) {
+// senderUsers returns the users of sender w: u % Concurrency == w.
+func (l *Load) senderUsers(w int) []int {
 	var users []int
 	for u := w; u < l.o.Users; u += min(l.o.Concurrency, l.o.Users) {
 		users = append(users, u)
 	}
+	return users
+}
+
+// Prepare builds and signs every POST of a Lean load before Send, so that
+// the run measures the server rather than the generator (a no-op
+// otherwise, and when called twice).
+func (l *Load) Prepare() {
+	if !l.o.Lean || l.prepared != nil {
+		return
+	}
+	l.prepared = make([][][]byte, min(l.o.Concurrency, l.o.Users))
+	for w := range l.prepared {
+		users := l.senderUsers(w)
+		for i := range l.perUser {
+			for c := 0; c < len(users); c += l.o.Batch {
+				body := l.body(users[c:min(c+l.o.Batch, len(users))], i)
+				l.prepared[w] = append(l.prepared[w], rawRequest(l.o.URL, body, Sign(l.o.Secret, body)))
+			}
+		}
+	}
+}
+
+// sender posts the events of its users: every user's first event, then
+// every user's second, ...
+func (l *Load) sender(ctx context.Context, w int) {
+	users := l.senderUsers(w)
 	var acks []time.Duration
 	defer func() { l.mu.Lock(); l.acks = append(l.acks, acks...); l.mu.Unlock() }()
+	var raw *rawClient
+	if l.o.Lean {
+		l.Prepare()
+		raw = newRawClient(l.targets)
+		defer raw.close()
+	}
+	n := 0
 	for i := range l.perUser {
 		for c := 0; c < len(users); c += l.o.Batch {
 			chunk := users[c:min(c+l.o.Batch, len(users))]
 			if !l.pace(ctx, len(chunk)) {
 				return
 			}
-			d, ok := l.post(ctx, chunk, i)
+			var req []byte
+			if raw != nil {
+				req = l.prepared[w][n]
+				n++
+			}
+			d, ok := l.post(ctx, chunk, i, raw, req)
 			if !ok {
 				return
 			}
@@ -188,18 +234,29 @@ func (l *Load) pace(ctx context.Context, n int) bool {
 }
 
 // post delivers the i-th event of each user in chunk until it is answered
-// 200 or ctx ends, and returns the latency of the successful attempt.
-func (l *Load) post(ctx context.Context, chunk []int, i int) (time.Duration, bool) {
+// 200 or ctx ends, and returns the latency of the successful attempt. With
+// raw, req is the prepared request (see Prepare).
+func (l *Load) post(ctx context.Context, chunk []int, i int, raw *rawClient, req []byte) (time.Duration, bool) {
 	now := time.Since(l.start).Nanoseconds()
 	for _, u := range chunk {
 		l.sentAt[u*l.perUser+i].CompareAndSwap(0, max(now, 1))
 	}
-	body := l.body(chunk, i)
-	sig := Sign(l.o.Secret, body)
+	var body []byte
+	var sig string
+	if raw == nil {
+		body = l.body(chunk, i)
+		sig = Sign(l.o.Secret, body)
+	}
 	wait := l.o.Retry
 	for {
 		t0 := time.Now()
-		status, err := l.do(ctx, body, sig)
+		var status int
+		var err error
+		if raw != nil {
+			status, err = raw.do(ctx, int((l.next.Add(1)-1)%uint64(len(l.targets))), req)
+		} else {
+			status, err = l.do(ctx, body, sig)
+		}
 		d := time.Since(t0)
 		l.count(status, err)
 		if status == http.StatusOK {

@@ -35,6 +35,33 @@ type Result struct {
 	// the highest sample of anonymous memory, see WatchAnon) and DBSize
 	// (bytes) are filled in by the caller.
 	PeakRSS, PeakAnon, DBSize int64
+	// Answered counts acknowledged events that were answered.
+	Answered int
+	// ServerCPU is the user + system CPU time of the server process(es)
+	// during the load, GenCPU that of the process running the generator and
+	// the Graph double (see CPUMeter); LoadStart, LoadEnd and LoadMax are
+	// the 1-minute load averages at the start, at the end and the highest
+	// sample (every 5 s). Filled in by the caller; zero when unmeasured.
+	ServerCPU, GenCPU           time.Duration
+	LoadStart, LoadEnd, LoadMax float64
+}
+
+// CPUPerEvent returns the server's CPU time per answered event (0 when
+// not measured).
+func (r Result) CPUPerEvent() time.Duration {
+	if r.Answered == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Answered)
+}
+
+// GenCPUPerEvent returns the generator's (and Graph double's) CPU time per
+// answered event.
+func (r Result) GenCPUPerEvent() time.Duration {
+	if r.Answered == 0 {
+		return 0
+	}
+	return r.GenCPU / time.Duration(r.Answered)
 }
 
 // Result analyses the replies rec received for this load.
@@ -57,6 +84,7 @@ func (l *Load) Result(name string, rec *Recorder) Result {
 		}
 	}
 	r.Acked = l.Acked()
+	r.Answered = len(e2e)
 	r.Lost = r.Acked - len(e2e)
 	if r.Lost < 0 {
 		r.Lost = 0
@@ -145,7 +173,45 @@ func (r Result) Summary(ceiling float64) string {
 	if n := r.failed(); n > 0 {
 		fmt.Fprintf(&b, "  refused %d %v", n, r.Failures)
 	}
+	r.cpu(&b, 0)
 	return b.String()
+}
+
+// Compare is the one-line report of r relative to the ceiling c: events/s
+// and CPU per event as shares of c's.
+func (r Result) Compare(c Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-14s %8.0f ev/s", r.Name, r.EventsPerSec)
+	if c.EventsPerSec > 0 {
+		fmt.Fprintf(&b, " (%.2f× the ceiling's)", r.EventsPerSec/c.EventsPerSec)
+	}
+	r.cpu(&b, c.CPUPerEvent())
+	fmt.Fprintf(&b, "  ack p99 %s  lost %d dup %d ooo %d miscount %d", ms(r.AckP99), r.Lost, r.Duplicates, r.OutOfOrder, r.Miscounted)
+	return b.String()
+}
+
+// cpu writes the CPU per event of the server and of the generator (with
+// the ratio to ceiling's server CPU per event when > 0) and the load
+// averages.
+func (r Result) cpu(b *strings.Builder, ceiling time.Duration) {
+	if r.ServerCPU == 0 && r.GenCPU == 0 {
+		return
+	}
+	fmt.Fprintf(b, "  cpu/ev %s", us(r.CPUPerEvent()))
+	if ceiling > 0 {
+		fmt.Fprintf(b, " (%.2f×)", float64(r.CPUPerEvent())/float64(ceiling))
+	}
+	fmt.Fprintf(b, " gen %s", us(r.GenCPUPerEvent()))
+	if r.Elapsed > 0 {
+		fmt.Fprintf(b, " (server %.2f, gen %.2f cores)", r.ServerCPU.Seconds()/r.Elapsed.Seconds(), r.GenCPU.Seconds()/r.Elapsed.Seconds())
+	}
+	if r.LoadStart >= 0 {
+		fmt.Fprintf(b, "  load %.1f→%.1f max %.1f", r.LoadStart, r.LoadEnd, r.LoadMax)
+	}
+}
+
+func us(d time.Duration) string {
+	return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
 }
 
 func (r Result) failed() int {

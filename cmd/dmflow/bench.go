@@ -49,8 +49,14 @@ Each postgres configuration runs in a fresh schema of the --store database
 One summary line per configuration: events/s end to end (webhook sent to
 reply received) and its share of the ceiling, webhook ack latency, end-to-end
 latency, lost / duplicated / out-of-order / miscounted replies, peak RSS of
-the server and the size of its data file. Bounded by --duration per
-configuration plus --drain for the last replies. See docs/performance.md.`,
+the server and the size of its data file, then the server's CPU time per
+event (user + system, from /proc), the generator's (this process: load
+generator and Graph double; a generator using most of a core means the run
+is generator-bound) and the 1-minute load average at start → end. A last
+table gives events/s and CPU per event as multiples of the ceiling's. The
+generator pre-signs every POST and writes it on a persistent connection.
+Bounded by --duration per configuration plus --drain for the last replies.
+See docs/performance.md.`,
 		Flags: func(fs *flag.FlagSet) { o.declare(fs) },
 		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
 			if code, ok := parseFlags(fs, args); !ok {
@@ -154,21 +160,21 @@ func printBenchHeader(w io.Writer, o *benchOpts) {
 		o.events, o.users, o.accounts, o.batch, o.conc, rate)
 }
 
-// printBenchSummary prints the configurations side by side as shares of
-// the ceiling.
+// printBenchSummary prints the configurations side by side: events/s and
+// server CPU per event as multiples of the ceiling's.
 func printBenchSummary(w io.Writer, results []loadtest.Result) {
-	var ceiling float64
+	var ceiling loadtest.Result
 	for _, r := range results {
 		if r.Name == "ceiling" {
-			ceiling = r.EventsPerSec
+			ceiling = r
 		}
 	}
-	if ceiling == 0 || len(results) < 2 {
+	if ceiling.EventsPerSec == 0 || len(results) < 2 {
 		return
 	}
-	fmt.Fprintln(w, "\nrelative to the ceiling:")
+	fmt.Fprintln(w, "\nrelative to the ceiling (events/s; server CPU per event, generator CPU per event):")
 	for _, r := range results {
-		fmt.Fprintln(w, r.Summary(ceiling))
+		fmt.Fprintln(w, r.Compare(ceiling))
 	}
 }
 
@@ -198,15 +204,18 @@ func benchOne(ctx context.Context, o *benchOpts, c benchConfig) (loadtest.Result
 	l, err := loadtest.NewLoad(loadtest.Options{
 		URL: urls[0], URLs: urls[1:], Secret: benchSecret,
 		Users: o.users, Accounts: o.accounts, Events: o.events, Batch: o.batch,
-		Concurrency: o.conc, Rate: o.rate, Duration: o.duration,
+		Concurrency: o.conc, Rate: o.rate, Duration: o.duration, Lean: true,
 	})
 	if err != nil {
 		return loadtest.Result{}, err
 	}
 	stopWatch := loadtest.WatchAnon(procs, 250*time.Millisecond)
+	l.Prepare()
+	cpu := loadtest.StartCPU(procs)
 	l.Send(ctx)
 	l.WaitReplies(g.Recorder, o.drain)
 	r := l.Result(c.name, g.Recorder)
+	cpu.Stop(&r)
 	r.PeakAnon = stopWatch()
 	for _, p := range procs {
 		r.PeakRSS = max(r.PeakRSS, p.PeakRSS())

@@ -33,6 +33,11 @@ type Options struct {
 	// commit, only when the previous commit carried several requests (so a
 	// lone caller never waits). Default 200µs; negative disables it.
 	Linger time.Duration
+	// SessionCache bounds the decoded sessions kept in memory to skip
+	// decoding an unchanged record again (0: 1024, negative: none). An
+	// entry is used only while the stored record is byte for byte the one
+	// it was decoded from.
+	SessionCache int
 	// Mode is the permission of a new file (default 0600).
 	Mode os.FileMode
 	// ReadOnly opens an existing file for reading only, with a shared lock
@@ -99,7 +104,7 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	leases := newMemLeases()
 	d := &DB{bdb: bdb, leases: leases, w: newWriter(bdb, leases, o.MaxBatch, o.Linger), path: path, bopts: bopts, mode: o.Mode}
-	d.Store = kvstore.New(kv{d}, kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention})
+	d.Store = kvstore.New(kv{d}, kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention, SessionCache: o.SessionCache})
 	return d, nil
 }
 

@@ -288,3 +288,67 @@ func TestCompactWhileWriting(t *testing.T) {
 		t.Fatalf("after reopening: depth %d, %v; want %d", n, err, writers*each)
 	}
 }
+
+// TestSessionCache checks that cached sessions are never stale and never
+// shared with callers: each step's GetSession sees the last commit, a
+// caller's changes to a returned session do not reach the store, and the
+// version check still refuses a stale commit. A cache of one entry with
+// two users also exercises eviction.
+func TestSessionCache(t *testing.T) {
+	for _, size := range []int{-1, 1, 0} {
+		t.Run(fmt.Sprint("cache=", size), func(t *testing.T) {
+			ctx := context.Background()
+			db := open(t, filepath.Join(t.TempDir(), "dmflow.db"), &bolt.Options{SessionCache: size})
+			keys := []dmflow.SessionKey{{Account: "a", User: "u1"}, {Account: "a", User: "u2"}}
+			get := func(k dmflow.SessionKey) *dmflow.Session {
+				t.Helper()
+				s, err := db.GetSession(ctx, k)
+				if err != nil {
+					t.Fatalf("get %s: %v", k, err)
+				}
+				return s
+			}
+			for _, k := range keys {
+				s := &dmflow.Session{Key: k, State: "start", Vars: map[string]any{"n": 0, "m": map[string]any{"x": 1}}}
+				if err := db.Commit(ctx, dmflow.Commit{Key: k, Session: s, Now: storetest.T0}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := 1; i <= 3; i++ {
+				for _, k := range keys {
+					s := get(k)
+					if s.Version != uint64(i) || s.Vars["n"] != i-1 {
+						t.Fatalf("%s step %d: version %d n %v", k, i, s.Version, s.Vars["n"])
+					}
+					s.Vars["m"].(map[string]any)["x"] = 99 // a caller's change
+					s.State = "changed"
+					if again := get(k); again.State != "start" || again.Vars["m"].(map[string]any)["x"] != 1 {
+						t.Fatalf("%s: a caller's change reached the store: %+v", k, again)
+					}
+					next := get(k)
+					next.Vars["n"] = i
+					if err := db.Commit(ctx, dmflow.Commit{Key: k, Session: next, Now: storetest.T0}); err != nil {
+						t.Fatal(err)
+					}
+					stale := get(k)
+					stale.Version--
+					if err := db.Commit(ctx, dmflow.Commit{Key: k, Session: stale, Now: storetest.T0}); !errors.Is(err, dmflow.ErrConflict) {
+						t.Fatalf("stale commit: %v, want ErrConflict", err)
+					}
+				}
+			}
+			if err := db.Commit(ctx, dmflow.Commit{Key: keys[0], Delete: true, Now: storetest.T0}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.GetSession(ctx, keys[0]); !errors.Is(err, dmflow.ErrNotFound) {
+				t.Fatalf("after delete: %v, want ErrNotFound", err)
+			}
+			if err := db.Commit(ctx, dmflow.Commit{Key: keys[0], Session: &dmflow.Session{Key: keys[0], State: "again"}, Now: storetest.T0}); err != nil {
+				t.Fatal(err)
+			}
+			if s := get(keys[0]); s.Version != 1 || s.State != "again" {
+				t.Fatalf("recreated: %+v", s)
+			}
+		})
+	}
+}

@@ -42,6 +42,9 @@ func (s *Store) Forget(ctx context.Context, f dmflow.Forget) (dmflow.Forgotten, 
 		out, err = forgetPerson(tx, prefix, f)
 		return err
 	})
+	if err == nil {
+		s.sessions.dropPrefix(prefix) // no decoded copy of the person stays in memory
+	}
 	return out, s.errf(err, "forget %s", f.Key)
 }
 

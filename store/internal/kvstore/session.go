@@ -13,7 +13,7 @@ func (s *Store) Commit(ctx context.Context, c dmflow.Commit) error {
 	if err := validCommit(&c); err != nil {
 		return s.errf(err, "commit %s", c.Key)
 	}
-	err := s.update(ctx, func(tx Tx) error { return commit(tx, &c) })
+	err := s.update(ctx, func(tx Tx) error { return s.commit(tx, &c) })
 	return s.errf(err, "commit %s", c.Key)
 }
 
@@ -32,14 +32,15 @@ func validCommit(c *dmflow.Commit) error {
 	return nil
 }
 
-// commit checks the lease, the item and the version, then writes.
-func commit(tx Tx, c *dmflow.Commit) error {
+// commit checks the lease, the item and the version, then writes. The old
+// session is only read.
+func (s *Store) commit(tx Tx, c *dmflow.Commit) error {
 	uk := userKey(c.Key)
 	ls := newLeases(tx.Bucket(bInLease))
 	if err := checkItem(tx, ls, c, uk); err != nil {
 		return err
 	}
-	old, err := loadSession(tx, uk)
+	old, err := s.loadShared(tx, uk)
 	if err != nil {
 		return err
 	}
@@ -204,13 +205,16 @@ func (s *Store) GetSession(ctx context.Context, key dmflow.SessionKey) (*dmflow.
 	var out *dmflow.Session
 	err := s.view(ctx, func(tx Tx) error {
 		var err error
-		out, err = loadSession(tx, userKey(key))
+		out, err = s.loadShared(tx, userKey(key))
 		if err == nil && out == nil {
 			err = dmflow.ErrNotFound
 		}
 		return err
 	})
-	return out, s.errf(err, "get session %s", key)
+	if err != nil {
+		return nil, s.errf(err, "get session %s", key)
+	}
+	return out.Clone(), nil
 }
 
 // ListSessions returns sessions matching f in key order.

@@ -16,6 +16,9 @@ type Options struct {
 	// DedupeRetention is how long a done item's Key keeps deduplicating even
 	// when PruneInbox is not called (0: store.DefaultDedupeRetention).
 	DedupeRetention time.Duration
+	// SessionCache bounds the decoded sessions kept in memory (0:
+	// DefaultSessionCache, negative: none). See sessCache.
+	SessionCache int
 }
 
 // Store implements dmflow.Store over a DB.
@@ -23,6 +26,8 @@ type Store struct {
 	db   DB
 	name string
 	keep time.Duration
+	// sessions caches decoded sessions (nil: off).
+	sessions *sessCache
 }
 
 var _ dmflow.Store = (*Store)(nil)
@@ -35,7 +40,7 @@ func New(db DB, o Options) *Store {
 	if o.Name == "" {
 		o.Name = "store"
 	}
-	return &Store{db: db, name: o.Name, keep: o.DedupeRetention}
+	return &Store{db: db, name: o.Name, keep: o.DedupeRetention, sessions: newSessCache(o.SessionCache)}
 }
 
 // Close closes the underlying DB.
