@@ -143,6 +143,9 @@ func TestStudioMarksRepliesOutsideTheWindow(t *testing.T) {
 	sb := env.Sandbox
 	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hi"}`, nil)
 	m := stepTo(t, sb, "u1", 0, "greet")
+	// The greeting must have left before the clock jumps, or it too would be
+	// outside the window when the sender gets to it.
+	m = waitFor(t, sb, "u1", 0, func(m sandbox.Message) bool { return m.From == sandbox.FromBot && m.Graph != nil })
 	if code := call(t, env, "POST", "api/clock", `{"user":"u1","advance":"25h"}`, nil); code != 200 {
 		t.Fatalf("clock: %d", code)
 	}
