@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/flows"
 )
 
 const adminUsage = `Usage: dmflow admin [--url URL] [--token T] [--json] COMMAND [ARGS]
@@ -44,7 +45,7 @@ A/U is a session key: business account id / user id.
 Lists print as a table, everything else as JSON; --json prints JSON always.
 Exit codes: 0 ok, 1 the server refused or failed, 2 usage error.`
 
-func adminCmd() *Command {
+func adminCmd(o *Options) *Command {
 	return &Command{
 		Name:    "admin",
 		Summary: "inspect and operate a running server (sessions, handoffs, dead letters, reload, backup)",
@@ -57,7 +58,9 @@ func adminCmd() *Command {
 			fs.String("state", "", "sessions: only sessions in this state")
 			fs.Int("limit", 100, "most items listed")
 		},
-		Run: runAdmin,
+		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
+			return runAdmin(ctx, fs, args, stdio, o)
+		},
 	}
 }
 
@@ -67,13 +70,17 @@ type adminClient struct {
 	hc          *http.Client
 	out         io.Writer
 	json        bool
+	flows       *flows.Options // the program's helpers, for stranded
 }
 
-func runAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
+func runAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO, o *Options) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	c, err := newAdminClient(fs, stdio)
+	if err == nil {
+		c.flows = o.Flows
+	}
 	if err == nil && fs.NArg() == 0 {
 		err = configErrorf("missing command (see dmflow admin --help)")
 	}

@@ -9,7 +9,6 @@ import (
 	"net/url"
 
 	"github.com/dmflow/dmflow"
-	"github.com/dmflow/dmflow/flows"
 )
 
 // stranded loads the flows at PATH (the version about to be deployed) and
@@ -18,7 +17,7 @@ import (
 // session restarts at the flow's start) and those a `migrate` entry moves.
 // It fails (exit 1) when any is stranded, so a deploy script can stop.
 func (c *adminClient) stranded(ctx context.Context, _ *flag.FlagSet, a []string) error {
-	b, err := flows.Load(a[0])
+	b, err := c.flows.Load(a[0])
 	if err != nil {
 		return fmt.Errorf("flows %s:\n%w", a[0], err)
 	}

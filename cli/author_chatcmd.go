@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dmflow/dmflow/flowtest"
 )
 
 const chatHelp = `Type a message, or the number of a chip or button to tap it. Commands:
@@ -58,80 +60,74 @@ func (c *chat) command(ctx context.Context, line string) bool {
 }
 
 // chatInput maps an input command to the transcript input it stands for.
-func chatInput(name, arg, first, rest string) (*input, error) {
+func chatInput(name, arg, first, rest string) (*flowtest.Input, error) {
 	need := func(what string) error {
 		if arg == "" {
 			return fmt.Errorf("/%s needs %s", name, what)
 		}
 		return nil
 	}
-	var in *input
+	var in *flowtest.Input
 	var err error
 	switch name {
 	case "payload":
-		in, err = &input{Kind: "payload", Payload: first, Text: rest}, need("a payload")
+		in, err = &flowtest.Input{Kind: "payload", Payload: first, Text: rest}, need("a payload")
 	case "postback":
-		in, err = &input{Kind: "postback", Payload: first, Title: rest}, need("a payload")
+		in, err = &flowtest.Input{Kind: "postback", Payload: first, Title: rest}, need("a payload")
 	case "image":
-		in, err = &input{Kind: "attachment", Type: "image", URL: arg}, need("a URL")
+		in, err = &flowtest.Input{Kind: "attachment", Type: "image", URL: arg}, need("a URL")
 	case "attach":
-		in, err = &input{Kind: "attachment", Type: first, URL: rest}, need("TYPE URL")
+		in, err = &flowtest.Input{Kind: "attachment", Type: first, URL: rest}, need("TYPE URL")
 	case "comment":
-		in, err = &input{Kind: "comment", Text: arg}, need("the comment text")
+		in, err = &flowtest.Input{Kind: "comment", Text: arg}, need("the comment text")
 	case "story":
-		in = &input{Kind: "story_mention", URL: arg}
+		in = &flowtest.Input{Kind: "story_mention", URL: arg}
 	case "storyreply":
-		in, err = &input{Kind: "story_reply", Text: arg}, need("the reply text")
+		in, err = &flowtest.Input{Kind: "story_reply", Text: arg}, need("the reply text")
 	case "react":
-		in = &input{Kind: "reaction", Text: arg}
+		in = &flowtest.Input{Kind: "reaction", Text: arg}
 	case "unreact":
-		in = &input{Kind: "reaction", Action: "unreact"}
+		in = &flowtest.Input{Kind: "reaction", Action: "unreact"}
 	case "referral":
-		in, err = &input{Kind: "referral", Ref: arg}, need("a ref")
+		in, err = &flowtest.Input{Kind: "referral", Ref: arg}, need("a ref")
 	case "echo":
-		in, err = &input{Kind: "echo", Text: arg}, need("the agent's text")
+		in, err = &flowtest.Input{Kind: "echo", Text: arg}, need("the agent's text")
 	case "read":
-		in = &input{Kind: "read"}
+		in = &flowtest.Input{Kind: "read"}
 	case "advance":
 		in, err = advanceInput(arg)
 	case "reset", "release", "handoff":
-		in = &input{Kind: "admin", Type: name}
+		in = &flowtest.Input{Kind: "admin", Type: name}
 	case "move":
-		in, err = &input{Kind: "admin", Type: "move", State: arg}, need("a state")
+		in, err = &flowtest.Input{Kind: "admin", Type: "move", State: arg}, need("a state")
 	default:
 		return nil, fmt.Errorf("unknown command /%s", name)
 	}
 	return in, err
 }
 
-func advanceInput(arg string) (*input, error) {
+func advanceInput(arg string) (*flowtest.Input, error) {
 	d, err := time.ParseDuration(arg)
 	if err != nil || d <= 0 {
 		return nil, fmt.Errorf("/advance needs a positive duration like 90m or 25h")
 	}
-	return &input{Kind: "advance", After: d}, nil
+	return &flowtest.Input{Kind: "advance", After: d}, nil
 }
 
 // result answers the session's pending action call.
 func (c *chat) result(ctx context.Context, outcomeName, body string) {
-	s := c.conv.sess
+	s := c.conv.Session()
 	if s == nil || s.Pending == nil {
 		fmt.Fprintln(c.errw, "no action is pending")
 		return
 	}
-	m := &mockSpec{Outcome: outcomeName, Status: map[string]int{"ok": 200, "error": 500}[outcomeName]}
-	if !contains(outcomes, outcomeName) {
-		fmt.Fprintln(c.errw, "/result needs an outcome: ok, error, timeout or invalid")
+	m, err := flowtest.NewMock(outcomeName, body)
+	if err != nil {
+		fmt.Fprintf(c.errw, "/result: %v\n", err)
 		return
 	}
-	if body != "" {
-		if err := json.Unmarshal([]byte(body), &m.Body); err != nil {
-			fmt.Fprintf(c.errw, "/result: body is not JSON: %v\n", err)
-			return
-		}
-	}
 	before := s.Clone()
-	out, err := c.conv.result(ctx, *s.Pending, m)
+	out, err := c.conv.Result(ctx, *s.Pending, m)
 	c.show(before, out, err)
 }
 
@@ -156,7 +152,7 @@ func (c *chat) printTrace() {
 }
 
 func (c *chat) printState() {
-	s := c.conv.sess
+	s := c.conv.Session()
 	if s == nil {
 		fmt.Fprintln(c.out, "-- no session yet (the first message starts one)")
 		return
@@ -168,23 +164,23 @@ func (c *chat) printState() {
 	if s.Ended {
 		fmt.Fprint(c.out, ", ended")
 	}
-	fmt.Fprintf(c.out, ", clock %s\n", c.conv.now.Format(time.RFC3339))
+	fmt.Fprintf(c.out, ", clock %s\n", c.conv.Now().Format(time.RFC3339))
 	for _, f := range s.Stack {
 		fmt.Fprintf(c.out, "   called from %s/%s\n", f.Flow, f.State)
 	}
 	for _, t := range s.Timers {
-		fmt.Fprintf(c.out, "   timer %s due %s (in %s)\n", t.Name, t.Due.Format(time.RFC3339), t.Due.Sub(c.conv.now))
+		fmt.Fprintf(c.out, "   timer %s due %s (in %s)\n", t.Name, t.Due.Format(time.RFC3339), t.Due.Sub(c.conv.Now()))
 	}
 	if h := s.Handoff; h != nil {
 		fmt.Fprintf(c.out, "   handed off since %s by %s: %s\n", h.Since.Format(time.RFC3339), h.By, h.Reason)
 	}
 	if p := s.Pending; p != nil {
-		fmt.Fprintf(c.out, "   waiting for action %s: %s\n", p.Name, callSummary(*p))
+		fmt.Fprintf(c.out, "   waiting for action %s: %s\n", p.Name, flowtest.CallSummary(*p))
 	}
 }
 
 func (c *chat) printVars() {
-	s := c.conv.sess
+	s := c.conv.Session()
 	if s == nil || len(s.Vars) == 0 {
 		fmt.Fprintln(c.out, "-- no variables set")
 		return
@@ -195,6 +191,14 @@ func (c *chat) printVars() {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		fmt.Fprintf(c.out, "   %s = %s\n", k, jsonText(s.Vars[k]))
+		fmt.Fprintf(c.out, "   %s = %s\n", k, varText(s.Vars[k]))
 	}
+}
+
+func varText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

@@ -116,7 +116,7 @@ func runBenchServe(ctx context.Context, args []string, stdio IO) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stdio.Err)
 	declareFlags(fs)
-	return runServe(ctx, fs, args, stdio)
+	return runServe(ctx, fs, args, stdio, &Options{})
 }
 
 // runToEnd runs a command to completion (dmflow migrate) within a minute.

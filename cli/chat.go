@@ -2,8 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,12 +13,15 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/bot/actions"
 	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/flowtest"
 	"github.com/dmflow/dmflow/store/bolt"
 	"github.com/dmflow/dmflow/store/mem"
 )
 
-func chatCmd() *Command {
+func chatCmd(opts *Options) *Command {
 	var storeArg, user, now, actionMode, mockFile *string
 	return &Command{
 		Name:    "chat",
@@ -58,13 +61,13 @@ the environment, as 'dmflow serve' does), else they wait for /result.`,
 				fmt.Fprintln(io.Err, "dmflow chat: name a flow file or directory")
 				return exitUsage
 			}
-			o := chatOptions{Store: *storeArg, User: *user, Now: start, Actions: *actionMode}
+			o := chatOptions{Store: *storeArg, User: *user, Now: start, Actions: *actionMode, Flows: opts.Flows, Go: opts.Actions}
 			if o.Actions != actionsManual && o.Actions != actionsReal {
 				fmt.Fprintf(io.Err, "dmflow chat: --actions %q: want manual or real\n", o.Actions)
 				return exitUsage
 			}
 			if *mockFile != "" {
-				m, err := loadMocks(*mockFile)
+				m, err := flowtest.LoadMocks(*mockFile)
 				if err != nil {
 					fmt.Fprintf(io.Err, "dmflow chat: %v\n", err)
 					return exitUsage
@@ -80,26 +83,27 @@ type chatOptions struct {
 	Store   string
 	User    string
 	Now     time.Time
-	Actions string               // actionsManual or actionsReal
-	Mocks   map[string]*mockSpec // --mock, by action name
+	Actions string                    // actionsManual or actionsReal
+	Mocks   map[string]*flowtest.Mock // --mock, by action name
+	Flows   *flows.Options            // the program's helpers and Go action signatures
+	Go      *actions.Registry         // the program's Go actions (run with --actions real)
 }
 
 // chat is one terminal session.
 type chat struct {
-	conv   *conversation
-	store  dmflow.Store
+	conv   *flowtest.Conversation
 	out    io.Writer
 	errw   io.Writer
-	print  *replyPrinter
-	taps   []tappable // numbered chips of the last replies
-	last   *outcome   // the last input's outcome, for /trace
+	print  *flowtest.ReplyPrinter
+	taps   []flowtest.Tappable // numbered chips of the last replies
+	last   *flowtest.Outcome   // the last input's outcome, for /trace
 	acts   *actionAnswerer
 	echo   bool // echo input lines (stdin is not a terminal)
 	prompt bool
 }
 
 func runChat(ctx context.Context, args []string, o chatOptions, stdio IO) int {
-	eng, name, err := loadOne(args)
+	eng, name, err := flowtest.LoadOne(o.Flows, args)
 	if err != nil {
 		return exitFor(stdio.Err, "chat", err)
 	}
@@ -126,34 +130,17 @@ func openChatStore(arg string) (dmflow.Store, error) {
 }
 
 func newChat(ctx context.Context, eng *engine.Engine, st dmflow.Store, o chatOptions, stdio IO) (*chat, error) {
-	key := dmflow.SessionKey{Account: "chat", User: o.User}
-	sess, err := st.GetSession(ctx, key)
-	if errors.Is(err, dmflow.ErrNotFound) {
-		sess, err = nil, nil
-	}
+	c := &chat{out: stdio.Out, errw: stdio.Err, print: &flowtest.ReplyPrinter{W: stdio.Out, Prefix: "bot: ", Numbered: true}}
+	c.acts = newActionAnswerer(o, stdio.Env)
+	var err error
+	c.conv, err = flowtest.NewConversation(ctx, flowtest.Config{Engine: eng, Key: dmflow.SessionKey{Account: "chat", User: o.User},
+		Clock: o.Now, Store: st, Answer: c.acts.answer})
 	if err != nil {
 		return nil, err
 	}
-	c := &chat{store: st, out: stdio.Out, errw: stdio.Err, print: &replyPrinter{W: stdio.Out, Prefix: "bot: ", Numbered: true}}
-	c.conv = &conversation{eng: eng, key: key, sess: sess, now: o.Now, save: c.save}
-	c.acts = newActionAnswerer(ctx, o, stdio.Env)
-	c.conv.answer = c.acts.answer
 	c.prompt = isTerminal(stdio.In)
 	c.echo = !c.prompt
 	return c, nil
-}
-
-// save commits the session to the store, as the bot's worker would (without
-// an inbox item and without outbox messages: chat prints the replies).
-func (c *chat) save(ctx context.Context, s *dmflow.Session) (*dmflow.Session, error) {
-	cm := dmflow.Commit{Owner: "dmflow-chat", Key: c.conv.key, Session: s, Delete: s == nil, Now: c.conv.now}
-	if err := c.store.Commit(ctx, cm); err != nil {
-		return nil, fmt.Errorf("save session: %w", err)
-	}
-	if s == nil {
-		return nil, nil
-	}
-	return c.store.GetSession(ctx, c.conv.key)
 }
 
 func isTerminal(r io.Reader) bool {
@@ -203,24 +190,24 @@ func (c *chat) handle(ctx context.Context, line string) bool {
 	}
 	if n, err := strconv.Atoi(line); err == nil && n >= 1 && n <= len(c.taps) {
 		t := c.taps[n-1]
-		c.send(ctx, &input{Kind: "tap", Title: t.Title})
+		c.send(ctx, &flowtest.Input{Kind: "tap", Title: t.Title})
 		return false
 	}
-	c.send(ctx, &input{Kind: "user", Text: line})
+	c.send(ctx, &flowtest.Input{Kind: "user", Text: line})
 	return false
 }
 
 // send runs an input through the engine and shows the outcome.
-func (c *chat) send(ctx context.Context, in *input) {
-	before := c.conv.sess.Clone()
-	out, err := c.conv.send(ctx, in)
+func (c *chat) send(ctx context.Context, in *flowtest.Input) {
+	before := c.conv.Session().Clone()
+	out, err := c.conv.Send(ctx, in)
 	c.show(before, out, err)
 	if in.Kind == "advance" {
-		fmt.Fprintf(c.out, "-- clock now %s\n", c.conv.now.Format(time.RFC3339))
+		fmt.Fprintf(c.out, "-- clock now %s\n", c.conv.Now().Format(time.RFC3339))
 	}
 }
 
-func (c *chat) show(before *dmflow.Session, out *outcome, err error) {
+func (c *chat) show(before *dmflow.Session, out *flowtest.Outcome, err error) {
 	if out != nil {
 		c.last = out
 		if len(out.Replies) > 0 {
@@ -242,20 +229,20 @@ func (c *chat) show(before *dmflow.Session, out *outcome, err error) {
 }
 
 // status prints what changed besides replies, as "-- " lines.
-func (c *chat) status(before *dmflow.Session, out *outcome) {
-	after := c.conv.sess
+func (c *chat) status(before *dmflow.Session, out *flowtest.Outcome) {
+	after := c.conv.Session()
 	quiet := len(out.Replies) == 0
 	for _, note := range c.acts.take() {
 		fmt.Fprintln(c.out, note)
 		quiet = false
 	}
 	for _, call := range out.Pending {
-		fmt.Fprintf(c.out, "-- action %s: %s (answer with /result ok {json}, /result error or /result timeout)\n", call.Name, callSummary(call))
+		fmt.Fprintf(c.out, "-- action %s: %s (answer with /result ok {json}, /result error or /result timeout)\n", call.Name, flowtest.CallSummary(call))
 		quiet = false
 	}
 	switch {
 	case after != nil && after.Handoff != nil && (before == nil || before.Handoff == nil):
-		fmt.Fprintf(c.out, "-- handed off to a person (%s); the bot stays silent until /release\n", orDefault(after.Handoff.Reason, after.Handoff.By))
+		fmt.Fprintf(c.out, "-- handed off to a person (%s); the bot stays silent until /release\n", cmp.Or(after.Handoff.Reason, after.Handoff.By))
 	case before != nil && before.Handoff != nil && (after == nil || after.Handoff == nil):
 		fmt.Fprintln(c.out, "-- handoff released: the bot is back")
 	case after != nil && after.Ended && (before == nil || !before.Ended):

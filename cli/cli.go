@@ -13,13 +13,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/dmflow/dmflow/bot/actions"
+	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/flowtest"
 )
 
 // Exit codes shared by all commands.
@@ -52,10 +58,10 @@ type Command struct {
 	Flags func(fs *flag.FlagSet)
 }
 
-func commands() []*Command {
+func commands(o *Options) []*Command {
 	cmds := []*Command{
-		validateCmd(), testCmd(), chatCmd(), graphCmd(),
-		serveCmd(), authCmd(), adminCmd(), migrateCmd(), benchCmd(), instagramCmd(),
+		validateCmd(o), testCmd(o), chatCmd(o), graphCmd(o),
+		serveCmd(o), authCmd(), adminCmd(o), migrateCmd(), benchCmd(), instagramCmd(),
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds
@@ -76,28 +82,46 @@ func Main(args []string, opts Options) int {
 // Run dispatches args (without the program name) to a command; tests and
 // embedders that want other streams call it directly.
 func Run(ctx context.Context, args []string, stdio IO, opts Options) int {
-	return run(ctx, args, stdio)
+	return dispatch(ctx, args, stdio, &opts)
 }
 
-// Options are what an embedding program adds to every command.
-type Options struct{}
+// Options are what an embedding program adds to every command. The zero
+// value is the plain dmflow binary.
+type Options struct {
+	// Flows declares the program's expression helpers (Funcs) and Go
+	// action signatures (Actions) to every command that loads flows:
+	// validate, test, chat, graph, serve, admin stranded.
+	Flows *flows.Options
+	// Actions are the program's Go actions: serve runs them, test runs the
+	// ones a transcript does not mock, chat runs them with --actions real.
+	Actions *actions.Registry
+}
 
-// run dispatches to a subcommand; tests call it directly.
+// testOptions is how test runs transcripts with o.
+func (o *Options) testOptions() *flowtest.Options {
+	return &flowtest.Options{Flows: o.Flows, Actions: o.Actions}
+}
+
+// run dispatches to a subcommand of the plain binary; tests call it directly.
 func run(ctx context.Context, args []string, stdio IO) int {
+	return dispatch(ctx, args, stdio, &Options{})
+}
+
+func dispatch(ctx context.Context, args []string, stdio IO, o *Options) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			if c := find(args[1]); c != nil {
+			if c := find(args[1], o); c != nil {
 				printUsage(c, stdio.Out)
 				return exitOK
 			}
 		}
-		printHelp(stdio.Out)
+		printHelp(stdio.Out, o)
 		if len(args) == 0 {
 			return exitUsage
 		}
 		return exitOK
 	}
-	c := find(args[0])
+	c := find(args[0], o)
 	if c == nil {
 		fmt.Fprintf(stdio.Err, "dmflow: unknown command %q (see 'dmflow help')\n", args[0])
 		return exitUsage
@@ -111,8 +135,8 @@ func run(ctx context.Context, args []string, stdio IO) int {
 	return c.Run(ctx, fs, args[1:], stdio)
 }
 
-func find(name string) *Command {
-	for _, c := range commands() {
+func find(name string, o *Options) *Command {
+	for _, c := range commands(o) {
 		if c.Name == name {
 			return c
 		}
@@ -120,10 +144,10 @@ func find(name string) *Command {
 	return nil
 }
 
-func printHelp(w io.Writer) {
+func printHelp(w io.Writer, o *Options) {
 	fmt.Fprintln(w, "dmflow — Instagram DM chatbots from YAML flow files.")
 	fmt.Fprintln(w, "\nUsage: dmflow <command> [flags] [args]\n\nCommands:")
-	for _, c := range commands() {
+	for _, c := range commands(o) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.Name, c.Summary)
 	}
 	fmt.Fprintln(w, "\nRun 'dmflow <command> --help' for a command's flags.")
@@ -149,4 +173,20 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 		return exitUsage, false
 	}
 	return 0, true
+}
+
+// exitFor reports a load error and returns the exit code: usage errors 2,
+// everything else 1. Flow diagnostics print one per line.
+func exitFor(w io.Writer, cmd string, err error) int {
+	var list flows.ErrorList
+	switch {
+	case errors.As(err, &list):
+		fmt.Fprintln(w, list.Error())
+		return exitFail
+	case errors.Is(err, flowtest.ErrUsage):
+		fmt.Fprintf(w, "dmflow %s: %s\n", cmd, strings.TrimPrefix(err.Error(), "usage: "))
+		return exitUsage
+	}
+	fmt.Fprintf(w, "dmflow %s: %v\n", cmd, err)
+	return exitFail
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/dmflow/dmflow/flowtest"
 )
 
-func graphCmd() *Command {
+func graphCmd(o *Options) *Command {
 	var format, flowName *string
 	return &Command{
 		Name:    "graph",
@@ -32,12 +36,12 @@ every transition it can take. Pipe it to mmdc or dot to draw it.`,
 				fmt.Fprintln(io.Err, "dmflow graph: name a flow file or directory")
 				return exitUsage
 			}
-			eng, _, err := loadOne(fs.Args())
+			eng, _, err := flowtest.LoadOne(o.Flows, fs.Args())
 			if err != nil {
 				return exitFor(io.Err, "graph", err)
 			}
 			if *flowName != "" && eng.Flow(*flowName) == nil {
-				fmt.Fprintf(io.Err, "dmflow graph: no flow %q in the bundle (have: %s)\n", *flowName, strings.Join(sortedNames(eng.Bundle().Flows), ", "))
+				fmt.Fprintf(io.Err, "dmflow graph: no flow %q in the bundle (have: %s)\n", *flowName, strings.Join(slices.Sorted(maps.Keys(eng.Bundle().Flows)), ", "))
 				return exitUsage
 			}
 			out, err := eng.Graph(*flowName, *format)

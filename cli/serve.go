@@ -21,7 +21,7 @@ import (
 	"github.com/dmflow/dmflow/engine"
 )
 
-func serveCmd() *Command {
+func serveCmd(o *Options) *Command {
 	return &Command{
 		Name:    "serve",
 		Summary: "run the bot: Instagram webhooks in, replies out (sandbox without credentials)",
@@ -42,11 +42,13 @@ one keeps running); SIGTERM or SIGINT shut down gracefully.
 Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 for an
 invalid configuration or invalid flows.`,
 		Flags: func(fs *flag.FlagSet) { declareFlags(fs) },
-		Run:   runServe,
+		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
+			return runServe(ctx, fs, args, stdio, o)
+		},
 	}
 }
 
-func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
+func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO, o *Options) int {
 	if code, ok := parseNoArgs(fs, args, stdio); !ok {
 		return code
 	}
@@ -54,7 +56,7 @@ func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) in
 	if !ok {
 		return exitUsage
 	}
-	s, err := newServer(ctx, cfg, stdio, log)
+	s, err := newServer(ctx, cfg, o, stdio, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		fmt.Fprintf(stdio.Err, "dmflow serve: %v\n", redactURL(err.Error(), cfg))
@@ -67,6 +69,7 @@ func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) in
 // side, plus the sandbox's Graph API double when there are no credentials.
 type server struct {
 	cfg     *serveConfig
+	opts    *Options
 	log     *slog.Logger
 	out     io.Writer
 	env     func(string) (string, bool)
@@ -82,8 +85,8 @@ type server struct {
 
 // newServer opens the store, loads the flows, builds the bot and binds the
 // listener. On error everything opened so far is closed again.
-func newServer(ctx context.Context, cfg *serveConfig, stdio IO, log *slog.Logger) (*server, error) {
-	s := &server{cfg: cfg, log: log, out: stdio.Out, env: stdio.Env}
+func newServer(ctx context.Context, cfg *serveConfig, o *Options, stdio IO, log *slog.Logger) (*server, error) {
+	s := &server{cfg: cfg, opts: o, log: log, out: stdio.Out, env: stdio.Env}
 	if err := s.open(ctx); err != nil {
 		s.close()
 		return nil, err
@@ -96,7 +99,7 @@ func (s *server) open(ctx context.Context) error {
 	if s.flows, err = resolveFlows(s.cfg); err != nil {
 		return err
 	}
-	eng, err := s.flows.load(engineOptions(s.cfg), s.log)
+	eng, err := s.flows.load(engineOptions(s.cfg), s.opts.Flows, s.log)
 	if err != nil {
 		return &configError{err.Error()}
 	}
@@ -139,14 +142,14 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 	b, err := bot.New(bot.Config{
 		Store: s.store, Sender: sender, Engine: eng,
 		Reload: func(ctx context.Context) (bot.Engine, error) {
-			e, err := s.flows.load(engineOptions(s.cfg), s.log)
+			e, err := s.flows.load(engineOptions(s.cfg), s.opts.Flows, s.log)
 			if err != nil {
 				return nil, err
 			}
 			return e, nil
 		},
 		// ${NAME} in HTTP action headers: DMFLOW_SECRET_NAME, then the config file's secrets.
-		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}},
+		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}, Go: s.opts.Actions},
 		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
 		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Heartbeat: s.cfg.Heartbeat, Logger: s.log, Clock: s.clock(),
 		// One Send may retry requests and wait for the rate limiter.

@@ -9,6 +9,7 @@ import (
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/examples"
 	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/flowtest"
 )
 
 // defaultFlowsDir is where serve looks for flows when --flows is not given.
@@ -32,7 +33,7 @@ func resolveFlows(cfg *serveConfig) (flowSource, error) {
 	}
 	// A ./flows directory without flow files (such as the flows Go package of
 	// a dmflow checkout) is not taken as the default.
-	if ok, _ := hasFlowFiles(defaultFlowsDir); ok {
+	if ok, _ := flowtest.HasFlowFiles(defaultFlowsDir); ok {
 		return flowSource{path: defaultFlowsDir, desc: "./" + defaultFlowsDir}, nil
 	}
 	return flowSource{fsys: examples.FS(), path: examples.LeadCaptureDir, desc: "embedded example " + examples.LeadCaptureDir}, nil
@@ -40,13 +41,13 @@ func resolveFlows(cfg *serveConfig) (flowSource, error) {
 
 // load loads and compiles the flows. Flow errors come back as the loader's
 // positioned list ("file:line:col: message" per line).
-func (src flowSource) load(opts *engine.Options, log *slog.Logger) (*engine.Engine, error) {
+func (src flowSource) load(opts *engine.Options, fo *flows.Options, log *slog.Logger) (*engine.Engine, error) {
 	var b *flows.Bundle
 	var err error
 	if src.fsys != nil {
-		b, err = flows.LoadFS(src.fsys, src.path)
+		b, err = fo.LoadFS(src.fsys, src.path)
 	} else {
-		b, err = flows.Load(src.path)
+		b, err = fo.Load(src.path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("flows %s:\n%w", src.desc, err)

@@ -4,13 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"regexp"
 
-	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/flowtest"
 )
 
-func testCmd() *Command {
+func testCmd(o *Options) *Command {
 	var verbose *bool
 	var runRE *string
 	return &Command{
@@ -39,61 +38,57 @@ flow. Exits 1 when a transcript fails. The format is in docs/testing.md.`,
 				fmt.Fprintf(io.Err, "dmflow test: --run: %v\n", err)
 				return exitUsage
 			}
-			return runTests(ctx, fs.Args(), re, *verbose, io)
+			return runTests(ctx, fs.Args(), re, *verbose, o.testOptions(), io)
 		},
 	}
 }
 
-func runTests(ctx context.Context, args []string, re *regexp.Regexp, verbose bool, stdio IO) int {
-	files, err := findTranscripts(args)
+func runTests(ctx context.Context, args []string, re *regexp.Regexp, verbose bool, o *flowtest.Options, stdio IO) int {
+	files, err := flowtest.FindTranscripts(args)
 	if err != nil {
 		return exitFor(stdio.Err, "test", err)
 	}
-	r := &testRun{out: stdio.Out, verbose: verbose, engines: map[string]*engine.Engine{},
-		defaults: map[*engine.Engine]map[string]any{}, cov: newCoverage()}
-	bad := 0
+	opts := *o
+	opts.Run = re
+	r := flowtest.NewRunner(&opts)
+	passed, failed, steps, bad := 0, 0, 0, 0
 	for _, f := range files {
-		ts, err := readTranscripts(f)
+		results, err := r.RunFile(ctx, f)
 		if err != nil {
 			fmt.Fprintln(stdio.Err, err)
 			bad++
 			continue
 		}
-		for _, t := range ts {
-			if re.MatchString(t.File + ": " + t.Name) {
-				r.run(ctx, t)
+		for _, res := range results {
+			steps += res.Steps
+			switch {
+			case res.Failure != "":
+				failed++
+				fmt.Fprint(stdio.Out, res)
+			case verbose:
+				passed++
+				fmt.Fprint(stdio.Out, res)
+			default:
+				passed++
 			}
 		}
 	}
-	return r.finish(bad, stdio)
-}
-
-func readTranscripts(file string) ([]*transcript, error) {
-	src, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	return parseTranscripts(file, src)
-}
-
-// finish prints the summary and coverage and returns the exit code.
-func (r *testRun) finish(badFiles int, stdio IO) int {
-	total := r.passed + r.failed
+	total := passed + failed
 	switch {
-	case r.failed > 0 || badFiles > 0:
-		fmt.Fprintf(r.out, "FAIL %d of %s failed", r.failed, plural(total, "transcript"))
-		if badFiles > 0 {
-			fmt.Fprintf(r.out, ", %s could not be read", plural(badFiles, "file"))
+	case failed > 0 || bad > 0:
+		fmt.Fprintf(stdio.Out, "FAIL %d of %s failed", failed, plural(total, "transcript"))
+		if bad > 0 {
+			fmt.Fprintf(stdio.Out, ", %s could not be read", plural(bad, "file"))
 		}
-		fmt.Fprintln(r.out)
+		fmt.Fprintln(stdio.Out)
 	case total == 0:
 		fmt.Fprintln(stdio.Err, "dmflow test: no transcript matched --run")
 		return exitFail
 	default:
-		fmt.Fprintf(r.out, "ok   %s, %s\n", plural(total, "transcript"), plural(r.steps, "step"))
+		fmt.Fprintf(stdio.Out, "ok   %s, %s\n", plural(total, "transcript"), plural(steps, "step"))
 	}
-	r.cov.print(r.out, r.verbose)
-	if r.failed > 0 || badFiles > 0 {
+	r.PrintCoverage(stdio.Out, verbose)
+	if failed > 0 || bad > 0 {
 		return exitFail
 	}
 	return exitOK

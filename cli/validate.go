@@ -6,14 +6,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/flowtest"
 )
 
-func validateCmd() *Command {
+func validateCmd(o *Options) *Command {
 	var strict, asJSON *bool
 	var against, adminToken *string
 	return &Command{
@@ -49,11 +51,11 @@ DMFLOW_ADMIN_TOKEN). Exits 1 when any session would be stranded.`,
 				fmt.Fprintln(io.Err, "dmflow validate: name at least one flow file or directory")
 				return exitUsage
 			}
-			code := runValidate(fs.Args(), *strict, *asJSON, io)
+			code := runValidate(fs.Args(), o.Flows, *strict, *asJSON, io)
 			if code != exitOK || *against == "" {
 				return code
 			}
-			return runAgainst(ctx, fs.Args(), *against, *adminToken, *asJSON, io)
+			return runAgainst(ctx, fs.Args(), o.Flows, *against, *adminToken, *asJSON, io)
 		},
 	}
 }
@@ -83,14 +85,14 @@ type diagnostic struct {
 	Message  string `json:"message"`
 }
 
-func runValidate(args []string, strict, asJSON bool, stdio IO) int {
-	bs, err := findBundles(args)
+func runValidate(args []string, fo *flows.Options, strict, asJSON bool, stdio IO) int {
+	bs, err := flowtest.FindBundles(args)
 	if err != nil {
 		return exitFor(stdio.Err, "validate", err)
 	}
 	code := exitOK
 	for _, b := range bs {
-		r := validateBundle(b, strict)
+		r := validateBundle(b, fo, strict)
 		if !r.OK {
 			code = exitFail
 		}
@@ -105,9 +107,9 @@ func runValidate(args []string, strict, asJSON bool, stdio IO) int {
 	return code
 }
 
-func validateBundle(b bundleSpec, strict bool) bundleReport {
+func validateBundle(b flowtest.Bundle, fo *flows.Options, strict bool) bundleReport {
 	r := bundleReport{Bundle: b.Name, Diagnostics: []diagnostic{}}
-	bundle, err := flows.Load(b.Paths...)
+	bundle, err := fo.Load(b.Paths...)
 	var list flows.ErrorList
 	switch {
 	case errors.As(err, &list):
@@ -134,7 +136,7 @@ func validateBundle(b bundleSpec, strict bool) bundleReport {
 // flowOrder lists the bundle's flows: the main flow first, then by name.
 func flowOrder(b *flows.Bundle) []string {
 	names := []string{b.Main}
-	for _, n := range sortedNames(b.Flows) {
+	for _, n := range slices.Sorted(maps.Keys(b.Flows)) {
 		if n != b.Main {
 			names = append(names, n)
 		}
@@ -204,13 +206,4 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

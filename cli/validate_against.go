@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/flowtest"
 )
 
 // againstTimeout bounds reading the live sessions for validate --against.
@@ -19,8 +20,8 @@ const againstTimeout = 5 * time.Minute
 // postgres:// URL or a running server's http(s):// URL) against the one
 // valid bundle of args and reports the stranded and migrated ones. It
 // exits 1 when a session would be stranded or the sessions cannot be read.
-func runAgainst(ctx context.Context, args []string, source, token string, asJSON bool, stdio IO) int {
-	bs, err := findBundles(args)
+func runAgainst(ctx context.Context, args []string, fo *flows.Options, source, token string, asJSON bool, stdio IO) int {
+	bs, err := flowtest.FindBundles(args)
 	if err != nil {
 		return exitFor(stdio.Err, "validate", err)
 	}
@@ -28,7 +29,7 @@ func runAgainst(ctx context.Context, args []string, source, token string, asJSON
 		fmt.Fprintf(stdio.Err, "dmflow validate: --against checks one bundle (the flows serve will load), got %d\n", len(bs))
 		return exitUsage
 	}
-	b, err := flows.Load(bs[0].Paths...)
+	b, err := fo.Load(bs[0].Paths...)
 	if err != nil {
 		return exitFor(stdio.Err, "validate", err)
 	}

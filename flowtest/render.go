@@ -1,4 +1,4 @@
-package cli
+package flowtest
 
 import (
 	"fmt"
@@ -8,31 +8,31 @@ import (
 	"github.com/dmflow/dmflow"
 )
 
-// tappable is a quick reply or postback button the user can tap in chat by
+// Tappable is a quick reply or postback button the user can tap in chat by
 // its number, and that `tap:` finds in a transcript by its title.
-type tappable struct {
+type Tappable struct {
 	Title    string
 	Payload  string
 	Type     string // quick reply type: text, user_email, user_phone_number
 	Postback bool   // a template button (postback event), not a quick reply
 }
 
-// replyPrinter renders bot replies as terminal text. With Numbered set,
+// ReplyPrinter renders bot replies as terminal text. With Numbered set,
 // chips and postback buttons get numbers [1], [2], … (reset by Reset).
-type replyPrinter struct {
+type ReplyPrinter struct {
 	W        io.Writer
 	Prefix   string // "bot: "
 	Numbered bool
-	Taps     []tappable
+	Taps     []Tappable
 }
 
 const indent = "     "
 
 // Reset forgets the tappables of earlier replies.
-func (p *replyPrinter) Reset() { p.Taps = nil }
+func (p *ReplyPrinter) Reset() { p.Taps = nil }
 
 // Print renders one outgoing reply.
-func (p *replyPrinter) Print(o dmflow.Outgoing) {
+func (p *ReplyPrinter) Print(o dmflow.Outgoing) {
 	prefix := p.Prefix
 	if o.To.CommentID != "" {
 		prefix = strings.TrimSuffix(prefix, ": ") + " (private reply to comment " + o.To.CommentID + "): "
@@ -56,11 +56,11 @@ func (p *replyPrinter) Print(o dmflow.Outgoing) {
 	}
 }
 
-func (p *replyPrinter) line(prefix, text string) {
+func (p *ReplyPrinter) line(prefix, text string) {
 	fmt.Fprintf(p.W, "%s%s\n", prefix, strings.ReplaceAll(text, "\n", "\n"+indent))
 }
 
-func (p *replyPrinter) cards(prefix string, els []dmflow.Element) {
+func (p *ReplyPrinter) cards(prefix string, els []dmflow.Element) {
 	for i, e := range els {
 		head := "[card] " + e.Title
 		if len(els) > 1 {
@@ -85,7 +85,7 @@ func (p *replyPrinter) cards(prefix string, els []dmflow.Element) {
 }
 
 // chips prints quick replies or buttons on one line.
-func (p *replyPrinter) chips(qrs []tappable, btns []dmflow.Button) {
+func (p *ReplyPrinter) chips(qrs []Tappable, btns []dmflow.Button) {
 	var parts []string
 	for _, t := range qrs {
 		parts = append(parts, p.tap(t))
@@ -95,14 +95,14 @@ func (p *replyPrinter) chips(qrs []tappable, btns []dmflow.Button) {
 			parts = append(parts, "["+b.Title+" → "+b.URL+"]")
 			continue
 		}
-		parts = append(parts, p.tap(tappable{Title: b.Title, Payload: b.Payload, Postback: true}))
+		parts = append(parts, p.tap(Tappable{Title: b.Title, Payload: b.Payload, Postback: true}))
 	}
 	if len(parts) > 0 {
 		fmt.Fprintf(p.W, "%s%s\n", indent, strings.Join(parts, " "))
 	}
 }
 
-func (p *replyPrinter) tap(t tappable) string {
+func (p *ReplyPrinter) tap(t Tappable) string {
 	label := t.Title
 	switch t.Type {
 	case "user_email":
@@ -117,17 +117,17 @@ func (p *replyPrinter) tap(t tappable) string {
 	return fmt.Sprintf("[%d] %s", len(p.Taps), label)
 }
 
-func qrTaps(qs []dmflow.QuickReply) []tappable {
-	out := make([]tappable, len(qs))
+func qrTaps(qs []dmflow.QuickReply) []Tappable {
+	out := make([]Tappable, len(qs))
 	for i, q := range qs {
-		out[i] = tappable{Title: q.Title, Payload: q.Payload, Type: q.Type}
+		out[i] = Tappable{Title: q.Title, Payload: q.Payload, Type: q.Type}
 	}
 	return out
 }
 
 // replyTaps lists the tappables of replies in display order.
-func replyTaps(rs []dmflow.Outgoing) []tappable {
-	p := &replyPrinter{W: io.Discard, Numbered: true}
+func replyTaps(rs []dmflow.Outgoing) []Tappable {
+	p := &ReplyPrinter{W: io.Discard, Numbered: true}
 	for _, o := range rs {
 		p.Print(o)
 	}

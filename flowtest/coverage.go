@@ -1,8 +1,10 @@
-package cli
+package flowtest
 
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -48,7 +50,7 @@ func stateNames[V any](order []string, states map[string]V) []string {
 			out = append(out, n)
 		}
 	}
-	for _, n := range sortedNames(states) {
+	for _, n := range slices.Sorted(maps.Keys(states)) {
 		if !seen[n] {
 			out = append(out, n)
 		}

@@ -1,38 +1,78 @@
-package cli
+package flowtest
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/bot/actions"
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
 )
 
-// testRun runs transcripts and collects their results and coverage.
-type testRun struct {
-	out      io.Writer
-	errw     io.Writer
-	verbose  bool
+// Options configure loading and running transcripts.
+type Options struct {
+	// Flows declares the program's expression helpers and Go action
+	// signatures to the loader, as its server does (nil: none).
+	Flows *flows.Options
+	// Actions runs the Go actions (`action: {go: name}`) a transcript does
+	// not mock, for real (nil: every action call needs a mock).
+	Actions *actions.Registry
+	// Run selects the transcripts whose "file: name" matches (nil: all).
+	Run *regexp.Regexp
+}
+
+// Result is the verdict on one transcript.
+type Result struct {
+	File, Name string
+	Steps      int
+	// Failure is empty when the transcript passed; else the report: the
+	// failing step and its want/got diff, or why the flows did not load.
+	Failure string
+}
+
+// String is the verdict as dmflow test prints it: a "--- FAIL" line and the
+// report indented below it, or a "--- PASS" line.
+func (r Result) String() string {
+	if r.Failure != "" {
+		return fmt.Sprintf("--- FAIL: %s: %s\n%s", r.File, r.Name, indentLines(r.Failure, "    "))
+	}
+	return fmt.Sprintf("--- PASS: %s: %s (%s)\n", r.File, r.Name, plural(r.Steps, "step"))
+}
+
+// Runner runs transcripts, loading each bundle once, and collects the
+// state and transition coverage of every flow it ran.
+type Runner struct {
+	opts     Options
 	engines  map[string]*engine.Engine // by bundle paths
 	defaults map[*engine.Engine]map[string]any
 	cov      *coverage
-	passed   int
-	failed   int
-	steps    int
 }
 
-// findTranscripts lists the *.test.yaml files named by args (directories are
+// NewRunner returns a Runner; opts may be nil.
+func NewRunner(opts *Options) *Runner {
+	r := &Runner{engines: map[string]*engine.Engine{}, defaults: map[*engine.Engine]map[string]any{}, cov: newCoverage()}
+	if opts != nil {
+		r.opts = *opts
+	}
+	return r
+}
+
+// FindTranscripts lists the *.test.yaml files named by args (directories are
 // searched recursively, skipping hidden and testdata directories below them).
-func findTranscripts(args []string) ([]string, error) {
+func FindTranscripts(args []string) ([]string, error) {
 	var files []string
 	for _, a := range args {
 		n := len(files)
@@ -49,7 +89,7 @@ func findTranscripts(args []string) ([]string, error) {
 			return nil, err
 		}
 		if len(files) == n {
-			return nil, fmt.Errorf("%w: no transcripts (*.test.yaml) in %s", errUsage, a)
+			return nil, fmt.Errorf("%w: no transcripts (*.test.yaml) in %s", ErrUsage, a)
 		}
 	}
 	return files, nil
@@ -59,8 +99,36 @@ func isTranscriptName(name string) bool {
 	return strings.HasSuffix(name, ".test.yaml") || strings.HasSuffix(name, ".test.yml")
 }
 
+// RunFile runs the transcripts of file that Options.Run selects, in order.
+// The error is a file that cannot be read or parsed (file:line:col).
+func (r *Runner) RunFile(ctx context.Context, file string) ([]Result, error) {
+	ts, err := readTranscripts(file)
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	for _, t := range ts {
+		if r.opts.Run == nil || r.opts.Run.MatchString(t.File+": "+t.Name) {
+			out = append(out, r.run(ctx, t))
+		}
+	}
+	return out, nil
+}
+
+func readTranscripts(file string) ([]*transcript, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return parseTranscripts(file, src)
+}
+
+// PrintCoverage writes one line per flow run so far: the states visited
+// and transitions taken; verbose adds the transitions never taken.
+func (r *Runner) PrintCoverage(w io.Writer, verbose bool) { r.cov.print(w, verbose) }
+
 // engineFor loads (once) the bundle a transcript runs against.
-func (r *testRun) engineFor(t *transcript) (*engine.Engine, error) {
+func (r *Runner) engineFor(t *transcript) (*engine.Engine, error) {
 	dir := filepath.Dir(t.File)
 	paths := []string{dir}
 	if len(t.Flows) > 0 {
@@ -73,7 +141,7 @@ func (r *testRun) engineFor(t *transcript) (*engine.Engine, error) {
 	if e, ok := r.engines[key]; ok {
 		return e, nil
 	}
-	e, err := loadEngine(paths...)
+	e, err := LoadEngine(r.opts.Flows, paths...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,58 +151,78 @@ func (r *testRun) engineFor(t *transcript) (*engine.Engine, error) {
 	return e, nil
 }
 
-// run runs one transcript and prints its result.
-func (r *testRun) run(ctx context.Context, t *transcript) {
+// run runs one transcript.
+func (r *Runner) run(ctx context.Context, t *transcript) Result {
+	res := Result{File: t.File, Name: t.Name}
 	e, err := r.engineFor(t)
 	if err != nil {
-		r.failed++
-		fmt.Fprintf(r.out, "--- FAIL: %s: %s\n    flows do not load:\n%s\n", t.File, t.Name, indentLines(loadErrorText(err), "      "))
-		return
+		res.Failure = "flows do not load:\n" + indentLines(err.Error(), "  ")
+		return res
 	}
-	var mocks map[string]*mockSpec
-	users := &transcriptUsers{order: []string{t.UserID}, convs: map[string]*conversation{t.UserID: r.newConversation(e, t, t.UserID, &mocks)}}
+	var mocks map[string]*Mock
+	users := &transcriptUsers{}
 	for i, s := range t.Steps {
-		r.steps++
+		res.Steps++
 		mocks = s.Mocks
-		who := orDefault(s.As, t.UserID)
-		if users.convs[who] == nil {
-			c := r.newConversation(e, t, who, &mocks)
-			c.now = users.convs[t.UserID].now
-			users.order, users.convs[who] = append(users.order, who), c
+		who := cmp.Or(s.As, t.UserID)
+		if err := r.join(ctx, users, e, t, who, &mocks); err != nil {
+			res.Failure = fmt.Sprintf("step %d at %s:%d: %v\n", i+1, t.File, s.Line, err)
+			return res
 		}
 		if msgs := r.step(ctx, users, who, s, r.defaults[e]); len(msgs) > 0 {
-			r.failed++
 			as := ""
 			if s.As != "" {
 				as = " as " + s.As
 			}
-			fmt.Fprintf(r.out, "--- FAIL: %s: %s\n    step %d at %s:%d%s: %s\n%s", t.File, t.Name, i+1, t.File, s.Line, as,
-				describeInput(s.In), indentLines(strings.Join(msgs, "\n"), "      "))
-			return
+			res.Failure = fmt.Sprintf("step %d at %s:%d%s: %s\n%s", i+1, t.File, s.Line, as,
+				describeInput(s.In), indentLines(strings.Join(msgs, "\n"), "  "))
+			return res
 		}
 	}
-	r.passed++
-	if r.verbose {
-		fmt.Fprintf(r.out, "--- PASS: %s: %s (%s)\n", t.File, t.Name, plural(len(t.Steps), "step"))
-	}
+	return res
 }
 
 // transcriptUsers are the conversations of a transcript's users (`as:`),
 // sharing one fake clock; order is by first appearance.
 type transcriptUsers struct {
 	order []string
-	convs map[string]*conversation
+	convs map[string]*Conversation
 }
 
-// newConversation starts user's conversation in a transcript; *stepMocks
-// holds the current step's mocks, consulted before the transcript's. Only
-// the transcript's own user (user_id) gets its start, profile and flow.
-func (r *testRun) newConversation(e *engine.Engine, t *transcript, user string, stepMocks *map[string]*mockSpec) *conversation {
+// join starts who's conversation when it speaks first, at the shared
+// clock's time; the transcript's own user (user_id) always goes first.
+func (r *Runner) join(ctx context.Context, users *transcriptUsers, e *engine.Engine, t *transcript, who string, stepMocks *map[string]*Mock) error {
+	if users.convs == nil {
+		users.convs = map[string]*Conversation{}
+		if err := r.join(ctx, users, e, t, t.UserID, stepMocks); err != nil {
+			return err
+		}
+	}
+	if users.convs[who] != nil {
+		return nil
+	}
+	clock := t.Clock
+	if len(users.order) > 0 {
+		clock = users.convs[users.order[0]].now
+	}
+	c, err := NewConversation(ctx, r.config(e, t, who, clock, stepMocks))
+	if err != nil {
+		return err
+	}
+	users.order, users.convs[who] = append(users.order, who), c
+	return nil
+}
+
+// config is user's conversation in a transcript; *stepMocks holds the
+// current step's mocks, consulted before the transcript's, then the Go
+// actions of Options.Actions. Only the transcript's own user (user_id)
+// gets its start, profile and flow.
+func (r *Runner) config(e *engine.Engine, t *transcript, user string, clock time.Time, stepMocks *map[string]*Mock) Config {
 	key := dmflow.SessionKey{Account: "test-account", User: user}
-	c := &conversation{eng: e, key: key, now: t.Clock, onTurn: r.cov.visit(e)}
+	cfg := Config{Engine: e, Key: key, Clock: clock, OnTurn: r.cov.visit(e)}
 	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "") {
 		f := e.Flow(t.Flow)
-		s := &dmflow.Session{Key: key, Vars: map[string]any{}, Created: t.Clock, Updated: t.Clock, Version: 1}
+		s := &dmflow.Session{Key: key, Vars: map[string]any{}, Created: t.Clock, Updated: t.Clock}
 		if f != nil {
 			s.Flow, s.FlowVersion = f.Name, f.Version
 		}
@@ -147,27 +235,46 @@ func (r *testRun) newConversation(e *engine.Engine, t *transcript, user string, 
 		if t.Profile != nil {
 			s.Profile = &dmflow.Profile{Username: t.Profile.Username, Name: t.Profile.Name, Fetched: t.Clock}
 		}
-		c.sess = s
+		cfg.Start = s
 	}
-	c.answer = func(call dmflow.ActionCall) (*mockSpec, bool, error) {
+	goActions := r.opts.Actions
+	cfg.Answer = func(ctx context.Context, call dmflow.ActionCall) (*Mock, bool, error) {
 		if m := (*stepMocks)[call.Name]; m != nil {
 			return m, true, nil
 		}
 		if m := t.Mocks[call.Name]; m != nil {
 			return m, true, nil
 		}
-		return nil, false, fmt.Errorf("action %q (%s) was called but has no mock; add `mock: {%s: {...}}` to the step or the transcript", call.Name, callSummary(call), call.Name)
+		if call.Kind == "go" && goActions != nil && slices.Contains(goActions.Names(), call.Name) {
+			m, err := MockOf(goActions.Run(ctx, call))
+			return m, err == nil, err
+		}
+		return nil, false, fmt.Errorf("action %q (%s) was called but has no mock; add `mock: {%s: {...}}` to the step or the transcript", call.Name, CallSummary(call), call.Name)
 	}
-	return c
+	return cfg
+}
+
+// MockOf turns an action runner's result into the Mock that feeds it back
+// (chat's --actions real, unmocked Go actions).
+func MockOf(res dmflow.ActionResult) (*Mock, error) {
+	m := &Mock{Outcome: res.Outcome, Status: res.Status, Error: res.Error}
+	if len(res.Body) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(res.Body))
+		dec.UseNumber() // re-encoded exactly by resultEvent
+		if err := dec.Decode(&m.Body); err != nil {
+			return nil, fmt.Errorf("action %s: response body: %w", res.Name, err)
+		}
+	}
+	return m, nil
 }
 
 // step runs one step as user who and returns its mismatches (or its
 // error). An input of one user moves the shared clock for all: `advance`
 // fires every user's due timers; the expectations see who's outcome.
-func (r *testRun) step(ctx context.Context, users *transcriptUsers, who string, s *step, defaults map[string]any) []string {
-	c, out := users.convs[who], &outcome{}
+func (r *Runner) step(ctx context.Context, users *transcriptUsers, who string, s *step, defaults map[string]any) []string {
+	c, out := users.convs[who], &Outcome{}
 	if s.In != nil && s.In.Kind == "advance" {
-		convs := make([]*conversation, len(users.order))
+		convs := make([]*Conversation, len(users.order))
 		for i, u := range users.order {
 			convs[i] = users.convs[u]
 		}
@@ -178,7 +285,7 @@ func (r *testRun) step(ctx context.Context, users *transcriptUsers, who string, 
 		out = outs[slices.Index(users.order, who)]
 	} else if s.In != nil {
 		var err error
-		if out, err = c.send(ctx, s.In); err != nil {
+		if out, err = c.Send(ctx, s.In); err != nil {
 			return []string{"error: " + err.Error()}
 		}
 		for _, u := range users.order {
@@ -194,7 +301,7 @@ func (r *testRun) step(ctx context.Context, users *transcriptUsers, who string, 
 
 // compareStep checks the expectations against the session and outcome.
 // Unset variables compare as their declared default (defaults).
-func compareStep(w *expectations, sess *dmflow.Session, out *outcome, defaults map[string]any) diffs {
+func compareStep(w *expectations, sess *dmflow.Session, out *Outcome, defaults map[string]any) diffs {
 	var d diffs
 	if w.BotSet {
 		d.replies(w.Bot, out.Replies, out.Windows)
@@ -236,7 +343,7 @@ func (d *diffs) replies(want []*replyWant, got []dmflow.Outgoing, windows []dmfl
 }
 
 func (d *diffs) vars(want, got, defaults map[string]any) {
-	for _, k := range sortedNames(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		g, ok := got[k]
 		if !ok {
 			g, ok = defaults[k]
@@ -304,7 +411,7 @@ func sentText(rs []dmflow.Outgoing, windows []dmflow.Window) string {
 	}
 	var b strings.Builder
 	b.WriteByte('\n')
-	p := &replyPrinter{W: &b, Prefix: "bot: "}
+	p := &ReplyPrinter{W: &b, Prefix: "bot: "}
 	for i, o := range rs {
 		p.Print(o)
 		if !windows[i].OK {
@@ -314,7 +421,7 @@ func sentText(rs []dmflow.Outgoing, windows []dmflow.Window) string {
 	return strings.TrimRight(indentLines(b.String(), "  "), "\n")
 }
 
-func describeInput(in *input) string {
+func describeInput(in *Input) string {
 	if in == nil {
 		return "(check only)"
 	}
@@ -330,14 +437,15 @@ func describeInput(in *input) string {
 	case "referral":
 		return "referral: " + in.Ref
 	case "reaction":
-		return strings.TrimSpace("reaction: " + orDefault(in.Action, "react") + " " + in.Title + in.Text)
+		return strings.TrimSpace("reaction: " + cmp.Or(in.Action, "react") + " " + in.Title + in.Text)
 	case "attachment", "story_mention":
 		return in.Kind + ": " + in.URL
 	}
 	return fmt.Sprintf("%s: %q", in.Kind, in.Text)
 }
 
-func callSummary(c dmflow.ActionCall) string {
+// CallSummary describes an action call in a few words: "POST https://…" or its kind.
+func CallSummary(c dmflow.ActionCall) string {
 	if c.HTTP != nil {
 		return c.HTTP.Method + " " + c.HTTP.URL.String()
 	}
@@ -353,8 +461,6 @@ func indentLines(s, prefix string) string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
-
-func loadErrorText(err error) string { return err.Error() }
 
 func matches(re, s string) bool {
 	ok, err := regexp.MatchString(re, s)
@@ -377,4 +483,14 @@ func varDefaults(b *flows.Bundle) map[string]any {
 		}
 	}
 	return out
+}
+
+func plural(n int, word string) string {
+	switch {
+	case n == 1:
+		return "1 " + word
+	case strings.HasSuffix(word, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

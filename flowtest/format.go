@@ -1,7 +1,8 @@
-package cli
+package flowtest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ type transcript struct {
 	Profile *profileSpec
 	Start   *startSpec
 	Clock   time.Time
-	Mocks   map[string]*mockSpec // by action name, for the whole transcript
+	Mocks   map[string]*Mock // by action name, for the whole transcript
 	Steps   []*step
 }
 
@@ -41,9 +42,9 @@ type startSpec struct {
 	Vars  map[string]any `yaml:"vars"`
 }
 
-// mockSpec answers an action call. Written as a map with an `outcome` key it
+// Mock answers an action call. Written as a map with an `outcome` key it
 // is the whole result; any other map is the JSON body of an ok result.
-type mockSpec struct {
+type Mock struct {
 	Outcome string
 	Status  int
 	Body    any
@@ -56,14 +57,14 @@ type step struct {
 	// As is the user the step speaks as and checks ("" = the transcript's
 	// user_id); each user has a session of its own.
 	As    string
-	In    *input // nil: expectations only
-	Mocks map[string]*mockSpec
+	In    *Input // nil: expectations only
+	Mocks map[string]*Mock
 	Want  expectations
 }
 
 // input is something that happens to the conversation. Kind names the key it
 // was written with; the event is built by eventFor.
-type input struct {
+type Input struct {
 	Kind    string // user payload tap postback attachment comment story_mention story_reply reaction referral echo read admin event advance
 	Text    string
 	Payload string
@@ -330,8 +331,8 @@ func (p *tparser) expect(w *expectations, s *step, k string, v *yaml.Node) {
 	}
 }
 
-func (p *tparser) input(k string, v *yaml.Node) *input {
-	in := &input{Kind: k}
+func (p *tparser) input(k string, v *yaml.Node) *Input {
+	in := &Input{Kind: k}
 	switch k {
 	case "user", "echo", "story_mention", "tap":
 		p.decode(v, scalarTarget(k, in))
@@ -368,7 +369,7 @@ func (p *tparser) input(k string, v *yaml.Node) *input {
 	return in
 }
 
-func scalarTarget(k string, in *input) *string {
+func scalarTarget(k string, in *Input) *string {
 	switch k {
 	case "story_mention":
 		return &in.URL
@@ -380,7 +381,7 @@ func scalarTarget(k string, in *input) *string {
 
 // payload decodes `payload: X` or `payload: {payload: X, text: T}` (and
 // `title` for postbacks).
-func (p *tparser) payload(v *yaml.Node, in *input) {
+func (p *tparser) payload(v *yaml.Node, in *Input) {
 	p.fields(v, in.Kind, "payload", map[string]*string{"payload": &in.Payload, "text": &in.Text, "title": &in.Title})
 }
 
@@ -403,7 +404,7 @@ func (p *tparser) fields(v *yaml.Node, what, short string, fs map[string]*string
 
 var adminOps = []string{"reset", "release", "handoff", "move"}
 
-func (p *tparser) admin(v *yaml.Node, in *input) {
+func (p *tparser) admin(v *yaml.Node, in *Input) {
 	var s string
 	p.decode(v, &s)
 	op, arg, _ := strings.Cut(strings.TrimSpace(s), " ")
@@ -418,30 +419,46 @@ func (p *tparser) admin(v *yaml.Node, in *input) {
 	}
 }
 
-func (p *tparser) mocks(v *yaml.Node) map[string]*mockSpec {
+func (p *tparser) mocks(v *yaml.Node) map[string]*Mock {
 	if v.Kind != yaml.MappingNode {
 		p.errf(v, "mock must map action names to results")
 		return nil
 	}
-	out := map[string]*mockSpec{}
+	out := map[string]*Mock{}
 	eachPair(v, func(name string, val *yaml.Node) { out[name] = p.mock(val) })
 	return out
 }
 
 var outcomes = []string{"ok", "error", "timeout", "invalid"}
 
-func (p *tparser) mock(v *yaml.Node) *mockSpec {
+// NewMock is the result of an action with outcome (ok, error, timeout or
+// invalid) and body (JSON; "" for none), as chat's /result writes it: ok
+// has status 200, error 500.
+func NewMock(outcome, body string) (*Mock, error) {
+	if !contains(outcomes, outcome) {
+		return nil, errors.New("want an outcome: ok, error, timeout or invalid")
+	}
+	m := &Mock{Outcome: outcome, Status: map[string]int{"ok": 200, "error": 500}[outcome]}
+	if body != "" {
+		if err := json.Unmarshal([]byte(body), &m.Body); err != nil {
+			return nil, fmt.Errorf("body is not JSON: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (p *tparser) mock(v *yaml.Node) *Mock {
 	var m map[string]any
 	if v.Kind != yaml.MappingNode {
 		p.errf(v, "a mock is a mapping: the response body, or {outcome, status, body, error}")
-		return &mockSpec{Outcome: "ok"}
+		return &Mock{Outcome: "ok"}
 	}
 	p.decode(v, &m)
 	if _, full := m["outcome"]; !full {
-		return &mockSpec{Outcome: "ok", Status: 200, Body: m}
+		return &Mock{Outcome: "ok", Status: 200, Body: m}
 	}
 	if !p.mapping(v, "mock", []string{"outcome", "status", "body", "error"}) {
-		return &mockSpec{Outcome: "ok"}
+		return &Mock{Outcome: "ok"}
 	}
 	var ms struct {
 		Outcome string `yaml:"outcome"`
@@ -456,7 +473,7 @@ func (p *tparser) mock(v *yaml.Node) *mockSpec {
 	if ms.Status == 0 {
 		ms.Status = map[string]int{"ok": 200, "error": 500}[ms.Outcome]
 	}
-	return &mockSpec{Outcome: ms.Outcome, Status: ms.Status, Body: ms.Body, Error: ms.Error}
+	return &Mock{Outcome: ms.Outcome, Status: ms.Status, Body: ms.Body, Error: ms.Error}
 }
 
 func (p *tparser) actions(v *yaml.Node) []*actionWant {

@@ -1,9 +1,8 @@
-package cli
+package flowtest
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,44 +12,45 @@ import (
 	"github.com/dmflow/dmflow/flows"
 )
 
-// bundleSpec names the paths that load together as one bundle.
-type bundleSpec struct {
+// Bundle names the paths that load together as one bundle.
+type Bundle struct {
 	Name  string   // what the user sees: the directory, or the files
 	Paths []string // passed to flows.Load
 }
 
-// errUsage marks argument errors (exit code 2).
-var errUsage = errors.New("usage")
+// ErrUsage marks errors in the paths a caller named: missing, or without
+// the files asked for (the CLI's exit code 2).
+var ErrUsage = errors.New("usage")
 
-// findBundles turns command-line paths into bundles: files named together
+// FindBundles turns command-line paths into bundles: files named together
 // form one bundle; a directory with flow files directly in it is one bundle
 // of exactly those files (what `dmflow serve --flows DIR` loads; its
 // sub-directories are not searched); a directory without flow files is
 // searched recursively (skipping hidden and testdata directories) and each
 // sub-directory found with flow files is a bundle, by the same rule. See
 // docs/testing.md, "Bundles".
-func findBundles(args []string) ([]bundleSpec, error) {
-	var out []bundleSpec
+func FindBundles(args []string) ([]Bundle, error) {
+	var out []Bundle
 	var files []string
 	for _, a := range args {
 		n := len(out)
 		err := walkArg(a, func(f string) { files = append(files, f) }, func(dir string) error {
-			ok, err := hasFlowFiles(dir)
+			ok, err := HasFlowFiles(dir)
 			if err != nil || !ok {
 				return err
 			}
-			out = append(out, bundleSpec{Name: dir, Paths: []string{dir}})
+			out = append(out, Bundle{Name: dir, Paths: []string{dir}})
 			return fs.SkipDir // a bundle's sub-directories belong to no bundle
 		})
 		if err != nil {
 			return nil, err
 		}
 		if len(out) == n && !contains(files, a) {
-			return nil, fmt.Errorf("%w: no flow files (*.yaml, *.yml) in %s", errUsage, a)
+			return nil, fmt.Errorf("%w: no flow files (*.yaml, *.yml) in %s", ErrUsage, a)
 		}
 	}
 	if len(files) > 0 {
-		out = append(out, bundleSpec{Name: strings.Join(files, " "), Paths: files})
+		out = append(out, Bundle{Name: strings.Join(files, " "), Paths: files})
 	}
 	return out, nil
 }
@@ -61,7 +61,7 @@ func findBundles(args []string) ([]bundleSpec, error) {
 func walkArg(arg string, file func(string), dir func(string) error) error {
 	st, err := os.Stat(arg)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if !st.IsDir() {
 		file(arg)
@@ -80,7 +80,8 @@ func walkArg(arg string, file func(string), dir func(string) error) error {
 	})
 }
 
-func hasFlowFiles(dir string) (bool, error) {
+// HasFlowFiles reports whether dir holds flow files directly (not below).
+func HasFlowFiles(dir string) (bool, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false, err
@@ -102,19 +103,21 @@ func isFlowFileName(name string) bool {
 	return !strings.HasSuffix(strings.TrimSuffix(name, ext), ".test")
 }
 
-// loadEngine loads a bundle and builds its engine. The error is the loader's
+// LoadEngine loads a bundle with opts (the program's helpers and Go action
+// signatures; nil: none) and builds its engine. The error is the loader's
 // (a flows.ErrorList for flow problems) or the engine's.
-func loadEngine(paths ...string) (*engine.Engine, error) {
-	b, err := flows.Load(paths...)
+func LoadEngine(opts *flows.Options, paths ...string) (*engine.Engine, error) {
+	b, err := opts.Load(paths...)
 	if err != nil {
 		return nil, err
 	}
 	return engine.New(b, nil)
 }
 
-// loadOne loads the single bundle named by args (chat, graph).
-func loadOne(args []string) (*engine.Engine, string, error) {
-	bs, err := findBundles(args)
+// LoadOne loads the single bundle named by args (chat, graph) and returns
+// its engine and name.
+func LoadOne(opts *flows.Options, args []string) (*engine.Engine, string, error) {
+	bs, err := FindBundles(args)
 	if err != nil {
 		return nil, "", err
 	}
@@ -123,24 +126,8 @@ func loadOne(args []string) (*engine.Engine, string, error) {
 		for i, b := range bs {
 			names[i] = b.Name
 		}
-		return nil, "", fmt.Errorf("%w: %d bundles found (%s); name one directory or its files", errUsage, len(bs), strings.Join(names, ", "))
+		return nil, "", fmt.Errorf("%w: %d bundles found (%s); name one directory or its files", ErrUsage, len(bs), strings.Join(names, ", "))
 	}
-	e, err := loadEngine(bs[0].Paths...)
+	e, err := LoadEngine(opts, bs[0].Paths...)
 	return e, bs[0].Name, err
-}
-
-// exitFor reports a load error and returns the exit code: usage errors 2,
-// everything else 1. Flow diagnostics print one per line.
-func exitFor(w io.Writer, cmd string, err error) int {
-	var list flows.ErrorList
-	switch {
-	case errors.As(err, &list):
-		fmt.Fprintln(w, list.Error())
-		return exitFail
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(w, "dmflow %s: %s\n", cmd, strings.TrimPrefix(err.Error(), "usage: "))
-		return exitUsage
-	}
-	fmt.Fprintf(w, "dmflow %s: %v\n", cmd, err)
-	return exitFail
 }

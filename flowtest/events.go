@@ -1,6 +1,7 @@
-package cli
+package flowtest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,37 +13,37 @@ import (
 // eventFor builds the inbound event of an input. taps are the tappables of
 // the bot's last replies (for `tap:` and payloads without text); mid names
 // the event (unique per conversation).
-func eventFor(in *input, key dmflow.SessionKey, now time.Time, mid string, taps []tappable) (dmflow.Event, error) {
+func eventFor(in *Input, key dmflow.SessionKey, now time.Time, mid string, taps []Tappable) (dmflow.Event, error) {
 	ev := dmflow.Event{Key: "m:" + mid, Kind: dmflow.KindMessage, Channel: "test", Account: key.Account,
 		User: key.User, Time: now, MID: mid}
 	switch in.Kind {
 	case "user":
 		ev.Text = in.Text
 	case "payload":
-		ev.Payload, ev.Text = in.Payload, orDefault(in.Text, titleOf(taps, in.Payload))
+		ev.Payload, ev.Text = in.Payload, cmp.Or(in.Text, titleOf(taps, in.Payload))
 	case "postback":
-		ev.Kind, ev.Payload, ev.Title = dmflow.KindPostback, in.Payload, orDefault(in.Title, titleOf(taps, in.Payload))
+		ev.Kind, ev.Payload, ev.Title = dmflow.KindPostback, in.Payload, cmp.Or(in.Title, titleOf(taps, in.Payload))
 	case "tap":
 		return tapEvent(ev, in.Title, taps)
 	case "attachment":
 		ev.Text = in.Text
-		ev.Attachments = []dmflow.Attachment{{Type: orDefault(in.Type, "image"), URL: in.URL}}
+		ev.Attachments = []dmflow.Attachment{{Type: cmp.Or(in.Type, "image"), URL: in.URL}}
 	case "story_mention":
-		ev.Attachments = []dmflow.Attachment{{Type: "story_mention", URL: orDefault(in.URL, "https://cdn.example/story.jpg")}}
+		ev.Attachments = []dmflow.Attachment{{Type: "story_mention", URL: cmp.Or(in.URL, "https://cdn.example/story.jpg")}}
 	case "story_reply":
 		ev.Text = in.Text
-		ev.ReplyTo = &dmflow.ReplyTo{StoryID: orDefault(in.ID, "story-1"), StoryURL: in.URL}
+		ev.ReplyTo = &dmflow.ReplyTo{StoryID: cmp.Or(in.ID, "story-1"), StoryURL: in.URL}
 	case "comment":
 		ev.Kind, ev.Text, ev.Key = dmflow.KindComment, in.Text, "c:"+mid
-		ev.Comment = &dmflow.Comment{ID: orDefault(in.ID, "comment-"+mid), MediaID: orDefault(in.MediaID, "media-1")}
+		ev.Comment = &dmflow.Comment{ID: cmp.Or(in.ID, "comment-"+mid), MediaID: cmp.Or(in.MediaID, "media-1")}
 	case "reaction":
 		ev.Kind, ev.Key = dmflow.KindReaction, "r:"+mid
-		ev.Reaction = &dmflow.Reaction{MID: "bot-last", Action: orDefault(in.Action, "react"), Reaction: in.Title, Emoji: in.Text}
+		ev.Reaction = &dmflow.Reaction{MID: "bot-last", Action: cmp.Or(in.Action, "react"), Reaction: in.Title, Emoji: in.Text}
 		if ev.Reaction.Reaction == "" && ev.Reaction.Emoji == "" && ev.Reaction.Action == "react" {
 			ev.Reaction.Reaction = "love"
 		}
 	case "referral":
-		ev.Referral = &dmflow.Referral{Ref: in.Ref, Source: orDefault(in.Source, "ADS"), Type: "OPEN_THREAD", AdID: in.ID}
+		ev.Referral = &dmflow.Referral{Ref: in.Ref, Source: cmp.Or(in.Source, "ADS"), Type: "OPEN_THREAD", AdID: in.ID}
 		ev.Text = in.Text
 		if in.Text == "" {
 			ev.Kind, ev.Key = dmflow.KindReferral, "ref:"+mid
@@ -63,7 +64,7 @@ func eventFor(in *input, key dmflow.SessionKey, now time.Time, mid string, taps 
 }
 
 // tapEvent taps the chip or postback button titled title (case-insensitive).
-func tapEvent(ev dmflow.Event, title string, taps []tappable) (dmflow.Event, error) {
+func tapEvent(ev dmflow.Event, title string, taps []Tappable) (dmflow.Event, error) {
 	for _, t := range taps {
 		if !strings.EqualFold(t.Title, title) {
 			continue
@@ -101,7 +102,7 @@ func timerEvent(key dmflow.SessionKey, t dmflow.Timer) dmflow.Event {
 }
 
 // resultEvent answers an action call the way the action runner does.
-func resultEvent(key dmflow.SessionKey, call dmflow.ActionCall, m *mockSpec, now time.Time) (dmflow.Event, error) {
+func resultEvent(key dmflow.SessionKey, call dmflow.ActionCall, m *Mock, now time.Time) (dmflow.Event, error) {
 	res := &dmflow.ActionResult{ID: call.ID, Name: call.Name, Outcome: m.Outcome, Status: m.Status, Error: m.Error}
 	if m.Body != nil {
 		b, err := json.Marshal(m.Body)
@@ -117,18 +118,11 @@ func resultEvent(key dmflow.SessionKey, call dmflow.ActionCall, m *mockSpec, now
 		Account: key.Account, User: key.User, Time: now, Action: res}, nil
 }
 
-func titleOf(taps []tappable, payload string) string {
+func titleOf(taps []Tappable, payload string) string {
 	for _, t := range taps {
 		if t.Payload == payload {
 			return t.Title
 		}
 	}
 	return payload
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
