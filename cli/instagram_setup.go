@@ -13,6 +13,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/internal/english"
 )
 
 // setupTimeout bounds one `dmflow instagram setup`.
@@ -197,7 +198,7 @@ func setCount(locales int, what string) string {
 	if locales == 0 {
 		return what + " not configured (left as they are)"
 	}
-	return fmt.Sprintf("%s set (%s)", what, plural(locales, "locale"))
+	return fmt.Sprintf("%s set (%s)", what, english.Plural(locales, "locale"))
 }
 
 // instagramSetupOnStart runs the setup from serve (--instagram-setup-on-start)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 
 	"github.com/dmflow/dmflow/flowtest"
+	"github.com/dmflow/dmflow/internal/english"
 )
 
 func testCmd(o *Options) *Command {
@@ -76,16 +77,16 @@ func runTests(ctx context.Context, args []string, re *regexp.Regexp, verbose boo
 	total := passed + failed
 	switch {
 	case failed > 0 || bad > 0:
-		fmt.Fprintf(stdio.Out, "FAIL %d of %s failed", failed, plural(total, "transcript"))
+		fmt.Fprintf(stdio.Out, "FAIL %d of %s failed", failed, english.Plural(total, "transcript"))
 		if bad > 0 {
-			fmt.Fprintf(stdio.Out, ", %s could not be read", plural(bad, "file"))
+			fmt.Fprintf(stdio.Out, ", %s could not be read", english.Plural(bad, "file"))
 		}
 		fmt.Fprintln(stdio.Out)
 	case total == 0:
 		fmt.Fprintln(stdio.Err, "dmflow test: no transcript matched --run")
 		return exitFail
 	default:
-		fmt.Fprintf(stdio.Out, "ok   %s, %s\n", plural(total, "transcript"), plural(steps, "step"))
+		fmt.Fprintf(stdio.Out, "ok   %s, %s\n", english.Plural(total, "transcript"), english.Plural(steps, "step"))
 	}
 	r.PrintCoverage(stdio.Out, verbose)
 	if failed > 0 || bad > 0 {

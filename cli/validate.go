@@ -13,6 +13,7 @@ import (
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
 	"github.com/dmflow/dmflow/flowtest"
+	"github.com/dmflow/dmflow/internal/english"
 )
 
 func validateCmd(o *Options) *Command {
@@ -182,9 +183,9 @@ func summary(r bundleReport) string {
 		states += f.States
 	}
 	names[0] += " (main)"
-	s := fmt.Sprintf("%s; %s", plural(len(r.Flows), "flow")+" "+strings.Join(names, ", "), plural(states, "state"))
+	s := fmt.Sprintf("%s; %s", english.Plural(len(r.Flows), "flow")+" "+strings.Join(names, ", "), english.Plural(states, "state"))
 	if n := len(r.Diagnostics); n > 0 {
-		s += "; " + plural(n, "warning")
+		s += "; " + english.Plural(n, "warning")
 	}
 	return s
 }
@@ -196,14 +197,4 @@ func allWarnings(ds []diagnostic) bool {
 		}
 	}
 	return true
-}
-
-func plural(n int, word string) string {
-	switch {
-	case n == 1:
-		return "1 " + word
-	case strings.HasSuffix(word, "y"):
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

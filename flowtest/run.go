@@ -20,6 +20,7 @@ import (
 	"github.com/dmflow/dmflow/bot/actions"
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/internal/english"
 )
 
 // Options configure loading and running transcripts.
@@ -49,7 +50,7 @@ func (r Result) String() string {
 	if r.Failure != "" {
 		return fmt.Sprintf("--- FAIL: %s: %s\n%s", r.File, r.Name, indentLines(r.Failure, "    "))
 	}
-	return fmt.Sprintf("--- PASS: %s: %s (%s)\n", r.File, r.Name, plural(r.Steps, "step"))
+	return fmt.Sprintf("--- PASS: %s: %s (%s)\n", r.File, r.Name, english.Plural(r.Steps, "step"))
 }
 
 // Runner runs transcripts, loading each bundle once, and collects the
@@ -326,7 +327,7 @@ func compareStep(w *expectations, sess *dmflow.Session, out *Outcome, defaults m
 // only a refused reply.
 func (d *diffs) replies(want []*replyWant, got []dmflow.Outgoing, windows []dmflow.Window) {
 	if len(want) != len(got) {
-		d.add("bot: want %s, got %d", plural(len(want), "reply"), len(got))
+		d.add("bot: want %s, got %d", english.Plural(len(want), "reply"), len(got))
 	}
 	for i := 0; i < len(want) && i < len(got); i++ {
 		for _, m := range want[i].mismatches(got[i]) {
@@ -483,14 +484,4 @@ func varDefaults(b *flows.Bundle) map[string]any {
 		}
 	}
 	return out
-}
-
-func plural(n int, word string) string {
-	switch {
-	case n == 1:
-		return "1 " + word
-	case strings.HasSuffix(word, "y"):
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
