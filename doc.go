@@ -15,6 +15,7 @@
 //	adapters/instagram   webhooks, Send API, OAuth and tokens; igtest is its Graph API double
 //	bot/                 webhook → inbox → per-user workers → engine → outbox → sender
 //	flowtest             transcripts and conversations from go test
+//	server               the assembly of bot, webhook, ops/admin routes and studio
 //	cli                  every dmflow command as a library
 //	cmd/dmflow           the single binary (cli.Main)
 //

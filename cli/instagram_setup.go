@@ -228,7 +228,7 @@ func (s *server) instagramSetupOnStart(ctx context.Context, sender dmflow.Sender
 
 func (s *server) setupAccountsOnStart(ctx context.Context) ([]string, error) {
 	if s.sandbox != nil {
-		return []string{s.sandbox.account}, nil
+		return []string{s.sandbox.Account}, nil
 	}
 	var stored []dmflow.Token
 	if s.cfg.Instagram.AccessToken == "" {

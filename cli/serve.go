@@ -19,6 +19,7 @@ import (
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/bot/actions"
 	"github.com/dmflow/dmflow/engine"
+	srv "github.com/dmflow/dmflow/server"
 )
 
 func serveCmd(o *Options) *Command {
@@ -128,80 +129,57 @@ func (s *server) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.newBot(eng, sender); err != nil {
-		return err
-	}
-	if err := s.routes(); err != nil {
+	if err := s.assemble(eng, sender); err != nil {
 		return err
 	}
 	s.instagramSetupOnStart(ctx, sender) // --instagram-setup-on-start
 	return nil
 }
 
-func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
-	b, err := bot.New(bot.Config{
-		Store: s.store, Sender: sender, Engine: eng,
-		Reload: func(ctx context.Context) (bot.Engine, error) {
-			e, err := s.flows.load(engineOptions(s.cfg), s.opts.Flows, s.log)
-			if err != nil {
-				return nil, err
-			}
-			return e, nil
+// assemble builds the bot and the routes (package server) over the store,
+// the sender and the flows, plus serve's own routes (Meta's callbacks).
+func (s *server) assemble(eng *engine.Engine, sender dmflow.Sender) error {
+	cfg := srv.Config{
+		Bot: bot.Config{
+			Store: s.store, Sender: sender, Engine: eng,
+			// ${NAME} in HTTP action headers: DMFLOW_SECRET_NAME, then the config file's secrets.
+			Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}, Go: s.opts.Actions},
+			NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
+			Workers: s.cfg.Workers, Lease: s.cfg.Lease, Heartbeat: s.cfg.Heartbeat, Logger: s.log, Clock: s.clock(),
+			// One Send may retry requests and wait for the rate limiter.
+			Senders: s.cfg.Senders, SendTimeout: max(30*time.Second, 2*s.cfg.SendTimeout),
+			Profiles:  s.profiles(sender), // flows see user.username
+			Retention: s.cfg.retention(),
 		},
-		// ${NAME} in HTTP action headers: DMFLOW_SECRET_NAME, then the config file's secrets.
-		Actions:   actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env)}, Go: s.opts.Actions},
-		NoticeURL: s.cfg.NotifyURL, NoticeSecret: s.cfg.NotifySecret,
-		Workers: s.cfg.Workers, Lease: s.cfg.Lease, Heartbeat: s.cfg.Heartbeat, Logger: s.log, Clock: s.clock(),
-		// One Send may retry requests and wait for the rate limiter.
-		Senders: s.cfg.Senders, SendTimeout: max(30*time.Second, 2*s.cfg.SendTimeout),
-		Profiles:  s.profiles(sender), // flows see user.username
-		Retention: s.cfg.retention(),
-	})
+		Load: func(ctx context.Context) (*engine.Engine, error) {
+			return s.flows.load(engineOptions(s.cfg), s.opts.Flows, s.log)
+		},
+		Webhook:    instagram.WebhookConfig{MaxBody: int64(s.cfg.MaxBody), Logger: s.log},
+		AdminToken: s.cfg.AdminToken,
+	}
+	if s.sandbox != nil {
+		cfg.Sandbox = s.sandbox.Sandbox
+	} else {
+		cfg.Webhook.VerifyToken = s.cfg.Instagram.VerifyToken
+		cfg.Webhook.AppSecrets = []string{s.cfg.Instagram.ClientSecret, s.cfg.Instagram.MetaAppSecret}
+	}
+	a, err := srv.New(cfg)
 	if err != nil {
 		return err
 	}
-	s.bot = b
-	return nil
-}
-
-// routes builds the HTTP handler.
-func (s *server) routes() error {
-	mux := http.NewServeMux()
-	wh := s.webhook()
-	mux.Handle("/webhook/instagram", s.bot.CountWebhooks(wh))
-	ops := s.bot.OpsHandler()
-	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /metrics"} {
-		mux.Handle(p, ops)
-	}
-	mux.Handle("/admin/", s.bot.AdminHandler(s.cfg.AdminToken))
-	mux.Handle("GET /admin/backup", backupHandler(s.store, s.cfg.AdminToken, s.log))
-	mux.Handle("POST /admin/compact", compactHandler(s.store, s.cfg.AdminToken, s.log))
-	s.personalRoutes(mux)
+	s.bot = a.Bot
+	s.personalRoutes(a.Mux)
 	if s.sandbox != nil {
-		if err := s.sandbox.mount(mux, wh, s.bot, s.store, s.log); err != nil {
-			return err
-		}
+		s.sandbox.serveGraph()
 	}
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	return nil
-}
-
-// webhook is the Instagram webhook handler feeding the bot's inbox.
-func (s *server) webhook() http.Handler {
-	cfg := instagram.WebhookConfig{MaxBody: int64(s.cfg.MaxBody), Logger: s.log, OnInvalid: s.bot.InvalidEvent}
-	if s.sandbox != nil {
-		cfg.VerifyToken, cfg.AppSecrets = s.sandbox.verifyToken, []string{s.sandbox.secret}
-	} else {
-		cfg.VerifyToken = s.cfg.Instagram.VerifyToken
-		cfg.AppSecrets = []string{s.cfg.Instagram.ClientSecret, s.cfg.Instagram.MetaAppSecret}
-	}
-	return instagram.NewWebhook(cfg, s.bot.Ingest)
 }
 
 // run serves until ctx is done (SIGTERM/SIGINT), reloading the flows on
@@ -284,7 +262,7 @@ func (s *server) shutdown(botDone <-chan error) bool {
 	defer cancel()
 	clean := true
 	if s.sandbox != nil {
-		s.sandbox.sb.Close() // ends event streams, which would hold Shutdown open
+		s.sandbox.Close() // ends event streams, which would hold Shutdown open
 	}
 	if err := s.http.Shutdown(ctx); err != nil {
 		s.log.Warn("http shutdown incomplete", "err", err)

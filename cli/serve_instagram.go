@@ -8,6 +8,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
+	srv "github.com/dmflow/dmflow/server"
 )
 
 // sender builds the Send API client: pointed at the sandbox's Graph API
@@ -22,11 +23,11 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 		s.sandbox = side
 		s.closers = append(s.closers, side.close)
 		return instagram.NewClient(instagram.ClientConfig{
-			BaseURL: side.graphURL(), Tokens: instagram.StaticToken(sandboxToken), Logger: s.log,
+			BaseURL: side.graphURL(), Tokens: instagram.StaticToken(srv.SandboxToken), Logger: s.log,
 			HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(),
 			// The studio's clock: a reply a timer sends after the user's
 			// 24 h window is dead-lettered, as in production.
-			Clock: side.clock.Now,
+			Clock: side.Clock.Now,
 		}), nil
 	}
 	tokens, err := s.tokenSource(ctx)

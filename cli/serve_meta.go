@@ -42,7 +42,7 @@ func (s *server) personalRoutes(mux *http.ServeMux) {
 // appSecrets are the secrets Meta signs with (as for webhooks).
 func (s *server) appSecrets() []string {
 	if s.sandbox != nil {
-		return []string{s.sandbox.secret}
+		return []string{s.sandbox.Secret}
 	}
 	return []string{s.cfg.Instagram.ClientSecret, s.cfg.Instagram.MetaAppSecret}
 }

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot"
-	"github.com/dmflow/dmflow/internal/secure"
 	"github.com/dmflow/dmflow/store/bolt"
 	"github.com/dmflow/dmflow/store/postgres"
 )
@@ -88,46 +85,4 @@ func runTidy(ctx context.Context, st dmflow.Store, ttl time.Duration, log *slog.
 		case <-t.C:
 		}
 	}
-}
-
-// adminOnly guards h with the admin token (constant-time compare); with no
-// token it is disabled (404), like the admin API.
-func adminOnly(token string, h http.HandlerFunc) http.Handler {
-	if token == "" {
-		return http.NotFoundHandler()
-	}
-	want := "Bearer " + token
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !secure.Equal(r.Header.Get("Authorization"), want) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dmflow admin"`)
-			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
-			return
-		}
-		h(w, r)
-	})
-}
-
-// backuper is a store that can copy itself while serving (store/bolt).
-type backuper interface {
-	Backup(ctx context.Context, w io.Writer) (int64, error)
-}
-
-// backupHandler serves GET /admin/backup: a consistent copy of the bbolt
-// file, behind the admin token. Other stores answer 501.
-func backupHandler(st dmflow.Store, token string, log *slog.Logger) http.Handler {
-	return adminOnly(token, func(w http.ResponseWriter, r *http.Request) {
-		b, ok := st.(backuper)
-		if !ok {
-			http.Error(w, `{"error":"this store has no online backup; use the database's own tools"}`, http.StatusNotImplemented)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="dmflow-`+time.Now().UTC().Format("20060102T150405Z")+`.db"`)
-		n, err := b.Backup(r.Context(), w)
-		if err != nil {
-			log.Error("backup failed", "bytes", n, "err", err)
-			return
-		}
-		log.Info("backup written", "bytes", n)
-	})
 }
