@@ -14,7 +14,10 @@
 //	store/storetest      the conformance suite every Store passes
 //	adapters/instagram   webhooks, Send API, OAuth and tokens; igtest is its Graph API double
 //	bot/                 webhook → inbox → per-user workers → engine → outbox → sender
-//	cmd/dmflow           the single binary
+//	flowtest             transcripts and conversations from go test
+//	server               the assembly of bot, webhook, ops/admin routes and studio
+//	cli                  every dmflow command as a library
+//	cmd/dmflow           the single binary (cli.Main)
 //
 // Errors callers branch on are sentinels in this package (ErrNotFound,
 // ErrConflict, ...), always wrapped with context by the package that returns

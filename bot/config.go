@@ -127,10 +127,6 @@ type Config struct {
 	// may be sending) to be acknowledged, before deciding that an unknown
 	// echo came from a person. Default 10 s.
 	EchoGrace time.Duration
-	// NoEchoHandoff stops the bot from handing a session off itself when
-	// the engine leaves a human echo unhandled (the engine still sees the
-	// echo and may hand off on its own).
-	NoEchoHandoff bool
 
 	// Retention is how long inbox history, delivery records, dead letters
 	// and notices are kept; a background sweeper deletes older ones.

@@ -325,9 +325,7 @@ func (b *Bot) fixTurn(s *dmflow.Session, ev *dmflow.Event, turn *dmflow.Turn, no
 	switch {
 	case ev.Kind == dmflow.KindEcho:
 		turn.Replies = nil
-		if !b.cfg.NoEchoHandoff {
-			setHandoff(s, ev, turn, now, &dmflow.Handoff{Since: now, By: "agent", Reason: "human reply from the Instagram inbox"})
-		}
+		setHandoff(s, ev, turn, now, &dmflow.Handoff{Since: now, By: "agent", Reason: "human reply from the Instagram inbox"})
 	case ev.Kind == dmflow.KindAdmin && ev.Admin != nil:
 		fixAdmin(s, ev, turn, now)
 	}

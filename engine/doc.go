@@ -22,7 +22,7 @@
 // # Semantics
 //
 // The flow language and its run-time semantics are specified in
-// docs (flow-language.md); the choices this package makes where the
+// docs/flow-reference.md; the choices this package makes where the
 // specification leaves room are:
 //
 //   - Variables live in Session.Vars in JSON form and are shared by all

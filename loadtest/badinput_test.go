@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/adapters/instagram/igtest"
 	"github.com/dmflow/dmflow/loadtest"
 )
 
@@ -45,7 +46,7 @@ func TestBadInputThroughServer(t *testing.T) {
 		{"valid", good, "", 200, 1},
 		{"replayed delivery", good, "", 200, 0},
 		{"forged signature", msg("m.bad.2", `"2"`), "sha256=" + strings.Repeat("00", 32), 403, 0},
-		{"signature of another body", msg("m.bad.3", `"3"`), loadtest.Sign(secret, good), 403, 0},
+		{"signature of another body", msg("m.bad.3", `"3"`), igtest.Webhook{Secret: secret}.Sign(good), 403, 0},
 		{"missing signature", msg("m.bad.4", `"4"`), "-", 401, 0},
 		{"sha1 signature only", msg("m.bad.5", `"5"`), "-sha1", 401, 0},
 		{"oversized", msg("m.bad.6", `"`+strings.Repeat("x", 70000)+`"`), "", 413, 0},
@@ -87,7 +88,7 @@ func post(t *testing.T, url string, body []byte, sig string) int {
 	req.Header.Set("Content-Type", "application/json")
 	switch sig {
 	case "":
-		req.Header.Set("X-Hub-Signature-256", loadtest.Sign(secret, body))
+		req.Header.Set("X-Hub-Signature-256", igtest.Webhook{Secret: secret}.Sign(body))
 	case "-sha1":
 		req.Header.Set("X-Hub-Signature", "sha1="+strings.Repeat("ab", 20))
 	case "-":

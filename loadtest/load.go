@@ -3,9 +3,6 @@ package loadtest
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dmflow/dmflow/adapters/instagram/igtest"
 )
 
 // Options configures a Load. Zero values select the defaults.
@@ -177,7 +176,7 @@ func (l *Load) Prepare() {
 		for i := range l.perUser {
 			for c := 0; c < len(users); c += l.o.Batch {
 				body := l.body(users[c:min(c+l.o.Batch, len(users))], i)
-				l.prepared[w] = append(l.prepared[w], rawRequest(l.o.URL, body, Sign(l.o.Secret, body)))
+				l.prepared[w] = append(l.prepared[w], rawRequest(l.o.URL, body, igtest.Webhook{Secret: l.o.Secret}.Sign(body)))
 			}
 		}
 	}
@@ -245,7 +244,7 @@ func (l *Load) post(ctx context.Context, chunk []int, i int, raw *rawClient, req
 	var sig string
 	if raw == nil {
 		body = l.body(chunk, i)
-		sig = Sign(l.o.Secret, body)
+		sig = igtest.Webhook{Secret: l.o.Secret}.Sign(body)
 	}
 	wait := l.o.Retry
 	for {
@@ -320,13 +319,6 @@ func (l *Load) body(chunk []int, i int) []byte {
 			`","text":"`+seq+`"}}]}`...)
 	}
 	return append(b, "]}"...)
-}
-
-// Sign returns the X-Hub-Signature-256 value of body under secret.
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // Acked returns how many events were acknowledged.

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dmflow/dmflow/adapters/instagram/igtest"
 )
 
 // TestRawClient checks the lean client against net/http's server: a
@@ -88,7 +90,7 @@ func BenchmarkPost(b *testing.B) {
 		rc := newRawClient([]string{target})
 		defer rc.close()
 		body := l.body([]int{0}, 0)
-		req := rawRequest(target, body, Sign("s", body))
+		req := rawRequest(target, body, igtest.Webhook{Secret: "s"}.Sign(body))
 		b.ReportAllocs()
 		for b.Loop() {
 			if st, err := rc.do(context.Background(), 0, req); err != nil || st != 200 {
@@ -100,7 +102,7 @@ func BenchmarkPost(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			body := l.body([]int{0}, 0)
-			if st, err := l.do(context.Background(), body, Sign("s", body)); err != nil || st != 200 {
+			if st, err := l.do(context.Background(), body, igtest.Webhook{Secret: "s"}.Sign(body)); err != nil || st != 200 {
 				b.Fatal(st, err)
 			}
 		}

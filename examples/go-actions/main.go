@@ -1,4 +1,5 @@
-// Command go-actions shows the two ways a Go program extends flows:
+// Command go-actions is a dmflow binary extended the two ways a Go program
+// extends flows:
 //
 //   - a Go action, registered by name in an actions.Registry and called by a
 //     flow with `action: {go: quote, args: {...}}`; it runs outside the
@@ -9,39 +10,30 @@
 //
 // Both are declared to the loader (flows.Options.Actions and Funcs), so an
 // unknown name or an argument of the wrong type is a load-time error with
-// its file:line:col. Every line on stdin is a message from one user; the
-// bot's replies are printed. A server would instead set
-// bot.Config.Actions = actions.Runner{Go: registry} (and HTTP for http
-// actions), which runs the calls durably outside the per-user transaction.
+// its file:line:col. main hands them to cli.Main, so this program has every
+// dmflow command, and each understands the flow:
 //
-//	go run ./examples/go-actions
+//	go run ./examples/go-actions validate examples/go-actions/testdata/quote.yaml
+//	go run ./examples/go-actions chat --actions real examples/go-actions/testdata/quote.yaml
+//	go run ./examples/go-actions test examples/go-actions/testdata
+//	go run ./examples/go-actions serve --flows examples/go-actions/testdata
+//
+// go test runs the transcripts in testdata/ with flowtest.Run.
 package main
 
 import (
-	"bufio"
 	"context"
-	"embed"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
-	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot/actions"
-	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/cli"
 	"github.com/dmflow/dmflow/flows"
 )
 
-//go:embed testdata/quote.yaml
-var flowFS embed.FS
-
 func main() {
-	if err := run(context.Background(), os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "go-actions:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Main(os.Args, cli.Options{Flows: loadOptions(), Actions: registry()}))
 }
 
 // prices are the monthly prices per seat.
@@ -88,55 +80,4 @@ func loadOptions() *flows.Options {
 			"quote": {Args: map[string]flows.VarType{"plan": flows.TypeString, "seats": flows.TypeInt}, Required: []string{"plan", "seats"}},
 		},
 	}
-}
-
-func run(ctx context.Context, in io.Reader, out io.Writer) error {
-	bundle, err := loadOptions().LoadFS(flowFS, "testdata/quote.yaml")
-	if err != nil {
-		return err
-	}
-	eng, err := engine.New(bundle, nil)
-	if err != nil {
-		return err
-	}
-	c := &chat{eng: eng, run: actions.Runner{Go: registry()}, out: out,
-		key: dmflow.SessionKey{Account: "demo-account", User: "demo-user"}}
-	sc := bufio.NewScanner(in)
-	for n := 1; sc.Scan(); n++ {
-		ev := dmflow.Event{Key: "m" + strconv.Itoa(n), Kind: dmflow.KindMessage, Account: c.key.Account,
-			User: c.key.User, Text: sc.Text(), Time: time.Now()}
-		if err := c.handle(ctx, ev); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
-}
-
-// chat keeps one user's session in memory and runs the action calls of a
-// step right away, feeding each result back as the next event.
-type chat struct {
-	eng *engine.Engine
-	run actions.Runner
-	out io.Writer
-	key dmflow.SessionKey
-	s   *dmflow.Session
-}
-
-func (c *chat) handle(ctx context.Context, ev dmflow.Event) error {
-	turn, err := c.eng.Step(ctx, c.s, ev, time.Now())
-	if err != nil {
-		return err
-	}
-	if turn.Session != nil {
-		c.s = turn.Session
-	}
-	for _, r := range turn.Replies {
-		fmt.Fprintln(c.out, "bot:", r.Reply.Text)
-	}
-	for _, call := range turn.Actions {
-		res := c.run.Run(ctx, call)
-		err = errors.Join(err, c.handle(ctx, dmflow.Event{Key: "action:" + call.ID, Kind: dmflow.KindActionResult,
-			Account: c.key.Account, User: c.key.User, Time: time.Now(), Action: &res}))
-	}
-	return err
 }

@@ -2,34 +2,41 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/dmflow/dmflow/cli"
+	"github.com/dmflow/dmflow/flowtest"
 )
 
-func TestRun(t *testing.T) {
-	cases := []struct{ name, in, want string }{
-		{"quote with discount", "hi\nPlatinum\nPro\nmany\n12\n", `bot: Which plan would you like a quote for?
-bot: Please pick Starter or Pro.
-bot: How many seats?
-bot: A number from 1 to 500, please.
-bot: 12 × Pro: $529.20 a month.
-bot: That includes our 10% volume discount.
-`},
-		{"the action fails", "hi\nEnterprise\n3\n", `bot: Which plan would you like a quote for?
-bot: How many seats?
-bot: Sorry, I can't quote that: no self-service price for the enterprise plan. Type restart to try again.
-`},
+// TestTranscripts runs testdata/*.test.yaml with this program's helper and
+// Go action, as its `test` command does.
+func TestTranscripts(t *testing.T) {
+	flowtest.Run(t, "testdata", &flowtest.Options{Flows: loadOptions(), Actions: registry()})
+}
+
+// TestCommands: this program's validate and test understand the flow; the
+// plain dmflow binary (no options) rejects money and quote.
+func TestCommands(t *testing.T) {
+	opts := cli.Options{Flows: loadOptions(), Actions: registry()}
+	cases := []struct {
+		name string
+		args []string
+		opts cli.Options
+		code int
+		want string
+	}{
+		{"validate", []string{"validate", "--strict", "testdata/quote.yaml"}, opts, 0, "ok   testdata/quote.yaml: 1 flow quote (main); 5 states"},
+		{"test", []string{"test", "testdata"}, opts, 0, "ok   3 transcripts"},
+		{"plain validate", []string{"validate", "testdata/quote.yaml"}, cli.Options{}, 1, "unknown name money"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := run(context.Background(), strings.NewReader(tc.in), &out); err != nil {
-				t.Fatal(err)
-			}
-			if out.String() != tc.want {
-				t.Fatalf("got:\n%s\nwant:\n%s", out.String(), tc.want)
+			code := cli.Run(t.Context(), tc.args, cli.IO{In: strings.NewReader(""), Out: &out, Err: &out}, tc.opts)
+			if code != tc.code || !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("exit %d, want %d; output:\n%s\nwant it to contain %q", code, tc.code, out.String(), tc.want)
 			}
 		})
 	}

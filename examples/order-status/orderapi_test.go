@@ -1,5 +1,6 @@
-// Package orderstatus_test runs the order-status flow against a small order
-// API on 127.0.0.1 with the real HTTP action runner (bot/actions), not mocks:
+// Package orderstatus_test runs the order-status flow (through flowtest) against
+// a small order API on 127.0.0.1 with the real HTTP action runner
+// (bot/actions), not mocks:
 // the rendered request, the secrets, the response mapping with save, and
 // the error and timeout routes.
 package orderstatus_test
@@ -9,7 +10,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +19,7 @@ import (
 	"github.com/dmflow/dmflow/bot/actions"
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/flowtest"
 	"github.com/dmflow/dmflow/internal/testutil"
 )
 
@@ -55,45 +56,37 @@ func (a *orderAPI) seen() []string {
 	return append([]string(nil), a.requests...)
 }
 
-// bot is one user's conversation: the engine's steps, each action call run
-// right away by the HTTP runner and its result fed back.
-type bot struct {
-	t *testing.T
-	// timeout replaces the flow's 5 s action timeout.
-	timeout time.Duration
-	eng     *engine.Engine
-	runner  *actions.HTTP
-	s       *dmflow.Session
-	now     time.Time
-	n       int
+// conversation is one user's conversation through flowtest, each action
+// call run right away by the real HTTP runner with timeout in place of the
+// flow's 5 s, its result fed back.
+func conversation(t *testing.T, eng *engine.Engine, runner *actions.HTTP, timeout time.Duration) *flowtest.Conversation {
+	c, err := flowtest.NewConversation(t.Context(), flowtest.Config{Engine: eng,
+		Key: dmflow.SessionKey{Account: "shop", User: "ann"}, Clock: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC),
+		Answer: func(ctx context.Context, call dmflow.ActionCall) (*flowtest.Mock, bool, error) {
+			call.Timeout = timeout
+			m, err := flowtest.MockOf(runner.Run(ctx, call))
+			return m, err == nil, err
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
-func (b *bot) step(ev dmflow.Event) []string {
-	b.t.Helper()
-	ev.Account, ev.User, ev.Time = "shop", "ann", b.now
-	turn, err := b.eng.Step(context.Background(), b.s, ev, b.now)
+// say sends text and returns the text replies (typing indicators left out).
+func say(t *testing.T, c *flowtest.Conversation, text string) []string {
+	t.Helper()
+	o, err := c.Say(t.Context(), text)
 	if err != nil {
-		b.t.Fatal(err)
+		t.Fatal(err)
 	}
-	b.s = turn.Session
-	b.s.Version++ // as a store commit would
 	var texts []string
-	for _, r := range turn.Replies {
+	for _, r := range o.Replies {
 		if r.Reply.Text != "" {
 			texts = append(texts, r.Reply.Text)
 		}
 	}
-	for _, call := range turn.Actions {
-		call.Timeout = b.timeout
-		res := b.runner.Run(context.Background(), call)
-		texts = append(texts, b.step(dmflow.Event{Key: "action:" + call.ID, Kind: dmflow.KindActionResult, Action: &res})...)
-	}
 	return texts
-}
-
-func (b *bot) say(text string) []string {
-	b.n++
-	return b.step(dmflow.Event{Key: "m" + strconv.Itoa(b.n), Kind: dmflow.KindMessage, Text: text})
 }
 
 func TestOrderAPI(t *testing.T) {
@@ -132,15 +125,15 @@ func TestOrderAPI(t *testing.T) {
 			if tc.state == "agent" {
 				timeout = testutil.Scale(time.Second)
 			}
-			b := &bot{t: t, timeout: timeout, eng: eng, runner: runner, now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+			c := conversation(t, eng, runner, timeout)
 			before := len(api.seen())
-			b.say("hi")
-			got := b.say(tc.order)
+			say(t, c, "hi")
+			got := say(t, c, tc.order)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Fatalf("replies:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
-			if b.s.State != tc.state {
-				t.Fatalf("state %s, want %s", b.s.State, tc.state)
+			if c.Session().State != tc.state {
+				t.Fatalf("state %s, want %s", c.Session().State, tc.state)
 			}
 			reqs := api.seen()[before:]
 			if len(reqs) != tc.requests {
@@ -152,7 +145,7 @@ func TestOrderAPI(t *testing.T) {
 					t.Fatalf("requests %q", reqs)
 				}
 			}
-			if b.s.Pending != nil {
+			if c.Session().Pending != nil {
 				t.Fatal("the action is still pending")
 			}
 		})

@@ -6,11 +6,9 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
 	"github.com/dmflow/dmflow/sandbox"
+	"github.com/dmflow/dmflow/server"
 	"github.com/dmflow/dmflow/store/mem"
 )
 
@@ -56,7 +55,8 @@ func LoadFS(fsys fs.FS, dir string) Loader {
 	}
 }
 
-// Start runs the pipeline over the flows of load until the test ends.
+// Start runs the pipeline over the flows of load until the test ends. It
+// is assembled by package server, as `dmflow serve` assembles it.
 func Start(t testing.TB, load Loader) *Env {
 	t.Helper()
 	eng, err := load()
@@ -64,51 +64,35 @@ func Start(t testing.TB, load Loader) *Env {
 		t.Fatalf("harness: flows: %v", err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	env := &Env{Clock: sandbox.NewClock(nil), Store: mem.New(nil)}
-	var webhook http.Handler
-	env.Double = igtest.New(igtest.Config{Account: Account, WebhookSecret: Secret, Now: env.Clock.Now,
-		OnEcho: func(body []byte, sig string) { deliverEcho(webhook, body, sig) }})
+	side := server.NewSandbox(server.SandboxConfig{Account: Account, Secret: Secret, VerifyToken: "verify", Logger: quiet})
+	env := &Env{Clock: side.Clock, Store: mem.New(nil), Double: side.Double}
 	graph := httptest.NewUnstartedServer(nil)
 	client := instagram.NewClient(instagram.ClientConfig{BaseURL: "http://" + graph.Listener.Addr().String(),
-		Tokens: instagram.StaticToken("harness-token"), Logger: quiet, Clock: env.Clock.Now})
-	env.Bot, err = bot.New(bot.Config{Store: env.Store, Sender: client, Engine: eng, Logger: quiet,
-		Reload: func(context.Context) (bot.Engine, error) { return reload(load) },
-		Clock:  env.Clock.Now, Poll: 50 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond})
+		Tokens: instagram.StaticToken(server.SandboxToken), Logger: quiet, Clock: env.Clock.Now})
+	srv, err := server.New(server.Config{
+		Bot: bot.Config{Store: env.Store, Sender: client, Engine: eng, Logger: quiet,
+			Poll: 50 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
+		Load:    func(context.Context) (*engine.Engine, error) { return load() },
+		Sandbox: side,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	webhook = instagram.NewWebhook(instagram.WebhookConfig{VerifyToken: "verify", AppSecrets: []string{Secret}}, env.Bot.Ingest)
-	env.Sandbox, err = sandbox.New(sandbox.Config{Account: Account, Secret: Secret, Webhook: webhook,
-		Graph: env.Double, Clock: env.Clock, Bot: env.Bot, Sessions: env.Store, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	graph.Config.Handler = env.Sandbox.GraphHandler()
+	env.Bot, env.Sandbox = srv.Bot, side.Studio
+	graph.Config.Handler = side.GraphHandler()
 	graph.Start()
-	env.URL = serve(t, env.Sandbox) + "/sandbox/"
+	env.URL = serve(t, srv, side) + "/sandbox/"
 	run(t, env.Bot, graph)
 	return env
 }
 
-// reload loads the flows again; a nil engine must come back as a nil
-// interface so the bot sees the error.
-func reload(load Loader) (bot.Engine, error) {
-	e, err := load()
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
-}
-
-func serve(t testing.TB, sb *sandbox.Sandbox) string {
-	mux := http.NewServeMux()
-	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", sb.Handler()))
-	srv := httptest.NewServer(mux)
+func serve(t testing.TB, s *server.Server, side *server.Sandbox) string {
+	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
-		sb.Close()
-		srv.Close()
+		side.Close() // ends event streams, which would hold Close open
+		hs.Close()
 	})
-	return srv.URL
+	return hs.URL
 }
 
 func run(t testing.TB, b *bot.Bot, graph *httptest.Server) {
@@ -123,13 +107,4 @@ func run(t testing.TB, b *bot.Bot, graph *httptest.Server) {
 		<-done
 		graph.Close()
 	})
-}
-
-// deliverEcho posts an echo webhook of the double to the real handler, as
-// Instagram does after each message.
-func deliverEcho(wh http.Handler, body []byte, sig string) {
-	req := httptest.NewRequest(http.MethodPost, "/webhook/instagram", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(instagram.HeaderSignature256, sig)
-	wh.ServeHTTP(httptest.NewRecorder(), req)
 }

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/sandbox"
+)
+
+// SandboxToken is the access token a sender presents to the sandbox's
+// Graph API double (which accepts any token).
+const SandboxToken = "sandbox-token"
+
+// SandboxConfig configures sandbox mode.
+type SandboxConfig struct {
+	// Account is the business account the studio's users write to.
+	Account string
+	// Secret signs the studio's webhooks and VerifyToken answers the
+	// subscription check ("": random per process).
+	Secret, VerifyToken string
+	// Hosts are Host values the studio accepts besides loopback; Token is
+	// the studio's access token on a public address (sandbox.Config).
+	Hosts []string
+	Token string
+	// Logger logs refused echo webhooks (nil: slog.Default()).
+	Logger *slog.Logger
+}
+
+// Sandbox is sandbox mode: the Graph API double standing in for Instagram,
+// its advanceable clock, the studio, and the secrets that sign the
+// studio's webhooks. Create it before the Instagram client (which sends to
+// a listener serving GraphHandler, with Clock.Now as its clock), hand it
+// to New, then serve GraphHandler.
+type Sandbox struct {
+	SandboxConfig
+	Clock  *sandbox.Clock   // the studio advances it; the bot and the double read it
+	Double *igtest.Server   // the Graph API double
+	Studio *sandbox.Sandbox // set by New
+	// webhook is the real webhook handler, set by New before the double
+	// serves: the double's echoes go through it, as Instagram's do.
+	webhook http.Handler
+}
+
+// NewSandbox creates the double and the clock.
+func NewSandbox(cfg SandboxConfig) *Sandbox {
+	if cfg.Secret == "" {
+		cfg.Secret = randomHex(16)
+	}
+	if cfg.VerifyToken == "" {
+		cfg.VerifyToken = randomHex(16)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	side := &Sandbox{SandboxConfig: cfg, Clock: sandbox.NewClock(nil)}
+	side.Double = igtest.New(igtest.Config{
+		Account: cfg.Account, WebhookSecret: cfg.Secret, OnEcho: side.echo, Now: side.Clock.Now,
+	})
+	return side
+}
+
+// GraphHandler serves the Graph API: the double, recorded by the studio so
+// its chat shows every reply. Valid after New.
+func (side *Sandbox) GraphHandler() http.Handler { return side.Studio.GraphHandler() }
+
+// Close ends the studio's event streams (which would hold an HTTP
+// server's Shutdown open).
+func (side *Sandbox) Close() {
+	if side.Studio != nil {
+		side.Studio.Close()
+	}
+}
+
+// mount creates the studio over the real webhook handler wh and the bot and
+// adds /sandbox/ to mux.
+func (side *Sandbox) mount(mux *http.ServeMux, wh http.Handler, b *bot.Bot, st dmflow.Store, log *slog.Logger) error {
+	side.webhook = wh
+	sb, err := sandbox.New(sandbox.Config{
+		Account: side.Account, Secret: side.Secret, Webhook: wh, Graph: side.Double, Logger: log,
+		Clock: side.Clock, Bot: b, Sessions: st, Hosts: side.Hosts, Token: side.Token,
+	})
+	if err != nil {
+		return err
+	}
+	side.Studio = sb
+	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", sb.Handler()))
+	mux.Handle("GET /sandbox", http.RedirectHandler("/sandbox/", http.StatusFound))
+	mux.Handle("GET /{$}", http.RedirectHandler("/sandbox/", http.StatusFound))
+	return nil
+}
+
+// echo delivers the echo webhook Instagram sends after each message, as the
+// platform would, through the real webhook handler.
+func (side *Sandbox) echo(body []byte, signature string) {
+	req := httptest.NewRequest(http.MethodPost, "/webhook/instagram", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(instagram.HeaderSignature256, signature)
+	rec := httptest.NewRecorder()
+	side.webhook.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		side.Logger.Warn("sandbox: echo webhook refused", "status", rec.Code)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,107 @@
+// Package server assembles one dmflow server from its parts: the bot over a
+// store, the Instagram webhook feeding its inbox, the operations endpoints
+// (/healthz, /readyz, /metrics), the admin API with online backup and
+// compaction, and in sandbox mode the studio with its Graph API double.
+// `dmflow serve` (package cli), the sandbox's test harness and embedders
+// build their server with it, so the routes and the wiring between the
+// parts exist once.
+//
+// What it does not do: open the store, build the Instagram client or its
+// token manager, or run anything. The caller passes bot.Config (Store,
+// Sender, Engine, Actions, tuning), serves Handler, and runs and shuts
+// down Bot itself.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/engine"
+)
+
+// Config is one server.
+type Config struct {
+	// Bot configures the pipeline. Its Reload is set from Load; its Clock
+	// defaults to the sandbox's clock in sandbox mode.
+	Bot bot.Config
+	// Load loads the flows again (SIGHUP, admin reload). Nil: reloading
+	// fails (unless Bot.Reload is set).
+	Load func(ctx context.Context) (*engine.Engine, error)
+	// Webhook configures the Instagram webhook handler; OnInvalid is set to
+	// the bot's counter, and in sandbox mode the verify token and app
+	// secret are the sandbox's.
+	Webhook instagram.WebhookConfig
+	// AdminToken enables the admin API (/admin/...) for bearer requests
+	// with this token; "" disables it.
+	AdminToken string
+	// Sandbox, when set, serves the studio at /sandbox/ (and redirects / to
+	// it) over the same webhook handler and bot.
+	Sandbox *Sandbox
+}
+
+// Server is an assembled server.
+type Server struct {
+	Bot     *bot.Bot
+	Webhook http.Handler // the Instagram webhook handler (POST/GET /webhook/instagram)
+	// Mux holds the routes; a caller may add its own before serving.
+	Mux *http.ServeMux
+}
+
+// New builds the bot and the routes.
+func New(cfg Config) (*Server, error) {
+	bc := cfg.Bot
+	if cfg.Load != nil {
+		bc.Reload = Reloader(cfg.Load)
+	}
+	if cfg.Sandbox != nil && bc.Clock == nil {
+		bc.Clock = cfg.Sandbox.Clock.Now
+	}
+	b, err := bot.New(bc)
+	if err != nil {
+		return nil, err
+	}
+	log := bc.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{Bot: b, Mux: http.NewServeMux()}
+	whc := cfg.Webhook
+	whc.OnInvalid = b.InvalidEvent
+	if cfg.Sandbox != nil {
+		whc.VerifyToken, whc.AppSecrets = cfg.Sandbox.VerifyToken, []string{cfg.Sandbox.Secret}
+	}
+	s.Webhook = instagram.NewWebhook(whc, b.Ingest)
+	s.Mux.Handle("/webhook/instagram", b.CountWebhooks(s.Webhook))
+	ops := b.OpsHandler()
+	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /metrics"} {
+		s.Mux.Handle(p, ops)
+	}
+	s.Mux.Handle("/admin/", b.AdminHandler(cfg.AdminToken))
+	s.Mux.Handle("GET /admin/backup", BackupHandler(bc.Store, cfg.AdminToken, log))
+	s.Mux.Handle("POST /admin/compact", CompactHandler(bc.Store, cfg.AdminToken, log))
+	if cfg.Sandbox != nil {
+		if err := cfg.Sandbox.mount(s.Mux, s.Webhook, b, bc.Store, log); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Handler serves every route.
+func (s *Server) Handler() http.Handler { return s.Mux }
+
+// Reloader adapts a flow loader to bot.Config.Reload: a failed load comes
+// back as a nil interface (not a typed nil *engine.Engine), so the bot
+// sees the error and keeps the old flows.
+func Reloader(load func(ctx context.Context) (*engine.Engine, error)) func(context.Context) (bot.Engine, error) {
+	return func(ctx context.Context) (bot.Engine, error) {
+		e, err := load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+}
