@@ -1155,3 +1155,60 @@ states:
 		}
 	}
 }
+
+// TestOperatorSend (issue 13, item 2): an operator's message (admin send)
+// is one reply tagged HUMAN_AGENT exactly while the conversation is handed
+// off (dmflow.OperatorTag), keeps the user's last message time for the
+// sender's window check, counts as the agent's answer in a handoff (the
+// idle release timer restarts) and changes neither state nor handoff.
+func TestOperatorSend(t *testing.T) {
+	e := load(t, handoffFlow)
+	send := func(c *conv, text string) *dmflow.Turn {
+		t.Helper()
+		return c.step(dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: dmflow.AdminSend, By: "anna",
+			Reply: &dmflow.Reply{Kind: dmflow.ReplyText, Text: text}}})
+	}
+	tests := []struct {
+		name      string
+		handedOff bool
+		tag       string
+	}{
+		{"not handed off: untagged", false, ""},
+		{"handed off: HUMAN_AGENT", true, dmflow.TagHumanAgent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConv(t, e)
+			c.say("hi")
+			if tt.handedOff {
+				c.say("agent")
+			}
+			state, handoff := c.s.State, c.s.Handoff
+			c.now = t0.Add(time.Hour)
+			turn := send(c, "Anna here")
+			if len(turn.Replies) != 1 {
+				t.Fatalf("replies: %+v", turn.Replies)
+			}
+			r := turn.Replies[0]
+			eq(t, "text", r.Reply.Text, "Anna here")
+			eq(t, "tag", r.Tag, tt.tag)
+			eq(t, "last inbound", r.LastInbound, t0)
+			eq(t, "state", c.s.State, state)
+			eq(t, "handoff", c.s.Handoff, handoff)
+			if tt.handedOff {
+				eq(t, "release timer restarted", c.s.Timers[0].Due, t0.Add(3*time.Hour))
+			}
+		})
+	}
+	t.Run("no message", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
+		if _, err := c.try(dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: dmflow.AdminSend}}); !errors.Is(err, dmflow.ErrInvalid) {
+			t.Fatalf("send without a message: %v", err)
+		}
+	})
+	t.Run("no session: nothing sent", func(t *testing.T) {
+		c := newConv(t, e)
+		eq(t, "replies", texts(send(c, "hello?")), []string(nil))
+	})
+}
