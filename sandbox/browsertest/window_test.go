@@ -9,7 +9,8 @@ import (
 // TestUndeliveredMarker (issue 13, item 1): a reply the bot makes more than
 // 24 h after the user's last message (the studio clock advanced with its
 // buttons) is shown in the thread marked "not delivered" with the reason,
-// and never as a delivered bot message.
+// and never as a delivered bot message; once handed off, the operator's
+// message from the controls is delivered (tagged HUMAN_AGENT).
 func TestUndeliveredMarker(t *testing.T) {
 	env := startStudio(t)
 	p := newPage(t, 1280, 900)
@@ -36,6 +37,13 @@ func TestUndeliveredMarker(t *testing.T) {
 		r.textContent.includes("What would you like to do next")).length`); n != 0 {
 		t.Fatalf("the refused menu is shown as delivered %d times", n)
 	}
+
+	// A person may still answer the handed-off conversation (HUMAN_AGENT).
+	p.do("hand off", chromedp.Click(chromedp.CSS("#handoff")))
+	p.wait("the handoff", `document.getElementById("handoff").getAttribute("aria-pressed") === "true"`)
+	p.do("send as operator", chromedp.SendKeys(chromedp.CSS("#operator-text"), "Anna from sales here"),
+		chromedp.Click(chromedp.CSS("#operator-send")))
+	ann.botSaid("Anna from sales here")
 	p.screenshot("undelivered.png")
 	p.noErrors()
 }
