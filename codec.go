@@ -82,6 +82,9 @@ func normalizeMap(m map[string]any) {
 
 func (s *Session) normalizeNumbers() {
 	normalizeMap(s.Vars)
+	for i := range s.Stack {
+		normalizeMap(s.Stack[i].Vars)
+	}
 	if s.Pending != nil {
 		s.Pending.normalizeNumbers()
 	}

@@ -172,9 +172,12 @@ type TimerFire struct {
 
 // AdminCommand is an operator command routed through the user's queue.
 type AdminCommand struct {
-	Op    string `json:"op"`              // reset | move | release | handoff | forget
+	Op    string `json:"op"`              // reset | move | release | handoff | forget | send
 	State string `json:"state,omitempty"` // target state for move
 	By    string `json:"by,omitempty"`
+	// Reply is the operator's message for send (a text, optionally with
+	// quick replies).
+	Reply *Reply `json:"reply,omitempty"`
 }
 
 // Admin operations.
@@ -186,4 +189,7 @@ const (
 	// AdminForget erases everything stored about the user (the bot runs it
 	// with Store.Forget instead of stepping the engine).
 	AdminForget = "forget"
+	// AdminSend sends an operator's message (Reply) to the user, queued
+	// behind the user's pending events; see OperatorTag and CheckOperator.
+	AdminSend = "send"
 )

@@ -44,7 +44,8 @@ type Session struct {
 	Vars        map[string]any `json:"vars,omitempty"`
 	// Attempts counts failed answers to the current state's ask.
 	Attempts int `json:"attempts,omitempty"`
-	// Stack holds the return points of called sub-flows, innermost last.
+	// Stack holds the return points of called sub-flows, innermost last,
+	// each with its caller's variables.
 	Stack []Frame `json:"stack,omitempty"`
 	// Timers are the session's pending durable timeouts. Stores index them so
 	// they fire across restarts; a newer commit replaces the whole set.
@@ -68,10 +69,18 @@ type Session struct {
 	Version uint64 `json:"version"`
 }
 
-// Frame is a sub-flow return point.
+// Frame is a sub-flow return point: the calling flow, its call state and
+// the caller's variables, which the sub-flow does not see (each flow of a
+// session has its own variables; Session.Vars are the current flow's).
 type Frame struct {
 	Flow  string `json:"flow"`
 	State string `json:"state"`
+	// Vars are the caller's variables, given back when the sub-flow returns.
+	Vars map[string]any `json:"vars,omitempty"`
+	// Scoped marks a frame pushed with its own variable scope. Frames stored
+	// before scopes (Scoped false) keep the old shared namespace until they
+	// return: the sub-flow's variables stay visible to the caller.
+	Scoped bool `json:"scoped,omitempty"`
 }
 
 // Timer is a pending durable timeout of a session.
@@ -103,6 +112,9 @@ func (s *Session) Clone() *Session {
 	c := *s
 	c.Vars = cloneMap(s.Vars)
 	c.Stack = append([]Frame(nil), s.Stack...)
+	for i := range c.Stack {
+		c.Stack[i].Vars = cloneMap(c.Stack[i].Vars)
+	}
 	c.Timers = append([]Timer(nil), s.Timers...)
 	if s.Handoff != nil {
 		h := *s.Handoff

@@ -87,3 +87,37 @@ func CheckWindow(m Outgoing, now time.Time) Window {
 	return Window{Since: since, Limit: MessagingWindow,
 		Reason: "the 24-hour window since the user's last message is closed"}
 }
+
+// OperatorTag is the tag of an operator's message (admin send) to a
+// session: HUMAN_AGENT while the conversation is handed off to a person,
+// else none. CheckWindow then decides: inside the 24-hour window the tag is
+// not needed and not sent; after it only a handed-off conversation may
+// still be answered, up to 7 days after the user's last message. A flow's
+// replies are never tagged.
+func OperatorTag(handedOff bool) string {
+	if handedOff {
+		return TagHumanAgent
+	}
+	return ""
+}
+
+// OperatorOutgoing addresses an operator's message rep to the session s,
+// tagged by OperatorTag.
+func OperatorOutgoing(s *Session, rep Reply, cause string) Outgoing {
+	return Outgoing{Key: s.Key, To: Recipient{ID: s.Key.User}, Reply: rep, Cause: cause,
+		Tag: OperatorTag(s.Handoff != nil), LastInbound: s.LastInbound}
+}
+
+// CheckOperator is CheckWindow's verdict for an operator's message to s at
+// now, with the refusal worded for the operator: outside the 24-hour window
+// a conversation that is not handed off cannot be answered at all (hand it
+// off first), a handed-off one for 7 days after the user's last message.
+func CheckOperator(s *Session, now time.Time) Window {
+	w := CheckWindow(OperatorOutgoing(s, Reply{}, ""), now)
+	if !w.OK && s.Handoff == nil {
+		w.Reason = "the conversation is not handed off and the 24-hour window since the user's last message is closed " +
+			"(hand it off first: an operator's message in a handed-off conversation may be sent, tagged HUMAN_AGENT, " +
+			"for 7 days after the user's last message)"
+	}
+	return w
+}

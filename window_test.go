@@ -2,6 +2,7 @@ package dmflow_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,48 @@ func TestCheckWindow(t *testing.T) {
 			err := w.Err()
 			if tt.ok != (err == nil) || (!tt.ok && (!errors.Is(err, dmflow.ErrOutsideWindow) || w.Reason == "" || w.Text() == "")) {
 				t.Errorf("Err() = %v, Reason %q", err, w.Reason)
+			}
+		})
+	}
+}
+
+// TestCheckOperator: an operator's message is tagged HUMAN_AGENT exactly in
+// a handed-off conversation, and CheckWindow (through CheckOperator)
+// allows it for 24 h untagged, for 7 days only when handed off.
+func TestCheckOperator(t *testing.T) {
+	now := time.Date(2025, 1, 8, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		age       time.Duration
+		handedOff bool
+		ok        bool
+		sendTag   string
+		reason    string
+	}{
+		{"1h", time.Hour, false, true, "", ""},
+		{"1h handed off: no tag needed", time.Hour, true, true, "", ""},
+		{"25h", 25 * time.Hour, false, false, "", "not handed off"},
+		{"25h handed off", 25 * time.Hour, true, true, dmflow.TagHumanAgent, ""},
+		{"7d handed off", 7 * 24 * time.Hour, true, true, dmflow.TagHumanAgent, ""},
+		{"8d handed off", 8 * 24 * time.Hour, true, false, "", "7 days"},
+		{"8d", 8 * 24 * time.Hour, false, false, "", "not handed off"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &dmflow.Session{Key: dmflow.SessionKey{Account: "a", User: "u"}, LastInbound: now.Add(-tt.age)}
+			if tt.handedOff {
+				s.Handoff = &dmflow.Handoff{Since: s.LastInbound, By: "admin"}
+			}
+			out := dmflow.OperatorOutgoing(s, dmflow.Reply{Kind: dmflow.ReplyText, Text: "hi"}, "admin:1")
+			if want := dmflow.OperatorTag(tt.handedOff); out.Tag != want || out.To.ID != "u" || out.LastInbound != s.LastInbound {
+				t.Fatalf("OperatorOutgoing = %+v", out)
+			}
+			w := dmflow.CheckOperator(s, now)
+			if w != dmflow.CheckWindow(out, now) && tt.ok {
+				t.Fatalf("CheckOperator %+v differs from CheckWindow %+v", w, dmflow.CheckWindow(out, now))
+			}
+			if w.OK != tt.ok || w.Tag != tt.sendTag || !strings.Contains(w.Reason, tt.reason) {
+				t.Fatalf("CheckOperator = %+v, want ok %v tag %q reason ~%q", w, tt.ok, tt.sendTag, tt.reason)
 			}
 		})
 	}

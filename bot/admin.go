@@ -27,6 +27,7 @@ var errShuttingDown = errors.New("bot: shutting down")
 //	POST   /admin/sessions/{account}/{user}/move       {"state": "..."} (queued)
 //	POST   /admin/sessions/{account}/{user}/handoff    (queued)
 //	POST   /admin/sessions/{account}/{user}/release    (queued)
+//	POST   /admin/sessions/{account}/{user}/send       {"text": "...", "quick_replies": [...]} (queued)
 //	GET    /admin/sessions/{account}/{user}/history?limit=
 //	POST   /admin/sessions/{account}/{user}/forget     erase everything about the user (queued)
 //	GET    /admin/sessions/{account}/{user}/export     everything stored about the user
@@ -40,7 +41,9 @@ var errShuttingDown = errors.New("bot: shutting down")
 //	POST   /admin/replay                               {"account": "...", "user": "..."}
 //
 // Queued commands travel through the user's inbox like messages and answer
-// 202 with the command's event key.
+// 202 with the command's event key. send answers 409 when the conversation
+// is not handed off and the 24-hour window is closed, 422 when even the
+// 7-day HUMAN_AGENT window is (see Bot.Send).
 func (b *Bot) AdminHandler(token string) http.Handler {
 	if token == "" {
 		return http.NotFoundHandler()
@@ -52,6 +55,7 @@ func (b *Bot) AdminHandler(token string) http.Handler {
 	mux.HandleFunc("POST /admin/sessions/{account}/{user}/move", b.adminCommand(dmflow.AdminMove))
 	mux.HandleFunc("POST /admin/sessions/{account}/{user}/handoff", b.adminCommand(dmflow.AdminHandoff))
 	mux.HandleFunc("POST /admin/sessions/{account}/{user}/release", b.adminCommand(dmflow.AdminRelease))
+	mux.HandleFunc("POST /admin/sessions/{account}/{user}/send", b.adminSend)
 	mux.HandleFunc("GET /admin/sessions/{account}/{user}/history", b.adminHistory)
 	mux.HandleFunc("POST /admin/sessions/{account}/{user}/forget", b.adminCommand(dmflow.AdminForget))
 	mux.HandleFunc("GET /admin/sessions/{account}/{user}/export", b.adminExport)
@@ -86,6 +90,9 @@ func (b *Bot) Command(ctx context.Context, key dmflow.SessionKey, cmd dmflow.Adm
 	}
 	if cmd.Op == dmflow.AdminMove && cmd.State == "" {
 		return "", fmt.Errorf("bot: command move: no state: %w", dmflow.ErrInvalid)
+	}
+	if cmd.Op == dmflow.AdminSend && cmd.Reply == nil {
+		return "", fmt.Errorf("bot: command send: no message: %w", dmflow.ErrInvalid)
 	}
 	var r [8]byte
 	_, _ = rand.Read(r[:])

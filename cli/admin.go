@@ -30,6 +30,9 @@ A/U is a session key: business account id / user id.
   handoff A/U           hand the conversation to a person (queued)
   handoffs              list conversations handed off to a person
   release A/U           give a handed-off conversation back to the bot (queued)
+  send A/U TEXT         send an operator's message (--quick "Yes,No" adds quick replies; queued);
+                        tagged HUMAN_AGENT in a handed-off conversation: up to 7 days after the
+                        user's last message, else only within 24 hours
   deadletters           replies that failed permanently
   retry SEQ             send dead letter SEQ again
   drop SEQ              delete dead letter SEQ
@@ -57,6 +60,7 @@ func adminCmd(o *Options) *Command {
 			fs.String("account", "", "sessions: only this business account")
 			fs.String("state", "", "sessions: only sessions in this state")
 			fs.Int("limit", 100, "most items listed")
+			fs.String("quick", "", "send: quick-reply titles, comma-separated")
 		},
 		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
 			return runAdmin(ctx, fs, args, stdio, o)
@@ -135,6 +139,7 @@ var adminCommands = map[string]adminOp{
 	"handoff":     {1, keyed(http.MethodPost, "/handoff", "")},
 	"release":     {1, keyed(http.MethodPost, "/release", "")},
 	"move":        {2, keyed(http.MethodPost, "/move", "state")},
+	"send":        {2, (*adminClient).send},
 	"handoffs":    {0, listed("/admin/handoffs", sessionTable)},
 	"deadletters": {0, listed("/admin/deadletters", deadTable)},
 	"failed":      {0, listed("/admin/failed", failedTable)},
@@ -189,6 +194,27 @@ func seqOp(method, suffix string) func(*adminClient, context.Context, *flag.Flag
 	return func(c *adminClient, ctx context.Context, _ *flag.FlagSet, a []string) error {
 		return c.print(ctx, method, "/admin/deadletters/"+url.PathEscape(a[0])+suffix, nil)
 	}
+}
+
+// send posts an operator's message (bot.OperatorMessage) to /send.
+func (c *adminClient) send(ctx context.Context, fs *flag.FlagSet, a []string) error {
+	p, err := sessionPath(a[0])
+	if err != nil {
+		return err
+	}
+	type quick struct {
+		Title string `json:"title"`
+	}
+	body := struct {
+		Text  string  `json:"text"`
+		Quick []quick `json:"quick_replies,omitempty"`
+	}{Text: a[1]}
+	if q := fs.Lookup("quick").Value.String(); q != "" {
+		for _, t := range strings.Split(q, ",") {
+			body.Quick = append(body.Quick, quick{Title: strings.TrimSpace(t)})
+		}
+	}
+	return c.print(ctx, http.MethodPost, p+"/send", body)
 }
 
 func (c *adminClient) reload(ctx context.Context, _ *flag.FlagSet, _ []string) error {

@@ -25,9 +25,13 @@
 // docs/flow-reference.md; the choices this package makes where the
 // specification leaves room are:
 //
-//   - Variables live in Session.Vars in JSON form and are shared by all
-//     flows of a session: a sub-flow receives its params there and can hand
-//     results back by setting a variable the caller also declares. Each
+//   - Variables live in Session.Vars in JSON form, one scope per flow of
+//     the call stack: Session.Vars are the current flow's, each
+//     Session.Stack frame keeps its caller's. A call starts the sub-flow's
+//     scope with its params (args evaluated in the caller); its return
+//     restores the caller's scope and copies the call's save mappings into
+//     it, coerced to the caller's types. Frames stored before scopes (not
+//     Frame.Scoped) keep the old shared variables until they return. Each
 //     flow's expressions see its declared variables coerced to their
 //     declared types (an unusable stored value reads as the default).
 //   - Event classes: message and postback answer asks and take any
@@ -36,8 +40,9 @@
 //     delete, edit, echo, unsupported and handover only take triggers and
 //     on transitions whose condition mentions event.kind. A passive event
 //     never creates a session (Turn.Session is nil).
-//   - Triggers of the calling flows also apply inside a sub-flow; a match
-//     there unwinds the call stack.
+//   - Triggers of the calling flows also apply inside a sub-flow, with
+//     their flow's variables; a match there unwinds the call stack (the
+//     sub-flows' variables are dropped, nothing is saved).
 //   - An invalid ask answer says retry[attempt-1] (the last one repeats),
 //     or repeats the state's say when there is no retry ladder. After
 //     max_attempts the session takes on_fail without a reprompt; without

@@ -50,31 +50,66 @@ func (st *step) enter(name string) {
 }
 
 func (st *step) end() {
-	st.s.Ended, st.s.Stack = true, nil
+	st.dropStack()
+	st.s.Ended = true
 	st.trace("end", "", "end state: the next message starts again")
 }
 
-// call enters a sub-flow: the caller's args are evaluated in the caller's
-// env (each with the values from before the call), stored as session vars,
-// and the sub-flow starts.
+// dropStack empties the sub-flow stack; the session's variables become the
+// main flow's again (those of the outermost frame).
+func (st *step) dropStack() { st.unwind(0) }
+
+// unwind pops the sub-flow stack down to depth frames without returning:
+// the flow that frame depth called from (the main flow for 0) continues
+// with its own variables; the sub-flows' variables are dropped. A frame
+// stored before variable scopes (not Scoped) keeps the shared variables.
+func (st *step) unwind(depth int) {
+	s := st.s
+	if depth >= len(s.Stack) {
+		return
+	}
+	if fr := s.Stack[depth]; fr.Scoped {
+		st.restoreVars(fr.Vars)
+	}
+	s.Stack = s.Stack[:depth:depth]
+	if depth == 0 {
+		s.Stack = nil
+	}
+}
+
+// restoreVars makes vars (a caller's saved scope, shared with the input
+// session) the session's variables again; they are copied on write.
+func (st *step) restoreVars(vars map[string]any) {
+	st.s.Vars, st.own.vars, st.envM = vars, false, nil
+	if st.s.Vars == nil {
+		st.s.Vars, st.own.vars = map[string]any{}, true
+	}
+}
+
+// call enters a sub-flow with its own variables: the caller's args are
+// evaluated in the caller's env, become the sub-flow's params (its other
+// variables start at their defaults), and the caller's variables are kept
+// in the frame pushed for the return.
 func (st *step) call(si *stateInfo) {
 	c := si.st.Call
 	sub := st.e.machines[c.Flow]
+	scope := make(map[string]any, len(c.Args))
 	for _, a := range c.Args {
-		v, ok := st.eval(a.Value, "call")
-		if ok {
-			st.pin(a.Var) // later arguments see the caller's value
-			st.writeVar(a.Var, stored(v))
+		if v, ok := st.eval(a.Value, "call"); ok {
+			scope[a.Var] = stored(v)
 		}
 	}
-	st.envM = nil // the sub-flow sees its arguments, even when it is this flow
-	st.s.Stack = append(st.ownStack(), dmflow.Frame{Flow: st.m.flow.Name, State: si.st.Name})
+	s := st.s
+	s.Stack = append(st.ownStack(), dmflow.Frame{Flow: st.m.flow.Name, State: si.st.Name, Vars: s.Vars, Scoped: true})
+	s.Vars, st.own.vars, st.envM = scope, true, nil // the caller's map is the frame's now
 	st.tracef("call", st.pos(c.Pos), "calling flow ", c.Flow)
 	st.cont = cont{m: sub, from: "", ev: sub.startEv}
 }
 
 // ret returns from a sub-flow to its caller's call state, which takes its
-// return transition. Without a caller, return ends the session.
+// return transition: the caller's variables come back, and the call's save
+// copies the sub-flow's results into them. Without a caller, return ends
+// the session.
 func (st *step) ret() {
 	s := st.s
 	n := len(s.Stack)
@@ -83,10 +118,6 @@ func (st *step) ret() {
 		return
 	}
 	fr := s.Stack[n-1]
-	s.Stack = s.Stack[:n-1]
-	if len(s.Stack) == 0 {
-		s.Stack = nil
-	}
 	m := st.e.machines[fr.Flow]
 	var si *stateInfo
 	if m != nil {
@@ -94,13 +125,44 @@ func (st *step) ret() {
 	}
 	if si == nil || si.ret == "" {
 		st.tracef("error", "", "caller ", fr.Flow, "/", fr.State, " is gone: restarting the main flow")
+		st.dropStack()
 		m = st.e.machines[st.e.b.Main]
-		s.Stack = nil
 		st.cont = cont{m: m, from: "", ev: m.startEv}
 		return
 	}
+	var saved []any
+	if c := si.st.Call; c != nil && len(c.Save) > 0 {
+		saved = make([]any, len(c.Save))
+		for i, sv := range c.Save {
+			if vi := st.m.vars[sv.From]; vi != nil { // st.m is the returning sub-flow
+				saved[i] = st.varValue(vi)
+			}
+		}
+	}
+	st.unwind(n - 1)
+	if c := si.st.Call; c != nil {
+		for i, sv := range c.Save {
+			st.saveVar(m, sv.Var, saved[i])
+		}
+	}
 	st.tracef("return", "", "returning to ", fr.Flow, "/", fr.State)
 	st.cont = cont{m: m, from: fr.State, ev: si.ret}
+}
+
+// saveVar stores a sub-flow's result v in the caller m's variable name,
+// coerced to its declared type.
+func (st *step) saveVar(m *machine, name string, v any) {
+	typ := flows.TypeAny
+	if vi := m.vars[name]; vi != nil {
+		typ = vi.v.Type
+	}
+	tv, err := coerce(v, typ)
+	if err != nil {
+		st.tracef("error", "", "save ", name, ": ", err.Error())
+		return
+	}
+	st.writeVar(name, stored(tv))
+	st.envM = nil
 }
 
 // set runs assignments in order.

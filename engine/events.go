@@ -298,8 +298,35 @@ func (st *step) admin() error {
 		}
 		st.startHandoff("admin", "admin", 0)
 		return nil
+	case dmflow.AdminSend:
+		return st.operatorSend(by)
 	}
 	return fmt.Errorf("admin: unknown op %q: %w", cmd.Op, dmflow.ErrInvalid)
+}
+
+// operatorSend sends an operator's message: tagged HUMAN_AGENT while the
+// conversation is handed off (dmflow.OperatorTag; the sender checks it with
+// dmflow.CheckWindow and dead-letters it with the reason when the window is
+// closed). In a handoff it counts as the agent's answer, like a reply from
+// the Instagram inbox: the handoff state's timeout no longer fires and the
+// idle release timer restarts. It does not start a handoff.
+func (st *step) operatorSend(by string) error {
+	s, rep := st.s, st.ev.Admin.Reply
+	if rep == nil {
+		return fmt.Errorf("admin send: no message: %w", dmflow.ErrInvalid)
+	}
+	if s.Handoff != nil {
+		if s.Handoff.By == "flow" {
+			st.disarmPrefix("timeout:")
+		}
+		st.rearmHandoff()
+	}
+	if st.turn.Replies == nil {
+		st.turn.Replies = make([]dmflow.Outgoing, 0, 1)
+	}
+	st.turn.Replies = append(st.turn.Replies, dmflow.OperatorOutgoing(s, *rep, st.ev.Key))
+	st.tracef("say", "", "operator message by ", by)
+	return nil
 }
 
 // reset replaces the session with a fresh one (vars at their defaults, no

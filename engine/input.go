@@ -13,24 +13,24 @@ import (
 func (st *step) triggers() (bool, error) {
 	s := st.s
 	for depth := len(s.Stack); depth >= 0; depth-- {
-		m, state := st.m, s.State
+		m, state, vars := st.m, s.State, s.Vars
 		if depth < len(s.Stack) {
 			fr := s.Stack[depth]
 			if m = st.e.machines[fr.Flow]; m == nil || m == st.m {
 				continue
 			}
 			state = fr.State
+			if fr.Scoped {
+				vars = fr.Vars // a caller's triggers see the caller's variables
+			}
 		}
 		for _, ti := range m.triggers {
-			if !st.matchesIn(m, ti, "trigger") {
+			if !st.matchesIn(m, vars, ti, "trigger") {
 				continue
 			}
 			if depth < len(s.Stack) {
 				st.tracef("unwind", "", "trigger of calling flow ", m.flow.Name)
-				s.Stack = s.Stack[:depth]
-				if depth == 0 {
-					s.Stack = nil
-				}
+				st.unwind(depth)
 				st.use(m, state)
 			}
 			return true, st.take(ti, "trigger")
@@ -39,12 +39,13 @@ func (st *step) triggers() (bool, error) {
 	return false, nil
 }
 
-// matchesIn evaluates a transition's condition against m's env.
-func (st *step) matchesIn(m *machine, ti *transInfo, what string) bool {
+// matchesIn evaluates a transition's condition against m's env with the
+// variables vars (a calling flow's, kept in its frame).
+func (st *step) matchesIn(m *machine, vars map[string]any, ti *transInfo, what string) bool {
 	if st.m != m {
-		saved := st.m
-		st.m = m
-		defer func() { st.m = saved }()
+		saved, savedVars := st.m, st.s.Vars
+		st.m, st.s.Vars = m, vars
+		defer func() { st.m, st.s.Vars, st.envM = saved, savedVars, nil }()
 	}
 	return st.matches(ti, what)
 }

@@ -298,7 +298,8 @@ func (st *step) begin() error {
 	if s.State != "" {
 		st.trace("restart", "", "previous session ended or its flow is gone: starting again")
 	}
-	s.Ended, s.Stack, s.State, s.Attempts = false, nil, "", 0
+	st.dropStack()
+	s.Ended, s.State, s.Attempts = false, "", 0
 	st.use(st.e.machines[st.e.b.Main], "")
 	matched, err := st.triggers()
 	if err != nil || st.s.State != "" || st.s.Handoff != nil {

@@ -459,47 +459,138 @@ func TestHandoff(t *testing.T) {
 	})
 }
 
-func TestSubFlow(t *testing.T) {
-	e := load(t, `
+const subFlowMain = `
 flow: main
 main: true
 start: menu
-vars: {total: int, pick: string}
+vars: {total: int, pick: string, who: string, email: int, got: string}
 triggers:
   - keywords: [menu]
+    goto: menu
+  - keywords: [status]
+    when: 'email > 0'
+    say: [{text: "who={{ who }} pick={{ pick }}"}]
     goto: menu
 states:
   menu:
     say: [{text: "menu"}]
-    on: [{when: 'event.text == "shop"', goto: shop}]
+    on:
+      - {when: 'event.text == "shop"', goto: shop}
+      - {when: 'event.text == "me"', set: {who: '"caller"', email: '7'}, say: [{text: "ok"}]}
+      - {when: 'event.text == "nosave"', goto: nosave}
   shop:
-    call: {flow: catalog, args: {category: '"shoes"', budget: 'total + 50'}, return: after}
-  after: {say: [{text: "you picked {{ pick }}"}], next: menu}
-`, `
+    call: {flow: catalog, args: {category: '"shoes"', budget: 'total + 50', who: '"callee"'}, save: {pick: pick, got: email}, return: after}
+  nosave:
+    call: {flow: catalog, args: {category: '"hats"', budget: '1', who: 'who'}, return: after}
+  after: {say: [{text: "you picked {{ pick }} who={{ who }} email={{ email }} got={{ got }}"}], next: menu}
+`
+
+const subFlowCatalog = `
 flow: catalog
 start: browse
-params: [category, budget]
-vars: {category: string, budget: int, pick: string}
+params: [category, budget, who]
+vars: {category: string, budget: int, pick: string, who: string, email: string, total: int}
 states:
   browse:
-    say: [{text: "{{ category }} under {{ budget }}"}]
+    say: [{text: "{{ category }} under {{ budget }} for {{ who }} total={{ total }}"}]
+    set: {email: '"a@b.c"', who: 'who + "!"'}
     ask: {var: pick, type: choice, choices: [A, B]}
     next: finish
-  finish: {return: true}
-`)
-	c := newConv(t, e)
-	c.say("hi")
-	eq(t, "call", c.say("shop"), []string{"shoes under 50"})
-	eq(t, "in sub-flow", c.s.Flow+"/"+c.s.State, "catalog/browse")
-	eq(t, "stack", c.s.Stack, []dmflow.Frame{{Flow: "main", State: "shop"}})
-	eq(t, "return", c.say("b"), []string{"you picked B", "menu"})
-	eq(t, "back", c.s.Flow+"/"+c.s.State, "main/menu")
-	eq(t, "stack", len(c.s.Stack), 0)
+  finish:
+    on:
+      - {when: 'event.text == "quit"', goto: quit}
+      - {goto: done}
+  quit: {end: true}
+  done: {return: true}
+`
 
-	c.say("shop")
-	eq(t, "caller trigger unwinds", c.say("menu"), []string{"menu"})
-	eq(t, "unwound", c.s.Flow+"/"+c.s.State, "main/menu")
+// TestSubFlow (issue 13, item 6): each flow of a session has its own
+// variables. A call passes params in (a param named like a caller variable
+// does not overwrite it), the sub-flow's variables start at their defaults
+// (it does not see the caller's), save maps results back (coerced to the
+// caller's types; a caller int email is not the sub-flow's string email),
+// a caller's trigger sees the caller's variables and unwinding drops the
+// sub-flow's, and an end inside the sub-flow leaves the main flow's.
+func TestSubFlow(t *testing.T) {
+	e := load(t, subFlowMain, subFlowCatalog)
+	shop := func(t *testing.T) *conv {
+		c := newConv(t, e)
+		c.say("hi")
+		eq(t, "set", c.say("me"), []string{"ok"})
+		eq(t, "call", c.say("shop"), []string{"shoes under 50 for callee! total=0"})
+		eq(t, "in sub-flow", c.s.Flow+"/"+c.s.State, "catalog/browse")
+		eq(t, "sub-flow scope", c.s.Vars, map[string]any{"category": "shoes", "budget": 50, "who": "callee!", "email": "a@b.c"})
+		eq(t, "stack", c.s.Stack, []dmflow.Frame{{Flow: "main", State: "shop", Scoped: true,
+			Vars: map[string]any{"who": "caller", "email": 7}}})
+		c.say("b")
+		return c
+	}
+	tests := []struct {
+		name  string
+		say   string
+		want  []string
+		where string
+		vars  map[string]any
+	}{
+		{"return saves the results", "next", []string{"you picked B who=caller email=7 got=a@b.c", "menu"}, "main/menu",
+			map[string]any{"who": "caller", "email": 7, "pick": "B", "got": "a@b.c"}},
+		{"caller trigger sees the caller's variables and unwinds", "status", []string{"who=caller pick=", "menu"}, "main/menu",
+			map[string]any{"who": "caller", "email": 7}},
+		{"end in the sub-flow leaves the main flow's variables", "quit", nil, "catalog/quit",
+			map[string]any{"who": "caller", "email": 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := shop(t)
+			eq(t, "replies", c.say(tt.say), tt.want)
+			eq(t, "where", c.s.Flow+"/"+c.s.State, tt.where)
+			eq(t, "vars", c.s.Vars, tt.vars)
+			eq(t, "stack", len(c.s.Stack), 0)
+		})
+	}
+	t.Run("without save nothing comes back", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
+		c.say("nosave")
+		c.say("a")
+		eq(t, "return", c.say("next"), []string{"you picked  who= email=0 got=", "menu"})
+		eq(t, "vars", c.s.Vars, map[string]any{})
+	})
+}
+
+// TestSubFlowLegacySession: a session stored before variable scopes (its
+// frames without Scoped, all flows sharing Vars) finishes its call with the
+// shared variables: the sub-flow's values stay visible after the return,
+// and save still applies. The next call gets its own scope.
+func TestSubFlowLegacySession(t *testing.T) {
+	e := load(t, subFlowMain, subFlowCatalog)
+	c := newConv(t, e)
+	c.s = &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Flow: "catalog", FlowVersion: 1,
+		State: "finish", Stack: []dmflow.Frame{{Flow: "main", State: "shop"}}, Version: 3,
+		Vars: map[string]any{"who": "callee!", "email": "a@b.c", "pick": "A", "category": "shoes", "budget": 50}}
+	eq(t, "return", c.say("next"), []string{"you picked A who=callee! email=0 got=a@b.c", "menu"})
+	eq(t, "shared vars kept", c.s.Vars, map[string]any{"who": "callee!", "email": "a@b.c", "pick": "A", "category": "shoes",
+		"budget": 50, "got": "a@b.c"})
 	eq(t, "stack", len(c.s.Stack), 0)
+	c.say("shop")
+	if len(c.s.Stack) != 1 || !c.s.Stack[0].Scoped || c.s.Vars["pick"] != nil {
+		t.Fatalf("a new call is scoped: %+v", c.s)
+	}
+	// A JSON round trip (what stores do) keeps scopes.
+	var back dmflow.Session
+	if err := dmflow.UnmarshalRecord(mustRecord(t, c.s), &back); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "round trip", back.Stack, c.s.Stack)
+}
+
+func mustRecord(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := dmflow.MarshalRecord(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestSelfCallRejected: recursion (a flow calling itself) is a load error
@@ -1154,4 +1245,61 @@ states:
 			t.Fatalf("%d bytes: text changed", n)
 		}
 	}
+}
+
+// TestOperatorSend (issue 13, item 2): an operator's message (admin send)
+// is one reply tagged HUMAN_AGENT exactly while the conversation is handed
+// off (dmflow.OperatorTag), keeps the user's last message time for the
+// sender's window check, counts as the agent's answer in a handoff (the
+// idle release timer restarts) and changes neither state nor handoff.
+func TestOperatorSend(t *testing.T) {
+	e := load(t, handoffFlow)
+	send := func(c *conv, text string) *dmflow.Turn {
+		t.Helper()
+		return c.step(dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: dmflow.AdminSend, By: "anna",
+			Reply: &dmflow.Reply{Kind: dmflow.ReplyText, Text: text}}})
+	}
+	tests := []struct {
+		name      string
+		handedOff bool
+		tag       string
+	}{
+		{"not handed off: untagged", false, ""},
+		{"handed off: HUMAN_AGENT", true, dmflow.TagHumanAgent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConv(t, e)
+			c.say("hi")
+			if tt.handedOff {
+				c.say("agent")
+			}
+			state, handoff := c.s.State, c.s.Handoff
+			c.now = t0.Add(time.Hour)
+			turn := send(c, "Anna here")
+			if len(turn.Replies) != 1 {
+				t.Fatalf("replies: %+v", turn.Replies)
+			}
+			r := turn.Replies[0]
+			eq(t, "text", r.Reply.Text, "Anna here")
+			eq(t, "tag", r.Tag, tt.tag)
+			eq(t, "last inbound", r.LastInbound, t0)
+			eq(t, "state", c.s.State, state)
+			eq(t, "handoff", c.s.Handoff, handoff)
+			if tt.handedOff {
+				eq(t, "release timer restarted", c.s.Timers[0].Due, t0.Add(3*time.Hour))
+			}
+		})
+	}
+	t.Run("no message", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
+		if _, err := c.try(dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: dmflow.AdminSend}}); !errors.Is(err, dmflow.ErrInvalid) {
+			t.Fatalf("send without a message: %v", err)
+		}
+	})
+	t.Run("no session: nothing sent", func(t *testing.T) {
+		c := newConv(t, e)
+		eq(t, "replies", texts(send(c, "hello?")), []string(nil))
+	})
 }

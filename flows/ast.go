@@ -178,11 +178,24 @@ type HandoffSpec struct {
 
 // Call enters a sub-flow; when it reaches a `return: true` state, the session
 // continues at Return in the calling flow.
+//
+// Each flow of a session has its own variables: the sub-flow starts with its
+// params set from Args (the rest at their defaults) and sees none of the
+// caller's variables; when it returns, Save copies some of its variables
+// into the caller's, which the sub-flow did not otherwise change.
 type Call struct {
 	Pos    Pos
 	Flow   string
 	Args   []*Assign // sub-flow params = expressions in the caller
+	Save   []*CallSave
 	Return *Target
+}
+
+// CallSave copies the sub-flow's variable From into the caller's variable
+// Var when the sub-flow returns (`save: {var: from}`).
+type CallSave struct {
+	Var, From    string
+	Pos, FromPos Pos // of the caller's name and of the sub-flow's name
 }
 
 // MaxActionTime bounds an action's worst case, Timeout × (Retries+1): a

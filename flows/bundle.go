@@ -3,8 +3,8 @@ package flows
 import "sort"
 
 // bundle assembles flows into a Bundle and runs the checks across flows:
-// unique names, the main flow, call targets and their params, and reads
-// before set in flows that call sub-flows.
+// unique names, the main flow, call targets, their params and saves, and
+// recursion.
 func (o *Options) bundle(all []*Flow, files []string) (*Bundle, ErrorList) {
 	var e errs
 	b := &Bundle{Flows: map[string]*Flow{}, Files: files}
@@ -20,12 +20,6 @@ func (o *Options) bundle(all []*Flow, files []string) (*Bundle, ErrorList) {
 		checkCalls(f, b, &e)
 	}
 	checkRecursion(all, b, &e)
-	for _, f := range all {
-		if b.Flows[f.Name] == f {
-			f.Warnings = append(f.Warnings, checkReadsAcrossCalls(f, b, &e)...)
-			f.Warnings.Sort()
-		}
-	}
 	return b, e.list
 }
 
@@ -75,7 +69,31 @@ func checkCalls(f *Flow, b *Bundle, e *errs) {
 			continue
 		}
 		checkArgs(c, sub, e)
+		checkSaves(f, c, sub, e)
 	}
+}
+
+// checkSaves checks a call's save: each name is a variable of the caller,
+// saved at most once, each source a variable of the sub-flow whose type fits.
+func checkSaves(f *Flow, c *Call, sub *Flow, e *errs) {
+	for _, s := range c.Save {
+		to, from := f.Var(s.Var), sub.Var(s.From)
+		switch {
+		case to == nil:
+			e.errorf(s.Pos, "call %s: save: %s is not a variable of flow %s", sub.Name, s.Var, f.Name)
+		case from == nil:
+			e.errorf(s.FromPos, "call %s: save %s: %s is not a variable of flow %s", sub.Name, s.Var, s.From, sub.Name)
+		case !assignable(to.Type, from.Type):
+			e.errorf(s.FromPos, "call %s: save %s: cannot store %s %s in %s %s", sub.Name, s.Var, from.Type, s.From, to.Type, s.Var)
+		}
+	}
+}
+
+// assignable reports whether a value of variable type from may be stored in
+// a variable of type to: the same type, an int into a float, or any (checked
+// when the value is stored, like an expression of type any).
+func assignable(to, from VarType) bool {
+	return to == from || to == TypeAny || from == TypeAny || (to == TypeFloat && from == TypeInt)
 }
 
 func checkArgs(c *Call, sub *Flow, e *errs) {

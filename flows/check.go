@@ -24,9 +24,6 @@ func check(f *Flow, e *errs) {
 type checker struct {
 	f *Flow
 	e *errs
-	// sub returns the variables a called sub-flow may set; nil when the
-	// flow is checked alone (see checkReadsAcrossCalls).
-	sub func(flow string) map[string]bool
 }
 
 // targets reports transitions to states that do not exist.

@@ -24,7 +24,7 @@ var (
 	askKeys   = []string{"var", "type", "choices", "validate", "retry", "max_attempts", "on_fail"}
 	tmoKeys   = []string{"after", "goto", "say"}
 	hoKeys    = []string{"reason", "release_after", "next"}
-	callKeys  = []string{"flow", "args", "return"}
+	callKeys  = []string{"flow", "args", "save", "return"}
 	actKeys   = []string{"name", "http", "go", "args", "timeout", "retries", "save", "next", "on_error", "on_timeout", "while_pending"}
 	httpKeys  = []string{"method", "url", "headers", "body"}
 )
@@ -526,7 +526,28 @@ func (d *decoder) call(n *yaml.Node) *Call {
 	if v := m.get("args"); v != nil {
 		c.Args = d.rawAssigns(v, "args")
 	}
+	if v := m.get("save"); v != nil {
+		c.Save = d.callSaves(v)
+	}
 	return c
+}
+
+// callSaves decodes `save: {caller_var: subflow_var}`; the names are checked
+// against both flows in the bundle (checkCalls).
+func (d *decoder) callSaves(n *yaml.Node) []*CallSave {
+	m := d.mapping(n, "call save")
+	if m == nil {
+		return nil
+	}
+	var out []*CallSave
+	for _, name := range m.order {
+		from, ok := d.str(m.vals[name], "call save "+name)
+		if !ok {
+			continue
+		}
+		out = append(out, &CallSave{Var: name, From: from, Pos: d.pos(m.keys[name]), FromPos: d.pos(m.vals[name])})
+	}
+	return out
 }
 
 // rawAssigns compiles name: expr pairs whose names are not this flow's

@@ -55,9 +55,9 @@
 //     checked again by the Instagram adapter.
 //   - "Used before set" is a may-analysis over the state graph: it warns when
 //     no path can have set the variable, not when some path might not.
-//     A call counts as setting its args and every variable the sub-flow (and
-//     its sub-flows) may set, since a session's flows share variables; so
-//     for a flow with calls this check runs in the bundle, not in Parse.
+//     Each flow has its own variables: a call sets in the caller only the
+//     variables its save maps back, so the check needs no other flow.
+//     A call's save names are checked against both flows in the bundle.
 //   - Without Options.Actions, Go actions (`action: {go: name}`) are not
 //     checked; `dmflow validate` cannot know what an embedder registers.
 //   - yaml.v3 reports syntax errors with a line but no column (column 1).

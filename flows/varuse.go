@@ -2,9 +2,8 @@ package flows
 
 // varUse warns about variables that are never used, and about variables read
 // in a state that no path from the start can have set before (they still
-// hold their zero value there). A flow that calls sub-flows is checked for
-// the latter only in its bundle (checkReadsAcrossCalls), where the
-// variables the sub-flows set are known.
+// hold their zero value there). Each flow has its own variables, so a flow
+// is checked alone: a call sets only what its save maps back.
 func (c *checker) varUse() {
 	used := map[string]bool{}
 	c.f.walk(func(_ *State, _ bool, e *Expr) {
@@ -22,76 +21,11 @@ func (c *checker) varUse() {
 			c.e.warnf(v.Pos, "variable %s is never used", v.Name)
 		}
 	}
-	if !c.f.calls() {
-		c.readsBeforeSet()
-	}
-}
-
-// calls reports whether some state of f calls a sub-flow.
-func (f *Flow) calls() bool {
-	for _, name := range f.Order {
-		if f.States[name].Call != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// checkReadsAcrossCalls runs the reads-before-set check of a flow that
-// calls sub-flows, counting the variables a call may set (its args and
-// whatever the sub-flow and its own sub-flows may set) as set when the
-// call returns: the engine shares variables across the flows of a session.
-// It returns the warnings it added.
-func checkReadsAcrossCalls(f *Flow, b *Bundle, e *errs) ErrorList {
-	if !f.calls() {
-		return nil
-	}
-	start := len(e.list)
-	c := &checker{f: f, e: e, sub: func(name string) map[string]bool { return flowWrites(b, name, map[string]bool{}) }}
 	c.readsBeforeSet()
-	return e.list[start:]
 }
 
-// flowWrites lists the variables flow name may set while it runs, its
-// sub-flows included (seen guards against call cycles).
-func flowWrites(b *Bundle, name string, seen map[string]bool) map[string]bool {
-	f := b.Flows[name]
-	w := map[string]bool{}
-	if f == nil || seen[name] {
-		return w
-	}
-	seen[name] = true
-	for _, t := range f.Triggers {
-		for _, a := range t.Set {
-			w[a.Var] = true
-		}
-	}
-	for _, sn := range f.Order {
-		s := f.States[sn]
-		w = union(w, s.writes(true))
-		if s.Call != nil {
-			w = union(w, callArgs(s.Call), flowWrites(b, s.Call.Flow, seen))
-		}
-	}
-	return w
-}
-
-func callArgs(c *Call) map[string]bool {
-	w := map[string]bool{}
-	for _, a := range c.Args {
-		w[a.Var] = true
-	}
-	return w
-}
-
-// writes is State.writes plus, for all phases, what a call may set.
-func (c *checker) writes(s *State, all bool) map[string]bool {
-	w := s.writes(all)
-	if all && s.Call != nil && c.sub != nil {
-		w = union(w, callArgs(s.Call), c.sub(s.Call.Flow))
-	}
-	return w
-}
+// writes is State.writes (a call writes what its save maps back).
+func (c *checker) writes(s *State, all bool) map[string]bool { return s.writes(all) }
 
 // readsBeforeSet runs a may-be-set data flow analysis over the state graph.
 func (c *checker) readsBeforeSet() {
@@ -199,6 +133,11 @@ func (s *State) writes(all bool) map[string]bool {
 	if s.Action != nil {
 		for _, a := range s.Action.Save {
 			w[a.Var] = true
+		}
+	}
+	if s.Call != nil {
+		for _, sv := range s.Call.Save {
+			w[sv.Var] = true
 		}
 	}
 	return w

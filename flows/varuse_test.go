@@ -8,8 +8,9 @@ import (
 	"github.com/dmflow/dmflow/flows"
 )
 
-// TestReadsBeforeSetAcrossCalls: a variable a sub-flow sets counts as set
-// after the call returns, and only then.
+// TestReadsBeforeSetAcrossCalls: each flow has its own variables, so a
+// call sets in the caller only what its save maps back, and only after it
+// returns; the sub-flow's params and other variables stay its own.
 func TestReadsBeforeSetAcrossCalls(t *testing.T) {
 	const sub = `
 flow: sub
@@ -36,20 +37,24 @@ states:
 		flow  string
 		warns []string
 	}{
-		{"read after the call", main(`
+		{"saved after the call", main(`
+  s: {call: {flow: sub, args: {p: '"v"'}, save: {x: x}, return: r}}
+  r: {say: [{text: "{{ x }}"}], end: true}
+`), []string{"variable p is never used"}},
+		{"args and unsaved variables are the sub-flow's", main(`
   s: {call: {flow: sub, args: {p: '"v"'}, return: r}}
   r: {say: [{text: "{{ x }} {{ p }}"}], end: true}
-`), nil},
+`), []string{"variable x is used in state r before", "variable p is used in state r before"}},
 		{"read before the call", main(`
   s: {say: [{text: "{{ x }}"}], next: c}
-  c: {call: {flow: sub, args: {p: '"v"'}, return: r}}
+  c: {call: {flow: sub, args: {p: '"v"'}, save: {x: x, p: p}, return: r}}
   r: {say: [{text: "{{ p }}"}], end: true}
 `), []string{"variable x is used in state s before any state can set it"}},
 		{"state reached through a later edge", main(`
-  s: {call: {flow: sub, args: {p: '"v"'}, return: r}}
+  s: {call: {flow: sub, args: {p: '"v"'}, save: {x: x}, return: r}}
   r: {say: [{text: "{{ x }}"}], on: [{goto: t}]}
   t: {say: [{text: "{{ x }} {{ p }}"}], end: true}
-`), nil},
+`), []string{"variable p is used in state t before"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,21 +78,26 @@ states:
 	}
 }
 
-// TestParseLeavesCallersToTheBundle: alone, a flow that calls a sub-flow
-// cannot know what the call sets, so Parse does not guess.
-func TestParseLeavesCallersToTheBundle(t *testing.T) {
-	f, err := flows.Parse("main.yaml", []byte(`
+// TestParseChecksCallersAlone: a call sets only its save targets, which the
+// flow itself declares, so Parse checks a calling flow alone.
+func TestParseChecksCallersAlone(t *testing.T) {
+	for _, tc := range []struct {
+		save  string
+		warns int
+	}{{"", 1}, {"save: {x: y}, ", 0}} {
+		f, err := flows.Parse("main.yaml", []byte(`
 flow: main
 start: s
 vars: {x: string}
 states:
-  s: {call: {flow: sub, return: r}}
+  s: {call: {flow: sub, `+tc.save+`return: r}}
   r: {say: [{text: "{{ x }}"}], end: true}
 `), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f.Warnings) != 0 {
-		t.Fatalf("warnings %v", f.Warnings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Warnings) != tc.warns {
+			t.Fatalf("%q: warnings %v, want %d", tc.save, f.Warnings, tc.warns)
+		}
 	}
 }

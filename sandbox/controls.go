@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/engine"
 )
 
@@ -22,6 +23,7 @@ type control struct {
 	On        *bool  `json:"on,omitempty"`         // handoff: true hands off, false releases
 	Advance   string `json:"advance,omitempty"`    // clock: a Go duration ("90s", "1h")
 	NextTimer bool   `json:"next_timer,omitempty"` // clock: advance to the user's next timer
+	Text      string `json:"text,omitempty"`       // operator: the message
 }
 
 // decodeControl reads a control body; needUser requires a valid user.
@@ -73,6 +75,29 @@ func (s *Sandbox) command(op func(c control) (dmflow.AdminCommand, error)) http.
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"queued": cmd.Op})
 	})
+}
+
+// serveOperator sends an operator's message through the admin path
+// (bot.Send, as `dmflow admin send` does): 409 when the conversation is not
+// handed off and the 24-hour window is closed, 422 beyond 7 days.
+func (s *Sandbox) serveOperator(w http.ResponseWriter, r *http.Request) {
+	c, ok := decodeControl(w, r, true)
+	if !ok {
+		return
+	}
+	_, err := s.cfg.Bot.Send(r.Context(), s.key(c.User), bot.OperatorMessage{Text: c.Text, By: "sandbox"})
+	switch {
+	case errors.Is(err, bot.ErrNotHandedOff):
+		writeError(w, http.StatusConflict, err)
+	case errors.Is(err, dmflow.ErrOutsideWindow):
+		writeError(w, http.StatusUnprocessableEntity, err)
+	case errors.Is(err, dmflow.ErrNotFound):
+		writeError(w, http.StatusNotFound, err)
+	case err != nil:
+		writeError(w, statusOf(err), err)
+	default:
+		writeJSON(w, http.StatusAccepted, map[string]string{"queued": dmflow.AdminSend})
+	}
 }
 
 func resetCmd(control) (dmflow.AdminCommand, error) {

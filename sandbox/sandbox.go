@@ -141,6 +141,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /api/reset", s.command(resetCmd))
 	mux.HandleFunc("POST /api/move", s.command(moveCmd))
 	mux.HandleFunc("POST /api/handoff", s.command(handoffCmd))
+	mux.HandleFunc("POST /api/operator", s.withBot(s.serveOperator))
 	mux.HandleFunc("POST /api/clock", s.withBot(s.serveClock))
 	mux.HandleFunc("POST /api/reload", s.withBot(s.serveReload))
 	return s.guard(mux)

@@ -14,6 +14,9 @@ import (
 // implements it.
 type Bot interface {
 	Command(ctx context.Context, key dmflow.SessionKey, cmd dmflow.AdminCommand) (string, error)
+	// Send queues an operator's message (tagged HUMAN_AGENT in a handed-off
+	// conversation), refusing what the messaging window no longer allows.
+	Send(ctx context.Context, key dmflow.SessionKey, m bot.OperatorMessage) (string, error)
 	FireTimersNow(ctx context.Context, at time.Time) (int, error)
 	Reload(ctx context.Context) error
 	Engine() bot.Engine

@@ -301,3 +301,40 @@ func TestSimulatedEventsReachTheBot(t *testing.T) {
 		}
 	}
 }
+
+// TestStudioOperatorMessage (issue 13, item 2): the studio sends an
+// operator's message through the admin path: refused (409) 25 h after the
+// user's last message while the bot has the conversation, sent tagged
+// HUMAN_AGENT once it is handed off, refused (422) after 7 days.
+func TestStudioOperatorMessage(t *testing.T) {
+	env := leadCapture(t)
+	sb := env.Sandbox
+	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hi"}`, nil)
+	m := stepTo(t, sb, "u1", 0, "greet")
+	if code := call(t, env, "POST", "api/clock", `{"advance":"25h"}`, nil); code != 200 {
+		t.Fatalf("clock: %d", code)
+	}
+	if code := call(t, env, "POST", "api/operator", `{"user":"u1","text":"late"}`, nil); code != http.StatusConflict {
+		t.Fatalf("operator message, not handed off, after 25 h: %d", code)
+	}
+	call(t, env, "POST", "api/handoff", `{"user":"u1","on":true}`, nil)
+	m = waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool {
+		return m.From == sandbox.FromEngine && m.Step.Session != nil && m.Step.Session.Handoff != nil
+	})
+	if code := call(t, env, "POST", "api/operator", `{"user":"u1","text":"Anna here"}`, nil); code != http.StatusAccepted {
+		t.Fatalf("operator message, handed off, after 25 h: %d", code)
+	}
+	m = waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool {
+		return m.From == sandbox.FromBot && strings.Contains(string(m.Graph), "Anna here")
+	})
+	if g := string(m.Graph); !strings.Contains(g, `"HUMAN_AGENT"`) {
+		t.Fatalf("operator message: %+v", m)
+	}
+	call(t, env, "POST", "api/clock", `{"advance":"168h"}`, nil)
+	if code := call(t, env, "POST", "api/operator", `{"user":"u1","text":"too late"}`, nil); code != http.StatusUnprocessableEntity {
+		t.Fatalf("operator message after 8 days: %d", code)
+	}
+	if code := call(t, env, "POST", "api/operator", `{"user":"u1","text":""}`, nil); code != http.StatusBadRequest {
+		t.Fatalf("empty operator message: %d", code)
+	}
+}

@@ -148,7 +148,8 @@ func testSessionRoundTrip(h *H) {
 		Key: Key("u1"), Flow: "lead", FlowVersion: 3, State: "ask_email",
 		Vars: map[string]any{"s": "x", "i": 42, "f": 1.5, "b": true, "nil": nil,
 			"list": []any{"a", 1, 2.5}, "map": map[string]any{"k": []any{int(7)}}},
-		Attempts: 2, Stack: []dmflow.Frame{{Flow: "main", State: "menu"}},
+		Attempts: 2, Stack: []dmflow.Frame{{Flow: "main", State: "menu"}, // stored before variable scopes
+			{Flow: "lead", State: "call", Scoped: true, Vars: map[string]any{"i": 7, "f": 2.5, "l": []any{1, "x"}}}},
 		Timers:  []dmflow.Timer{{ID: "t", Name: "n", Due: Min(3)}},
 		Handoff: &dmflow.Handoff{Since: T0, Reason: "asked", By: "flow"},
 		Pending: &dmflow.ActionCall{ID: "p", Name: "crm", Args: map[string]any{"n": 1}},

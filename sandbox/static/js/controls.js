@@ -41,6 +41,13 @@ export function initControls(user, onReload) {
     const on = $("handoff").getAttribute("aria-pressed") !== "true";
     act("handoff", "api/handoff", { user: user(), on }, () => notify(on ? "Handoff queued: the bot goes quiet; reply as the agent." : "Release queued: the bot takes over again."));
   };
+  $("operator-send").onclick = () => {
+    const text = $("operator-text").value;
+    act("operator message", "api/operator", { user: user(), text }, () => {
+      $("operator-text").value = "";
+      notify("Operator message queued.");
+    });
+  };
   document.querySelectorAll("[data-advance]").forEach((b) => {
     b.onclick = () => act("clock", "api/clock", { advance: b.dataset.advance }, clockDone);
   });
