@@ -49,7 +49,7 @@ type Command struct {
 func commands() []*Command {
 	cmds := []*Command{
 		validateCmd(), testCmd(), chatCmd(), graphCmd(),
-		serveCmd(), authCmd(), adminCmd(), migrateCmd(), benchCmd(), instagramCmd(),
+		serveCmd(), authCmd(), adminCmd(), migrateCmd(), benchCmd(), instagramCmd(), schemaCmd(),
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds
