@@ -47,7 +47,8 @@ A/U is a session key: business account id / user id.
   backup FILE           write a consistent copy of the bbolt file to FILE
   stranded PATH         sessions whose flow state no longer exists in the flows at PATH
 
-Lists print as a table, everything else as JSON; --json prints JSON always.
+Lists print as a table, replay as text, everything else as JSON; --json
+prints JSON always.
 Exit codes: 0 ok, 1 the server refused or failed, 2 usage error.`
 
 func adminCmd() *Command {
