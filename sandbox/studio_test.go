@@ -298,3 +298,38 @@ func TestSimulatedEventsReachTheBot(t *testing.T) {
 		}
 	}
 }
+
+// TestStudioExportsAConversationAsTest: "Export as test" downloads the
+// user's conversation as a transcript (bot/history.Transcript) with the
+// replies the bot sent; a user without a conversation gets 404.
+func TestStudioExportsAConversationAsTest(t *testing.T) {
+	env := leadCapture(t)
+	sb := env.Sandbox
+	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hi"}`, nil)
+	m := stepTo(t, sb, "u1", 0, "greet")
+	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"Ann"}`, nil)
+	waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool { return m.Step != nil && m.Step.Session.Vars["name"] == "Ann" })
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return s.Vars["name"] == "Ann" })
+
+	resp, err := http.Get(env.URL + "api/transcript?user=u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), `filename="u1.test.yaml"`) {
+		t.Fatalf("export: %d %s\n%s", resp.StatusCode, resp.Header, body)
+	}
+	for _, want := range []string{"name: studio conversation with u1", "- user: hi", "- user: Ann", "Hi! I'm the Acme assistant. What's your name?", "steps:"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("export lacks %q:\n%s", want, body)
+		}
+	}
+	var e struct{ Error string }
+	if code := call(t, env, "GET", "api/transcript?user=nobody", "", &e); code != 404 || !strings.Contains(e.Error, "no conversation") {
+		t.Fatalf("export of nobody: %d %+v", code, e)
+	}
+	if code := call(t, env, "GET", "api/transcript?user=", "", &e); code != 400 {
+		t.Fatalf("export without a user: %d", code)
+	}
+}
