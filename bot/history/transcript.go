@@ -61,7 +61,7 @@ func Transcript(items []dmflow.InboxItem, opts TranscriptOptions) ([]byte, error
 	if len(g.steps) == 0 {
 		return nil, fmt.Errorf("history: nothing to record (no events in the history)")
 	}
-	t := tDoc{Name: opts.Name, Flows: opts.Flows, UserID: opts.UserID, Clock: g.start.UTC().Format(time.RFC3339Nano), Steps: g.steps}
+	t := tDoc{Name: text(opts.Name), Flows: opts.Flows, UserID: opts.UserID, Clock: g.start.UTC().Format(time.RFC3339Nano), Steps: g.steps}
 	if t.Name == "" {
 		t.Name = "recorded conversation"
 	}
@@ -69,7 +69,7 @@ func Transcript(items []dmflow.InboxItem, opts TranscriptOptions) ([]byte, error
 		t.UserID = "user-1"
 	}
 	if p := opts.Profile; p != nil && (p.Username != "" || p.Name != "") {
-		t.Profile = &tProfile{Username: p.Username, Name: p.Name}
+		t.Profile = &tProfile{Username: text(p.Username), Name: text(p.Name)}
 	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# Recorded by `dmflow admin history --transcript`: %d events replayed as %d steps.\n", g.events, len(g.steps))
@@ -87,7 +87,7 @@ func Transcript(items []dmflow.InboxItem, opts TranscriptOptions) ([]byte, error
 
 // tDoc is a transcript in the order of docs/testing.md.
 type tDoc struct {
-	Name    string    `yaml:"name"`
+	Name    text      `yaml:"name"`
 	Flows   []string  `yaml:"flows,omitempty"`
 	UserID  string    `yaml:"user_id"`
 	Profile *tProfile `yaml:"profile,omitempty"`
@@ -96,16 +96,16 @@ type tDoc struct {
 }
 
 type tProfile struct {
-	Username string `yaml:"username,omitempty"`
-	Name     string `yaml:"name,omitempty"`
+	Username text `yaml:"username,omitempty"`
+	Name     text `yaml:"name,omitempty"`
 }
 
 // tStep is one step: one input, the mocks its actions got, its replies.
 type tStep struct {
-	User     *string         `yaml:"user,omitempty"`
+	User     *text           `yaml:"user,omitempty"`
 	Payload  *tPayload       `yaml:"payload,omitempty"`
 	Postback *tPayload       `yaml:"postback,omitempty"`
-	Echo     *string         `yaml:"echo,omitempty"`
+	Echo     *text           `yaml:"echo,omitempty"`
 	Read     bool            `yaml:"read,omitempty"`
 	Admin    string          `yaml:"admin,omitempty"`
 	Event    map[string]any  `yaml:"event,omitempty"`
@@ -119,9 +119,9 @@ type tStep struct {
 }
 
 type tPayload struct {
-	Payload string `yaml:"payload"`
-	Text    string `yaml:"text,omitempty"`
-	Title   string `yaml:"title,omitempty"`
+	Payload text `yaml:"payload"`
+	Text    text `yaml:"text,omitempty"`
+	Title   text `yaml:"title,omitempty"`
 }
 
 // tMk is a mock in its long form, the whole recorded result.
@@ -129,45 +129,45 @@ type tMk struct {
 	Outcome string `yaml:"outcome"`
 	Status  int    `yaml:"status,omitempty"`
 	Body    any    `yaml:"body,omitempty"`
-	Error   string `yaml:"error,omitempty"`
+	Error   text   `yaml:"error,omitempty"`
 }
 
 // tReply is a reply expectation with every field of the reply written.
 type tReply struct {
-	Text         *string  `yaml:"text,omitempty"`
+	Text         *text    `yaml:"text,omitempty"`
 	QuickReplies []tChip  `yaml:"quick_replies,omitempty"`
 	Buttons      []tChip  `yaml:"buttons,omitempty"`
 	Cards        []tCard  `yaml:"cards,omitempty"`
 	Media        []tMedia `yaml:"media,omitempty"`
 	Heart        bool     `yaml:"heart,omitempty"`
-	Share        string   `yaml:"share,omitempty"`
+	Share        text     `yaml:"share,omitempty"`
 	Typing       string   `yaml:"typing,omitempty"`
 	Seen         bool     `yaml:"seen,omitempty"`
-	React        *string  `yaml:"react,omitempty"`
+	React        *text    `yaml:"react,omitempty"`
 	Kind         string   `yaml:"kind,omitempty"`
 	Private      bool     `yaml:"private,omitempty"`
 	Undelivered  bool     `yaml:"undelivered,omitempty"`
 }
 
 type tChip struct {
-	Title   string `yaml:"title,omitempty"`
-	Payload string `yaml:"payload,omitempty"`
+	Title   text   `yaml:"title,omitempty"`
+	Payload text   `yaml:"payload,omitempty"`
 	Type    string `yaml:"type,omitempty"`
-	URL     string `yaml:"url,omitempty"`
+	URL     text   `yaml:"url,omitempty"`
 }
 
 type tCard struct {
-	Title    string  `yaml:"title"`
-	Subtitle string  `yaml:"subtitle,omitempty"`
-	Image    string  `yaml:"image,omitempty"`
-	URL      string  `yaml:"url,omitempty"`
+	Title    text    `yaml:"title"`
+	Subtitle text    `yaml:"subtitle,omitempty"`
+	Image    text    `yaml:"image,omitempty"`
+	URL      text    `yaml:"url,omitempty"`
 	Buttons  []tChip `yaml:"buttons,omitempty"`
 }
 
 type tMedia struct {
 	Type         string `yaml:"type"`
-	URL          string `yaml:"url,omitempty"`
-	AttachmentID string `yaml:"attachment_id,omitempty"`
+	URL          text   `yaml:"url,omitempty"`
+	AttachmentID text   `yaml:"attachment_id,omitempty"`
 }
 
 // gen builds the steps item by item.
@@ -240,11 +240,12 @@ func (g *gen) actionResult(it dmflow.InboxItem) error {
 	if a == nil || g.last == nil {
 		return nil // a result without its call (history cut by the retention)
 	}
-	m := &tMk{Outcome: a.Outcome, Status: a.Status, Error: a.Error}
+	m := &tMk{Outcome: a.Outcome, Status: a.Status, Error: text(a.Error)}
 	if len(a.Body) > 0 {
 		if err := json.Unmarshal(a.Body, &m.Body); err != nil {
 			return fmt.Errorf("action %s: body: %w", a.Name, err)
 		}
+		m.Body = texts(m.Body)
 	}
 	if m.Outcome == dmflow.OutcomeTimeout && m.Error == "timeout (mocked)" {
 		m.Error = ""
@@ -262,13 +263,13 @@ func input(s *tStep, ev dmflow.Event) error {
 	plain := len(ev.Attachments) == 0 && ev.ReplyTo == nil && ev.Referral == nil && !ev.Self && !ev.Standby
 	switch {
 	case ev.Kind == dmflow.KindMessage && plain && ev.Payload == "":
-		s.User = &ev.Text
+		s.User = textp(ev.Text)
 	case ev.Kind == dmflow.KindMessage && plain:
-		s.Payload = &tPayload{Payload: ev.Payload, Text: ev.Text}
+		s.Payload = &tPayload{Payload: text(ev.Payload), Text: text(ev.Text)}
 	case ev.Kind == dmflow.KindPostback && !ev.Standby:
-		s.Postback = &tPayload{Payload: ev.Payload, Title: ev.Title}
+		s.Postback = &tPayload{Payload: text(ev.Payload), Title: text(ev.Title)}
 	case ev.Kind == dmflow.KindEcho && plain && ev.Text != "":
-		s.Echo = &ev.Text
+		s.Echo = textp(ev.Text)
 	case ev.Kind == dmflow.KindRead && !ev.Standby:
 		s.Read = true
 	case ev.Kind == dmflow.KindAdmin:
@@ -298,6 +299,7 @@ func eventFields(ev dmflow.Event) (map[string]any, error) {
 	for _, k := range []string{"key", "channel", "account", "user", "time"} {
 		delete(m, k)
 	}
+	texts(m)
 	return m, nil
 }
 
@@ -321,33 +323,33 @@ func replyWant(o dmflow.Outgoing, at time.Time) any {
 	w := tReply{Private: o.To.CommentID != "", Undelivered: !dmflow.CheckWindow(o, at).OK}
 	switch r.Kind {
 	case dmflow.ReplyText:
-		w.Text = &r.Text
+		w.Text = textp(r.Text)
 		if len(r.QuickReplies) == 0 && !w.Private && !w.Undelivered {
-			return r.Text
+			return text(r.Text)
 		}
 		w.QuickReplies = []tChip{}
 		for _, q := range r.QuickReplies {
-			c := tChip{Title: q.Title, Payload: q.Payload}
+			c := tChip{Title: text(q.Title), Payload: text(q.Payload)}
 			if q.Type != "" && q.Type != "text" {
 				c.Type = q.Type
 			}
 			w.QuickReplies = append(w.QuickReplies, c)
 		}
 	case dmflow.ReplyButtons:
-		w.Text = &r.Text
+		w.Text = textp(r.Text)
 		w.Buttons = buttons(r.Buttons)
 	case dmflow.ReplyGeneric:
 		for _, e := range r.Elements {
-			w.Cards = append(w.Cards, tCard{Title: e.Title, Subtitle: e.Subtitle, Image: e.ImageURL, URL: e.DefaultURL, Buttons: buttons(e.Buttons)})
+			w.Cards = append(w.Cards, tCard{Title: text(e.Title), Subtitle: text(e.Subtitle), Image: text(e.ImageURL), URL: text(e.DefaultURL), Buttons: buttons(e.Buttons)})
 		}
 	case dmflow.ReplyMedia:
 		for _, m := range r.Media {
-			w.Media = append(w.Media, tMedia{Type: m.Type, URL: m.URL, AttachmentID: m.AttachmentID})
+			w.Media = append(w.Media, tMedia{Type: m.Type, URL: text(m.URL), AttachmentID: text(m.AttachmentID)})
 		}
 	case dmflow.ReplyLikeHeart:
 		w.Heart = true
 	case dmflow.ReplyMediaShare:
-		w.Share = r.PostID
+		w.Share = text(r.PostID)
 	case dmflow.ReplyAction:
 		switch r.Action {
 		case dmflow.ActionTypingOn:
@@ -360,7 +362,7 @@ func replyWant(o dmflow.Outgoing, at time.Time) any {
 			w.Kind = string(r.Kind)
 		}
 	case dmflow.ReplyReact:
-		w.React = &r.Reaction
+		w.React = textp(r.Reaction)
 	default:
 		w.Kind = string(r.Kind)
 	}
@@ -370,7 +372,40 @@ func replyWant(o dmflow.Outgoing, at time.Time) any {
 func buttons(bs []dmflow.Button) []tChip {
 	out := []tChip{}
 	for _, b := range bs {
-		out = append(out, tChip{Title: b.Title, Payload: b.Payload, URL: b.URL})
+		out = append(out, tChip{Title: text(b.Title), Payload: text(b.Payload), URL: text(b.URL)})
 	}
 	return out
+}
+
+// text is a string written so that it reads back exactly: yaml.v3 writes
+// strings with line breaks as block scalars, which lose text that is only
+// line breaks or ends in spaces, so those are double-quoted.
+type text string
+
+// MarshalYAML implements yaml.Marshaler.
+func (t text) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: string(t)}
+	if strings.ContainsAny(string(t), "\n\r") {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n, nil
+}
+
+func textp(s string) *text { t := text(s); return &t }
+
+// texts makes every string of a decoded JSON value a text.
+func texts(v any) any {
+	switch v := v.(type) {
+	case string:
+		return text(v)
+	case map[string]any:
+		for k, e := range v {
+			v[k] = texts(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = texts(e)
+		}
+	}
+	return v
 }

@@ -228,13 +228,20 @@ func (c *adminClient) history(ctx context.Context, _ *flag.FlagSet, a []string) 
 	asTest := hf.Bool("transcript", false, "")
 	name := hf.String("name", "", "")
 	flowPaths := hf.String("flows", "", "")
-	if err := hf.Parse(a); err != nil {
-		return configErrorf("history: %v", err)
+	var pos []string // flags may come before or after ACCOUNT/USER
+	for {
+		if err := hf.Parse(a); err != nil {
+			return configErrorf("history: %v", err)
+		}
+		if hf.NArg() == 0 {
+			break
+		}
+		pos, a = append(pos, hf.Arg(0)), hf.Args()[1:]
 	}
-	if hf.NArg() != 1 {
-		return configErrorf("history takes 1 argument (ACCOUNT/USER), got %d", hf.NArg())
+	if len(pos) != 1 {
+		return configErrorf("history takes 1 argument (ACCOUNT/USER), got %d", len(pos))
 	}
-	p, err := sessionPath(hf.Arg(0))
+	p, err := sessionPath(pos[0])
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ func TestAdminCommands(t *testing.T) {
 		{[]string{"replay", key}, exitOK, []string{"replay " + key + ": "}},
 		{[]string{"--json", "replay", key}, exitOK, []string{`"differs"`}},
 		{[]string{"history", "--transcript", key}, exitFail, []string{"nothing to record"}},
+		{[]string{"history", key, "--transcript"}, exitFail, []string{"nothing to record"}},
 		{[]string{"history", "--bogus", key}, exitUsage, []string{"flag provided but not defined"}},
 		{[]string{"history", key, key}, exitUsage, []string{"history takes 1 argument"}},
 		{[]string{"handoff", key}, exitOK, []string{`"queued": "handoff"`}},
