@@ -26,8 +26,9 @@ import (
 //     without other work. Once it has expired, another owner's claim takes
 //     the user, with the items the first owner claimed and did not finish.
 //   - Atomicity: Commit saves the session (with its timers), enqueues its
-//     outgoing messages and action calls, and marks the inbox item done, all
-//     or nothing.
+//     outgoing messages and action calls, and marks the inbox item done
+//     (recording the messages with it, see InboxItem.Replies), all or
+//     nothing.
 //   - Isolation of values: records returned are copies owned by the caller.
 //   - Safety: all methods are safe for concurrent use. A record that cannot be
 //     decoded yields an error wrapping ErrCorrupt, never a panic.
@@ -65,6 +66,14 @@ type InboxItem struct {
 	Received time.Time `json:"received"`
 	// Attempts counts how often the item was claimed; a crash loop shows here.
 	Attempts int `json:"attempts,omitempty"`
+	// Replies are the messages the Commit that finished the item enqueued
+	// for the user (Commit.Outbox), in order: what the bot said then. The
+	// store records them with the item, and History and Export return them,
+	// so a replay can show what was sent next to what the current flows
+	// would send and a conversation can be recorded as a test. Empty for a
+	// pending item, a turn without replies, and items finished before
+	// stores recorded replies.
+	Replies []Outgoing `json:"replies,omitempty"`
 }
 
 // Inbox is the durable queue of received events.
@@ -98,7 +107,8 @@ type Inbox interface {
 	// InboxDepth returns how many items are not done yet.
 	InboxDepth(ctx context.Context) (int, error)
 	// History returns up to limit of the user's processed and pending items,
-	// oldest first, as kept by the retention (for replay and inspection).
+	// oldest first, as kept by the retention (for replay and inspection),
+	// each finished item with the Replies its commit enqueued.
 	History(ctx context.Context, key SessionKey, limit int) ([]InboxItem, error)
 	// FailedInbox lists items that were given up on (Commit with Failed set).
 	FailedInbox(ctx context.Context, limit int) ([]FailedItem, error)
@@ -127,6 +137,7 @@ type Commit struct {
 	Owner string
 	// Seq is the inbox item this commit finishes (0: none). The owner must
 	// hold the user's inbox lease; otherwise Commit fails with ErrLeaseLost.
+	// The item keeps Outbox as its Replies.
 	Seq uint64
 	Key SessionKey
 	// Session is the new session. Its Version must equal the stored version

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/bot/history"
 	"github.com/dmflow/dmflow/flows"
 )
 
@@ -24,7 +26,9 @@ A/U is a session key: business account id / user id.
 
   sessions              list sessions (--account, --state, --limit filter)
   session A/U           show one session
-  history A/U           the user's stored events
+  history [--transcript [--name N] [--flows P,…]] A/U
+                        the user's stored events; --transcript writes them as a
+                        *.test.yaml that replays the conversation with dmflow test
   reset A/U             forget the session (queued behind the user's messages)
   move A/U STATE        put the session in STATE (queued)
   handoff A/U           hand the conversation to a person (queued)
@@ -38,14 +42,17 @@ A/U is a session key: business account id / user id.
   drop SEQ              delete dead letter SEQ
   failed                events the flow failed on
   reload                reload the flows (like SIGHUP; errors are shown)
-  replay A/U            re-run the user's history against the current flows (dry run)
+  replay A/U            re-run the user's history against the current flows (dry run):
+                        per turn what was sent then and what the flows send now,
+                        turns that differ marked "!" (--json: the API's JSON)
   forget A/U            erase everything stored about the user (queued behind the user's messages)
   export A/U            everything stored about the user, as JSON
   compact               rewrite the bbolt file without freed pages (after forget; pauses the store briefly)
   backup FILE           write a consistent copy of the bbolt file to FILE
   stranded PATH         sessions whose flow state no longer exists in the flows at PATH
 
-Lists print as a table, everything else as JSON; --json prints JSON always.
+Lists print as a table, replay as text, everything else as JSON; --json
+prints JSON always.
 Exit codes: 0 ok, 1 the server refused or failed, 2 usage error.`
 
 func adminCmd(o *Options) *Command {
@@ -134,7 +141,7 @@ type adminOp struct {
 var adminCommands = map[string]adminOp{
 	"sessions":    {0, (*adminClient).sessions},
 	"session":     {1, keyed(http.MethodGet, "", "")},
-	"history":     {1, keyed(http.MethodGet, "/history", "")},
+	"history":     {-1, (*adminClient).history},
 	"reset":       {1, keyed(http.MethodDelete, "", "")},
 	"handoff":     {1, keyed(http.MethodPost, "/handoff", "")},
 	"release":     {1, keyed(http.MethodPost, "/release", "")},
@@ -159,7 +166,7 @@ func (c *adminClient) dispatch(ctx context.Context, fs *flag.FlagSet, args []str
 	if !ok {
 		return configErrorf("unknown command %q (see dmflow admin --help)", args[0])
 	}
-	if len(args)-1 != op.args {
+	if op.args >= 0 && len(args)-1 != op.args {
 		return configErrorf("%s takes %d argument(s), got %d", args[0], op.args, len(args)-1)
 	}
 	return op.run(c, ctx, fs, args[1:])
@@ -225,12 +232,79 @@ func (c *adminClient) compact(ctx context.Context, _ *flag.FlagSet, _ []string) 
 	return c.print(ctx, http.MethodPost, "/admin/compact", nil)
 }
 
+// replay prints the server's dry run as text (bot/history.WriteReplay),
+// or its JSON with --json.
 func (c *adminClient) replay(ctx context.Context, _ *flag.FlagSet, a []string) error {
 	k, ok := dmflow.ParseSessionKey(a[0])
 	if !ok {
 		return configErrorf("session %q: want ACCOUNT/USER", a[0])
 	}
-	return c.print(ctx, http.MethodPost, "/admin/replay", k)
+	b, err := c.do(ctx, http.MethodPost, "/admin/replay", k)
+	if err != nil || c.json {
+		if err == nil {
+			_, err = c.out.Write(b)
+		}
+		return err
+	}
+	var rep bot.Replay
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("decode replay: %w", err)
+	}
+	return history.WriteReplay(c.out, &rep)
+}
+
+// history prints the user's stored events, or with --transcript the
+// conversation as a transcript (bot/history.Transcript).
+func (c *adminClient) history(ctx context.Context, _ *flag.FlagSet, a []string) error {
+	hf := flag.NewFlagSet("history", flag.ContinueOnError)
+	hf.SetOutput(io.Discard)
+	asTest := hf.Bool("transcript", false, "")
+	name := hf.String("name", "", "")
+	flowPaths := hf.String("flows", "", "")
+	var pos []string // flags may come before or after ACCOUNT/USER
+	for {
+		if err := hf.Parse(a); err != nil {
+			return configErrorf("history: %v", err)
+		}
+		if hf.NArg() == 0 {
+			break
+		}
+		pos, a = append(pos, hf.Arg(0)), hf.Args()[1:]
+	}
+	if len(pos) != 1 {
+		return configErrorf("history takes 1 argument (ACCOUNT/USER), got %d", len(pos))
+	}
+	p, err := sessionPath(pos[0])
+	if err != nil {
+		return err
+	}
+	if !*asTest {
+		return c.print(ctx, http.MethodGet, p+"/history", nil)
+	}
+	b, err := c.do(ctx, http.MethodGet, p+"/history?limit=10000", nil)
+	if err != nil {
+		return err
+	}
+	var items []dmflow.InboxItem
+	if err := json.Unmarshal(b, &items); err != nil {
+		return fmt.Errorf("decode history: %w", err)
+	}
+	opts := history.TranscriptOptions{Name: *name}
+	if *flowPaths != "" {
+		opts.Flows = strings.Split(*flowPaths, ",")
+	}
+	if sb, err := c.do(ctx, http.MethodGet, p, nil); err == nil { // the profile, if a session is left
+		var s dmflow.Session
+		if json.Unmarshal(sb, &s) == nil {
+			opts.Profile = s.Profile
+		}
+	}
+	out, err := history.Transcript(items, opts)
+	if err != nil {
+		return err
+	}
+	_, err = c.out.Write(out)
+	return err
 }
 
 func (c *adminClient) sessions(ctx context.Context, fs *flag.FlagSet, _ []string) error {

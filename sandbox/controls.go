@@ -10,6 +10,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/bot/history"
 	"github.com/dmflow/dmflow/engine"
 )
 
@@ -206,6 +207,57 @@ func (s *Sandbox) serveSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "clock": s.clockStatus(0)})
+}
+
+// serveTranscript writes the user's conversation as a transcript that
+// replays it under `dmflow test` ("Export as test").
+func (s *Sandbox) serveTranscript(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("user")
+	if err := checkUser(user); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: %v", err))
+		return
+	}
+	if s.cfg.Sessions == nil {
+		writeError(w, http.StatusNotImplemented, errors.New("sandbox: no session store configured"))
+		return
+	}
+	items, err := s.cfg.Sessions.History(r.Context(), s.key(user), 10000)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	if len(items) == 0 {
+		writeError(w, http.StatusNotFound, fmt.Errorf("sandbox: %s has no conversation to export yet", user))
+		return
+	}
+	opts := history.TranscriptOptions{Name: "studio conversation with " + user}
+	if sess, err := s.session(r, user); err == nil && sess != nil {
+		opts.Profile = sess.Profile
+	}
+	out, err := history.Transcript(items, opts)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+fileName(user)+`.test.yaml"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// fileName keeps the letters, digits, '-' and '_' of a user id.
+func fileName(user string) string {
+	b := []byte(user)
+	out := b[:0]
+	for _, c := range b {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return "conversation"
+	}
+	return string(out)
 }
 
 // ReloadError is the answer to a rejected reload: the loader's message and

@@ -124,6 +124,8 @@ func New(cfg Config) (*Sandbox, error) {
 //	POST /api/handoff       {"user", "on": bool} → 202 (hand off / release)
 //	POST /api/clock         {"advance": "1h"} or {"user", "next_timer": true} → ClockStatus
 //	POST /api/reload        → 200, or 422 ReloadError with file:line:col lines
+//	GET  /api/transcript    ?user=U → the user's conversation as a *.test.yaml transcript
+//	                        (bot/history.Transcript), a download; 404 before any event
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	sub, err := fs.Sub(static, "static")
@@ -144,6 +146,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /api/operator", s.withBot(s.serveOperator))
 	mux.HandleFunc("POST /api/clock", s.withBot(s.serveClock))
 	mux.HandleFunc("POST /api/reload", s.withBot(s.serveReload))
+	mux.HandleFunc("GET /api/transcript", s.withBot(s.serveTranscript))
 	return s.guard(mux)
 }
 

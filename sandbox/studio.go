@@ -23,9 +23,13 @@ type Bot interface {
 	OnStep(fn func(bot.Step)) (remove func())
 }
 
-// Sessions reads stored sessions; dmflow.Store implements it.
+// Sessions reads stored sessions and their history; dmflow.Store
+// implements it.
 type Sessions interface {
 	GetSession(ctx context.Context, key dmflow.SessionKey) (*dmflow.Session, error)
+	// History is the user's stored events with the replies each turn sent
+	// (the studio's "Export as test").
+	History(ctx context.Context, key dmflow.SessionKey, limit int) ([]dmflow.InboxItem, error)
 }
 
 // Step is one engine step as the flow pane shows it: what came in, where

@@ -44,7 +44,8 @@ func TestAdminCLI(t *testing.T) {
 		{[]string{"sessions"}, 0, key + "  e2e   1        waiting"},
 		{[]string{"session", key}, 0, `"state": "waiting"`},
 		{[]string{"--json", "handoffs"}, 0, "[]"},
-		{[]string{"replay", key}, 0, `"what": "enter"`}, // traced although serve runs the engine untraced
+		{[]string{"--json", "replay", key}, 0, `"what": "enter"`}, // traced although serve runs the engine untraced
+		{[]string{"replay", key}, 0, "replay " + key + ": 2 turns, 0 differ from what was sent"},
 		{[]string{"deadletters"}, 0, "SEQ  QUEUE"},
 		{[]string{"failed"}, 0, "SEQ  SESSION"},
 		{[]string{"reload"}, 0, "reloaded"},

@@ -111,11 +111,11 @@ func (db *DB) Export(ctx context.Context, key dmflow.SessionKey) (*dmflow.Person
 
 func exportTx(ctx context.Context, tx pgx.Tx, key dmflow.SessionKey, out *dmflow.PersonalExport) error {
 	a, u := key.Account, key.User
-	rows, err := tx.Query(ctx, `SELECT seq, attempts, received, record FROM inbox WHERE account = $1 AND user_id = $2 ORDER BY seq`, a, u)
+	rows, err := tx.Query(ctx, `SELECT seq, attempts, received, record, replies FROM inbox WHERE account = $1 AND user_id = $2 ORDER BY seq`, a, u)
 	if err != nil {
 		return err
 	}
-	if out.Inbox, err = collectInbox(rows); err != nil {
+	if out.Inbox, err = collectHistory(rows); err != nil {
 		return err
 	}
 	rows, err = tx.Query(ctx, `SELECT seq, attempts, received, record, reason, failed_at FROM inbox

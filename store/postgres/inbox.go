@@ -219,6 +219,23 @@ func collectInbox(rows pgx.Rows) ([]dmflow.InboxItem, error) {
 	})
 }
 
+// collectHistory scans rows of (seq, attempts, received, record, replies).
+func collectHistory(rows pgx.Rows) ([]dmflow.InboxItem, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.InboxItem, error) {
+		var it dmflow.InboxItem
+		var replies []byte
+		if err := scanInbox(row, &it, &replies); err != nil {
+			return it, err
+		}
+		if replies != nil {
+			if err := decode(replies, &it.Replies, fmt.Sprintf("replies of inbox item %d", it.Seq)); err != nil {
+				return it, err
+			}
+		}
+		return it, nil
+	})
+}
+
 // scanInbox scans (seq, attempts, received, record, dest...) into it.
 func scanInbox(row pgx.CollectableRow, it *dmflow.InboxItem, dest ...any) error {
 	var seq, received int64
@@ -362,13 +379,13 @@ func (db *DB) count(ctx context.Context, op, sql string, args ...any) (int, erro
 func (db *DB) History(ctx context.Context, key dmflow.SessionKey, limit int) ([]dmflow.InboxItem, error) {
 	var items []dmflow.InboxItem
 	err := db.run(ctx, "history "+key.String(), func(ctx context.Context) error {
-		rows, err := db.pool.Query(ctx, `SELECT seq, attempts, received, record FROM (
-			SELECT seq, attempts, received, record FROM inbox WHERE account = $1 AND user_id = $2
+		rows, err := db.pool.Query(ctx, `SELECT seq, attempts, received, record, replies FROM (
+			SELECT seq, attempts, received, record, replies FROM inbox WHERE account = $1 AND user_id = $2
 			ORDER BY seq DESC LIMIT $3) h ORDER BY seq`, key.Account, key.User, pageSize(limit))
 		if err != nil {
 			return err
 		}
-		items, err = collectInbox(rows)
+		items, err = collectHistory(rows)
 		return err
 	})
 	return items, err

@@ -14,7 +14,7 @@ import (
 
 // sqlFinish checks the owner's live inbox lease (else DF002, lease lost),
 // renews it and marks the pending item done or failed (else DF004, not
-// found).
+// found), keeping the turn's replies ($10, NULL for none) with it.
 const sqlFinish = `
 WITH l AS (
 	UPDATE leases SET expires = greatest(expires, $4 + ttl)
@@ -22,7 +22,7 @@ WITH l AS (
 	RETURNING 1),
 i AS (
 	UPDATE inbox SET status = $6::int2, reason = nullif($7, ''),
-		failed_at = CASE WHEN $6::int2 = 2 THEN $4 END, claimed_by = NULL
+		failed_at = CASE WHEN $6::int2 = 2 THEN $4 END, claimed_by = NULL, replies = $10::bytea
 	WHERE seq = $5 AND account = $1 AND user_id = $2 AND status = 0 AND EXISTS (SELECT 1 FROM l)
 	RETURNING 1)
 SELECT dmflow_check(EXISTS (SELECT 1 FROM l), 'DF002', $8), dmflow_check(EXISTS (SELECT 1 FROM i), 'DF004', $9)`
@@ -189,7 +189,14 @@ func commitBatch(c dmflow.Commit) (*pgx.Batch, error) {
 		}
 		lost := fmt.Sprintf("%s is not leased to %s", k, c.Owner)
 		gone := fmt.Sprintf("inbox item %d of %s is not pending", c.Seq, k)
-		b.Queue(sqlFinish, k.Account, k.User, c.Owner, nanos(c.Now), int64(c.Seq), status, c.Failed, lost, gone)
+		var replies []byte
+		if len(c.Outbox) > 0 {
+			var err error
+			if replies, err = dmflow.MarshalRecord(c.Outbox); err != nil {
+				return nil, err
+			}
+		}
+		b.Queue(sqlFinish, k.Account, k.User, c.Owner, nanos(c.Now), int64(c.Seq), status, c.Failed, lost, gone, replies)
 	}
 	switch {
 	case c.Delete:

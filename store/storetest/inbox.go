@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
 
 	"github.com/dmflow/dmflow"
@@ -13,6 +14,7 @@ var inboxTests = []test{
 	{"ClaimMax", testClaimMax},
 	{"RoundTrip", testInboxRoundTrip},
 	{"History", testHistory},
+	{"HistoryReplies", testHistoryReplies},
 	{"Prune", testPrune},
 }
 
@@ -109,6 +111,51 @@ func testHistory(h *H) {
 	got, err = h.S.History(h.Ctx, Key("nobody"), 5)
 	h.check(err, "History of unknown user")
 	h.wantTexts(got, "", "unknown user")
+}
+
+// testHistoryReplies: a finished item keeps the replies its commit
+// enqueued (InboxItem.Replies), a failed one too; items without replies
+// and pending items have none. Export returns them as well.
+func testHistoryReplies(h *H) {
+	h.append(T0, Msg("u1", "1"), Msg("u1", "2"), Msg("u1", "3"), Msg("u1", "4"))
+	items := h.claim("A", 10, T0)
+	k := Key("u1")
+	out := func(texts ...string) []dmflow.Outgoing {
+		var o []dmflow.Outgoing
+		for _, t := range texts {
+			o = append(o, dmflow.Outgoing{Key: k, To: dmflow.Recipient{ID: "u1"}, Reply: dmflow.Reply{Kind: dmflow.ReplyText, Text: t}, Cause: items[0].Event.Key})
+		}
+		return o
+	}
+	h.commit(dmflow.Commit{Owner: "A", Seq: items[0].Seq, Key: k, Outbox: out("a", "b"), Now: T0})
+	h.commit(dmflow.Commit{Owner: "A", Seq: items[1].Seq, Key: k, Now: T0})
+	h.commit(dmflow.Commit{Owner: "A", Seq: items[2].Seq, Key: k, Outbox: out("c"), Failed: "boom", Now: T0})
+	got, err := h.S.History(h.Ctx, k, 0)
+	h.check(err, "History")
+	want := [][]string{{"a", "b"}, nil, {"c"}, nil}
+	texts := func(it dmflow.InboxItem) []string {
+		var s []string
+		for _, r := range it.Replies {
+			s = append(s, r.Reply.Text)
+		}
+		return s
+	}
+	if len(got) != len(want) {
+		h.Fatalf("history: %d items, want %d", len(got), len(want))
+	}
+	for i, it := range got {
+		if g := texts(it); fmt.Sprint(g) != fmt.Sprint(want[i]) {
+			h.Errorf("history item %d (%s): replies %q, want %q", i, it.Event.Text, g, want[i])
+		}
+	}
+	if r := got[0].Replies[0]; r.Key != k || r.To.ID != "u1" || r.Cause != items[0].Event.Key {
+		h.Errorf("recorded reply lost fields: %+v", r)
+	}
+	ex, err := h.S.Export(h.Ctx, k)
+	h.check(err, "Export")
+	if len(ex.Inbox) != 4 || fmt.Sprint(texts(ex.Inbox[0])) != "[a b]" {
+		h.Errorf("export: inbox %d items, first replies %q; want 4 and [a b]", len(ex.Inbox), texts(ex.Inbox[0]))
+	}
 }
 
 func testPrune(h *H) {

@@ -52,12 +52,33 @@ export function initControls(user, onReload) {
     b.onclick = () => act("clock", "api/clock", { advance: b.dataset.advance }, clockDone);
   });
   $("next-timer").onclick = () => act("clock", "api/clock", { user: user(), next_timer: true }, clockDone);
+  $("export").onclick = () => exportTest(user());
   $("reload").onclick = async () => {
     const r = await post("api/reload", {});
     showErrors(r.ok ? [] : r.body.lines || [r.body.error || "HTTP " + r.status]);
     notify(r.ok ? "Flows reloaded." : "Reload rejected.");
     if (r.ok) onReload();
   };
+}
+
+// exportTest downloads the user's conversation as a transcript
+// (GET api/transcript, bot/history.Transcript on the server).
+async function exportTest(u) {
+  const r = await fetch("api/transcript?user=" + encodeURIComponent(u));
+  if (!r.ok) {
+    const body = await r.json().catch(() => ({}));
+    notify("Export failed: " + (body.error || "HTTP " + r.status));
+    return;
+  }
+  const url = URL.createObjectURL(await r.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = u.replace(/[^A-Za-z0-9_-]/g, "") + ".test.yaml";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  URL.revokeObjectURL(url);
+  notify("Exported " + a.download + ": save it next to the flows and run dmflow test.");
 }
 
 function clockDone(c) {

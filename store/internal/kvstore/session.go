@@ -181,13 +181,23 @@ func finishItem(tx Tx, ls *leases, c *dmflow.Commit, uk []byte) error {
 		return nil
 	}
 	sk := be64(c.Seq)
-	if c.Failed != "" {
+	if c.Failed != "" || len(c.Outbox) > 0 {
 		var it dmflow.InboxItem
-		if _, err := getRec(tx.Bucket(bItems), sk, &it); err != nil {
+		ok, err := getRec(tx.Bucket(bItems), sk, &it)
+		if err != nil {
 			return err
 		}
-		if err := putRec(tx.Bucket(bFailed), sk, dmflow.FailedItem{Item: it, Reason: c.Failed, At: c.Now}); err != nil {
-			return err
+		if ok && len(c.Outbox) > 0 {
+			// The item remembers what its turn said (InboxItem.Replies).
+			it.Replies = c.Outbox
+			if err := putRec(tx.Bucket(bItems), sk, it); err != nil {
+				return err
+			}
+		}
+		if c.Failed != "" {
+			if err := putRec(tx.Bucket(bFailed), sk, dmflow.FailedItem{Item: it, Reason: c.Failed, At: c.Now}); err != nil {
+				return err
+			}
 		}
 	}
 	l, _ := ls.get(uk)
