@@ -207,7 +207,7 @@ func matching[T any](b Bucket, match func(*T) bool) ([][]byte, []T, error) {
 	var derr error
 	err := b.Scan(nil, func(k, v []byte) bool {
 		var r T
-		if derr = dmflow.UnmarshalRecord(v, &r); derr != nil {
+		if derr = decRec(v, &r); derr != nil {
 			return false
 		}
 		if match(&r) {

@@ -330,7 +330,7 @@ func scanRecs[T any](b Bucket, max int) ([]T, error) {
 	var derr error
 	err := b.Scan(nil, func(k, v []byte) bool {
 		var r T
-		if derr = dmflow.UnmarshalRecord(v, &r); derr != nil {
+		if derr = decRec(v, &r); derr != nil {
 			return false
 		}
 		out = append(out, r)

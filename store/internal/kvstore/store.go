@@ -74,14 +74,14 @@ func getRec(b Bucket, k []byte, v any) (bool, error) {
 	if raw == nil {
 		return false, nil
 	}
-	if err := dmflow.UnmarshalRecord(raw, v); err != nil {
+	if err := decRec(raw, v); err != nil {
 		return true, fmt.Errorf("key %x: %w", k, err)
 	}
 	return true, nil
 }
 
 func putRec(b Bucket, k []byte, v any) error {
-	raw, err := dmflow.MarshalRecord(v)
+	raw, err := encRec(v)
 	if err != nil {
 		return err
 	}
