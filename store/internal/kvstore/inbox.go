@@ -1,8 +1,11 @@
 package kvstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -194,7 +197,40 @@ func claimInbox(tx Tx, c dmflow.Claim) ([]dmflow.InboxItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bump(tx.Bucket(bItems), seqs, func(it *dmflow.InboxItem) *int { return &it.Attempts })
+	return bumpItems(tx.Bucket(bItems), seqs)
+}
+
+// bumpItems increments the attempt counter of the inbox items at keys and
+// returns them. A binary record gets its counter patched in place (no
+// re-encoding); a JSON one is decoded and written again.
+func bumpItems(b Bucket, keys [][]byte) ([]dmflow.InboxItem, error) {
+	out := make([]dmflow.InboxItem, len(keys))
+	for i, k := range keys {
+		raw := b.Get(k)
+		if len(raw) < itemFixedEnd || raw[0] != recordBin {
+			if _, err := getRec(b, k, &out[i]); err != nil {
+				return nil, err
+			}
+			out[i].Attempts++
+			if err := putRec(b, k, out[i]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		n := binary.BigEndian.Uint32(raw[itemAttemptsAt:])
+		if n == math.MaxUint32 {
+			return nil, fmt.Errorf("key %x: attempts overflow: %w", k, dmflow.ErrCorrupt)
+		}
+		rec := bytes.Clone(raw)
+		binary.BigEndian.PutUint32(rec[itemAttemptsAt:], n+1)
+		if err := decRec(rec, &out[i]); err != nil {
+			return nil, fmt.Errorf("key %x: %w", k, err)
+		}
+		if err := b.Put(k, rec); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // pickLeased scans b and returns copies of up to max keys for which pick
