@@ -302,6 +302,9 @@ func userKeys(keys []dmflow.SessionKey) [][]byte {
 
 // InboxDepth returns how many items are not done yet.
 func (s *Store) InboxDepth(ctx context.Context) (int, error) {
+	if err := s.syncInbox(ctx); err != nil {
+		return 0, s.errf(err, "inbox depth")
+	}
 	var n int
 	err := s.view(ctx, func(tx Tx) error {
 		n = tx.Bucket(bPending).Len()
@@ -313,6 +316,9 @@ func (s *Store) InboxDepth(ctx context.Context) (int, error) {
 // History returns the user's newest limit retained items, oldest first.
 func (s *Store) History(ctx context.Context, key dmflow.SessionKey, limit int) ([]dmflow.InboxItem, error) {
 	limit = limitOr(limit)
+	if err := s.syncInbox(ctx); err != nil {
+		return nil, s.errf(err, "history of %s", key)
+	}
 	var out []dmflow.InboxItem
 	err := s.view(ctx, func(tx Tx) error {
 		uk := userKey(key)
