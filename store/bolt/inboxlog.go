@@ -38,7 +38,9 @@ import (
 // writer and, after bbolt committed their application, the applier), or,
 // checked afterwards in a bbolt read transaction, if bbolt holds it.
 //
-// Records: a 4-byte payload length, the payload's CRC-32C, and the
+// Segments are zero-filled to their size when created (see rotate), and a
+// batch larger than a segment gets a segment of its own size. Records: a
+// 4-byte payload length (0: no more records), the payload's CRC-32C, and the
 // payload: LSN (8 bytes), receive time (Unix ns, 8 bytes), the number of
 // events, then each event's inbox item record (kvstore.EncodeItems) with
 // its length. One record per AppendInbox call, applied in one transaction.
@@ -107,7 +109,7 @@ type logReq struct {
 }
 
 const (
-	logSegmentSize = 8 << 20
+	logSegmentSize = 2 << 20
 	logMaxBatch    = 1024
 	// bLog is the bbolt bucket that keeps the applied LSN.
 	bLog = "inbox.log"
@@ -234,7 +236,7 @@ func readSegment(path string) ([]*logRec, error) {
 	var out []*logRec
 	for len(b) >= 8 {
 		n := binary.BigEndian.Uint32(b)
-		if uint64(n) > uint64(len(b)-8) || crc32.Checksum(b[8:8+n], crcTable) != binary.BigEndian.Uint32(b[4:]) {
+		if n == 0 || uint64(n) > uint64(len(b)-8) || crc32.Checksum(b[8:8+n], crcTable) != binary.BigEndian.Uint32(b[4:]) {
 			break
 		}
 		r, err := decodeLogRec(b[8 : 8+n])
@@ -436,17 +438,16 @@ func (l *inboxLog) write(batch []*logReq, buf []byte) []byte {
 // writeDurably writes buf to the active segment (rotating first when it is
 // full) and syncs it; last is the highest LSN in buf. Called with wmu.
 func (l *inboxLog) writeDurably(buf []byte, last uint64) error {
-	if l.active == nil || l.size >= l.segSize {
+	if l.active == nil || l.size+int64(len(buf)) > l.segSize && l.size > 0 {
 		if err := l.rotate(); err != nil {
 			return err
 		}
 	}
-	if _, err := l.active.Write(buf); err != nil {
-		l.active.Truncate(l.size) // best effort: a partial record is a torn tail anyway
+	if _, err := l.active.WriteAt(buf, l.size); err != nil {
 		return err
 	}
 	if !l.noSync {
-		if err := l.active.Sync(); err != nil {
+		if err := fdatasync(l.active); err != nil {
 			return err
 		}
 	}
@@ -473,11 +474,25 @@ func (l *inboxLog) rotate() error {
 		return err
 	}
 	path := filepath.Join(l.dir, fmt.Sprintf("%016x.log", l.next))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, l.d.mode)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, l.d.mode)
 	if err != nil {
 		return err
 	}
+	// Zero-filled and synced in advance, so that an append's fdatasync
+	// writes only its data: no size or extent change, no journal commit
+	// (which would also stall bbolt's syncs). Records end at the first
+	// zero length.
+	if _, err := f.Write(make([]byte, l.segSize)); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
 	if !l.noSync {
+		if err := fdatasync(f); err != nil {
+			f.Close()
+			os.Remove(path)
+			return err
+		}
 		if err := syncDir(path); err != nil { // the new file's entry
 			f.Close()
 			os.Remove(path)
@@ -621,7 +636,7 @@ func (l *inboxLog) close() error {
 	<-l.done
 	close(l.stop)
 	<-l.idle
-	err := l.purge(context.Background())
+	err := l.sync(context.Background())
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if l.active != nil {
