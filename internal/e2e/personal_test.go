@@ -3,8 +3,10 @@ package e2e_test
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +104,21 @@ func TestForgetPersonBolt(t *testing.T) {
 	}
 	if !bytes.Contains(raw, []byte(keepSecret)) {
 		t.Fatal("the other person's text is not in the file: the search proves nothing")
+	}
+	// Nor in the inbox log next to it (store/bolt's inbox log: every event
+	// is logged there before it reaches the bbolt file).
+	logs, err := filepath.Glob(w.db + ".inbox/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range logs {
+		raw, err := os.ReadFile(p)
+		if err != nil && !errors.Is(err, os.ErrNotExist) { // a segment may be deleted meanwhile
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte(forgetSecret)) {
+			t.Fatalf("the forgotten text is still in the inbox log file %s", p)
+		}
 	}
 	// The server goes on after the compaction.
 	w.mustPost(w.text("p2", "m-p2-3", "after compact"))

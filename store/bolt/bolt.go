@@ -38,6 +38,11 @@ type Options struct {
 	// entry is used only while the stored record is byte for byte the one
 	// it was decoded from.
 	SessionCache int
+	// NoInboxLog stores appended events directly in bbolt, in the shared
+	// group-commit transactions, instead of in the inbox log first (see
+	// inboxLog): the layout before the log, for comparison and as a
+	// fallback.
+	NoInboxLog bool
 	// Mode is the permission of a new file (default 0600).
 	Mode os.FileMode
 	// ReadOnly opens an existing file for reading only, with a shared lock
@@ -77,6 +82,7 @@ type DB struct {
 	path   string
 	bopts  *bbolt.Options // for Compact's new file
 	mode   os.FileMode
+	log    *inboxLog // nil: appends go to bbolt directly
 }
 
 var _ dmflow.Store = (*DB)(nil)
@@ -104,8 +110,48 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	leases := newMemLeases()
 	d := &DB{bdb: bdb, leases: leases, w: newWriter(bdb, leases, o.MaxBatch, o.Linger), path: path, bopts: bopts, mode: o.Mode}
-	d.Store = kvstore.New(kv{d}, kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention, SessionCache: o.SessionCache})
+	ko := kvstore.Options{Name: "store/bolt", DedupeRetention: o.DedupeRetention, SessionCache: o.SessionCache}
+	if !o.ReadOnly && !o.NoInboxLog {
+		ko.InboxSync = func(ctx context.Context) error { return d.log.sync(ctx) }
+	}
+	d.Store = kvstore.New(kv{d}, ko)
+	if ko.InboxSync != nil {
+		if d.log, err = openLog(d, o.NoSync); err != nil {
+			d.w.close()
+			bdb.Close()
+			return nil, fmt.Errorf("store/bolt: open %s: inbox log: %w", path, err)
+		}
+		d.w.log = d.log
+	}
 	return d, nil
+}
+
+// AppendInbox stores the events whose Key was not seen before, durably in
+// the inbox log (see inboxLog), and returns without waiting for bbolt.
+func (d *DB) AppendInbox(ctx context.Context, events []dmflow.Event, now time.Time) (dmflow.AppendResult, error) {
+	if d.log == nil {
+		return d.Store.AppendInbox(ctx, events, now)
+	}
+	if err := ctx.Err(); err != nil {
+		return dmflow.AppendResult{}, err
+	}
+	if err := d.Store.CheckEvents(events); err != nil {
+		return dmflow.AppendResult{}, err
+	}
+	return d.log.append(events, now)
+}
+
+// Forget erases every record about f.Key, and then every inbox log file
+// written before (see inboxLog.purge), so the person's messages are gone
+// from the log files when it returns.
+func (d *DB) Forget(ctx context.Context, f dmflow.Forget) (dmflow.Forgotten, error) {
+	out, err := d.Store.Forget(ctx, f)
+	if err == nil && d.log != nil {
+		if err = d.log.purge(ctx); err != nil {
+			err = fmt.Errorf("store/bolt: forget %s: inbox log: %w", f.Key, err)
+		}
+	}
+	return out, err
 }
 
 // maybeDropLeases runs dropLeases unless the file is open read-only.
@@ -142,11 +188,18 @@ func (d *DB) Path() string { return d.path }
 // Close waits for queued writes, then closes the file. Leases are dropped
 // with the process. Closing twice is a no-op.
 func (d *DB) Close() error {
+	var lerr error
+	if d.log != nil {
+		lerr = d.log.close()
+	}
 	d.w.close()
 	d.w.mu.Lock() // no View runs past this point
 	defer d.w.mu.Unlock()
 	if err := d.bdb.Close(); err != nil {
 		return fmt.Errorf("store/bolt: close %s: %w", d.path, err)
+	}
+	if lerr != nil {
+		return fmt.Errorf("store/bolt: close %s: inbox log: %w", d.path, lerr)
 	}
 	return nil
 }
@@ -155,6 +208,12 @@ func (d *DB) Close() error {
 // serving, and returns the number of bytes written.
 func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
+	if d.log != nil {
+		// Every event acknowledged before the call goes into the copy.
+		if err := d.log.sync(ctx); err != nil {
+			return 0, fmt.Errorf("store/bolt: backup %s: %w", d.path, err)
+		}
+	}
 	err := kv{d}.view(ctx, func(tx *bbolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
@@ -170,11 +229,18 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 type Stats struct {
 	Commits  uint64 // bbolt write transactions committed (one fsync pair each)
 	Requests uint64 // write requests they carried
+	// LogBatches counts the inbox log's group commits (one write and one
+	// fsync each), LogAppends the AppendInbox calls they carried.
+	LogBatches, LogAppends uint64
 }
 
 // Stats returns how many write transactions carried how many requests.
 func (d *DB) Stats() Stats {
-	return Stats{Commits: d.w.commits.Load(), Requests: d.w.requests.Load()}
+	st := Stats{Commits: d.w.commits.Load(), Requests: d.w.requests.Load()}
+	if d.log != nil {
+		st.LogBatches, st.LogAppends = d.log.batches.Load(), d.log.appends.Load()
+	}
+	return st
 }
 
 // kv is the kvstore.DB view of a DB.

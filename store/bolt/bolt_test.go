@@ -35,6 +35,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceNoInboxLog: appends straight into bbolt (the layout
+// before the inbox log) keep the contract too.
+func TestConformanceNoInboxLog(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) dmflow.Store {
+		return open(t, filepath.Join(t.TempDir(), "dmflow.db"), &bolt.Options{NoInboxLog: true})
+	})
+}
+
 func TestReopenKeepsDataAndDropsLeases(t *testing.T) {
 	ctx, path := context.Background(), filepath.Join(t.TempDir(), "dmflow.db")
 	db := open(t, path, nil)
@@ -66,7 +74,15 @@ func TestOpenLocked(t *testing.T) {
 }
 
 func TestGroupCommit(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "dmflow.db"), nil)
+	for _, noLog := range []bool{false, true} {
+		t.Run(fmt.Sprint("NoInboxLog=", noLog), func(t *testing.T) { testGroupCommit(t, noLog) })
+	}
+}
+
+// testGroupCommit: concurrent appends share the inbox log's syncs, or
+// without the log bbolt's commits.
+func testGroupCommit(t *testing.T, noLog bool) {
+	db := open(t, filepath.Join(t.TempDir(), "dmflow.db"), &bolt.Options{NoInboxLog: noLog})
 	var wg sync.WaitGroup
 	for g := range 64 {
 		wg.Add(1)
@@ -82,8 +98,11 @@ func TestGroupCommit(t *testing.T) {
 	}
 	wg.Wait()
 	st := db.Stats()
-	if st.Requests < 640 || st.Commits >= st.Requests {
+	if noLog && (st.Requests < 640 || st.Commits >= st.Requests) {
 		t.Fatalf("stats %+v: want 640 requests shared by fewer commits", st)
+	}
+	if !noLog && (st.LogAppends != 640 || st.LogBatches >= st.LogAppends) {
+		t.Fatalf("stats %+v: want 640 appends shared by fewer log syncs", st)
 	}
 	if n, _ := db.InboxDepth(context.Background()); n != 640 {
 		t.Fatalf("depth %d, want 640", n)

@@ -27,6 +27,13 @@ type CompactStats struct {
 // old file stays in use.
 func (d *DB) Compact(ctx context.Context) (CompactStats, error) {
 	var st CompactStats
+	if d.log != nil {
+		// Apply the inbox log and delete its applied files: compacted, no
+		// data file holds a deleted record.
+		if err := d.log.purge(ctx); err != nil {
+			return st, fmt.Errorf("store/bolt: compact %s: inbox log: %w", d.path, err)
+		}
+	}
 	d.w.mu.RLock() // Close waits for us
 	defer d.w.mu.RUnlock()
 	if d.w.closed {

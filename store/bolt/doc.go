@@ -8,7 +8,7 @@
 //
 // # Group commit
 //
-// Every write (AppendInbox, Commit, claims, acks, ...) is queued to one writer
+// Every write (Commit, claims, acks, ...) is queued to one writer
 // goroutine that runs all queued requests in one bbolt transaction and
 // commits once, so concurrent callers share one fsync pair instead of paying
 // one each. A request returns only after that commit: a nil error means the
@@ -17,9 +17,30 @@
 // There is no batching delay: a lone caller commits at once. DB.Stats tells
 // how many requests the commits carried.
 //
+// # Inbox log
+//
+// AppendInbox does not wait for that writer: new events go to an
+// append-only log next to the file (PATH.inbox/, segment files with a
+// CRC-32C per record) with its own group commit (one write and one
+// fdatasync per batch), and the call returns after that sync. The next
+// bbolt write transaction, whatever it is, first applies the logged events
+// (the same pending items and indexes as before) with the highest applied
+// log sequence number, so every claim, commit, forget or prune sees them;
+// inbox reads and Backup apply first. Open replays what a kill -9 left
+// unapplied (a torn tail, never acknowledged, is dropped) and deletes the
+// log; Close applies everything and deletes it; Forget and Compact delete
+// every applied segment, so a forgotten person's text leaves the log with
+// the call. Options.NoInboxLog appends straight into bbolt instead. See
+// inboxlog.go.
+//
 // # Layout
 //
-// Records are encoded with dmflow.MarshalRecord (a version byte, then JSON);
+// The records written on every event (sessions, inbox and outbox items)
+// use a compact binary codec (first byte 2, see
+// store/internal/kvstore/codec.go); the others, and values the binary form
+// cannot hold as JSON would, are encoded with dmflow.MarshalRecord (a
+// version byte 1, then JSON). A record's first byte selects its decoder, so
+// files written by older versions (all JSON) open unchanged;
 // numeric keys are big-endian, times are encoded so they sort. Top-level
 // buckets: inbox.items (by seq), inbox.pending, inbox.byuser, inbox.recv,
 // inbox.dedupe, inbox.failed, sessions, sessions.upd, timers (by due time),
@@ -46,6 +67,11 @@
 //     Options.Timeout (1s by default) with an error saying another process
 //     has the file open. Use store/postgres for several replicas, and the
 //     running server's Backup for copies.
+//   - A read-only Open does not read the inbox log: after a kill -9, events
+//     acknowledged but not yet applied show only once a read-write Open
+//     (the next `dmflow serve`) replayed them. Read-only users (validate
+//     --against, instagram setup) read sessions and tokens, which are not
+//     logged.
 //   - Leases live in memory and die with the process: the file lock proves
 //     their owners died with it, so their work is claimable at once after a
 //     restart. (Files written by versions that stored leases keep them in

@@ -38,6 +38,10 @@ type writer struct {
 	swap sync.RWMutex
 
 	commits, requests atomic.Uint64
+
+	// log, if set, applies logged inbox records first in every
+	// transaction (see inboxLog).
+	log *inboxLog
 }
 
 var errAbort = errors.New("store/bolt: request failed after writing")
@@ -132,6 +136,9 @@ func (w *writer) run(batch []*request) {
 	w.swap.RLock()
 	err := w.db.Update(func(btx *bbolt.Tx) error {
 		t = newTx(btx, w.leases)
+		if err := w.applyLog(t); err != nil {
+			return err
+		}
 		for i, r := range batch {
 			t.dirty = false
 			if r.err = r.fn(t); r.err != nil && t.dirty {
@@ -149,7 +156,7 @@ func (w *writer) run(batch []*request) {
 		return
 	}
 	if err == nil {
-		w.leases.apply(t.leaseWrites)
+		w.committed(t)
 	}
 	w.count(len(batch))
 	for _, r := range batch {
@@ -163,14 +170,33 @@ func (w *writer) solo(r *request) {
 	w.swap.RLock()
 	err := w.db.Update(func(btx *bbolt.Tx) error {
 		t = newTx(btx, w.leases)
+		if err := w.applyLog(t); err != nil {
+			return err
+		}
 		return r.fn(t)
 	})
 	w.swap.RUnlock()
 	if err == nil {
-		w.leases.apply(t.leaseWrites)
+		w.committed(t)
 	}
 	w.count(1)
 	r.done <- err
+}
+
+// applyLog applies the inbox log's pending records in t.
+func (w *writer) applyLog(t *tx) error {
+	if w.log == nil {
+		return nil
+	}
+	return w.log.apply(t)
+}
+
+// committed runs after bbolt committed t.
+func (w *writer) committed(t *tx) {
+	w.leases.apply(t.leaseWrites)
+	if w.log != nil {
+		w.log.committed()
+	}
 }
 
 func (w *writer) count(n int) {

@@ -207,7 +207,7 @@ func matching[T any](b Bucket, match func(*T) bool) ([][]byte, []T, error) {
 	var derr error
 	err := b.Scan(nil, func(k, v []byte) bool {
 		var r T
-		if derr = dmflow.UnmarshalRecord(v, &r); derr != nil {
+		if derr = decRec(v, &r); derr != nil {
 			return false
 		}
 		if match(&r) {
@@ -245,6 +245,9 @@ func (s *Store) Export(ctx context.Context, key dmflow.SessionKey) (*dmflow.Pers
 	}
 	out := &dmflow.PersonalExport{Key: key, Inbox: []dmflow.InboxItem{}, Failed: []dmflow.FailedItem{},
 		Outbox: []dmflow.OutboxItem{}, DeadLetters: []dmflow.DeadLetter{}, Actions: []dmflow.ActionItem{}}
+	if err := s.syncInbox(ctx); err != nil {
+		return nil, s.errf(err, "export %s", key)
+	}
 	err := s.view(ctx, func(tx Tx) error { return export(tx, userKey(key), out) })
 	if err != nil {
 		return nil, s.errf(err, "export %s", key)

@@ -1,8 +1,11 @@
 package kvstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -194,7 +197,40 @@ func claimInbox(tx Tx, c dmflow.Claim) ([]dmflow.InboxItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bump(tx.Bucket(bItems), seqs, func(it *dmflow.InboxItem) *int { return &it.Attempts })
+	return bumpItems(tx.Bucket(bItems), seqs)
+}
+
+// bumpItems increments the attempt counter of the inbox items at keys and
+// returns them. A binary record gets its counter patched in place (no
+// re-encoding); a JSON one is decoded and written again.
+func bumpItems(b Bucket, keys [][]byte) ([]dmflow.InboxItem, error) {
+	out := make([]dmflow.InboxItem, len(keys))
+	for i, k := range keys {
+		raw := b.Get(k)
+		if len(raw) < itemFixedEnd || raw[0] != recordBin {
+			if _, err := getRec(b, k, &out[i]); err != nil {
+				return nil, err
+			}
+			out[i].Attempts++
+			if err := putRec(b, k, out[i]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		n := binary.BigEndian.Uint32(raw[itemAttemptsAt:])
+		if n == math.MaxUint32 {
+			return nil, fmt.Errorf("key %x: attempts overflow: %w", k, dmflow.ErrCorrupt)
+		}
+		rec := bytes.Clone(raw)
+		binary.BigEndian.PutUint32(rec[itemAttemptsAt:], n+1)
+		if err := decRec(rec, &out[i]); err != nil {
+			return nil, fmt.Errorf("key %x: %w", k, err)
+		}
+		if err := b.Put(k, rec); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // pickLeased scans b and returns copies of up to max keys for which pick
@@ -266,6 +302,9 @@ func userKeys(keys []dmflow.SessionKey) [][]byte {
 
 // InboxDepth returns how many items are not done yet.
 func (s *Store) InboxDepth(ctx context.Context) (int, error) {
+	if err := s.syncInbox(ctx); err != nil {
+		return 0, s.errf(err, "inbox depth")
+	}
 	var n int
 	err := s.view(ctx, func(tx Tx) error {
 		n = tx.Bucket(bPending).Len()
@@ -277,6 +316,9 @@ func (s *Store) InboxDepth(ctx context.Context) (int, error) {
 // History returns the user's newest limit retained items, oldest first.
 func (s *Store) History(ctx context.Context, key dmflow.SessionKey, limit int) ([]dmflow.InboxItem, error) {
 	limit = limitOr(limit)
+	if err := s.syncInbox(ctx); err != nil {
+		return nil, s.errf(err, "history of %s", key)
+	}
 	var out []dmflow.InboxItem
 	err := s.view(ctx, func(tx Tx) error {
 		uk := userKey(key)
@@ -330,7 +372,7 @@ func scanRecs[T any](b Bucket, max int) ([]T, error) {
 	var derr error
 	err := b.Scan(nil, func(k, v []byte) bool {
 		var r T
-		if derr = dmflow.UnmarshalRecord(v, &r); derr != nil {
+		if derr = decRec(v, &r); derr != nil {
 			return false
 		}
 		out = append(out, r)

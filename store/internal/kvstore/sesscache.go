@@ -13,13 +13,14 @@ import (
 const DefaultSessionCache = 1024
 
 // sessCache keeps decoded sessions with the record bytes they were decoded
-// from. An entry is used only when the stored record is byte for byte the
-// one it was decoded from, so the cache can never return a stale session:
-// a write by this process, a rolled-back write, a delete or expiry, a
-// backup restore — anything that changes the record — makes the entry
-// miss. It only saves the decoding (the session is decoded by GetSession
-// before a step and again by the step's Commit to check the version and
-// unindex the old timers). Entries are shared and read-only: callers that
+// from (or encoded to). An entry is used only when the stored record is byte
+// for byte that one, so the cache can never return a stale session: a write
+// by another process, a rolled-back write, a delete or expiry, a backup
+// restore — anything that changes the record — makes the entry miss. It
+// only saves the decoding (the session is decoded by GetSession before a
+// step and again by the step's Commit to check the version and unindex the
+// old timers). A commit writes its new session through (own), so a user's
+// next step decodes nothing. Entries are shared and read-only: callers that
 // hand a session out clone it. At most max entries; a full cache drops an
 // arbitrary one.
 type sessCache struct {
@@ -62,6 +63,14 @@ func (c *sessCache) get(uk, raw []byte) *dmflow.Session {
 
 // put remembers s, decoded from raw (copied), for uk.
 func (c *sessCache) put(uk, raw []byte, s *dmflow.Session) {
+	if c != nil {
+		c.own(uk, bytes.Clone(raw), s)
+	}
+}
+
+// own remembers s, encoded as raw, for uk; raw and s must never be
+// modified afterwards.
+func (c *sessCache) own(uk, raw []byte, s *dmflow.Session) {
 	if c == nil {
 		return
 	}
@@ -73,7 +82,7 @@ func (c *sessCache) put(uk, raw []byte, s *dmflow.Session) {
 			break
 		}
 	}
-	c.m[string(uk)] = sessEntry{raw: bytes.Clone(raw), s: s}
+	c.m[string(uk)] = sessEntry{raw: raw, s: s}
 }
 
 // dropPrefix forgets the entries whose key starts with prefix (Forget: no
@@ -104,7 +113,7 @@ func (s *Store) loadShared(tx Tx, uk []byte) (*dmflow.Session, error) {
 		return sess, nil
 	}
 	var sess dmflow.Session
-	if err := dmflow.UnmarshalRecord(raw, &sess); err != nil {
+	if err := decRec(raw, &sess); err != nil {
 		return nil, err
 	}
 	s.sessions.put(uk, raw, &sess)

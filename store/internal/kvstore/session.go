@@ -47,7 +47,7 @@ func (s *Store) commit(tx Tx, c *dmflow.Commit) error {
 	if err := checkVersion(old, c.Session); err != nil {
 		return err
 	}
-	if err := writeSession(tx, uk, old, c); err != nil {
+	if err := s.writeSession(tx, uk, old, c); err != nil {
 		return err
 	}
 	if err := enqueueAll(tx, c); err != nil {
@@ -101,8 +101,11 @@ func checkVersion(old, s *dmflow.Session) error {
 	return nil
 }
 
-// writeSession deletes or replaces the stored session and its indexes.
-func writeSession(tx Tx, uk []byte, old *dmflow.Session, c *dmflow.Commit) error {
+// writeSession deletes or replaces the stored session and its indexes. The
+// new session goes into the cache with its record (write-through: the next
+// step's GetSession and Commit need not decode it; should this transaction
+// roll back, the stored record differs and the entry misses).
+func (s *Store) writeSession(tx Tx, uk []byte, old *dmflow.Session, c *dmflow.Commit) error {
 	if !c.Delete && c.Session == nil {
 		return nil
 	}
@@ -117,9 +120,14 @@ func writeSession(tx Tx, uk []byte, old *dmflow.Session, c *dmflow.Commit) error
 	if ns.Updated.IsZero() {
 		ns.Updated = c.Now
 	}
-	if err := putRec(tx.Bucket(bSessions), uk, ns); err != nil {
+	raw, err := encRec(ns)
+	if err != nil {
 		return err
 	}
+	if err := tx.Bucket(bSessions).Put(uk, raw); err != nil {
+		return err
+	}
+	s.sessions.own(uk, raw, ns)
 	return indexSession(tx, uk, ns)
 }
 
@@ -262,7 +270,7 @@ func listSessions(tx Tx, f dmflow.SessionFilter) ([]*dmflow.Session, error) {
 			return true
 		}
 		var s dmflow.Session
-		if derr = dmflow.UnmarshalRecord(v, &s); derr != nil {
+		if derr = decRec(v, &s); derr != nil {
 			return false
 		}
 		if matches(&s, f) {

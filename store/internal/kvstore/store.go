@@ -19,6 +19,10 @@ type Options struct {
 	// SessionCache bounds the decoded sessions kept in memory (0:
 	// DefaultSessionCache, negative: none). See sessCache.
 	SessionCache int
+	// InboxSync, if set, runs before every read-only transaction that reads
+	// inbox items (History, InboxDepth, Export): a backend that logs
+	// appends elsewhere first (see logged.go) applies them to the DB there.
+	InboxSync func(context.Context) error
 }
 
 // Store implements dmflow.Store over a DB.
@@ -28,6 +32,8 @@ type Store struct {
 	keep time.Duration
 	// sessions caches decoded sessions (nil: off).
 	sessions *sessCache
+	// inboxSync is Options.InboxSync.
+	inboxSync func(context.Context) error
 }
 
 var _ dmflow.Store = (*Store)(nil)
@@ -40,7 +46,7 @@ func New(db DB, o Options) *Store {
 	if o.Name == "" {
 		o.Name = "store"
 	}
-	return &Store{db: db, name: o.Name, keep: o.DedupeRetention, sessions: newSessCache(o.SessionCache)}
+	return &Store{db: db, name: o.Name, keep: o.DedupeRetention, sessions: newSessCache(o.SessionCache), inboxSync: o.InboxSync}
 }
 
 // Close closes the underlying DB.
@@ -74,14 +80,14 @@ func getRec(b Bucket, k []byte, v any) (bool, error) {
 	if raw == nil {
 		return false, nil
 	}
-	if err := dmflow.UnmarshalRecord(raw, v); err != nil {
+	if err := decRec(raw, v); err != nil {
 		return true, fmt.Errorf("key %x: %w", k, err)
 	}
 	return true, nil
 }
 
 func putRec(b Bucket, k []byte, v any) error {
-	raw, err := dmflow.MarshalRecord(v)
+	raw, err := encRec(v)
 	if err != nil {
 		return err
 	}

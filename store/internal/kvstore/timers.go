@@ -67,7 +67,7 @@ func (s *Store) NextTimer(ctx context.Context) (time.Time, bool, error) {
 		var r timerRec
 		var derr error
 		err := tx.Bucket(bTimers).Scan(nil, func(_, v []byte) bool {
-			derr, ok = dmflow.UnmarshalRecord(v, &r), true
+			derr, ok = decRec(v, &r), true
 			return false
 		})
 		due = r.Timer.Due
