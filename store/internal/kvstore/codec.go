@@ -314,6 +314,13 @@ func (e *enc) session(s *dmflow.Session) {
 	for _, f := range s.Stack {
 		e.str(f.Flow)
 		e.str(f.State)
+		if len(f.Vars) == 0 { // as a session's Vars
+			e.b = append(e.b, 0)
+		} else {
+			e.b = append(e.b, 1)
+			e.varMap(f.Vars)
+		}
+		e.flag(f.Scoped)
 	}
 	e.uvarint(uint64(len(s.Timers)))
 	for _, t := range s.Timers {
@@ -378,9 +385,16 @@ func (e *enc) inboxItem(it *dmflow.InboxItem) {
 	e.flag(ev.Self)
 	e.flag(ev.Standby)
 	e.raw(ev.Raw)
-	r := eventRest{Attachments: ev.Attachments, ReplyTo: ev.ReplyTo, Referral: ev.Referral, Reaction: ev.Reaction,
-		Comment: ev.Comment, Handover: ev.Handover, Timer: ev.Timer, Action: ev.Action, Admin: ev.Admin}
-	e.rest(&r, r.empty())
+	r := itemRest{eventRest: eventRest{Attachments: ev.Attachments, ReplyTo: ev.ReplyTo, Referral: ev.Referral, Reaction: ev.Reaction,
+		Comment: ev.Comment, Handover: ev.Handover, Timer: ev.Timer, Action: ev.Action, Admin: ev.Admin}, Replies: it.Replies}
+	e.rest(&r, r.empty() && len(r.Replies) == 0)
+}
+
+// itemRest holds an inbox item's rarely set fields: its event's, and the
+// replies recorded when the item was finished (dmflow.InboxItem.Replies).
+type itemRest struct {
+	eventRest
+	Replies []dmflow.Outgoing `json:"replies,omitempty"`
 }
 
 // raw writes a json.RawMessage as JSON keeps it: compacted (invalid JSON
@@ -650,7 +664,12 @@ func (d *dec) session(s *dmflow.Session) {
 	if n := d.count(); n > 0 {
 		s.Stack = make([]dmflow.Frame, n)
 		for i := range s.Stack {
-			s.Stack[i] = dmflow.Frame{Flow: d.str(), State: d.str()}
+			f := dmflow.Frame{Flow: d.str(), State: d.str()}
+			if d.flag() {
+				f.Vars = d.varMap(0)
+			}
+			f.Scoped = d.flag()
+			s.Stack[i] = f
 		}
 	}
 	if n := d.count(); n > 0 {
@@ -706,10 +725,11 @@ func (d *dec) inboxItem(it *dmflow.InboxItem) {
 			d.b = d.b[n-1:]
 		}
 	}
-	var r eventRest
+	var r itemRest
 	if d.rest(&r) {
 		ev.Attachments, ev.ReplyTo, ev.Referral, ev.Reaction = r.Attachments, r.ReplyTo, r.Referral, r.Reaction
 		ev.Comment, ev.Handover, ev.Timer, ev.Action, ev.Admin = r.Comment, r.Handover, r.Timer, r.Action, r.Admin
+		it.Replies = r.Replies
 	}
 	if d.err != nil {
 		*it = dmflow.InboxItem{}
