@@ -158,10 +158,15 @@ func eventColumns(events []dmflow.Event) (eventCols, error) {
 // $1's own lease).
 // ON CONFLICT DO UPDATE locks the lease row and re-checks the condition
 // against the latest committed lease, so two owners never both win a user.
+// The rows are locked in key order (bytewise, like Go's string order): every
+// statement that locks several lease rows in one transaction (claims,
+// grouped commits and acknowledgements) takes them in that order, so they
+// may wait for each other but never deadlock (a deadlock costs PostgreSQL's
+// deadlock_timeout, 1 s, for every transaction in the cycle).
 const sqlLeaseUsers = `
 got AS (
 	INSERT INTO leases AS l (queue, account, user_id, owner, expires, ttl)
-	SELECT $2, account, user_id, $1, $3, $5 FROM cand ORDER BY first
+	SELECT $2, account, user_id, $1, $3, $5 FROM cand ORDER BY account COLLATE "C", user_id COLLATE "C"
 	ON CONFLICT (queue, account, user_id) DO UPDATE
 		SET owner = excluded.owner, ttl = excluded.ttl, expires = CASE WHEN l.owner = excluded.owner
 			THEN greatest(l.expires, excluded.expires) ELSE excluded.expires END
