@@ -29,7 +29,7 @@ cand AS (
 	LIMIT $6),` + sqlLeaseUsers + `
 UPDATE outbox SET claimed_by = $1
 WHERE seq IN (
-	SELECT o.seq FROM outbox o JOIN got g ON g.account = o.account AND g.user_id = o.user_id
+	SELECT o.seq FROM outbox o JOIN ours g ON g.account = o.account AND g.user_id = o.user_id
 	WHERE o.queue = $7 AND o.claimed_by IS DISTINCT FROM $1
 	ORDER BY o.seq LIMIT $6)
 RETURNING seq, attempts, not_before, last_error, record`
