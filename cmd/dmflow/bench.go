@@ -52,7 +52,8 @@ latency, lost / duplicated / out-of-order / miscounted replies, peak RSS of
 the server and the size of its data file, then the server's CPU time per
 event (user + system, from /proc), the generator's (this process: load
 generator and Graph double; a generator using most of a core means the run
-is generator-bound) and the 1-minute load average at start → end. A last
+is generator-bound), PostgreSQL's (db: when the --store server runs on
+this machine, all its processes) and the 1-minute load average at start → end. A last
 table gives events/s and CPU per event as multiples of the ceiling's. The
 generator pre-signs every POST and writes it on a persistent connection.
 Bounded by --duration per configuration plus --drain for the last replies.
