@@ -52,7 +52,8 @@ latency, lost / duplicated / out-of-order / miscounted replies, peak RSS of
 the server and the size of its data file, then the server's CPU time per
 event (user + system, from /proc), the generator's (this process: load
 generator and Graph double; a generator using most of a core means the run
-is generator-bound) and the 1-minute load average at start → end. A last
+is generator-bound), PostgreSQL's (db: when the --store server runs on
+this machine, all its processes) and the 1-minute load average at start → end. A last
 table gives events/s and CPU per event as multiples of the ceiling's. The
 generator pre-signs every POST and writes it on a persistent connection.
 Bounded by --duration per configuration plus --drain for the last replies.
@@ -212,10 +213,17 @@ func benchOne(ctx context.Context, o *benchOpts, c benchConfig) (loadtest.Result
 	stopWatch := loadtest.WatchAnon(procs, 250*time.Millisecond)
 	l.Prepare()
 	cpu := loadtest.StartCPU(procs)
+	var db0 time.Duration
+	if c.dbCPU != nil {
+		db0 = c.dbCPU()
+	}
 	l.Send(ctx)
 	l.WaitReplies(g.Recorder, o.drain)
 	r := l.Result(c.name, g.Recorder)
 	cpu.Stop(&r)
+	if c.dbCPU != nil && db0 > 0 {
+		r.DBCPU = c.dbCPU() - db0
+	}
 	r.PeakAnon = stopWatch()
 	for _, p := range procs {
 		r.PeakRSS = max(r.PeakRSS, p.PeakRSS())
@@ -258,9 +266,10 @@ type benchEnv struct {
 type benchConfig struct {
 	name  string
 	start func(graphURL string) ([]*loadtest.Process, error)
-	size  func() int64 // data size in bytes (nil: none)
-	close func()       // removes what start created (nil: nothing)
-	heaps []string     // heap profiles to take after the run
+	size  func() int64         // data size in bytes (nil: none)
+	dbCPU func() time.Duration // the database server's CPU time so far (nil: none)
+	close func()               // removes what start created (nil: nothing)
+	heaps []string             // heap profiles to take after the run
 }
 
 func benchConfigs(list string, env benchEnv) ([]benchConfig, error) {

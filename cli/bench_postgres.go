@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -20,6 +21,9 @@ func (env benchEnv) postgres(name string, n int) benchConfig {
 	schema := "bench_" + randomHex(6)
 	c := benchConfig{name: name, heaps: env.heapPaths(name, n)}
 	c.size = func() int64 { return env.pgSchemaSize(schema) }
+	if pid := env.pgServerPID(); pid > 0 {
+		c.dbCPU = func() time.Duration { return loadtest.TreeCPU(pid) }
+	}
 	c.close = func() { env.pgDropSchema(schema) }
 	c.start = func(graphURL string) ([]*loadtest.Process, error) {
 		u, err := withSearchPath(env.store, schema)
@@ -79,6 +83,26 @@ func (env benchEnv) pgSchemaSize(schema string) int64 {
 		fmt.Fprintf(env.errw, "dmflow bench: size of schema %s: %v\n", schema, redactPassword(err.Error(), env.store))
 	}
 	return n
+}
+
+// pgServerPID returns the process id of the --store server's postmaster
+// when it runs on this machine (the parent of this connection's backend,
+// a process named postgres), else 0; its CPU time with all its processes'
+// is the bench's "db".
+func (env benchEnv) pgServerPID() int {
+	pid := 0
+	_ = pgDo(env.store, func(ctx context.Context, conn *pgx.Conn) error {
+		var backend int32
+		if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+			return err
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", backend))
+		if err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			pid = loadtest.ParentPID(int(backend))
+		}
+		return nil
+	})
+	return pid
 }
 
 // pgDropSchema drops the benchmark's schema.

@@ -112,3 +112,73 @@ func (m *CPUMeter) Stop(r *Result) {
 	r.ServerCPU, r.GenCPU = server-m.server0, SelfCPU()-m.self0
 	r.LoadStart, r.LoadEnd, r.LoadMax = m.LoadStart, end, max(m.Load, end)
 }
+
+// procStat returns the fields of /proc/<pid>/stat after the command name
+// (f[0] is field 3, the state), or nil.
+func procStat(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 15 {
+		return nil
+	}
+	return f
+}
+
+// ticks sums the clock-tick fields f[i] of a procStat result.
+func ticks(f []string, idx ...int) time.Duration {
+	var n int64
+	for _, i := range idx {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0
+		}
+		n += v
+	}
+	return time.Duration(n) * clockTick
+}
+
+// ParentPID returns the parent process id of pid, or 0.
+func ParentPID(pid int) int {
+	f := procStat(pid)
+	if f == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[1])
+	return n
+}
+
+// TreeCPU returns the CPU time used so far by pid and its children: its
+// own user + system time, that of the children it has waited for (cutime,
+// cstime: exited children) and that of its live children. Used for a
+// server of many processes, like PostgreSQL's postmaster and its
+// backends. 0 when /proc is unavailable.
+func TreeCPU(pid int) time.Duration {
+	f := procStat(pid)
+	if f == nil {
+		return 0
+	}
+	total := ticks(f, 11, 12, 13, 14) // utime, stime, cutime, cstime
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return total
+	}
+	ppid := strconv.Itoa(pid)
+	for _, e := range ents {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if cf := procStat(child); cf != nil && cf[1] == ppid {
+			total += ticks(cf, 11, 12)
+		}
+	}
+	return total
+}

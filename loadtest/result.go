@@ -44,6 +44,19 @@ type Result struct {
 	// sample (every 5 s). Filled in by the caller; zero when unmeasured.
 	ServerCPU, GenCPU           time.Duration
 	LoadStart, LoadEnd, LoadMax float64
+	// DBCPU is the CPU time of the database server (PostgreSQL's
+	// postmaster and all its processes) during the load, when it runs on
+	// this machine; zero when unmeasured. ServerCPU does not include it.
+	DBCPU time.Duration
+}
+
+// DBCPUPerEvent returns the database server's CPU time per answered event
+// (0 when not measured).
+func (r Result) DBCPUPerEvent() time.Duration {
+	if r.Answered == 0 {
+		return 0
+	}
+	return r.DBCPU / time.Duration(r.Answered)
 }
 
 // CPUPerEvent returns the server's CPU time per answered event (0 when
@@ -202,8 +215,15 @@ func (r Result) cpu(b *strings.Builder, ceiling time.Duration) {
 		fmt.Fprintf(b, " (%.2f×)", float64(r.CPUPerEvent())/float64(ceiling))
 	}
 	fmt.Fprintf(b, " gen %s", us(r.GenCPUPerEvent()))
+	if r.DBCPU > 0 {
+		fmt.Fprintf(b, " db %s", us(r.DBCPUPerEvent()))
+	}
 	if r.Elapsed > 0 {
-		fmt.Fprintf(b, " (server %.2f, gen %.2f cores)", r.ServerCPU.Seconds()/r.Elapsed.Seconds(), r.GenCPU.Seconds()/r.Elapsed.Seconds())
+		fmt.Fprintf(b, " (server %.2f, gen %.2f", r.ServerCPU.Seconds()/r.Elapsed.Seconds(), r.GenCPU.Seconds()/r.Elapsed.Seconds())
+		if r.DBCPU > 0 {
+			fmt.Fprintf(b, ", db %.2f", r.DBCPU.Seconds()/r.Elapsed.Seconds())
+		}
+		b.WriteString(" cores)")
 	}
 	if r.LoadStart >= 0 {
 		fmt.Fprintf(b, "  load %.1f→%.1f max %.1f", r.LoadStart, r.LoadEnd, r.LoadMax)

@@ -17,6 +17,13 @@ import (
 // a round-robin balancer and sends users × msgs messages (users in
 // parallel, each user's messages in order, webhooks spread over the
 // replicas): every message is answered exactly once, in order per user.
+//
+// The one documented exception (docs/scaling.md, "Heartbeats and busy
+// machines"): a replica stalled longer than its heartbeat's lifetime on an
+// overloaded machine is declared dead and its users are taken over; a
+// reply it was sending at that moment may go out twice, at most one per
+// user. The test allows that only when a replica reports a late heartbeat
+// (dmflow_heartbeats_late_total), and then only within that bound.
 func TestPGReplicasShareLoad(t *testing.T) {
 	users, msgs := 40, 20
 	if long() {
@@ -30,8 +37,14 @@ func TestPGReplicasShareLoad(t *testing.T) {
 			dups := c.w.checkAllAnswered("s", users, msgs)
 			t.Logf("%d replicas: %d users × %d messages answered in %v, %d duplicated sends",
 				replicas, users, msgs, time.Since(start).Round(time.Millisecond), dups)
-			if dups != 0 {
-				t.Fatalf("%d duplicated sends without any crash, want 0", dups)
+			late := c.metric("dmflow_heartbeats_late_total")
+			switch {
+			case dups != 0 && late == 0:
+				t.Fatalf("%d duplicated sends without any crash or late heartbeat, want 0", dups)
+			case dups > users:
+				t.Fatalf("%d duplicated sends after %v late heartbeats, want at most one per user (%d)", dups, late, users)
+			case dups != 0:
+				t.Logf("%d duplicated sends after %v late heartbeats (a replica stalled and was taken over)", dups, late)
 			}
 			c.waitIdle(10 * time.Second)
 			c.checkShared(users * msgs)

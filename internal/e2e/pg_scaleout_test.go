@@ -37,6 +37,7 @@ func TestPGPacingAcrossReplicas(t *testing.T) {
 	}
 	c := newCluster(t, worldOpts{}, 3, 30*time.Second)
 	start := time.Now()
+	stall := watchStalls()
 	<-c.w.load("p", users, msgs)
 	if dups := c.w.checkAllAnswered("p", users, msgs); dups != 0 {
 		t.Fatalf("%d replies sent twice without any crash", dups)
@@ -52,9 +53,49 @@ func TestPGPacingAcrossReplicas(t *testing.T) {
 	span := times[len(times)-1].Sub(times[0])
 	t.Logf("%d sends to one account from 3 replicas in %v (%.0f/s on average, test took %v); busiest sliding second: %d sends",
 		len(times), span.Round(time.Millisecond), float64(len(times)-1)/span.Seconds(), time.Since(start).Round(time.Millisecond), peak)
-	if peak > 100 {
+	worst := stall()
+	switch {
+	case peak > 100 && worst < starvedAfter:
 		t.Fatalf("%d sends to one account within one second, above the platform's 100/s", peak)
+	case peak > 100:
+		// docs/scaling.md, known limits: slots are spaced at 85% of the
+		// rate; a process starved of CPU for longer than that headroom
+		// sends (or, the double, stamps) a delayed burst. Not the pacing's
+		// fault, and not judgeable on this machine at this moment.
+		t.Logf("%d sends within one second, but this test process was starved of CPU for %v (> %v): inconclusive on this machine now",
+			peak, worst.Round(time.Millisecond), starvedAfter)
 	}
+}
+
+// starvedAfter is a scheduling delay longer than the pacing's headroom
+// absorbs (15% of a second).
+const starvedAfter = 150 * time.Millisecond
+
+// watchStalls measures how late a 10 ms ticker in this process fires
+// until the returned function is called, which returns the worst delay:
+// how long the process was starved of CPU at most (it stamps the Graph
+// double's arrival times).
+func watchStalls() func() time.Duration {
+	quit, done := make(chan struct{}), make(chan time.Duration)
+	go func() {
+		const tick = 10 * time.Millisecond
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		var worst time.Duration
+		last := time.Now()
+		for {
+			select {
+			case <-quit:
+				done <- worst
+				return
+			case <-t.C:
+				now := time.Now()
+				worst = max(worst, now.Sub(last)-tick)
+				last = now
+			}
+		}
+	}()
+	return func() time.Duration { close(quit); return <-done }
 }
 
 // TestPGTakeoverAfterKill: three replicas with the default 30 s lease; one

@@ -155,18 +155,46 @@ func eventColumns(events []dmflow.Event) (eventCols, error) {
 // lease of each candidate user (cand: account, user_id, first) whose lease
 // is free, expired ($4 = now), held by $1 or by a dead owner (its heartbeat
 // expired, see Heartbeat), renewing it to $3 with ttl $5 (never shortening
-// $1's own lease).
+// $1's own lease), and yields the users claimed as ours.
+//
+// Users whose lease $1 holds with more than half of it left, while $1's
+// own heartbeat has more than claimMargin left (mine), are handed out as
+// they are in the statement's snapshot, without touching their lease rows:
+// no other owner may take them before then (it would have to see the lease
+// expired or $1 dead), so the claim neither writes nor waits for the rows
+// that commits in flight hold (a claim that locked its own busy users
+// queued behind their grouped commits and they behind it). Their leases are
+// renewed by commits, renewals and, once half is gone, by the next claim.
+//
 // ON CONFLICT DO UPDATE locks the lease row and re-checks the condition
 // against the latest committed lease, so two owners never both win a user.
+// The rows are locked in key order (bytewise, like Go's string order): every
+// statement that locks several lease rows in one transaction (claims,
+// grouped commits and acknowledgements) takes them in that order, so they
+// may wait for each other but never deadlock (a deadlock costs PostgreSQL's
+// deadlock_timeout, 1 s, for every transaction in the cycle).
 const sqlLeaseUsers = `
+mine AS (
+	SELECT c.account, c.user_id FROM cand c
+	JOIN leases l ON l.queue = $2 AND l.account = c.account AND l.user_id = c.user_id
+	WHERE l.owner = $1 AND l.expires > $4 + l.ttl / 2
+		AND EXISTS (SELECT 1 FROM replicas r WHERE r.owner = $1 AND r.expires > $4 + ` + claimMargin + `)),
 got AS (
 	INSERT INTO leases AS l (queue, account, user_id, owner, expires, ttl)
-	SELECT $2, account, user_id, $1, $3, $5 FROM cand ORDER BY first
+	SELECT $2, c.account, c.user_id, $1, $3, $5 FROM cand c
+	WHERE NOT EXISTS (SELECT 1 FROM mine m WHERE m.account = c.account AND m.user_id = c.user_id)
+	ORDER BY c.account COLLATE "C", c.user_id COLLATE "C"
 	ON CONFLICT (queue, account, user_id) DO UPDATE
 		SET owner = excluded.owner, ttl = excluded.ttl, expires = CASE WHEN l.owner = excluded.owner
 			THEN greatest(l.expires, excluded.expires) ELSE excluded.expires END
 		WHERE l.owner = excluded.owner OR l.expires <= $4 OR ` + sqlDeadOwner + `
-	RETURNING account, user_id)`
+	RETURNING account, user_id),
+ours AS (SELECT account, user_id FROM mine UNION ALL SELECT account, user_id FROM got)`
+
+// claimMargin is how long (in Unix nanoseconds, SQL text) the claiming
+// owner's heartbeat must still be valid for its held users to be handed
+// out without locking their leases: far longer than a claim statement runs.
+const claimMargin = "500000000"
 
 // sqlClaimInbox leases the users of the oldest $6 pending items that $1 may
 // take (not claimed by $1, user's lease free, expired or $1's) and hands out
@@ -186,7 +214,7 @@ cand AS (
 	SELECT account, user_id, min(seq) AS first FROM eligible GROUP BY account, user_id),` + sqlLeaseUsers + `
 UPDATE inbox SET claimed_by = $1, attempts = attempts + 1
 WHERE status = 0 AND seq IN (
-	SELECT i.seq FROM inbox i JOIN got g ON g.account = i.account AND g.user_id = i.user_id
+	SELECT i.seq FROM inbox i JOIN ours g ON g.account = i.account AND g.user_id = i.user_id
 	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
 	ORDER BY i.seq LIMIT $6)
 RETURNING seq, attempts, received, record`

@@ -29,7 +29,7 @@ cand AS (
 	LIMIT $6),` + sqlLeaseUsers + `
 UPDATE outbox SET claimed_by = $1
 WHERE seq IN (
-	SELECT o.seq FROM outbox o JOIN got g ON g.account = o.account AND g.user_id = o.user_id
+	SELECT o.seq FROM outbox o JOIN ours g ON g.account = o.account AND g.user_id = o.user_id
 	WHERE o.queue = $7 AND o.claimed_by IS DISTINCT FROM $1
 	ORDER BY o.seq LIMIT $6)
 RETURNING seq, attempts, not_before, last_error, record`
@@ -84,18 +84,24 @@ const sqlRemember = `
 INSERT INTO remembered AS m (event_key, at) SELECT DISTINCT k, $2::int8 FROM unnest($1::text[]) AS k
 ON CONFLICT (event_key) DO UPDATE SET at = excluded.at WHERE m.at <= $3`
 
-// sqlAck deletes the items $1 and renews owner $2's live leases ($3 = now)
-// on their users; it returns the deleted items whose user's lease $2 does
-// not hold.
-const sqlAck = `
-WITH d AS (DELETE FROM outbox WHERE seq = ANY($1) RETURNING seq, queue, account, user_id),
-u AS (SELECT DISTINCT 'outbox:' || queue AS queue, account, user_id FROM d),
-r AS (
-	UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM u
-	WHERE l.queue = u.queue AND l.account = u.account AND l.user_id = u.user_id AND l.owner = $2 AND l.expires > $3
-	RETURNING l.queue, l.account, l.user_id)
-SELECT d.seq, d.account, d.user_id FROM d
-WHERE NOT EXISTS (SELECT 1 FROM r WHERE r.queue = 'outbox:' || d.queue AND r.account = d.account AND r.user_id = d.user_id)`
+// sqlAckRenew renews owner $2's live leases ($3 = now) on the users of the
+// outbox items $1, locking the lease rows in key order (see sqlLeaseUsers),
+// and returns the leases renewed.
+const sqlAckRenew = `
+WITH u AS (SELECT DISTINCT 'outbox:' || queue AS queue, account, user_id FROM outbox WHERE seq = ANY($1)),
+lk AS (
+	SELECT l.queue, l.account, l.user_id FROM leases l
+	JOIN u ON l.queue = u.queue AND l.account = u.account AND l.user_id = u.user_id
+	WHERE l.owner = $2 AND l.expires > $3
+	ORDER BY l.account COLLATE "C", l.user_id COLLATE "C", l.queue COLLATE "C"
+	FOR UPDATE OF l)
+UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM lk
+WHERE l.queue = lk.queue AND l.account = lk.account AND l.user_id = lk.user_id AND l.owner = $2 AND l.expires > $3
+RETURNING l.queue, l.account, l.user_id`
+
+// sqlAck deletes the items $1 (after sqlAckRenew, in the same transaction:
+// lease rows before outbox rows, like the claims) and returns them.
+const sqlAck = `DELETE FROM outbox WHERE seq = ANY($1) RETURNING seq, 'outbox:' || queue, account, user_id`
 
 // AckOutbox removes delivered items, renews owner's leases on their users
 // and remembers the acks' keys, in one implicit transaction (the
@@ -173,17 +179,30 @@ func (db *DB) ackOwner(ctx context.Context, owner string, rs []*ackReq) error {
 			}
 		}
 	}
+	type lease struct {
+		queue string
+		key   dmflow.SessionKey
+	}
 	return db.run(ctx, "ack outbox", func(ctx context.Context) error {
 		for _, r := range rs {
 			r.lost = nil
 		}
+		held := map[lease]bool{}
 		b := &pgx.Batch{}
-		b.Queue(sqlAck, ids, owner, nanos(now)).Query(func(rows pgx.Rows) error {
+		b.Queue(sqlAckRenew, ids, owner, nanos(now)).Query(func(rows pgx.Rows) error {
+			var l lease
+			_, err := pgx.ForEachRow(rows, []any{&l.queue, &l.key.Account, &l.key.User}, func() error {
+				held[l] = true
+				return nil
+			})
+			return err
+		})
+		b.Queue(sqlAck, ids).Query(func(rows pgx.Rows) error {
 			var seq int64
-			var k dmflow.SessionKey
-			_, err := pgx.ForEachRow(rows, []any{&seq, &k.Account, &k.User}, func() error {
-				if r := bySeq[seq]; r != nil && !slices.Contains(r.lost, k.String()) {
-					r.lost = append(r.lost, k.String())
+			var l lease
+			_, err := pgx.ForEachRow(rows, []any{&seq, &l.queue, &l.key.Account, &l.key.User}, func() error {
+				if r := bySeq[seq]; r != nil && !held[l] && !slices.Contains(r.lost, l.key.String()) {
+					r.lost = append(r.lost, l.key.String())
 				}
 				return nil
 			})

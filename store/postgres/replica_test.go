@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/pgtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 	"github.com/dmflow/dmflow/store/postgres"
 	"github.com/dmflow/dmflow/store/storetest"
 )
@@ -244,5 +248,58 @@ func TestReplicasFireTimersOnce(t *testing.T) {
 	depth, err := b.InboxDepth(ctx)
 	if fired.Load() != n || depth != n || err != nil {
 		t.Fatalf("fired %d, inbox depth %d (%v); want %d each", fired.Load(), depth, err, n)
+	}
+}
+
+// TestClaimSkipsLocksOfHeldUsers: a claim hands out the next item of a user
+// its owner holds (more than half the lease left, heartbeat live) without
+// waiting for the user's lease row, which a commit in flight holds locked
+// (claims that locked their own busy users queued behind such commits, and
+// the commits behind them).
+func TestClaimSkipsLocksOfHeldUsers(t *testing.T) {
+	ctx := context.Background()
+	schema := newSchema(t)
+	db := openSchema(t, schema, 4)
+	if _, err := db.Heartbeat(ctx, "a", storetest.T0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(now time.Time) []dmflow.InboxItem {
+		items, err := db.ClaimInbox(ctx, dmflow.Claim{Owner: "a", Max: 10, Lease: time.Hour, Now: now})
+		if err != nil {
+			t.Error(err)
+		}
+		return items
+	}
+	if _, err := db.AppendInbox(ctx, []dmflow.Event{storetest.Msg("u", "m1")}, storetest.T0); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(storetest.T0); len(got) != 1 {
+		t.Fatalf("first claim: %d items, want 1", len(got))
+	}
+	if _, err := db.AppendInbox(ctx, []dmflow.Event{storetest.Msg("u", "m2")}, storetest.T0); err != nil {
+		t.Fatal(err)
+	}
+
+	conn, err := pgx.Connect(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var n int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+pgx.Identifier{schema, "leases"}.Sanitize()+
+		" WHERE queue = 'inbox' AND owner = 'a' FOR UPDATE) l").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("locking the lease row: %d rows, %v", n, err)
+	}
+
+	got := make(chan []dmflow.InboxItem, 1)
+	go func() { got <- claim(storetest.T0.Add(time.Minute)) }()
+	items := testutil.Recv(t, got, "the claim while a commit holds the user's lease row")
+	if len(items) != 1 || items[0].Event.Key != "m2" {
+		t.Fatalf("second claim: %+v, want the item m2", items)
 	}
 }

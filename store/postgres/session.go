@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,7 +80,7 @@ func (db *DB) Commit(ctx context.Context, c dmflow.Commit) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store/postgres: %s: %w", op, dmflow.ErrClosed)
 	}
-	r := &commitReq{op: op, batch: b, done: make(chan struct{})}
+	r := &commitReq{op: op, key: c.Key, batch: b, done: make(chan struct{})}
 	db.commits.add(ctx, r, db.commitGroup)
 	select {
 	case <-r.done:
@@ -91,6 +93,7 @@ func (db *DB) Commit(ctx context.Context, c dmflow.Commit) error {
 // commitReq is one Commit waiting in a group.
 type commitReq struct {
 	op    string
+	key   dmflow.SessionKey
 	batch *pgx.Batch
 	err   error
 	done  chan struct{}
@@ -111,6 +114,9 @@ func (f *failedAt) Unwrap() error { return f.err }
 // context) is every commit's. Deadlocks and serialization failures retry
 // the group, like run.
 func (db *DB) commitGroup(ctx context.Context, rs []*commitReq) {
+	// Each commit locks its user's lease row first: in key order, like the
+	// claims (see sqlLeaseUsers), so groups and claims never deadlock.
+	slices.SortFunc(rs, func(a, b *commitReq) int { return compareKeys(a.key, b.key) })
 	for len(rs) > 0 {
 		owner := make([]int, 0, len(rs)*4) // statement index -> commit index
 		for i, r := range rs {
@@ -359,4 +365,14 @@ SELECT count(*) FROM d`
 // ExpireSessions deletes sessions not updated since before, with their timers.
 func (db *DB) ExpireSessions(ctx context.Context, before time.Time) (int, error) {
 	return db.count(ctx, "expire sessions", sqlExpireSessions, nanos(before))
+}
+
+// compareKeys orders session keys bytewise by account, then user: the
+// order in which transactions lock several users' lease rows (COLLATE "C"
+// in SQL).
+func compareKeys(a, b dmflow.SessionKey) int {
+	if c := strings.Compare(a.Account, b.Account); c != 0 {
+		return c
+	}
+	return strings.Compare(a.User, b.User)
 }
