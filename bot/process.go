@@ -93,6 +93,7 @@ func (b *Bot) commit(ctx context.Context, it *dmflow.InboxItem, s *dmflow.Sessio
 		return fmt.Errorf("bot: commit %s %s: %w", c.Key, it.Event.Key, err)
 	}
 	b.metrics.processing.Observe(time.Since(start).Seconds())
+	b.metrics.countAssignments(s, c.Session)
 	b.afterCommit(it, &c)
 	return nil
 }

@@ -40,6 +40,8 @@ func (si *stateInfo) kindNote() string {
 		return "action"
 	case x.Call != nil:
 		return "call " + x.Call.Flow
+	case x.Split != nil:
+		return "split " + x.Split.Experiment
 	case x.Ask != nil:
 		return "ask " + x.Ask.Var
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -132,7 +133,7 @@ type transcriptUsers struct {
 func (r *testRun) newConversation(e *engine.Engine, t *transcript, user string, stepMocks *map[string]*mockSpec) *conversation {
 	key := dmflow.SessionKey{Account: "test-account", User: user}
 	c := &conversation{eng: e, key: key, now: t.Clock, onTurn: r.cov.visit(e)}
-	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "") {
+	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "" || t.Variants != nil) {
 		f := e.Flow(t.Flow)
 		s := &dmflow.Session{Key: key, Vars: map[string]any{}, Created: t.Clock, Updated: t.Clock, Version: 1}
 		if f != nil {
@@ -146,6 +147,9 @@ func (r *testRun) newConversation(e *engine.Engine, t *transcript, user string, 
 		}
 		if t.Profile != nil {
 			s.Profile = &dmflow.Profile{Username: t.Profile.Username, Name: t.Profile.Name, Fetched: t.Clock}
+		}
+		if t.Variants != nil {
+			s.Variants = maps.Clone(t.Variants)
 		}
 		c.sess = s
 	}
