@@ -133,6 +133,12 @@ func (st *step) timer() error {
 	if len(s.Timers) == 0 {
 		s.Timers = nil
 	}
+	if t.Name == dmflow.SettleTimer {
+		if len(s.Settling) == 0 {
+			return nil
+		}
+		return st.settled("the settle window is over")
+	}
 	if t.Name == handoffTimer {
 		if s.Handoff == nil {
 			return nil

@@ -75,13 +75,15 @@ type stepCall struct {
 	err     error
 	// budget bounds the step's expression evaluation (flows.BudgetVar).
 	budget flows.Budget
+	// merged is the message a closed settle window merged (st.ev points here).
+	merged dmflow.Event
 }
 
 // owned says which parts of st.s the step may modify in place. A step
 // starts from a shallow copy of its input session and copies a map or slice
 // on its first write (copy-on-write), so the input is never mutated and an
 // unchanged part costs nothing.
-type owned struct{ vars, timers, stack, deferred bool }
+type owned struct{ vars, timers, stack, deferred, settling bool }
 
 // turnSession allocates a Turn and its Session together.
 type turnSession struct {
@@ -147,7 +149,7 @@ func (st *step) run(in *dmflow.Session, ev *dmflow.Event) error {
 			return nil
 		}
 		st.e.initSession(st.s, ev.SessionKey(), st.now)
-		st.own = owned{vars: true, timers: true, stack: true, deferred: true}
+		st.own = owned{vars: true, timers: true, stack: true, deferred: true, settling: true}
 	} else {
 		*st.s = *in
 		if st.s.Vars == nil {
@@ -155,6 +157,7 @@ func (st *step) run(in *dmflow.Session, ev *dmflow.Event) error {
 			st.own.vars = true
 		}
 		st.s.Stack, st.s.Timers, st.s.Deferred = nilIfEmpty(in.Stack), nilIfEmpty(in.Timers), nilIfEmpty(in.Deferred)
+		st.s.Settling = nilIfEmpty(in.Settling)
 	}
 	st.s.Updated = st.now
 	st.turn.Session = st.s
@@ -183,8 +186,16 @@ func (st *step) setEvent(ev *dmflow.Event) {
 	st.trace("event", "", string(ev.Kind))
 }
 
-// handle dispatches the current event.
+// handle dispatches the current event. An event that does not join an
+// open settle window closes it first: the held messages are handled as one
+// turn, then the event.
 func (st *step) handle() error {
+	if len(st.s.Settling) > 0 && !st.joinsWindow() {
+		if err := st.settled("a " + string(st.ev.Kind) + " event arrived"); err != nil {
+			return err
+		}
+		st.setEvent(&st.evIn)
+	}
 	switch st.ev.Kind {
 	case dmflow.KindAdmin:
 		return st.admin()
@@ -212,6 +223,11 @@ func (st *step) user(replay bool) error {
 	}
 	if s.Pending != nil {
 		return st.whilePending()
+	}
+	if !replay && st.ev.Settlable() {
+		if w := st.settleWindow(); w > 0 {
+			return st.hold(w)
+		}
 	}
 	if s.State == "" || s.Ended || st.e.machines[s.Flow] == nil {
 		return st.begin()

@@ -82,14 +82,19 @@ func (d *decoder) flowScalars(f *Flow, m *fields) {
 	}
 }
 
-// settle decodes a settle window: a duration from 0 to MaxSettle.
+// settle decodes a settle window: a duration up to MaxSettle, or 0s / off.
 func (d *decoder) settle(n *yaml.Node) (time.Duration, bool) {
+	if s, ok := d.str(n, "settle"); !ok {
+		return 0, false
+	} else if s == "0" || s == "0s" || s == "off" {
+		return 0, true
+	}
 	v, ok := d.duration(n, "settle")
 	if !ok {
 		return 0, false
 	}
-	if v < 0 || v > MaxSettle {
-		d.errorf(d.pos(n), "settle must be between 0s and %s, got %s", fmtDuration(MaxSettle), fmtDuration(v))
+	if v > MaxSettle {
+		d.errorf(d.pos(n), "settle must be at most %s (0s or off turns it off), got %s", fmtDuration(MaxSettle), fmtDuration(v))
 		return 0, false
 	}
 	return v, true
