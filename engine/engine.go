@@ -62,6 +62,12 @@ type Options struct {
 	// the trace; a production server can do without. WithTrace overrides it
 	// for one call. Default false: every step is traced.
 	NoTrace bool
+	// DropOff, when positive, arms a durable timer after each message or
+	// postback while the session waits for the next one; when it fires
+	// (no further input within DropOff) the turn counts a drop-off at the
+	// session's state (dmflow.CountDroppedOff) and changes nothing else.
+	// Default 0: off (serve turns it on; see --dropoff).
+	DropOff time.Duration
 	// NoNotices leaves Turn.Notices empty. Set it when nothing consumes
 	// notices (no outgoing webhook is configured). Default false.
 	NoNotices bool

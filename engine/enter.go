@@ -20,6 +20,7 @@ func (st *step) enter(name string) {
 	s := st.s
 	s.State, s.Attempts, s.Ended, s.Pending = name, 0, false, nil
 	st.trace("enter", si.pos, si.visit)
+	st.count(dmflow.CountEntered, name)
 	if st.notifying {
 		data := make(map[string]any, 2)
 		data["flow"], data["state"] = st.m.boxedName, si.boxedName

@@ -77,6 +77,11 @@ type stepCall struct {
 	budget flows.Budget
 	// merged is the message a closed settle window merged (st.ev points here).
 	merged dmflow.Event
+	// input is set once the step handled a person's message or postback
+	// (not held by a settle window): the drop-off timer restarts.
+	sawInput bool
+	// updated is the input session's Updated (kept by a drop-off timer).
+	updated time.Time
 }
 
 // owned says which parts of st.s the step may modify in place. A step
@@ -152,6 +157,7 @@ func (st *step) run(in *dmflow.Session, ev *dmflow.Event) error {
 		st.own = owned{vars: true, timers: true, stack: true, deferred: true, settling: true}
 	} else {
 		*st.s = *in
+		st.updated = in.Updated
 		if st.s.Vars == nil {
 			st.s.Vars = map[string]any{}
 			st.own.vars = true
@@ -164,7 +170,11 @@ func (st *step) run(in *dmflow.Session, ev *dmflow.Event) error {
 	if err := st.handle(); err != nil {
 		return err
 	}
-	return st.drain()
+	if err := st.drain(); err != nil {
+		return err
+	}
+	st.dropOffTimer()
+	return nil
 }
 
 func isAdmin(ev *dmflow.Event, ops ...string) bool {
@@ -228,6 +238,9 @@ func (st *step) user(replay bool) error {
 		if w := st.settleWindow(); w > 0 {
 			return st.hold(w)
 		}
+	}
+	if st.cls == classInput {
+		st.sawInput = true
 	}
 	if s.State == "" || s.Ended || st.e.machines[s.Flow] == nil {
 		return st.begin()
@@ -423,6 +436,7 @@ func (st *step) follow() error {
 			st.use(c.m, c.from)
 		}
 		st.edge(c.ev)
+		st.count(dmflow.CountEdge, c.ev)
 		err := st.f.Event(st.ctx, c.ev, st.args...)
 		if _, same := err.(fsm.NoTransitionError); err != nil && !same {
 			return fmt.Errorf("fsm %s: %w", st.m.flow.Name, err)
