@@ -1,7 +1,9 @@
 package e2e_test
 
 import (
+	"regexp"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -43,5 +45,15 @@ func TestSettleSurvivesCrash(t *testing.T) {
 	w.waitIdle(10 * time.Second)
 	if got := w.replies(user); len(got) != 3 {
 		t.Fatalf("extra replies after the burst: %q", got)
+	}
+
+	// The funnel of this traffic, from the counters committed with each
+	// turn, through the admin API: the burst started one session.
+	out, code := w.cli("stats", "--since", "1d")
+	if code != 0 || !regexp.MustCompile(`(?m)^listen\s+1\s+0\s+0\s+0\s+0$`).MatchString(out) {
+		t.Fatalf("dmflow admin stats: exit %d\n%s", code, out)
+	}
+	if out, code := w.cli("stats", "--graph"); code != 0 || !strings.Contains(out, "listen : listen (entered 1)") {
+		t.Fatalf("dmflow admin stats --graph: exit %d\n%s", code, out)
 	}
 }
