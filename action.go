@@ -128,4 +128,8 @@ const (
 	NoticeHandoffStarted  = "handoff.started"
 	NoticeHandoffEnded    = "handoff.ended"
 	NoticeVarCaptured     = "variable.captured"
+	// NoticeExperimentAssigned: a flow's split assigned the user a variant
+	// of an A/B experiment for the first time (data: experiment, variant,
+	// flow, state).
+	NoticeExperimentAssigned = "experiment.assigned"
 )

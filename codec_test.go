@@ -19,8 +19,10 @@ func TestRecordRoundTrip(t *testing.T) {
 			"name": "Ann", "budget": 1200, "ratio": 0.5, "ok": true,
 			"tags": []any{"pricing", 2}, "nested": map[string]any{"n": 7}, "none": nil,
 		},
-		Timers:  []dmflow.Timer{{ID: "t1", Name: "menu", Due: now.Add(time.Hour)}},
-		Updated: now, Version: 4,
+		Timers:   []dmflow.Timer{{ID: "t1", Name: "menu", Due: now.Add(time.Hour)}},
+		Settling: []dmflow.Event{{Key: "m:1", Kind: dmflow.KindMessage, Text: "hi", Time: now}},
+		Variants: map[string]string{"welcome_v2": "b"},
+		Updated:  now, Version: 4,
 	}
 	b, err := dmflow.MarshalRecord(in)
 	if err != nil {
@@ -53,8 +55,12 @@ func TestRecordCorrupt(t *testing.T) {
 
 func TestSessionCloneIsDeep(t *testing.T) {
 	s := &dmflow.Session{Vars: map[string]any{"tags": []any{"a"}, "m": map[string]any{"k": 1}},
-		Handoff: &dmflow.Handoff{Reason: "x"}}
+		Handoff: &dmflow.Handoff{Reason: "x"}, Variants: map[string]string{"e": "a"}, Settling: []dmflow.Event{{Text: "hi"}}}
 	c := s.Clone()
+	c.Variants["e"], c.Settling[0].Text = "b", "ho"
+	if s.Variants["e"] != "a" || s.Settling[0].Text != "hi" {
+		t.Fatal("Clone shares Variants or Settling with the original")
+	}
 	c.Vars["tags"].([]any)[0] = "b"
 	c.Vars["m"].(map[string]any)["k"] = 2
 	c.Handoff.Reason = "y"

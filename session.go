@@ -56,9 +56,18 @@ type Session struct {
 	// Deferred holds user events that arrived while Pending was set and the
 	// action's while_pending policy is "queue"; the engine replays them in
 	// order right after the action's result (bounded; oldest kept).
-	Deferred []Event  `json:"deferred,omitempty"`
-	Ended    bool     `json:"ended,omitempty"` // reached an end state
-	Profile  *Profile `json:"profile,omitempty"`
+	Deferred []Event `json:"deferred,omitempty"`
+	// Settling holds the messages of a burst while a settle window is open
+	// (the flow's or state's `settle`): the engine merges them into one
+	// turn (MergeMessages) when the window's timer fires or another kind of
+	// event arrives. Durable like the rest of the session, so a restart
+	// mid-window loses nothing.
+	Settling []Event `json:"settling,omitempty"`
+	// Variants records the user's variant of each A/B experiment a flow's
+	// `split` assigned (experiment → variant), so the assignment sticks.
+	Variants map[string]string `json:"variants,omitempty"`
+	Ended    bool              `json:"ended,omitempty"` // reached an end state
+	Profile  *Profile          `json:"profile,omitempty"`
 	// LastInbound is the time of the user's last message or postback; it opens
 	// Instagram's 24 h messaging window.
 	LastInbound time.Time `json:"last_inbound,omitzero"`
@@ -127,6 +136,15 @@ func (s *Session) Clone() *Session {
 	}
 	if s.Deferred != nil {
 		c.Deferred = append([]Event(nil), s.Deferred...)
+	}
+	if s.Settling != nil {
+		c.Settling = append([]Event(nil), s.Settling...)
+	}
+	if s.Variants != nil {
+		c.Variants = make(map[string]string, len(s.Variants))
+		for k, v := range s.Variants {
+			c.Variants[k] = v
+		}
 	}
 	if s.Profile != nil {
 		p := *s.Profile

@@ -39,6 +39,7 @@ type Store interface {
 	Actions
 	Tokens
 	PersonalData
+	Stats
 	// Close releases the store. In-flight leases are dropped, and their work
 	// becomes claimable again (immediately for a single-process store, after
 	// the lease expires for a shared one).
@@ -152,6 +153,9 @@ type Commit struct {
 	Outbox  []Outgoing
 	Notices []Notice
 	Actions []ActionCall
+	// Counts are the turn's funnel counters, added to the hour of Now in
+	// the same transaction (see Stats).
+	Counts []Count
 	// Failed, when set, marks the item failed with this reason instead of done
 	// (it moves to the FailedInbox list). Session changes are still applied.
 	Failed string

@@ -14,6 +14,9 @@ type Turn struct {
 	Replies []Outgoing   `json:"replies,omitempty"`
 	Actions []ActionCall `json:"actions,omitempty"`
 	Notices []Notice     `json:"notices,omitempty"`
+	// Counts are the funnel counters of the step (states entered,
+	// transitions taken, handoffs, failed asks, drop-offs).
+	Counts []Count `json:"counts,omitempty"`
 	// Trace explains the step: which trigger or transition matched, which
 	// expressions were evaluated with what result.
 	Trace []TraceEntry `json:"trace,omitempty"`

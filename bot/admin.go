@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/internal/secure"
@@ -67,6 +69,7 @@ func (b *Bot) AdminHandler(token string) http.Handler {
 	mux.HandleFunc("GET /admin/failed", b.adminFailed)
 	mux.HandleFunc("POST /admin/reload", b.adminReload)
 	mux.HandleFunc("POST /admin/replay", b.adminReplay)
+	mux.HandleFunc("GET /admin/stats", b.adminStats)
 	return bearer(token, mux)
 }
 
@@ -269,4 +272,61 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeJSONError(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// adminStats serves a flow's funnel from the committed counters:
+// ?since=7d (a Go duration or whole days; default all) &flow=F (default
+// main). The answer holds the per-state and per-transition counts and the
+// Mermaid graph annotated with them.
+func (b *Bot) adminStats(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var since time.Time
+	if v := q.Get("since"); v != "" {
+		d, err := sinceDuration(v)
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, err)
+			return
+		}
+		since = b.now().Add(-d)
+	}
+	eng, ok := b.Engine().(funnelEngine)
+	if !ok {
+		writeJSONError(w, http.StatusServiceUnavailable, errors.New("the engine does not build funnels"))
+		return
+	}
+	flow, err := eng.FlowName(q.Get("flow"))
+	if err != nil {
+		writeJSONError(w, http.StatusNotFound, err)
+		return
+	}
+	rows, err := b.store.FunnelStats(r.Context(), dmflow.StatsQuery{Since: since, Flow: flow})
+	if err != nil {
+		writeJSONError(w, statusOf(err), err)
+		return
+	}
+	report, err := eng.FunnelReport(flow, rows)
+	if err != nil {
+		writeJSONError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, report)
+}
+
+// funnelEngine is what the admin API needs to build funnels
+// (engine.Engine implements it).
+type funnelEngine interface {
+	FlowName(flow string) (string, error)
+	FunnelReport(flow string, rows []dmflow.StatRow) (any, error)
+}
+
+// sinceDuration parses a look-back: a positive Go duration or whole days ("7d").
+func sinceDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 && n <= 3650 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("since: want a duration like 7d or 12h, got %q", s)
 }

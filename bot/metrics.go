@@ -26,6 +26,8 @@ type metrics struct {
 	tokenExpiry          *prometheus.GaugeVec
 	tokenRefreshFailed   *prometheus.CounterVec
 	personal             *personalMetrics
+	experiments          *prometheus.CounterVec
+	funnel               *prometheus.CounterVec
 }
 
 func newMetrics(b *Bot) *metrics {
@@ -49,6 +51,8 @@ func newMetrics(b *Bot) *metrics {
 	m.tokenExpiry = f.gaugeVec("dmflow_token_expiry_timestamp_seconds", "When each account's access token expires (Unix time).", "account")
 	m.tokenRefreshFailed = f.counterVec("dmflow_token_refresh_failures_total", "Failed refreshes of an account's access token; alert on any increase (the token stops working at its expiry).", "account")
 	m.personal = newPersonalMetrics(f)
+	m.funnel = f.counterVec("dmflow_funnel_total", "Funnel counters of committed turns: states entered, transitions (edges) taken, handoffs, failed asks, drop-offs. Names come from the flow files, so the labels are bounded.", "kind", "flow", "name")
+	m.experiments = f.counterVec("dmflow_experiment_assignments_total", "Users assigned a variant of an A/B experiment by a flow's split (committed turns). Labels come from the flow files, so they are bounded.", "experiment", "variant")
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(depthGauge("dmflow_inbox_depth", "Inbox items not done yet.", func(ctx context.Context) (int, error) {
 		return b.store.InboxDepth(ctx)
@@ -153,4 +157,24 @@ func (b *Bot) SetTokenExpiry(account string, expires time.Time) {
 // alert can fire well before the token expires.
 func (b *Bot) TokenRefreshFailed(account string) {
 	b.metrics.tokenRefreshFailed.WithLabelValues(account).Inc()
+}
+
+// countAssignments counts the A/B variants a committed turn assigned: the
+// experiments whose variant the session before did not have.
+func (m *metrics) countAssignments(before, after *dmflow.Session) {
+	if after == nil || len(after.Variants) == 0 {
+		return
+	}
+	for exp, v := range after.Variants {
+		if before == nil || before.Variants[exp] != v {
+			m.experiments.WithLabelValues(exp, v).Inc()
+		}
+	}
+}
+
+// countFunnel adds a committed turn's funnel counters.
+func (m *metrics) countFunnel(cs []dmflow.Count) {
+	for _, c := range cs {
+		m.funnel.WithLabelValues(c.Kind, c.Flow, c.Name).Inc()
+	}
 }

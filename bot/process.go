@@ -69,7 +69,7 @@ func (b *Bot) commitFor(ctx context.Context, s *dmflow.Session, ev *dmflow.Event
 		b.log.Error("event failed", "user", ev.SessionKey().String(), "event", ev.Key, "kind", ev.Kind, "err", err)
 		return dmflow.Commit{Failed: err.Error(), Now: now}
 	}
-	c := dmflow.Commit{Session: turn.Session, Delete: turn.Delete, Outbox: turn.Replies, Actions: turn.Actions, Now: now}
+	c := dmflow.Commit{Session: turn.Session, Delete: turn.Delete, Outbox: turn.Replies, Actions: turn.Actions, Counts: turn.Counts, Now: now}
 	if b.cfg.NoticeURL != "" {
 		c.Notices = turn.Notices
 	}
@@ -93,6 +93,8 @@ func (b *Bot) commit(ctx context.Context, it *dmflow.InboxItem, s *dmflow.Sessio
 		return fmt.Errorf("bot: commit %s %s: %w", c.Key, it.Event.Key, err)
 	}
 	b.metrics.processing.Observe(time.Since(start).Seconds())
+	b.metrics.countAssignments(s, c.Session)
+	b.metrics.countFunnel(c.Counts)
 	b.afterCommit(it, &c)
 	return nil
 }

@@ -50,6 +50,9 @@ A/U is a session key: business account id / user id.
   compact               rewrite the bbolt file without freed pages (after forget; pauses the store briefly)
   backup FILE           write a consistent copy of the bbolt file to FILE
   stranded PATH         sessions whose flow state no longer exists in the flows at PATH
+  stats                 the funnel from real traffic: per state entered, left, dropped off,
+                        handed off, failed asks; per transition how often
+                        (--since 7d, --flow F, --graph: the flow graph annotated with the counts)
 
 Lists print as a table, replay as text, everything else as JSON; --json
 prints JSON always.
@@ -68,6 +71,9 @@ func adminCmd(o *Options) *Command {
 			fs.String("state", "", "sessions: only sessions in this state")
 			fs.Int("limit", 100, "most items listed")
 			fs.String("quick", "", "send: quick-reply titles, comma-separated")
+			fs.String("since", "", "stats: only the last DURATION (e.g. 7d, 12h; default all)")
+			fs.String("flow", "", "stats: this flow (default the main flow)")
+			fs.Bool("graph", false, "stats: print the Mermaid graph annotated with the counts")
 		},
 		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
 			return runAdmin(ctx, fs, args, stdio, o)
@@ -157,6 +163,7 @@ var adminCommands = map[string]adminOp{
 	"forget":      {1, keyed(http.MethodPost, "/forget", "")},
 	"export":      {1, keyed(http.MethodGet, "/export", "")},
 	"compact":     {0, (*adminClient).compact},
+	"stats":       {0, (*adminClient).stats},
 	"backup":      {1, (*adminClient).backup},
 	"stranded":    {1, (*adminClient).stranded},
 }
@@ -166,10 +173,19 @@ func (c *adminClient) dispatch(ctx context.Context, fs *flag.FlagSet, args []str
 	if !ok {
 		return configErrorf("unknown command %q (see dmflow admin --help)", args[0])
 	}
-	if op.args >= 0 && len(args)-1 != op.args {
-		return configErrorf("%s takes %d argument(s), got %d", args[0], op.args, len(args)-1)
+	rest := args[1:]
+	if op.args < 0 { // the command parses its own flags (history)
+		return op.run(c, ctx, fs, rest)
 	}
-	return op.run(c, ctx, fs, args[1:])
+	// Flags may follow the command too: dmflow admin stats --since 7d.
+	if err := fs.Parse(rest); err != nil {
+		return configErrorf("%s: %v", args[0], err)
+	}
+	rest = fs.Args()
+	if len(rest) != op.args {
+		return configErrorf("%s takes %d argument(s), got %d", args[0], op.args, len(rest))
+	}
+	return op.run(c, ctx, fs, rest)
 }
 
 // sessionPath turns "A/U" into the session's admin path.

@@ -24,4 +24,3 @@ func TestSchemaCommand(t *testing.T) {
 		}
 	}
 }
-

@@ -71,5 +71,11 @@ func engineOptions(cfg *serveConfig) *engine.Options {
 	// The per-step trace costs about half of an untraced step; only the
 	// sandbox studio shows live traces (admin replay asks for them per call).
 	// Notices are only built when outgoing webhooks will carry them.
-	return &engine.Options{HandoffRelease: release, NoTrace: !cfg.Sandbox(), NoNotices: cfg.NotifyURL == ""}
+	// Drop-off timers feed the funnels of production traffic; the studio's
+	// timer list stays the flow's own.
+	dropOff := cfg.DropOff
+	if cfg.Sandbox() {
+		dropOff = 0
+	}
+	return &engine.Options{HandoffRelease: release, NoTrace: !cfg.Sandbox(), NoNotices: cfg.NotifyURL == "", DropOff: dropOff}
 }

@@ -48,6 +48,15 @@ func (st *step) ownDeferred() []dmflow.Event {
 	return st.s.Deferred
 }
 
+// ownSettling is ownTimers for the messages held by a settle window.
+func (st *step) ownSettling() []dmflow.Event {
+	if !st.own.settling {
+		st.s.Settling = cloneGrow(st.s.Settling)
+		st.own.settling = true
+	}
+	return st.s.Settling
+}
+
 // nilIfEmpty is s, or nil when s is empty (as Session.Clone copies it).
 func nilIfEmpty[S ~[]E, E any](s S) S {
 	if len(s) == 0 {

@@ -62,6 +62,12 @@ type Options struct {
 	// the trace; a production server can do without. WithTrace overrides it
 	// for one call. Default false: every step is traced.
 	NoTrace bool
+	// DropOff, when positive, arms a durable timer after each message or
+	// postback while the session waits for the next one; when it fires
+	// (no further input within DropOff) the turn counts a drop-off at the
+	// session's state (dmflow.CountDroppedOff) and changes nothing else.
+	// Default 0: off (serve turns it on; see --dropoff).
+	DropOff time.Duration
 	// NoNotices leaves Turn.Notices empty. Set it when nothing consumes
 	// notices (no outgoing webhook is configured). Default false.
 	NoNotices bool
@@ -220,7 +226,8 @@ type stateInfo struct {
 	atime   string
 	release string
 	ret     string
-	timer   string // Timer.Name of the state's timeout
+	timer   string   // Timer.Name of the state's timeout
+	split   []string // fsm event of each split variant, in declared order
 	// boxedName is the state's name as notice data, boxed once.
 	boxedName any
 }
@@ -359,6 +366,23 @@ func (m *machine) compileState(b *flows.Bundle, st *flows.State) error {
 	if h := st.Handoff; h != nil && h.Next != nil {
 		if si.release, err = edge("release", h.Next, "handoff released", h.Pos); err != nil {
 			return err
+		}
+	}
+	if sp := st.Split; sp != nil {
+		total := 0
+		for _, v := range sp.Variants {
+			total += max(v.Weight, 0)
+		}
+		for _, v := range sp.Variants {
+			label := "split " + sp.Experiment + ": " + v.Name
+			if total > 0 {
+				label += " (" + strconv.FormatFloat(100*float64(max(v.Weight, 0))/float64(total), 'f', -1, 64) + "%)"
+			}
+			ev, err := edge("split:"+v.Name, v.Goto, label, v.Pos)
+			if err != nil {
+				return err
+			}
+			si.split = append(si.split, ev)
 		}
 	}
 	if st.Next != nil {

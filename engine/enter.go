@@ -20,6 +20,7 @@ func (st *step) enter(name string) {
 	s := st.s
 	s.State, s.Attempts, s.Ended, s.Pending = name, 0, false, nil
 	st.trace("enter", si.pos, si.visit)
+	st.count(dmflow.CountEntered, name)
 	if st.notifying {
 		data := make(map[string]any, 2)
 		data["flow"], data["state"] = st.m.boxedName, si.boxedName
@@ -42,10 +43,48 @@ func (st *step) enter(name string) {
 		st.end()
 	case x.Return:
 		st.ret()
+	case x.Split != nil:
+		st.split(si)
 	case x.Ask != nil || len(x.On) > 0:
 		// wait for the next event
 	default:
 		st.cont.ev = si.next // "" = wait (a timeout-only state)
+	}
+}
+
+// split assigns the user a variant of the state's experiment (the one
+// recorded in the session if it is still a variant of this split, else
+// flows.SplitSpec.Pick) and goes to the variant's state.
+func (st *step) split(si *stateInfo) {
+	sp, s := si.st.Split, st.s
+	v := sp.Variant(s.Variants[sp.Experiment])
+	if v == nil {
+		if v = sp.Pick(s.Key.User); v == nil {
+			return // no variant has a weight: flows rejects such a split
+		}
+		vs := make(map[string]string, len(s.Variants)+1)
+		for k, x := range s.Variants {
+			vs[k] = x
+		}
+		vs[sp.Experiment] = v.Name
+		s.Variants = vs
+		if _, ok := st.env["user"]; ok && st.envM != nil {
+			st.env["user"] = st.userEnv()
+		}
+		if st.notifying {
+			data := make(map[string]any, 4)
+			data["experiment"], data["variant"] = sp.Experiment, v.Name
+			data["flow"], data["state"] = st.m.boxedName, si.boxedName
+			st.notice(dmflow.NoticeExperimentAssigned, data)
+		}
+		st.tracef("split", st.pos(v.Pos), "experiment ", sp.Experiment, ": assigned variant ", v.Name)
+	} else {
+		st.tracef("split", st.pos(v.Pos), "experiment ", sp.Experiment, ": variant ", v.Name, " (assigned before)")
+	}
+	for i, x := range sp.Variants {
+		if x == v {
+			st.cont.ev = si.split[i]
+		}
 	}
 }
 

@@ -20,6 +20,9 @@ import (
 // either stays fixed for the env's lifetime or updates the env (setVar,
 // pin) or invalidates it (envM = nil) when it changes.
 
+// noVariants is `user.variants` of a user in no experiment (read only).
+var noVariants = map[string]string{}
+
 // noResponse is `response` outside an action's save, boxed once.
 var noResponse any = flows.ResponseEnv{}
 
@@ -129,6 +132,10 @@ func (st *step) userEnv() map[string]any {
 	}
 	clear(u)
 	u["id"], u["account"], u["handed_off"] = s.Key.User, s.Key.Account, s.Handoff != nil
+	u["variants"] = noVariants
+	if s.Variants != nil {
+		u["variants"] = s.Variants
+	}
 	if p := s.Profile; p != nil {
 		if p.Username != "" {
 			u["username"] = p.Username

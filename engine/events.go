@@ -26,6 +26,9 @@ func (st *step) handoff(reason *flows.Template, by string, release time.Duration
 
 func (st *step) startHandoff(reason, by string, release time.Duration) {
 	s := st.s
+	if s.State != "" {
+		st.count(dmflow.CountHandoff, s.State)
+	}
 	s.Handoff = &dmflow.Handoff{Since: st.now, Reason: reason, By: by}
 	s.Deferred = nil
 	st.envM = nil // user.handed_off changed
@@ -132,6 +135,15 @@ func (st *step) timer() error {
 	s.Timers = append(s.Timers[:idx:idx], s.Timers[idx+1:]...)
 	if len(s.Timers) == 0 {
 		s.Timers = nil
+	}
+	if t.Name == dropOffTimer {
+		return st.droppedOff()
+	}
+	if t.Name == dmflow.SettleTimer {
+		if len(s.Settling) == 0 {
+			return nil
+		}
+		return st.settled("the settle window is over")
 	}
 	if t.Name == handoffTimer {
 		if s.Handoff == nil {

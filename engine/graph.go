@@ -20,7 +20,7 @@ func (e *Engine) Graph(flow, format string) (string, error) {
 	}
 	switch format {
 	case "", "mermaid":
-		return m.mermaid(), nil
+		return m.mermaid(nil), nil
 	case "dot":
 		return m.dot(), nil
 	}
@@ -40,20 +40,26 @@ func (si *stateInfo) kindNote() string {
 		return "action"
 	case x.Call != nil:
 		return "call " + x.Call.Flow
+	case x.Split != nil:
+		return "split " + x.Split.Experiment
 	case x.Ask != nil:
 		return "ask " + x.Ask.Var
 	}
 	return ""
 }
 
-func (m *machine) mermaid() string {
+func (m *machine) mermaid(fu *Funnel) string {
 	var b strings.Builder
 	b.WriteString("stateDiagram-v2\n")
 	fmt.Fprintf(&b, "    [*] --> %s\n", mermaidID(m.flow.Start))
 	for _, name := range stateOrder(m.flow) {
 		si := m.states[name]
-		if note := si.kindNote(); note != "" {
-			fmt.Fprintf(&b, "    %s : %s (%s)\n", mermaidID(name), name, note)
+		note := si.kindNote()
+		if fs := fu.state(name); fs != nil {
+			note = strings.TrimPrefix(note+", "+fs.summary(), ", ")
+		}
+		if note != "" {
+			fmt.Fprintf(&b, "    %s : %s (%s)\n", mermaidID(name), name, mermaidLabel(note))
 		}
 		if si.st.End || (si.st.Return) {
 			fmt.Fprintf(&b, "    %s --> [*]\n", mermaidID(name))
@@ -68,7 +74,11 @@ func (m *machine) mermaid() string {
 			from = "any_" + strings.TrimPrefix(ed.Name, "@")
 			fmt.Fprintf(&b, "    state \"any state\" as %s\n", from)
 		}
-		fmt.Fprintf(&b, "    %s --> %s : %s\n", from, mermaidID(ed.To), mermaidLabel(ed.Label))
+		label := ed.Label
+		if fu != nil {
+			label += " ×" + strconv.FormatInt(fu.edge(ed.Name), 10)
+		}
+		fmt.Fprintf(&b, "    %s --> %s : %s\n", from, mermaidID(ed.To), mermaidLabel(label))
 	}
 	return b.String()
 }

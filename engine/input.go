@@ -171,6 +171,7 @@ func (st *step) invalid(si *stateInfo) error {
 	s := st.s
 	s.Attempts++
 	n := s.Attempts
+	st.count(dmflow.CountAskFailed, si.st.Name)
 	if a.MaxAttempts > 0 && n >= a.MaxAttempts && si.fail != "" {
 		if n <= len(a.Retry) {
 			st.say(a.Retry[n-1 : n])

@@ -75,13 +75,20 @@ type stepCall struct {
 	err     error
 	// budget bounds the step's expression evaluation (flows.BudgetVar).
 	budget flows.Budget
+	// merged is the message a closed settle window merged (st.ev points here).
+	merged dmflow.Event
+	// input is set once the step handled a person's message or postback
+	// (not held by a settle window): the drop-off timer restarts.
+	sawInput bool
+	// updated is the input session's Updated (kept by a drop-off timer).
+	updated time.Time
 }
 
 // owned says which parts of st.s the step may modify in place. A step
 // starts from a shallow copy of its input session and copies a map or slice
 // on its first write (copy-on-write), so the input is never mutated and an
 // unchanged part costs nothing.
-type owned struct{ vars, timers, stack, deferred bool }
+type owned struct{ vars, timers, stack, deferred, settling bool }
 
 // turnSession allocates a Turn and its Session together.
 type turnSession struct {
@@ -147,21 +154,27 @@ func (st *step) run(in *dmflow.Session, ev *dmflow.Event) error {
 			return nil
 		}
 		st.e.initSession(st.s, ev.SessionKey(), st.now)
-		st.own = owned{vars: true, timers: true, stack: true, deferred: true}
+		st.own = owned{vars: true, timers: true, stack: true, deferred: true, settling: true}
 	} else {
 		*st.s = *in
+		st.updated = in.Updated
 		if st.s.Vars == nil {
 			st.s.Vars = map[string]any{}
 			st.own.vars = true
 		}
 		st.s.Stack, st.s.Timers, st.s.Deferred = nilIfEmpty(in.Stack), nilIfEmpty(in.Timers), nilIfEmpty(in.Deferred)
+		st.s.Settling = nilIfEmpty(in.Settling)
 	}
 	st.s.Updated = st.now
 	st.turn.Session = st.s
 	if err := st.handle(); err != nil {
 		return err
 	}
-	return st.drain()
+	if err := st.drain(); err != nil {
+		return err
+	}
+	st.dropOffTimer()
+	return nil
 }
 
 func isAdmin(ev *dmflow.Event, ops ...string) bool {
@@ -183,8 +196,16 @@ func (st *step) setEvent(ev *dmflow.Event) {
 	st.trace("event", "", string(ev.Kind))
 }
 
-// handle dispatches the current event.
+// handle dispatches the current event. An event that does not join an
+// open settle window closes it first: the held messages are handled as one
+// turn, then the event.
 func (st *step) handle() error {
+	if len(st.s.Settling) > 0 && !st.joinsWindow() {
+		if err := st.settled("a " + string(st.ev.Kind) + " event arrived"); err != nil {
+			return err
+		}
+		st.setEvent(&st.evIn)
+	}
 	switch st.ev.Kind {
 	case dmflow.KindAdmin:
 		return st.admin()
@@ -212,6 +233,14 @@ func (st *step) user(replay bool) error {
 	}
 	if s.Pending != nil {
 		return st.whilePending()
+	}
+	if !replay && st.ev.Settlable() {
+		if w := st.settleWindow(); w > 0 {
+			return st.hold(w)
+		}
+	}
+	if st.cls == classInput {
+		st.sawInput = true
 	}
 	if s.State == "" || s.Ended || st.e.machines[s.Flow] == nil {
 		return st.begin()
@@ -408,6 +437,7 @@ func (st *step) follow() error {
 			st.use(c.m, c.from)
 		}
 		st.edge(c.ev)
+		st.count(dmflow.CountEdge, c.ev)
 		err := st.f.Event(st.ctx, c.ev, st.args...)
 		if _, same := err.(fsm.NoTransitionError); err != nil && !same {
 			return fmt.Errorf("fsm %s: %w", st.m.flow.Name, err)

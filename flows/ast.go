@@ -47,6 +47,11 @@ type Flow struct {
 	// Params are the variables a caller passes when it calls this flow as a
 	// sub-flow (subset of Vars).
 	Params []string
+	// Settle merges a burst of messages into one turn: messages that arrive
+	// within Settle after the first one are handled together (0 = off). A
+	// state's own Settle overrides it.
+	Settle    time.Duration
+	SettlePos Pos
 	// Warnings are the static-check warnings about this flow.
 	Warnings ErrorList
 }
@@ -85,21 +90,49 @@ type Var struct {
 //     capture (valid input is stored, invalid input reprompts), then On
 //     transitions in order, then Next.
 type State struct {
-	Name     string
-	Pos      Pos
-	Set      []*Assign
-	Say      []*ReplySpec
-	Ask      *Ask
-	On       []*Transition
-	Next     *Target
-	Timeout  *Timeout
-	Handoff  *HandoffSpec
-	End      bool
-	Call     *Call
-	Return   bool
-	Action   *ActionSpec
+	Name    string
+	Pos     Pos
+	Set     []*Assign
+	Say     []*ReplySpec
+	Ask     *Ask
+	On      []*Transition
+	Next    *Target
+	Timeout *Timeout
+	Handoff *HandoffSpec
+	End     bool
+	Call    *Call
+	Return  bool
+	Action  *ActionSpec
+	// Split sends the session on to one of several variants of an A/B
+	// experiment, chosen deterministically per user (see SplitSpec).
+	Split    *SplitSpec
 	Describe string // optional note shown in graphs and the studio
+	// Settle, when set, overrides the flow's Settle while the session waits
+	// in this state (0 turns settling off here).
+	Settle *time.Duration
+	// SettlePos is the position of the settle key (valid when Settle is set).
+	SettlePos Pos
 }
+
+// SplitSpec is an A/B experiment: entering the state assigns the user to
+// one variant by weight (the first time; the assignment is kept in the
+// session) and goes to that variant's state at once.
+type SplitSpec struct {
+	Pos        Pos
+	Experiment string // [a-z0-9_-]+; also the metrics label
+	Variants   []*Variant
+}
+
+// Variant is one arm of a split.
+type Variant struct {
+	Pos    Pos
+	Name   string // [a-z0-9_-]+, unique in the split
+	Weight int    // >= 0; the share is Weight / sum of the weights
+	Goto   *Target
+}
+
+// MaxSettle bounds `settle`: a longer window makes the bot look absent.
+const MaxSettle = time.Minute
 
 // Target is where a transition goes: a state of the same flow.
 type Target struct {

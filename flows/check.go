@@ -70,9 +70,12 @@ func (c *checker) reachability() {
 // state checks one state's shape.
 func (c *checker) state(s *State) {
 	waits := s.Ask != nil || len(s.On) > 0
-	terminal := s.Action != nil || s.Call != nil || s.Handoff != nil || s.End || s.Return
+	terminal := s.Action != nil || s.Call != nil || s.Handoff != nil || s.End || s.Return || s.Split != nil
 	if !waits && !terminal && s.Next == nil && s.Timeout == nil {
-		c.e.errorf(s.Pos, "state %s is a dead end: it needs ask, on, next, timeout, action, call, handoff, end or return", s.Name)
+		c.e.errorf(s.Pos, "state %s is a dead end: it needs ask, on, next, timeout, action, call, handoff, end, return or split", s.Name)
+	}
+	if s.Settle != nil && !waits {
+		c.e.errorf(s.SettlePos, "state %s: settle needs ask or on (it merges the messages a waiting state receives)", s.Name)
 	}
 	if s.Ask != nil && len(s.On) == 0 && s.Next == nil {
 		c.e.errorf(s.Ask.Pos, "state %s: ask needs next or on (where does the flow go after a valid answer?)", s.Name)

@@ -16,8 +16,8 @@ var (
 
 // Allowed keys, per YAML mapping.
 var (
-	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states"}
-	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action"}
+	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle"}
+	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action", "split", "settle"}
 	varKeys   = []string{"type", "default"}
 	trigKeys  = []string{"keywords", "when", "set", "say", "goto", "handoff"}
 	onKeys    = []string{"keywords", "when", "set", "say", "goto"}
@@ -27,6 +27,8 @@ var (
 	callKeys  = []string{"flow", "args", "save", "return"}
 	actKeys   = []string{"name", "http", "go", "args", "timeout", "retries", "save", "next", "on_error", "on_timeout", "while_pending"}
 	httpKeys  = []string{"method", "url", "headers", "body"}
+	splitKeys = []string{"experiment", "variants"}
+	varntKeys = []string{"name", "weight", "goto"}
 )
 
 func (d *decoder) decodeFlow(doc *yaml.Node) *Flow {
@@ -74,6 +76,84 @@ func (d *decoder) flowScalars(f *Flow, m *fields) {
 	n := m.get("start")
 	f.Start, _ = d.str(n, "start")
 	f.StartPos = d.pos(n)
+	if n := m.get("settle"); n != nil {
+		f.Settle, _ = d.settle(n)
+		f.SettlePos = d.pos(n)
+	}
+}
+
+// settle decodes a settle window: a duration up to MaxSettle, or 0s / off.
+func (d *decoder) settle(n *yaml.Node) (time.Duration, bool) {
+	if s, ok := d.str(n, "settle"); !ok {
+		return 0, false
+	} else if s == "0" || s == "0s" || s == "off" {
+		return 0, true
+	}
+	v, ok := d.duration(n, "settle")
+	if !ok {
+		return 0, false
+	}
+	if v > MaxSettle {
+		d.errorf(d.pos(n), "settle must be at most %s (0s or off turns it off), got %s", fmtDuration(MaxSettle), fmtDuration(v))
+		return 0, false
+	}
+	return v, true
+}
+
+// split decodes a state's A/B split.
+func (d *decoder) split(n *yaml.Node) *SplitSpec {
+	if n == nil {
+		return nil
+	}
+	m := d.mapping(n, "split", splitKeys...)
+	if !d.require(n, m, "split", "experiment", "variants") {
+		return nil
+	}
+	sp := &SplitSpec{Pos: d.pos(n)}
+	if v := m.get("experiment"); v != nil {
+		if name, ok := d.str(v, "split experiment"); ok {
+			if !nameRE.MatchString(name) {
+				d.errorf(d.pos(v), "split experiment %q must match [a-z0-9_-]+", name)
+			}
+			sp.Experiment = name
+		}
+	}
+	seen := map[string]*Variant{}
+	total := 0
+	for _, item := range d.seq(m.get("variants"), "split variants") {
+		vm := d.mapping(item, "variant", varntKeys...)
+		if !d.require(item, vm, "variant", "name", "weight", "goto") {
+			continue
+		}
+		v := &Variant{Pos: d.pos(item)}
+		if name, ok := d.str(vm.get("name"), "variant name"); ok {
+			if !nameRE.MatchString(name) {
+				d.errorf(d.pos(vm.get("name")), "variant name %q must match [a-z0-9_-]+", name)
+			}
+			if prev := seen[name]; prev != nil {
+				d.errorf(d.pos(vm.get("name")), "variant %q is already declared at %s", name, prev.Pos)
+			}
+			seen[name] = v
+			v.Name = name
+		}
+		if w, ok := d.integer(vm.get("weight"), "variant weight"); ok {
+			if w < 0 || w > 1_000_000 {
+				d.errorf(d.pos(vm.get("weight")), "variant weight must be between 0 and 1000000, got %d", w)
+			} else {
+				v.Weight = w
+				total += w
+			}
+		}
+		v.Goto = d.target(vm.get("goto"), "goto")
+		sp.Variants = append(sp.Variants, v)
+	}
+	if len(sp.Variants) > 0 && total == 0 {
+		d.errorf(sp.Pos, "split %s: the variants' weights add up to 0 (at least one needs a weight above 0)", sp.Experiment)
+	}
+	if m.has("variants") && len(sp.Variants) == 0 {
+		d.errorf(d.pos(m.get("variants")), "split %s needs at least one variant", sp.Experiment)
+	}
+	return sp
 }
 
 func (d *decoder) vars(n *yaml.Node) {
@@ -220,19 +300,25 @@ func (d *decoder) state(st *State, n *yaml.Node) {
 	}
 	st.Call = d.call(m.get("call"))
 	st.Action = d.action(m.get("action"), st.Name)
+	st.Split = d.split(m.get("split"))
+	if v := m.get("settle"); v != nil {
+		if w, ok := d.settle(v); ok {
+			st.Settle, st.SettlePos = &w, d.pos(v)
+		}
+	}
 	d.exclusive(st, m)
 }
 
 // exclusive reports states combining phases that cannot run together.
 func (d *decoder) exclusive(st *State, m *fields) {
 	var kinds []string
-	for _, k := range []string{"action", "call", "handoff", "end", "return"} {
+	for _, k := range []string{"action", "call", "handoff", "end", "return", "split"} {
 		if v := m.get(k); v != nil && !(v.Tag == "!!bool" && v.Value == "false") {
 			kinds = append(kinds, k)
 		}
 	}
 	if len(kinds) > 1 {
-		d.errorf(st.Pos, "state %s: %s cannot be combined (a state does at most one of action, call, handoff, end, return)", st.Name, strings.Join(kinds, " and "))
+		d.errorf(st.Pos, "state %s: %s cannot be combined (a state does at most one of action, call, handoff, end, return, split)", st.Name, strings.Join(kinds, " and "))
 	}
 	if len(kinds) == 0 {
 		return

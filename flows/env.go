@@ -60,6 +60,9 @@ type UserEnv struct {
 	Name     string `expr:"name"`
 	// HandedOff is set while a human has the conversation.
 	HandedOff bool `expr:"handed_off"`
+	// Variants are the user's A/B variants by experiment (see `split`):
+	// `user.variants.welcome_v2 == "b"`; "" for an experiment not assigned yet.
+	Variants map[string]string `expr:"variants"`
 }
 
 // ResponseEnv is `response` in an action's `save` expressions.

@@ -32,8 +32,13 @@ func nonNil(es []edge) []edge {
 
 func (s *State) edges() []edge {
 	waits := s.Ask != nil || len(s.On) > 0
-	terminal := s.Action != nil || s.Call != nil || s.Handoff != nil || s.End || s.Return
+	terminal := s.Action != nil || s.Call != nil || s.Handoff != nil || s.End || s.Return || s.Split != nil
 	out := []edge{{s.Name, "next", s.Next, !waits && !terminal}}
+	if s.Split != nil {
+		for _, v := range s.Split.Variants {
+			out = append(out, edge{s.Name, "split goto", v.Goto, true})
+		}
+	}
 	for _, t := range s.On {
 		out = append(out, edge{s.Name, "goto", t.Goto, false})
 	}

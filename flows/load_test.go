@@ -174,5 +174,5 @@ func ExampleLoad() {
 	}
 	main := b.Flows[b.Main]
 	fmt.Println(b.Main, main.Version, main.Start, len(main.States), len(b.Warnings))
-	// Output: lead-capture 3 greet 13 0
+	// Output: lead-capture 3 greet 14 0
 }

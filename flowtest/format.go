@@ -28,7 +28,10 @@ type transcript struct {
 	Start   *startSpec
 	Clock   time.Time
 	Mocks   map[string]*Mock // by action name, for the whole transcript
-	Steps   []*step
+	// Variants pins A/B variants (experiment → variant) for user_id, as if
+	// a split had assigned them before the first step.
+	Variants map[string]string
+	Steps    []*step
 }
 
 type profileSpec struct {
@@ -203,7 +206,7 @@ func parseTranscripts(file string, src []byte) ([]*transcript, error) {
 	return out, nil
 }
 
-var transcriptKeys = []string{"name", "flows", "flow", "user_id", "profile", "start", "clock", "mock", "steps"}
+var transcriptKeys = []string{"name", "flows", "flow", "user_id", "profile", "start", "clock", "mock", "steps", "variants"}
 
 func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 	if !p.mapping(n, "transcript", transcriptKeys) {
@@ -239,6 +242,12 @@ func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 			p.clock(v, &t.Clock)
 		case "mock":
 			t.Mocks = p.mocks(v)
+		case "variants":
+			if v.Kind != yaml.MappingNode {
+				p.errf(v, "variants must be a mapping of experiment to variant")
+				return
+			}
+			p.decode(v, &t.Variants)
 		case "steps":
 			steps = v
 		}

@@ -221,7 +221,7 @@ func (r *Runner) join(ctx context.Context, users *transcriptUsers, e *engine.Eng
 func (r *Runner) config(e *engine.Engine, t *transcript, user string, clock time.Time, stepMocks *map[string]*Mock) Config {
 	key := dmflow.SessionKey{Account: "test-account", User: user}
 	cfg := Config{Engine: e, Key: key, Clock: clock, OnTurn: r.cov.visit(e)}
-	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "") {
+	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "" || t.Variants != nil) {
 		f := e.Flow(t.Flow)
 		s := &dmflow.Session{Key: key, Vars: map[string]any{}, Created: t.Clock, Updated: t.Clock}
 		if f != nil {
@@ -235,6 +235,9 @@ func (r *Runner) config(e *engine.Engine, t *transcript, user string, clock time
 		}
 		if t.Profile != nil {
 			s.Profile = &dmflow.Profile{Username: t.Profile.Username, Name: t.Profile.Name, Fetched: t.Clock}
+		}
+		if t.Variants != nil {
+			s.Variants = maps.Clone(t.Variants)
 		}
 		cfg.Start = s
 	}

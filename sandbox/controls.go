@@ -292,5 +292,11 @@ func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, err)
 		return
 	}
+	if r.URL.Query().Get("stats") == "1" {
+		if err := s.withFunnel(r.Context(), e, g); err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, g)
 }

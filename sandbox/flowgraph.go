@@ -1,11 +1,13 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
 )
@@ -19,6 +21,32 @@ type FlowGraph struct {
 	Mermaid string      `json:"mermaid"`
 	States  []GraphNode `json:"states"`
 	Edges   []GraphEdge `json:"edges"`
+	// Funnel holds the counts of the studio's traffic (api/graph?stats=1):
+	// Mermaid is then the graph annotated with them.
+	Funnel *engine.Funnel `json:"funnel,omitempty"`
+}
+
+// withFunnel annotates g with the funnel counters the pipeline committed
+// (the same counters `dmflow admin stats` reads from a production server).
+func (s *Sandbox) withFunnel(ctx context.Context, e *engine.Engine, g *FlowGraph) error {
+	st, ok := s.cfg.Sessions.(dmflow.Stats)
+	if !ok {
+		return errors.New("sandbox: the store keeps no funnel counters")
+	}
+	rows, err := st.FunnelStats(ctx, dmflow.StatsQuery{Flow: g.Flow})
+	if err != nil {
+		return err
+	}
+	f, err := e.Funnel(g.Flow, rows)
+	if err != nil {
+		return err
+	}
+	text, err := e.FunnelGraph(f)
+	if err != nil {
+		return err
+	}
+	g.Funnel, g.Mermaid = f, text
+	return nil
 }
 
 // GraphNode is a state: ID is its Mermaid id.

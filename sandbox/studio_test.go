@@ -322,6 +322,7 @@ func TestStudioOperatorMessage(t *testing.T) {
 	m = waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool {
 		return m.From == sandbox.FromEngine && m.Step.Session != nil && m.Step.Session.Handoff != nil
 	})
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return s.Handoff != nil })
 	if code := call(t, env, "POST", "api/operator", `{"user":"u1","text":"Anna here"}`, nil); code != http.StatusAccepted {
 		t.Fatalf("operator message, handed off, after 25 h: %d", code)
 	}
@@ -338,6 +339,7 @@ func TestStudioOperatorMessage(t *testing.T) {
 	waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool {
 		return m.From == sandbox.FromEngine && m.Step.Session != nil && m.Step.Session.Handoff == nil
 	})
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return s.Handoff == nil })
 	if code := call(t, env, "POST", "api/operator", `{"user":"u1","text":"too late"}`, nil); code != http.StatusConflict {
 		t.Fatalf("operator message after 8 days, handoff released: %d", code)
 	}
@@ -378,5 +380,28 @@ func TestStudioExportsAConversationAsTest(t *testing.T) {
 	}
 	if code := call(t, env, "GET", "api/transcript?user=", "", &e); code != 400 {
 		t.Fatalf("export without a user: %d", code)
+	}
+}
+
+// TestStudioGraphCounts: api/graph?stats=1 draws the funnel of the studio's
+// traffic from the counters the pipeline commits (dmflow admin stats' source).
+func TestStudioGraphCounts(t *testing.T) {
+	env := leadCapture(t)
+	if code := call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hi"}`, nil); code != 200 {
+		t.Fatalf("send: %d", code)
+	}
+	stepTo(t, env.Sandbox, "u1", 0, "greet")
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return s.State == "greet" })
+	var g sandbox.FlowGraph
+	if code := call(t, env, "GET", "api/graph?stats=1", "", &g); code != 200 || g.Funnel == nil {
+		t.Fatalf("graph with counts: %d %+v", code, g)
+	}
+	for _, st := range g.Funnel.States {
+		if st.State == "greet" && st.Entered != 1 {
+			t.Errorf("greet entered %d times, want 1", st.Entered)
+		}
+	}
+	if !strings.Contains(g.Mermaid, "greet (ask name, entered 1)") {
+		t.Errorf("the graph is not annotated:\n%s", g.Mermaid)
 	}
 }

@@ -216,6 +216,7 @@ func commitBatch(c dmflow.Commit) (*pgx.Batch, error) {
 	if err := queueOutbox(b, c); err != nil {
 		return nil, err
 	}
+	queueCounts(b, c)
 	return b, queueActions(b, c)
 }
 

@@ -49,7 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) dmflow.Store) {
 		{"Inbox", inboxTests}, {"Lease", leaseTests}, {"Commit", commitTests},
 		{"Timers", timerTests}, {"Sessions", sessionTests}, {"Outbox", outboxTests},
 		{"Actions", actionTests}, {"Tokens", tokenTests}, {"Copies", copyTests},
-		{"Personal", personalTests},
+		{"Personal", personalTests}, {"Stats", statsTests},
 		{"Concurrency", concurrencyTests}, {"Cluster", clusterTests},
 	}
 	for _, g := range groups {

@@ -127,6 +127,7 @@ async function start() {
   $("flow").hidden = !studio;
   if (studio) {
     initControls(() => active, () => { flow.forget(); refreshFlow(active); });
+    $("flow-counts").onchange = (e) => { flow.setCounts(e.target.checked); refreshFlow(active); };
     $("flow-select").onchange = async (e) => {
       await flow.showFlow(e.target.value);
       const st = steps.get(active);

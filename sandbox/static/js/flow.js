@@ -24,8 +24,17 @@ function fixLabels(svg) {
 
 export function forget() { graphs.clear(); }
 
+// With counts on, the graph shows the funnel of the studio's traffic (the
+// counters the pipeline commits with each turn, as `dmflow admin stats`
+// shows them for a production server) and is fetched afresh every time.
+let counts = false;
+export function setCounts(on) { counts = on; graphs.clear(); shown = null; }
+
 async function graphOf(flow) {
-  if (!graphs.has(flow)) graphs.set(flow, await get("api/graph?flow=" + encodeURIComponent(flow)));
+  if (counts || !graphs.has(flow)) {
+    graphs.set(flow, await get("api/graph?flow=" + encodeURIComponent(flow) + (counts ? "&stats=1" : "")));
+    if (counts) shown = null;
+  }
   return graphs.get(flow);
 }
 
@@ -104,6 +113,9 @@ export function showSession(s, now) {
   if (s.stack && s.stack.length) fact(dl, "call stack", s.stack.map((f) => f.flow + "/" + f.state).join(" → "));
   fact(dl, "handoff", s.handoff ? "to a human since " + new Date(s.handoff.since).toLocaleTimeString() + " (" + (s.handoff.by || "") + (s.handoff.reason ? ": " + s.handoff.reason : "") + ")" : "no");
   if (s.pending) fact(dl, "pending action", s.pending.name);
+  const variants = Object.keys(s.variants || {}).sort();
+  if (variants.length) fact(dl, "A/B variants", variants.map((k) => k + ": " + s.variants[k]).join(", "));
+  if ((s.settling || []).length) fact(dl, "settle window", s.settling.length + " message(s) held: " + s.settling.map((e) => JSON.stringify(e.text || "")).join(" / "));
   Object.keys(s.vars || {}).sort().forEach((k) => {
     const tr = el("tr");
     tr.append(el("th", "", k), el("td", "", JSON.stringify(s.vars[k])));

@@ -294,6 +294,8 @@ type sessRest struct {
 	Pending  *dmflow.ActionCall `json:"pending,omitempty"`
 	Deferred []dmflow.Event     `json:"deferred,omitempty"`
 	Profile  *dmflow.Profile    `json:"profile,omitempty"`
+	Settling []dmflow.Event     `json:"settling,omitempty"`
+	Variants map[string]string  `json:"variants,omitempty"`
 }
 
 func (e *enc) session(s *dmflow.Session) {
@@ -333,8 +335,8 @@ func (e *enc) session(s *dmflow.Session) {
 	e.time(s.Created)
 	e.time(s.Updated)
 	e.uvarint(s.Version)
-	r := sessRest{Handoff: s.Handoff, Pending: s.Pending, Deferred: s.Deferred, Profile: s.Profile}
-	e.rest(&r, r.Handoff == nil && r.Pending == nil && len(r.Deferred) == 0 && r.Profile == nil)
+	r := sessRest{Handoff: s.Handoff, Pending: s.Pending, Deferred: s.Deferred, Profile: s.Profile, Settling: s.Settling, Variants: s.Variants}
+	e.rest(&r, r.Handoff == nil && r.Pending == nil && len(r.Deferred) == 0 && r.Profile == nil && len(r.Settling) == 0 && len(r.Variants) == 0)
 }
 
 // eventRest holds an Event's rarely set fields.
@@ -686,6 +688,7 @@ func (d *dec) session(s *dmflow.Session) {
 	var r sessRest
 	if d.rest(&r) {
 		s.Handoff, s.Pending, s.Deferred, s.Profile = r.Handoff, r.Pending, r.Deferred, r.Profile
+		s.Settling, s.Variants = r.Settling, r.Variants
 		if s.Pending != nil {
 			for k, v := range s.Pending.Args {
 				s.Pending.Args[k] = dmflow.NormalizeValue(v)

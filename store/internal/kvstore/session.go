@@ -53,6 +53,9 @@ func (s *Store) commit(tx Tx, c *dmflow.Commit) error {
 	if err := enqueueAll(tx, c); err != nil {
 		return err
 	}
+	if err := addCounts(tx, c); err != nil {
+		return err
+	}
 	return finishItem(tx, ls, c, uk)
 }
 
