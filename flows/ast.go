@@ -228,6 +228,10 @@ type ReplySpec struct {
 	Typing       string // "on" | "off"
 	Seen         bool
 	React        *Template // reaction to the user's last message ("love" or an emoji; "" = unreact)
+	// PublicReply is a public reply under the comment being handled;
+	// Moderate hides, unhides or deletes it (dmflow.Moderate*).
+	PublicReply *Template
+	Moderate    string
 }
 
 // QuickReplySpec is a quick-reply chip.

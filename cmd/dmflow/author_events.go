@@ -34,7 +34,7 @@ func eventFor(in *input, key dmflow.SessionKey, now time.Time, mid string, taps 
 		ev.ReplyTo = &dmflow.ReplyTo{StoryID: orDefault(in.ID, "story-1"), StoryURL: in.URL}
 	case "comment":
 		ev.Kind, ev.Text, ev.Key = dmflow.KindComment, in.Text, "c:"+mid
-		ev.Comment = &dmflow.Comment{ID: orDefault(in.ID, "comment-"+mid), MediaID: orDefault(in.MediaID, "media-1")}
+		ev.Comment = &dmflow.Comment{ID: orDefault(in.ID, "comment-"+mid), MediaID: orDefault(in.MediaID, "media-1"), Username: in.Title}
 	case "reaction":
 		ev.Kind, ev.Key = dmflow.KindReaction, "r:"+mid
 		ev.Reaction = &dmflow.Reaction{MID: "bot-last", Action: orDefault(in.Action, "react"), Reaction: in.Title, Emoji: in.Text}

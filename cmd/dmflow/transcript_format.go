@@ -116,6 +116,10 @@ type replyWant struct {
 	// Undelivered: the messaging window refuses the reply (serve
 	// dead-letters it); compared by diffs.replies, not mismatches.
 	Undelivered *bool
+	// PublicReply and Moderate match a public comment reply's text and a
+	// moderation action (hide, unhide, delete).
+	PublicReply *string
+	Moderate    *string
 }
 
 // chipWant matches a quick reply or a button: a bare string is its title.
@@ -340,7 +344,7 @@ func (p *tparser) input(k string, v *yaml.Node) *input {
 	case "attachment":
 		p.fields(v, k, "type", map[string]*string{"type": &in.Type, "url": &in.URL, "text": &in.Text})
 	case "comment":
-		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "id": &in.ID, "media_id": &in.MediaID})
+		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "id": &in.ID, "media_id": &in.MediaID, "username": &in.Title})
 	case "story_reply":
 		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "story_id": &in.ID, "url": &in.URL})
 	case "reaction":
