@@ -99,6 +99,10 @@ type State struct {
 	Return   bool
 	Action   *ActionSpec
 	Describe string // optional note shown in graphs and the studio
+	// RefreshProfile: input arriving while the session waits here is
+	// stepped with a freshly fetched profile ("follow us, then tap Check
+	// again"), whatever the age of the cached one.
+	RefreshProfile bool
 }
 
 // Target is where a transition goes: a state of the same flow.

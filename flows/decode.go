@@ -17,7 +17,7 @@ var (
 // Allowed keys, per YAML mapping.
 var (
 	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states"}
-	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action"}
+	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action", "refresh_profile"}
 	varKeys   = []string{"type", "default"}
 	trigKeys  = []string{"keywords", "when", "set", "say", "goto", "handoff"}
 	onKeys    = []string{"keywords", "when", "set", "say", "goto"}
@@ -220,6 +220,12 @@ func (d *decoder) state(st *State, n *yaml.Node) {
 	}
 	st.Call = d.call(m.get("call"))
 	st.Action = d.action(m.get("action"), st.Name)
+	if v := m.get("refresh_profile"); v != nil {
+		st.RefreshProfile, _ = d.boolean(v, "refresh_profile")
+		if st.RefreshProfile && st.Ask == nil && len(st.On) == 0 {
+			d.errorf(d.pos(v), "state %s: refresh_profile needs a state that waits (ask or on): the profile is fetched again when input arrives there", st.Name)
+		}
+	}
 	d.exclusive(st, m)
 }
 

@@ -65,6 +65,15 @@ type UserEnv struct {
 	Name     string `expr:"name"`
 	// HandedOff is set while a human has the conversation.
 	HandedOff bool `expr:"handed_off"`
+	// Profile fields from Instagram's User Profile API. Each is missing
+	// (nil) while unknown — no consent yet, a failed lookup, a field the
+	// platform left out — so compare with == true, or use ?? false.
+	FollowsBusiness bool      `expr:"is_user_follow_business"`
+	BusinessFollows bool      `expr:"is_business_follow_user"`
+	FollowerCount   int       `expr:"follower_count"`
+	Verified        bool      `expr:"is_verified_user"`
+	ProfilePic      string    `expr:"profile_pic"`
+	ProfileFetched  time.Time `expr:"profile_fetched"` // when the profile was fetched
 }
 
 // ResponseEnv is `response` in an action's `save` expressions.

@@ -128,3 +128,22 @@ func TestCommentErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestProfileFollowFields: the follow-gating fields come through when
+// Instagram sends them and stay unknown (nil) when it leaves them out.
+func TestProfileFollowFields(t *testing.T) {
+	srv, c := setup(t, igtest.Config{}, nil)
+	yes, no, n := true, false, 1234
+	srv.SetProfile(user, igtest.UserProfile{Username: "jane", FollowsBusiness: &yes, BusinessFollows: &no,
+		FollowerCount: &n, Verified: &no, ProfilePic: "https://cdn.example/p.jpg"})
+	srv.SetProfile("u2", igtest.UserProfile{Username: "bob"})
+	p, err := c.Profile(context.Background(), acct, user)
+	if err != nil || p.FollowsBusiness == nil || !*p.FollowsBusiness || *p.BusinessFollows || *p.FollowerCount != 1234 ||
+		*p.Verified || p.ProfilePic != "https://cdn.example/p.jpg" {
+		t.Fatalf("Profile = %+v, %v", p, err)
+	}
+	p, err = c.Profile(context.Background(), acct, "u2")
+	if err != nil || p.FollowsBusiness != nil || p.FollowerCount != nil || p.Verified != nil {
+		t.Fatalf("left-out fields must stay unknown: %+v, %v", p, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/bot"
 )
 
 // stepper is the engine as the authoring tools use it.
@@ -32,6 +33,31 @@ type conversation struct {
 	save func(ctx context.Context, s *dmflow.Session) (*dmflow.Session, error)
 	// onTurn sees every turn (coverage).
 	onTurn func(*dmflow.Turn)
+	// platform is what Instagram answers for the user's profile (nil: the
+	// lookup fails, e.g. no consent); the session gets it when the bot
+	// would fetch it (bot.ProfileDue).
+	platform *dmflow.Profile
+}
+
+// withProfile gives the session the platform's profile before ev is
+// stepped, by the bot's rule (bot.ProfileDue, bot.DefaultProfileTTL).
+func (c *conversation) withProfile(ev *dmflow.Event) {
+	if c.platform == nil {
+		return
+	}
+	refresh := false
+	if r, ok := c.eng.(bot.ProfileRefresher); ok && c.sess != nil {
+		refresh = r.RefreshesProfile(c.sess.Flow, c.sess.State)
+	}
+	if !bot.ProfileDue(c.sess, ev, c.now, bot.DefaultProfileTTL, refresh) {
+		return
+	}
+	p := c.platform.Clone()
+	p.Fetched = c.now
+	if c.sess == nil {
+		c.sess = &dmflow.Session{Key: c.key, Created: c.now}
+	}
+	c.sess.Profile = &p
 }
 
 // outcome is what one input produced, over all the steps it took (the
@@ -66,6 +92,7 @@ func (c *conversation) send(ctx context.Context, in *input) (*outcome, error) {
 
 // step runs one event and answers the action calls it makes.
 func (c *conversation) step(ctx context.Context, ev dmflow.Event, out *outcome) error {
+	c.withProfile(&ev)
 	queue := []dmflow.Event{ev}
 	for n := 0; len(queue) > 0; n++ {
 		if n == maxChain {

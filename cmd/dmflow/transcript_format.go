@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dmflow/dmflow"
 	"gopkg.in/yaml.v3"
 )
 
@@ -30,9 +31,28 @@ type transcript struct {
 	Steps   []*step
 }
 
+// profileSpec is what Instagram's User Profile API answers for the user;
+// unset fields are unknown.
 type profileSpec struct {
-	Username string `yaml:"username"`
-	Name     string `yaml:"name"`
+	Username        string `yaml:"username"`
+	Name            string `yaml:"name"`
+	FollowsBusiness *bool  `yaml:"is_user_follow_business"`
+	BusinessFollows *bool  `yaml:"is_business_follow_user"`
+	FollowerCount   *int   `yaml:"follower_count"`
+	Verified        *bool  `yaml:"is_verified_user"`
+	ProfilePic      string `yaml:"profile_pic"`
+}
+
+var profileKeys = []string{"username", "name", "is_user_follow_business", "is_business_follow_user",
+	"follower_count", "is_verified_user", "profile_pic"}
+
+// profile returns the platform profile spec describes, fetched at now.
+func (spec *profileSpec) profile(now time.Time) *dmflow.Profile {
+	p := dmflow.Profile{Username: spec.Username, Name: spec.Name, FollowsBusiness: spec.FollowsBusiness,
+		BusinessFollows: spec.BusinessFollows, FollowerCount: spec.FollowerCount, Verified: spec.Verified,
+		ProfilePic: spec.ProfilePic, Fetched: now}
+	p = p.Clone()
+	return &p
 }
 
 // startSpec positions the session before the first step (no enter phase runs).
@@ -55,8 +75,12 @@ type step struct {
 	Line, Col int
 	// As is the user the step speaks as and checks ("" = the transcript's
 	// user_id); each user has a session of its own.
-	As    string
-	In    *input // nil: expectations only
+	As string
+	// Profile, when set, is what Instagram answers for the user's profile
+	// from this step on (e.g. after they followed the account); the session
+	// sees it when the bot would fetch it (bot.ProfileDue).
+	Profile *profileSpec
+	In      *input // nil: expectations only
 	Mocks map[string]*mockSpec
 	Want  expectations
 }
@@ -229,7 +253,7 @@ func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 		case "user_id":
 			p.decode(v, &t.UserID)
 		case "profile":
-			if p.mapping(v, "profile", []string{"username", "name"}) {
+			if p.mapping(v, "profile", profileKeys) {
 				t.Profile = new(profileSpec)
 				p.decode(v, t.Profile)
 			}
@@ -269,7 +293,7 @@ var inputKeys = []string{"user", "payload", "tap", "postback", "attachment", "co
 var expectKeys = []string{"bot", "no_reply", "state", "flow", "vars", "handoff", "ended", "actions", "mock"}
 
 func (p *tparser) step(n *yaml.Node) *step {
-	if !p.mapping(n, "step", append(append([]string{"as"}, inputKeys...), expectKeys...)) {
+	if !p.mapping(n, "step", append(append([]string{"as", "profile"}, inputKeys...), expectKeys...)) {
 		return nil
 	}
 	s := &step{Line: n.Line, Col: n.Column}
@@ -278,6 +302,13 @@ func (p *tparser) step(n *yaml.Node) *step {
 			p.decode(v, &s.As)
 			if strings.TrimSpace(s.As) == "" || strings.Contains(s.As, "/") {
 				p.errf(v, "as: want a user id (no \"/\"), got %q", s.As)
+			}
+			return
+		}
+		if k == "profile" {
+			if p.mapping(v, "profile", profileKeys) {
+				s.Profile = new(profileSpec)
+				p.decode(v, s.Profile)
 			}
 			return
 		}
@@ -291,7 +322,7 @@ func (p *tparser) step(n *yaml.Node) *step {
 		}
 		p.expect(&s.Want, s, k, v)
 	})
-	if s.In == nil && !s.Want.any() && s.Mocks == nil {
+	if s.In == nil && !s.Want.any() && s.Mocks == nil && s.Profile == nil {
 		p.errf(n, "empty step")
 	}
 	return s

@@ -145,7 +145,8 @@ func (r *testRun) newConversation(e *engine.Engine, t *transcript, user string, 
 			}
 		}
 		if t.Profile != nil {
-			s.Profile = &dmflow.Profile{Username: t.Profile.Username, Name: t.Profile.Name, Fetched: t.Clock}
+			s.Profile = t.Profile.profile(t.Clock)
+			c.platform = t.Profile.profile(t.Clock)
 		}
 		c.sess = s
 	}
@@ -166,6 +167,9 @@ func (r *testRun) newConversation(e *engine.Engine, t *transcript, user string, 
 // fires every user's due timers; the expectations see who's outcome.
 func (r *testRun) step(ctx context.Context, users *transcriptUsers, who string, s *step, defaults map[string]any) []string {
 	c, out := users.convs[who], &outcome{}
+	if s.Profile != nil {
+		c.platform = s.Profile.profile(c.now)
+	}
 	if s.In != nil && s.In.Kind == "advance" {
 		convs := make([]*conversation, len(users.order))
 		for i, u := range users.order {

@@ -94,10 +94,20 @@ type Server struct {
 	revoked     map[string]map[string]bool // account → withdrawn permissions
 }
 
-// UserProfile is what the double answers for GET /{igsid}.
+// UserProfile is what the double answers for GET /{igsid} (User Profile
+// API). Nil fields are left out of the answer, as Instagram may do.
 type UserProfile struct {
-	Username, Name string
+	Username, Name  string
+	ProfilePic      string
+	FollowsBusiness *bool // is_user_follow_business
+	BusinessFollows *bool // is_business_follow_user
+	FollowerCount   *int
+	Verified        *bool // is_verified_user
 }
+
+// profileFields are the fields GET /{igsid} knows; others are error 100.
+var profileFields = []string{"id", "name", "username", "profile_pic", "follower_count",
+	"is_user_follow_business", "is_business_follow_user", "is_verified_user"}
 
 type comment struct {
 	user    string
