@@ -81,8 +81,8 @@ type step struct {
 	// sees it when the bot would fetch it (bot.ProfileDue).
 	Profile *profileSpec
 	In      *input // nil: expectations only
-	Mocks map[string]*mockSpec
-	Want  expectations
+	Mocks   map[string]*mockSpec
+	Want    expectations
 }
 
 // input is something that happens to the conversation. Kind names the key it
