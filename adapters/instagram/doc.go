@@ -78,6 +78,24 @@
 //
 // igtest.Server enforces the same rules and answers the same errors.
 //
+// # Profiles (follow-gating)
+//
+// Client.Profile asks GET /{igsid}?fields=name,username,profile_pic,
+// follower_count,is_user_follow_business,is_business_follow_user,
+// is_verified_user. Source: "Instagram User Profile API"
+// (.../instagram-api-with-instagram-login/messaging-api/user-profile) and
+// the Messenger-flavour "User Profile API" page (Updated Apr 1, 2026),
+// which lists is_verified_user, follower_count, is_user_follow_business and
+// is_business_follow_user for v12.0+, and says: consent exists only after
+// the person sent a message, or clicked an ice breaker or the persistent
+// menu (a commenter who never wrote gets "User consent is required to
+// access user profile", code 230 in practice [third party]); name and
+// profile_pic can be null; the profile_pic URL expires after a few days; a
+// user who blocked the business cannot be read. Permissions
+// instagram_business_basic and instagram_business_manage_messages. Fields
+// left out stay nil (unknown); igtest answers error 100 for a field the
+// API does not have, and 230 without a profile.
+//
 // # OAuth and tokens
 //
 // OAuth implements Business Login for Instagram: AuthorizeURL, LoginHandler
