@@ -81,4 +81,17 @@ func TestCommentToDM(t *testing.T) {
 	if n := len(g.CommentActions()); n != 3 {
 		t.Fatalf("%d comment actions accepted, want 3", n)
 	}
+
+	// A Click-to-Instagram-Direct ad's first message lands in the ad
+	// welcome (entry: ad:<id>), an ig.me ref in an open thread too.
+	w.mustPost(w.wh.AdReferral(account, "u5", "m-ad-1", "Hi! Is this available?", "120210000000001", "spring"))
+	got := w.waitReplies("u5", 1, 20*time.Second)
+	if !strings.Contains(got[0], "You came from our launch ad") {
+		t.Fatalf("ad welcome: %q", got)
+	}
+	w.mustPost(w.wh.Referral(account, "u5", "launch"))
+	got = w.waitReplies("u5", 2, 20*time.Second)
+	if !strings.Contains(got[1], "You came from our launch ad") {
+		t.Fatalf("ig.me referral: %q", got)
+	}
 }
