@@ -96,6 +96,28 @@
 // left out stay nil (unknown); igtest answers error 100 for a field the
 // API does not have, and 230 without a profile.
 //
+// # Not implemented yet (issue 18), with what was found
+//
+//   - Welcome message flows for Click-to-Instagram-Direct ads exist for
+//     Instagram Login apps: POST /me/welcome_message_flows on
+//     graph.instagram.com with eligible_platforms ["instagram"], name and
+//     welcome_message_flow (messages with text and quick_replies);
+//     permissions instagram_business_basic and
+//     instagram_business_manage_messages; without a linked Facebook Page
+//     they are available only through Boost ads. Source: "Welcome Message
+//     Flows", .../instagram-api-with-instagram-login/welcome-message-ads
+//     (Updated Jun 30, 2026). The referral of the resulting conversation is
+//     parsed and routed (flows `entry:`); creating flows is not.
+//   - Conversation routing (pass, take, release, request thread control,
+//     thread_control on the Send API) is documented under the Messenger
+//     Platform's Instagram messaging ("Conversation Control APIs",
+//     developers.facebook.com/documentation/business-messaging/
+//     instagram-messaging/features/conversation-routing/apis, Updated Jul 2,
+//     2026) with graph.facebook.com and Page tokens; whether
+//     graph.instagram.com accepts it with Instagram User tokens was not
+//     verified. The handover and standby webhooks are parsed (KindHandover,
+//     Event.Standby); no thread-control call is made.
+//
 // # OAuth and tokens
 //
 // OAuth implements Business Login for Instagram: AuthorizeURL, LoginHandler
