@@ -15,6 +15,21 @@ const (
 	ReplyButtons    ReplyKind = "buttons"     // Text + Buttons (<= 3)
 	ReplyAction     ReplyKind = "action"      // Action: typing_on, typing_off, mark_seen (sent alone)
 	ReplyReact      ReplyKind = "react"       // React to MID with Reaction (empty Reaction = unreact)
+
+	// ReplyCommentReply is a public reply (Text) under the comment Comment:
+	// a new comment in the post's thread, not a message. It is not subject
+	// to the messaging windows (see Reply.OnComment).
+	ReplyCommentReply ReplyKind = "comment_reply"
+	// ReplyModerate hides, unhides or deletes the comment Comment
+	// (Action is one of the Moderate* constants).
+	ReplyModerate ReplyKind = "moderate"
+)
+
+// Comment moderation actions (Reply.Action of a ReplyModerate).
+const (
+	ModerateHide   = "hide"
+	ModerateUnhide = "unhide"
+	ModerateDelete = "delete"
 )
 
 // Sender actions.
@@ -36,6 +51,9 @@ const (
 	MaxButtonTextLen  = 640
 	MaxImages         = 10
 	MaxIceBreakers    = 4
+	// MaxCommentLen is the length in characters of a public comment reply
+	// (Instagram's limit for comments and captions).
+	MaxCommentLen = 2200
 )
 
 // Reply is one outgoing message, independent of its recipient. Flow files
@@ -52,6 +70,16 @@ type Reply struct {
 	MID          string       `json:"mid,omitempty"`      // ReplyReact: the message reacted to
 	Reaction     string       `json:"reaction,omitempty"` // ReplyReact: "love" or an emoji; "" unreacts
 	PostID       string       `json:"post_id,omitempty"`  // ReplyMediaShare
+	// Comment is the comment a ReplyCommentReply answers publicly or a
+	// ReplyModerate acts on.
+	Comment string `json:"comment_id,omitempty"`
+}
+
+// OnComment reports whether r acts on a comment in public (a public reply
+// or moderation) instead of sending a message: such replies go through the
+// outbox like messages but no messaging window applies to them.
+func (r Reply) OnComment() bool {
+	return r.Kind == ReplyCommentReply || r.Kind == ReplyModerate
 }
 
 // QuickReply is a chip under a text message. Type is "text" (default),

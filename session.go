@@ -107,10 +107,24 @@ type Handoff struct {
 }
 
 // Profile is what the platform tells about the customer.
+//
+// Every field may be unknown: the platform answers only for users who
+// gave consent (messaged the account, tapped an ice breaker or the menu),
+// and may leave fields out. Unknown fields are nil or "" and are missing
+// from `user` in flows.
 type Profile struct {
-	Username string    `json:"username,omitempty"`
-	Name     string    `json:"name,omitempty"`
-	Fetched  time.Time `json:"fetched,omitzero"`
+	Username string `json:"username,omitempty"`
+	Name     string `json:"name,omitempty"`
+	// FollowsBusiness is is_user_follow_business: the user follows the
+	// account. BusinessFollows is is_business_follow_user.
+	FollowsBusiness *bool `json:"is_user_follow_business,omitempty"`
+	BusinessFollows *bool `json:"is_business_follow_user,omitempty"`
+	FollowerCount   *int  `json:"follower_count,omitempty"`
+	Verified        *bool `json:"is_verified_user,omitempty"`
+	// ProfilePic is a CDN URL that expires within days (Meta): use it in
+	// replies, never store it elsewhere.
+	ProfilePic string    `json:"profile_pic,omitempty"`
+	Fetched    time.Time `json:"fetched,omitzero"`
 }
 
 // Clone returns a deep copy of s, so an engine step never mutates its input.
@@ -147,7 +161,7 @@ func (s *Session) Clone() *Session {
 		}
 	}
 	if s.Profile != nil {
-		p := *s.Profile
+		p := s.Profile.Clone()
 		c.Profile = &p
 	}
 	return &c
@@ -179,4 +193,24 @@ func cloneValue(v any) any {
 	default:
 		return v
 	}
+}
+
+// Clone returns a copy of p that shares no pointers with it.
+func (p Profile) Clone() Profile {
+	p.FollowsBusiness = cloneBool(p.FollowsBusiness)
+	p.BusinessFollows = cloneBool(p.BusinessFollows)
+	p.Verified = cloneBool(p.Verified)
+	if p.FollowerCount != nil {
+		n := *p.FollowerCount
+		p.FollowerCount = &n
+	}
+	return p
+}
+
+func cloneBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b
+	return &v
 }

@@ -33,6 +33,14 @@ func TestCheckWindow(t *testing.T) {
 		{"private reply 6d", 6 * 24 * time.Hour, "", true, true, "", 7 * 24 * time.Hour},
 		{"private reply 8d", 8 * 24 * time.Hour, "", true, false, "", 7 * 24 * time.Hour},
 	}
+	t.Run("comment replies and moderation have no window", func(t *testing.T) {
+		for _, r := range []dmflow.Reply{{Kind: dmflow.ReplyCommentReply, Text: "hi", Comment: "c1"}, {Kind: dmflow.ReplyModerate, Action: dmflow.ModerateHide, Comment: "c1"}} {
+			m := dmflow.Outgoing{To: dmflow.Recipient{ID: "u"}, Reply: r, LastInbound: now.Add(-90 * 24 * time.Hour)}
+			if w := dmflow.CheckWindow(m, now); !w.OK || !r.OnComment() {
+				t.Errorf("%s: %+v", r.Kind, w)
+			}
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := dmflow.Outgoing{To: dmflow.Recipient{ID: "u"}, Tag: tt.tag}

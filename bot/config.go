@@ -156,7 +156,7 @@ func (c *Config) setDefaults() {
 	setDur(&c.RetryBase, time.Second)
 	setDur(&c.RetryMax, 10*time.Minute)
 	setDur(&c.EchoGrace, 10*time.Second)
-	setDur(&c.ProfileTTL, 24*time.Hour)
+	setDur(&c.ProfileTTL, DefaultProfileTTL)
 	setDur(&c.ProfileTimeout, 2*time.Second)
 	setDur(&c.ProfileRetry, 10*time.Minute)
 	c.Retention.setDefaults()

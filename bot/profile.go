@@ -49,14 +49,18 @@ func (f *profileFailures) record(k dmflow.SessionKey, now time.Time) {
 // fetch; a failed or slow lookup is logged and the conversation goes on
 // with what it has. *cache holds the result across conflict retries.
 func (b *Bot) withProfile(ctx context.Context, s *dmflow.Session, ev *dmflow.Event, cache **dmflow.Profile) *dmflow.Session {
-	if b.cfg.Profiles == nil || (ev.Kind != dmflow.KindMessage && ev.Kind != dmflow.KindPostback) {
+	if b.cfg.Profiles == nil {
 		return s
 	}
 	now := b.now()
-	if s != nil && s.Profile != nil && now.Sub(s.Profile.Fetched) < b.cfg.ProfileTTL {
+	refresh := b.refreshState(s)
+	if !ProfileDue(s, ev, now, b.cfg.ProfileTTL, refresh) {
 		return s
 	}
 	if *cache == nil {
+		if pf, ok := b.cfg.Profiles.(ProfileForgetter); ok && refresh {
+			pf.ForgetProfile(ev.Account, ev.User) // past the adapter's cache too
+		}
 		*cache = b.fetchProfile(ctx, ev.SessionKey(), now)
 		if *cache == nil {
 			return s
@@ -88,4 +92,35 @@ func (b *Bot) fetchProfile(ctx context.Context, key dmflow.SessionKey, now time.
 		p.Fetched = now
 	}
 	return &p
+}
+
+// DefaultProfileTTL is Config.ProfileTTL's default.
+const DefaultProfileTTL = 24 * time.Hour
+
+// ProfileDue is the rule for when the customer's profile is fetched before
+// ev is stepped: only for messages and postbacks (the events that give
+// consent), when s has no profile or one fetched ttl or more ago, or always
+// when s waits in a state marked refresh_profile (refresh). The bot and the
+// authoring tools (`dmflow test`) share it.
+func ProfileDue(s *dmflow.Session, ev *dmflow.Event, now time.Time, ttl time.Duration, refresh bool) bool {
+	if ev.Kind != dmflow.KindMessage && ev.Kind != dmflow.KindPostback {
+		return false
+	}
+	return refresh || s == nil || s.Profile == nil || now.Sub(s.Profile.Fetched) >= ttl
+}
+
+// refreshState reports whether s waits in a state marked refresh_profile,
+// whose input is stepped with a freshly fetched profile.
+func (b *Bot) refreshState(s *dmflow.Session) bool {
+	if s == nil || s.State == "" {
+		return false
+	}
+	r, ok := b.Engine().(ProfileRefresher)
+	return ok && r.RefreshesProfile(s.Flow, s.State)
+}
+
+// ProfileRefresher is implemented by engines (engine.Engine) that mark
+// states whose input needs a fresh profile (refresh_profile in flows).
+type ProfileRefresher interface {
+	RefreshesProfile(flow, state string) bool
 }

@@ -145,3 +145,47 @@ func TestProfileOnlyForMessagesAndPostbacks(t *testing.T) {
 
 // The Instagram client is what serve plugs into Config.Profiles.
 var _ bot.Profiles = (*instagram.Client)(nil)
+
+// TestProfileRefreshState: input arriving in a refresh_profile state is
+// stepped with a freshly fetched profile, however young the cached one.
+func TestProfileRefreshState(t *testing.T) {
+	const src = `
+flow: gate
+start: hello
+states:
+  hello:
+    say: [{text: "hi {{ user.username }}"}]
+    next: check
+  check:
+    refresh_profile: true
+    on:
+      - say: [{text: "now {{ user.username }}"}]
+`
+	bf, err := flows.LoadFS(fstest.MapFS{"gate.yaml": {Data: []byte(src)}}, "gate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(bf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := &fakeProfiles{names: map[string]string{"ann": "ann.v1"}, lookups: map[string]int{}}
+	s := newSender()
+	cfg := testConfig(s)
+	cfg.Engine, cfg.Profiles = e, prof
+	b := start(t, cfg)
+	ingest(t, b, msg("ann", "a1", "hi"))
+	if got := s.waitSent(t); got.Text != "hi ann.v1" {
+		t.Fatalf("sent %q", got.Text)
+	}
+	prof.mu.Lock()
+	prof.names["ann"] = "ann.v2" // changed on the platform a moment later
+	prof.mu.Unlock()
+	ingest(t, b, msg("ann", "a2", "check again"))
+	if got := s.waitSent(t); got.Text != "now ann.v2" {
+		t.Fatalf("sent %q, want the refreshed profile", got.Text)
+	}
+	if n := prof.count("ann"); n != 2 {
+		t.Fatalf("%d lookups, want 2", n)
+	}
+}

@@ -166,6 +166,18 @@ func (e *Engine) Flow(name string) *flows.Flow {
 	return e.b.Flows[name]
 }
 
+// RefreshesProfile reports whether input arriving in the state is to be
+// stepped with a freshly fetched profile (`refresh_profile: true`); the
+// bot, which fetches profiles, asks before stepping.
+func (e *Engine) RefreshesProfile(flow, state string) bool {
+	f := e.Flow(flow)
+	if f == nil {
+		return false
+	}
+	st := f.States[state]
+	return st != nil && st.RefreshProfile
+}
+
 // Edge is one transition of a flow's state machine, as the engine feeds it to
 // looplab/fsm. Triggers have From "*" (any state).
 type Edge struct {

@@ -143,6 +143,24 @@ func (st *step) userEnv() map[string]any {
 		if p.Name != "" {
 			u["name"] = p.Name
 		}
+		if p.FollowsBusiness != nil {
+			u["is_user_follow_business"] = *p.FollowsBusiness
+		}
+		if p.BusinessFollows != nil {
+			u["is_business_follow_user"] = *p.BusinessFollows
+		}
+		if p.FollowerCount != nil {
+			u["follower_count"] = *p.FollowerCount
+		}
+		if p.Verified != nil {
+			u["is_verified_user"] = *p.Verified
+		}
+		if p.ProfilePic != "" {
+			u["profile_pic"] = p.ProfilePic
+		}
+		if !p.Fetched.IsZero() {
+			u["profile_fetched"] = p.Fetched
+		}
 	}
 	return u
 }

@@ -71,6 +71,11 @@ func (st *step) render(r *flows.ReplySpec) (dmflow.Reply, bool) {
 			mid = ""
 		}
 		return dmflow.Reply{Kind: dmflow.ReplyReact, MID: mid, Reaction: st.text(r.React)}, mid != ""
+	case r.PublicReply != nil:
+		rep := dmflow.Reply{Kind: dmflow.ReplyCommentReply, Text: st.text(r.PublicReply)}
+		return rep, rep.Text != ""
+	case r.Moderate != "":
+		return dmflow.Reply{Kind: dmflow.ReplyModerate, Action: r.Moderate}, true
 	}
 	return dmflow.Reply{}, false
 }
@@ -99,6 +104,24 @@ func (st *step) cards(cs []*flows.CardSpec) dmflow.Reply {
 	return rep
 }
 
+// onComment addresses a public reply or moderation to the comment being
+// handled; false (traced) when there is none, or for a public reply to a
+// live comment, which Instagram refuses ("use a private reply instead").
+func (st *step) onComment(out *dmflow.Outgoing, pos flows.Pos) bool {
+	ev := st.ev
+	switch {
+	case ev.Kind != dmflow.KindComment || ev.Comment == nil || ev.Comment.ID == "":
+		st.trace("skip", st.pos(pos), string(out.Reply.Kind)+" needs a comment event: dropped")
+		return false
+	case ev.Comment.Live && out.Reply.Kind == dmflow.ReplyCommentReply:
+		st.trace("skip", st.pos(pos), "live comments take no public reply (use a private reply): dropped")
+		return false
+	}
+	out.Reply.Comment = ev.Comment.ID
+	out.LastInbound = ev.Time
+	return true
+}
+
 // emit addresses a reply to the user, or for a comment event, as the one
 // private reply the comment allows.
 func (st *step) emit(rep dmflow.Reply, pos flows.Pos) {
@@ -106,7 +129,11 @@ func (st *step) emit(rep dmflow.Reply, pos flows.Pos) {
 	// Never tagged HUMAN_AGENT: that tag is for a person's message (an
 	// operator's, through the admin API), not for what a flow says.
 	out := dmflow.Outgoing{Key: s.Key, To: dmflow.Recipient{ID: s.Key.User}, Reply: rep, Cause: ev.Key, LastInbound: s.LastInbound}
-	if ev.Kind == dmflow.KindComment && ev.Comment != nil && ev.Comment.ID != "" {
+	if rep.OnComment() {
+		if !st.onComment(&out, pos) {
+			return
+		}
+	} else if ev.Kind == dmflow.KindComment && ev.Comment != nil && ev.Comment.ID != "" {
 		switch {
 		case rep.Kind == dmflow.ReplyAction || rep.Kind == dmflow.ReplyReact:
 			st.trace("skip", st.pos(pos), "sender actions cannot answer a comment")

@@ -352,6 +352,55 @@ states:
 	eq(t, "no window from a comment", c.s.LastInbound, time.Time{})
 }
 
+// TestCommentPublicReplyAndModeration: public replies and moderation go to
+// the comment being handled, do not use up its one private reply, and are
+// dropped (traced) where there is no comment or Instagram would refuse.
+func TestCommentPublicReplyAndModeration(t *testing.T) {
+	e := load(t, `
+flow: c
+start: s
+triggers:
+  - when: 'event.kind == "comment"'
+    goto: thanks
+states:
+  s:
+    on: [{say: [{public_reply: "not on a message"}, {moderate: hide}, {text: "?"}]}]
+  thanks:
+    say:
+      - public_reply: "Sent you a DM, {{ event.text }}"
+      - text: "here is the link"
+      - moderate: hide
+    next: s
+`)
+	c := newConv(t, e)
+	turn := c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "hello", Time: t0})
+	turn = c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "again", Time: t0})
+	eq(t, "message replies", texts(turn), []string{"?"})
+	if !hasTrace(turn, "skip", "needs a comment event") {
+		t.Errorf("dropped comment replies not traced:%s", traceText(turn))
+	}
+	ct := t0.Add(-time.Minute)
+	turn = c.step(dmflow.Event{Kind: dmflow.KindComment, Text: "PRICE", Time: ct, Comment: &dmflow.Comment{ID: "c1", MediaID: "p1"}})
+	var kinds []string
+	for _, o := range turn.Replies {
+		kinds = append(kinds, string(o.Reply.Kind)+":"+o.Reply.Comment+":"+o.To.CommentID)
+	}
+	eq(t, "kinds", kinds, []string{"comment_reply:c1:", "text::c1", "moderate:c1:"})
+	eq(t, "public text", turn.Replies[0].Reply.Text, "Sent you a DM, PRICE")
+	eq(t, "public to", turn.Replies[0].To, dmflow.Recipient{ID: "user1"})
+	eq(t, "action", turn.Replies[2].Reply.Action, dmflow.ModerateHide)
+
+	turn = c.step(dmflow.Event{Kind: dmflow.KindComment, Text: "live", Time: ct, Comment: &dmflow.Comment{ID: "c2", Live: true}})
+	kinds = nil
+	for _, o := range turn.Replies {
+		kinds = append(kinds, string(o.Reply.Kind))
+	}
+	eq(t, "live kinds", kinds, []string{"text", "moderate"})
+	if !hasTrace(turn, "skip", "live comments take no public reply") {
+		t.Errorf("live public reply not traced:%s", traceText(turn))
+	}
+}
+
 func TestTimeouts(t *testing.T) {
 	e := load(t, `
 flow: t

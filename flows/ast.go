@@ -112,6 +112,10 @@ type State struct {
 	Settle *time.Duration
 	// SettlePos is the position of the settle key (valid when Settle is set).
 	SettlePos Pos
+	// RefreshProfile: input arriving while the session waits here is
+	// stepped with a freshly fetched profile ("follow us, then tap Check
+	// again"), whatever the age of the cached one.
+	RefreshProfile bool
 }
 
 // SplitSpec is an A/B experiment: entering the state assigns the user to
@@ -274,6 +278,10 @@ type ReplySpec struct {
 	Typing       string // "on" | "off"
 	Seen         bool
 	React        *Template // reaction to the user's last message ("love" or an emoji; "" = unreact)
+	// PublicReply is a public reply under the comment being handled;
+	// Moderate hides, unhides or deletes it (dmflow.Moderate*).
+	PublicReply *Template
+	Moderate    string
 }
 
 // QuickReplySpec is a quick-reply chip.

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,8 +17,8 @@ var (
 
 // Allowed keys, per YAML mapping.
 var (
-	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle"}
-	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action", "split", "settle"}
+	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle", "entry"}
+	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action", "split", "settle", "refresh_profile"}
 	varKeys   = []string{"type", "default"}
 	trigKeys  = []string{"keywords", "when", "set", "say", "goto", "handoff"}
 	onKeys    = []string{"keywords", "when", "set", "say", "goto"}
@@ -55,6 +56,7 @@ func (d *decoder) decodeFlow(doc *yaml.Node) *Flow {
 	d.params(m.get("params"))
 	d.states(m.get("states"))
 	d.triggers(m.get("triggers"))
+	d.entry(m.get("entry"))
 	d.migrate(m.get("migrate"))
 	return f
 }
@@ -304,6 +306,12 @@ func (d *decoder) state(st *State, n *yaml.Node) {
 	if v := m.get("settle"); v != nil {
 		if w, ok := d.settle(v); ok {
 			st.Settle, st.SettlePos = &w, d.pos(v)
+		}
+	}
+	if v := m.get("refresh_profile"); v != nil {
+		st.RefreshProfile, _ = d.boolean(v, "refresh_profile")
+		if st.RefreshProfile && st.Ask == nil && len(st.On) == 0 {
+			d.errorf(d.pos(v), "state %s: refresh_profile needs a state that waits (ask or on): the profile is fetched again when input arrives there", st.Name)
 		}
 	}
 	d.exclusive(st, m)
@@ -782,4 +790,46 @@ func (d *decoder) goAction(a *ActionSpec, n *yaml.Node) {
 			d.errorf(a.Pos, "go action %s: missing required argument %q", a.Name, r)
 		}
 	}
+}
+
+var (
+	refRE  = regexp.MustCompile(`^[A-Za-z0-9_=-]+$`)
+	adIDRE = regexp.MustCompile(`^[0-9]{1,32}$`)
+)
+
+// entry decodes `entry:`, a mapping from an ig.me/ad ref (or "ad:<ad id>")
+// to a state: a referral carrying it goes there before any trigger. Each
+// pair becomes a trigger at the front of Triggers (`event.ref == "REF"` or
+// `event.ad_id == "ID"`, goto state), so it behaves like one everywhere.
+func (d *decoder) entry(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(d.pos(n), "entry must be a mapping of ref (or ad:ID) to state")
+		return
+	}
+	var out []*Transition
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		src := ""
+		if id, ok := strings.CutPrefix(k.Value, "ad:"); ok {
+			if !adIDRE.MatchString(id) {
+				d.errorf(d.pos(k), "entry %q: an ad id is digits (ad:6045…)", k.Value)
+				continue
+			}
+			src = "event.ad_id == " + strconv.Quote(id)
+		} else {
+			if len(k.Value) > 2083 || !refRE.MatchString(k.Value) {
+				d.errorf(d.pos(k), "entry %q: a ref is 1 to 2083 characters of A-Z a-z 0-9 _ - = (Instagram's ig.me ref)", k.Value)
+				continue
+			}
+			src = "event.ref == " + strconv.Quote(k.Value)
+		}
+		t := &Transition{Pos: d.pos(k), When: d.compile(k, src, 0, 0, scopeBase, true), Goto: d.target(v, "entry state")}
+		if t.When != nil && t.Goto != nil {
+			out = append(out, t)
+		}
+	}
+	d.flow.Triggers = append(out, d.flow.Triggers...)
 }

@@ -32,18 +32,23 @@ type EventEnv struct {
 	// video, audio, file, share, story_mention, reel, ig_reel.
 	Attachment string `expr:"attachment"`
 	// StoryReply is set when the message answers one of the account's stories.
-	StoryReply   bool      `expr:"story_reply"`
-	StoryMention bool      `expr:"story_mention"`
-	Reaction     string    `expr:"reaction"`        // reaction name or emoji
-	Unreact      bool      `expr:"unreact"`         // the reaction was removed
-	Ref          string    `expr:"ref"`             // referral ref (ig.me link or ad)
-	Source       string    `expr:"referral_source"` // ADS, SHORTLINKS, ...
-	AdID         string    `expr:"ad_id"`
-	CommentID    string    `expr:"comment_id"`
-	MediaID      string    `expr:"media_id"` // media commented on
-	Live         bool      `expr:"live"`     // live comment
-	Timer        string    `expr:"timer"`    // name of the timer that fired
-	Time         time.Time `expr:"time"`
+	StoryReply   bool   `expr:"story_reply"`
+	StoryMention bool   `expr:"story_mention"`
+	Reaction     string `expr:"reaction"`        // reaction name or emoji
+	Unreact      bool   `expr:"unreact"`         // the reaction was removed
+	Ref          string `expr:"ref"`             // referral ref (ig.me link or ad)
+	Source       string `expr:"referral_source"` // ADS, SHORTLINKS, ...
+	AdID         string `expr:"ad_id"`
+	CommentID    string `expr:"comment_id"`
+	MediaID      string `expr:"media_id"` // media commented on
+	Live         bool   `expr:"live"`     // live comment
+	// Username is the commenter's username (comment events).
+	Username string `expr:"username"`
+	// MediaType is the media_product_type of the commented media: FEED,
+	// REELS, STORY or AD ("" when not a comment or not sent).
+	MediaType string    `expr:"media_type"`
+	Timer     string    `expr:"timer"` // name of the timer that fired
+	Time      time.Time `expr:"time"`
 }
 
 // AttachmentEnv is one element of `event.attachments`.
@@ -63,6 +68,15 @@ type UserEnv struct {
 	// Variants are the user's A/B variants by experiment (see `split`):
 	// `user.variants.welcome_v2 == "b"`; "" for an experiment not assigned yet.
 	Variants map[string]string `expr:"variants"`
+	// Profile fields from Instagram's User Profile API. Each is missing
+	// (nil) while unknown — no consent yet, a failed lookup, a field the
+	// platform left out — so compare with == true, or use ?? false.
+	FollowsBusiness bool      `expr:"is_user_follow_business"`
+	BusinessFollows bool      `expr:"is_business_follow_user"`
+	FollowerCount   int       `expr:"follower_count"`
+	Verified        bool      `expr:"is_verified_user"`
+	ProfilePic      string    `expr:"profile_pic"`
+	ProfileFetched  time.Time `expr:"profile_fetched"` // when the profile was fetched
 }
 
 // ResponseEnv is `response` in an action's `save` expressions.
@@ -99,7 +113,7 @@ func NewEventEnv(ev *dmflow.Event) EventEnv {
 		e.Ref, e.Source, e.AdID = r.Ref, r.Source, r.AdID
 	}
 	if c := ev.Comment; c != nil {
-		e.CommentID, e.MediaID, e.Live = c.ID, c.MediaID, c.Live
+		e.CommentID, e.MediaID, e.Live, e.Username, e.MediaType = c.ID, c.MediaID, c.Live, c.Username, c.MediaType
 	}
 	if ev.Timer != nil {
 		e.Timer = ev.Timer.Name

@@ -10,9 +10,9 @@ import (
 )
 
 var (
-	replyKeys = []string{"when", "text", "quick_replies", "cards", "buttons", "image", "video", "audio", "file", "media", "images", "heart", "share", "typing", "seen", "react"}
+	replyKeys = []string{"when", "text", "quick_replies", "cards", "buttons", "image", "video", "audio", "file", "media", "images", "heart", "share", "typing", "seen", "react", "public_reply", "moderate"}
 	// replyKinds are the keys of which a reply has exactly one.
-	replyKinds  = []string{"text", "cards", "buttons", "image", "video", "audio", "file", "media", "images", "heart", "share", "typing", "seen", "react"}
+	replyKinds  = []string{"text", "cards", "buttons", "image", "video", "audio", "file", "media", "images", "heart", "share", "typing", "seen", "react", "public_reply", "moderate"}
 	qrKeys      = []string{"type", "title", "payload"}
 	cardKeys    = []string{"title", "subtitle", "image", "url", "buttons"}
 	buttonKeys  = []string{"title", "payload", "url"}
@@ -88,6 +88,20 @@ func (d *decoder) replyKind(r *ReplySpec, kind string, v *yaml.Node) {
 		r.React = d.template(v, "react", scopeBase)
 	case "typing":
 		r.Typing = d.onOff(v)
+	case "public_reply":
+		r.PublicReply = d.template(v, "public_reply", scopeBase)
+		d.limitChars(r.PublicReply, dmflow.MaxCommentLen, "public_reply")
+	case "moderate":
+		var ok bool
+		r.Moderate, ok = d.str(v, "moderate")
+		switch r.Moderate {
+		case dmflow.ModerateHide, dmflow.ModerateUnhide, dmflow.ModerateDelete:
+		default:
+			if !ok {
+				break
+			}
+			d.errorf(d.pos(v), "moderate must be hide, unhide or delete")
+		}
 	}
 }
 

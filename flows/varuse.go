@@ -211,7 +211,7 @@ func walkReplies(rs []*ReplySpec, fn func(*Expr)) {
 
 // templates lists every template of the reply.
 func (r *ReplySpec) templates() []*Template {
-	ts := []*Template{r.Text, r.Share, r.React}
+	ts := []*Template{r.Text, r.Share, r.React, r.PublicReply}
 	for _, q := range r.QuickReplies {
 		ts = append(ts, q.Title)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/store/mem"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	Answer AnswerFunc
 	// OnTurn sees every turn (coverage).
 	OnTurn func(*dmflow.Turn)
+	// Platform is what Instagram answers for the user's profile (nil: the
+	// lookup fails, e.g. no consent); SetPlatformProfile changes it.
+	Platform *dmflow.Profile
 }
 
 // Conversation runs one user's session through the real engine with a fake
@@ -56,12 +60,15 @@ type Conversation struct {
 	taps   []Tappable // what the user can tap now (see mergeTaps)
 	answer AnswerFunc
 	onTurn func(*dmflow.Turn)
+	// platform is what Instagram answers for the user's profile; the
+	// session gets it when the bot would fetch it (bot.ProfileDue).
+	platform *dmflow.Profile
 }
 
 // NewConversation starts a conversation; the session already in cfg.Store
 // (chat --store FILE.db) or cfg.Start is where it resumes.
 func NewConversation(ctx context.Context, cfg Config) (*Conversation, error) {
-	c := &Conversation{eng: cfg.Engine, key: cfg.Key, store: cfg.Store, now: cfg.Clock, answer: cfg.Answer, onTurn: cfg.OnTurn}
+	c := &Conversation{eng: cfg.Engine, key: cfg.Key, store: cfg.Store, now: cfg.Clock, answer: cfg.Answer, onTurn: cfg.OnTurn, platform: cfg.Platform}
 	if c.store == nil {
 		c.store = mem.New(nil)
 	}
@@ -150,8 +157,34 @@ func (c *Conversation) Send(ctx context.Context, in *Input) (*Outcome, error) {
 	return out, c.step(ctx, ev, out)
 }
 
+// SetPlatformProfile changes what Instagram answers for the user's profile
+// from now on (a transcript step's profile:, e.g. the user followed).
+func (c *Conversation) SetPlatformProfile(p *dmflow.Profile) { c.platform = p }
+
+// withProfile gives the session the platform's profile before ev is
+// stepped, by the bot's rule (bot.ProfileDue, bot.DefaultProfileTTL).
+func (c *Conversation) withProfile(ev *dmflow.Event) {
+	if c.platform == nil {
+		return
+	}
+	refresh := false
+	if r, ok := c.eng.(bot.ProfileRefresher); ok && c.sess != nil {
+		refresh = r.RefreshesProfile(c.sess.Flow, c.sess.State)
+	}
+	if !bot.ProfileDue(c.sess, ev, c.now, bot.DefaultProfileTTL, refresh) {
+		return
+	}
+	p := c.platform.Clone()
+	p.Fetched = c.now
+	if c.sess == nil {
+		c.sess = &dmflow.Session{Key: c.key, Created: c.now}
+	}
+	c.sess.Profile = &p
+}
+
 // step runs one event and answers the action calls it makes.
 func (c *Conversation) step(ctx context.Context, ev dmflow.Event, out *Outcome) error {
+	c.withProfile(&ev)
 	queue := []dmflow.Event{ev}
 	for n := 0; len(queue) > 0; n++ {
 		if n == maxChain {

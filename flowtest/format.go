@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dmflow/dmflow"
 	"gopkg.in/yaml.v3"
 )
 
@@ -34,9 +35,28 @@ type transcript struct {
 	Steps    []*step
 }
 
+// profileSpec is what Instagram's User Profile API answers for the user;
+// unset fields are unknown.
 type profileSpec struct {
-	Username string `yaml:"username"`
-	Name     string `yaml:"name"`
+	Username        string `yaml:"username"`
+	Name            string `yaml:"name"`
+	FollowsBusiness *bool  `yaml:"is_user_follow_business"`
+	BusinessFollows *bool  `yaml:"is_business_follow_user"`
+	FollowerCount   *int   `yaml:"follower_count"`
+	Verified        *bool  `yaml:"is_verified_user"`
+	ProfilePic      string `yaml:"profile_pic"`
+}
+
+var profileKeys = []string{"username", "name", "is_user_follow_business", "is_business_follow_user",
+	"follower_count", "is_verified_user", "profile_pic"}
+
+// profile returns the platform profile spec describes, fetched at now.
+func (spec *profileSpec) profile(now time.Time) *dmflow.Profile {
+	p := dmflow.Profile{Username: spec.Username, Name: spec.Name, FollowsBusiness: spec.FollowsBusiness,
+		BusinessFollows: spec.BusinessFollows, FollowerCount: spec.FollowerCount, Verified: spec.Verified,
+		ProfilePic: spec.ProfilePic, Fetched: now}
+	p = p.Clone()
+	return &p
 }
 
 // startSpec positions the session before the first step (no enter phase runs).
@@ -59,10 +79,14 @@ type step struct {
 	Line, Col int
 	// As is the user the step speaks as and checks ("" = the transcript's
 	// user_id); each user has a session of its own.
-	As    string
-	In    *Input // nil: expectations only
-	Mocks map[string]*Mock
-	Want  expectations
+	As string
+	// Profile, when set, is what Instagram answers for the user's profile
+	// from this step on (e.g. after they followed the account); the session
+	// sees it when the bot would fetch it (bot.ProfileDue).
+	Profile *profileSpec
+	In      *Input // nil: expectations only
+	Mocks   map[string]*Mock
+	Want    expectations
 }
 
 // input is something that happens to the conversation. Kind names the key it
@@ -120,6 +144,10 @@ type replyWant struct {
 	// Undelivered: the messaging window refuses the reply (serve
 	// dead-letters it); compared by diffs.replies, not mismatches.
 	Undelivered *bool
+	// PublicReply and Moderate match a public comment reply's text and a
+	// moderation action (hide, unhide, delete).
+	PublicReply *string
+	Moderate    *string
 }
 
 // chipWant matches a quick reply or a button: a bare string is its title.
@@ -229,7 +257,7 @@ func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 		case "user_id":
 			p.decode(v, &t.UserID)
 		case "profile":
-			if p.mapping(v, "profile", []string{"username", "name"}) {
+			if p.mapping(v, "profile", profileKeys) {
 				t.Profile = new(profileSpec)
 				p.decode(v, t.Profile)
 			}
@@ -275,7 +303,7 @@ var inputKeys = []string{"user", "payload", "tap", "postback", "attachment", "co
 var expectKeys = []string{"bot", "no_reply", "state", "flow", "vars", "handoff", "ended", "actions", "mock"}
 
 func (p *tparser) step(n *yaml.Node) *step {
-	if !p.mapping(n, "step", append(append([]string{"as"}, inputKeys...), expectKeys...)) {
+	if !p.mapping(n, "step", append(append([]string{"as", "profile"}, inputKeys...), expectKeys...)) {
 		return nil
 	}
 	s := &step{Line: n.Line, Col: n.Column}
@@ -284,6 +312,13 @@ func (p *tparser) step(n *yaml.Node) *step {
 			p.decode(v, &s.As)
 			if strings.TrimSpace(s.As) == "" || strings.Contains(s.As, "/") {
 				p.errf(v, "as: want a user id (no \"/\"), got %q", s.As)
+			}
+			return
+		}
+		if k == "profile" {
+			if p.mapping(v, "profile", profileKeys) {
+				s.Profile = new(profileSpec)
+				p.decode(v, s.Profile)
 			}
 			return
 		}
@@ -297,7 +332,7 @@ func (p *tparser) step(n *yaml.Node) *step {
 		}
 		p.expect(&s.Want, s, k, v)
 	})
-	if s.In == nil && !s.Want.any() && s.Mocks == nil {
+	if s.In == nil && !s.Want.any() && s.Mocks == nil && s.Profile == nil {
 		p.errf(n, "empty step")
 	}
 	return s
@@ -350,7 +385,7 @@ func (p *tparser) input(k string, v *yaml.Node) *Input {
 	case "attachment":
 		p.fields(v, k, "type", map[string]*string{"type": &in.Type, "url": &in.URL, "text": &in.Text})
 	case "comment":
-		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "id": &in.ID, "media_id": &in.MediaID})
+		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "id": &in.ID, "media_id": &in.MediaID, "username": &in.Title})
 	case "story_reply":
 		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "story_id": &in.ID, "url": &in.URL})
 	case "reaction":

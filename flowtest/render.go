@@ -155,6 +155,10 @@ func shortReply(r dmflow.Reply) string {
 			return "[unreact]"
 		}
 		return "[react " + r.Reaction + "]"
+	case dmflow.ReplyCommentReply:
+		return "[public reply to comment " + r.Comment + "] " + r.Text
+	case dmflow.ReplyModerate:
+		return "[" + r.Action + " comment " + r.Comment + "]"
 	}
 	return fmt.Sprintf("[%s] %s", r.Kind, r.Text)
 }

@@ -234,7 +234,8 @@ func (r *Runner) config(e *engine.Engine, t *transcript, user string, clock time
 			}
 		}
 		if t.Profile != nil {
-			s.Profile = &dmflow.Profile{Username: t.Profile.Username, Name: t.Profile.Name, Fetched: t.Clock}
+			s.Profile = t.Profile.profile(t.Clock)
+			cfg.Platform = t.Profile.profile(t.Clock)
 		}
 		if t.Variants != nil {
 			s.Variants = maps.Clone(t.Variants)
@@ -277,6 +278,9 @@ func MockOf(res dmflow.ActionResult) (*Mock, error) {
 // fires every user's due timers; the expectations see who's outcome.
 func (r *Runner) step(ctx context.Context, users *transcriptUsers, who string, s *step, defaults map[string]any) []string {
 	c, out := users.convs[who], &Outcome{}
+	if s.Profile != nil {
+		c.SetPlatformProfile(s.Profile.profile(c.Now()))
+	}
 	if s.In != nil && s.In.Kind == "advance" {
 		convs := make([]*Conversation, len(users.order))
 		for i, u := range users.order {

@@ -32,14 +32,14 @@ func TestTranscriptSchemaKeysMatchParser(t *testing.T) {
 		m, _ := v.(map[string]any)
 		return m
 	}
-	stepKeys := append(append([]string{"as"}, inputKeys...), expectKeys...)
+	stepKeys := append(append([]string{"as", "profile"}, inputKeys...), expectKeys...)
 	for _, tc := range []struct {
 		name string
 		node map[string]any
 		keys []string
 	}{
 		{"transcript", raw, transcriptKeys},
-		{"profile", obj(raw, "properties", "profile"), []string{"username", "name"}},
+		{"profile", obj(defs, "profile"), profileKeys},
 		{"start", obj(raw, "properties", "start"), []string{"state", "vars"}},
 		{"step", obj(defs, "step"), stepKeys},
 		{"reply", obj(defs, "reply", "oneOf", "1"), replyKeys},

@@ -9,7 +9,8 @@ import (
 )
 
 var replyKeys = []string{"kind", "text", "text_matches", "text_contains", "quick_replies", "buttons", "cards",
-	"image", "video", "audio", "file", "images", "media", "heart", "share", "typing", "seen", "react", "private", "undelivered"}
+	"image", "video", "audio", "file", "images", "media", "heart", "share", "typing", "seen", "react", "private", "undelivered",
+	"public_reply", "moderate"}
 
 // replies decodes `bot:`: a list of reply expectations, or one bare text.
 func (p *tparser) replies(v *yaml.Node) []*replyWant {
@@ -85,6 +86,10 @@ func (p *tparser) replyField(w *replyWant, k string, v *yaml.Node) {
 		w.Private = p.boolean(v)
 	case "undelivered":
 		w.Undelivered = p.boolean(v)
+	case "public_reply":
+		w.PublicReply = p.str(v)
+	case "moderate":
+		w.Moderate = p.str(v)
 	}
 }
 
@@ -203,7 +208,31 @@ func (w *replyWant) mismatches(got dmflow.Outgoing) []string {
 		d.str("kind", ptr(string(dmflow.ReplyReact)), string(r.Kind))
 	}
 	d.boolean("private", w.Private, got.To.CommentID != "")
+	switch {
+	case w.PublicReply != nil:
+		d.str("public_reply", w.PublicReply, publicText(r))
+	case w.Moderate != nil:
+		d.str("moderate", w.Moderate, moderation(r))
+	case r.OnComment() && w.Kind == nil:
+		d.add("kind: want a message, got %s", shortReply(r))
+	}
 	return d
+}
+
+// publicText is the text of a public comment reply ("" for other kinds).
+func publicText(r dmflow.Reply) string {
+	if r.Kind != dmflow.ReplyCommentReply {
+		return ""
+	}
+	return r.Text
+}
+
+// moderation is the action of a moderation reply ("" for other kinds).
+func moderation(r dmflow.Reply) string {
+	if r.Kind != dmflow.ReplyModerate {
+		return ""
+	}
+	return r.Action
 }
 
 func typingOf(r dmflow.Reply) string {

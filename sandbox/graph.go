@@ -18,6 +18,10 @@ const maxSendBody = 1 << 20
 // as a FromBot message for its recipient. Point the bot's sender at it.
 func (s *Sandbox) GraphHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if op, comment := commentCall(r); op != "" {
+			s.serveComment(w, r, op, comment)
+			return
+		}
 		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") {
 			s.cfg.Graph.ServeHTTP(w, r)
 			return
@@ -34,6 +38,56 @@ func (s *Sandbox) GraphHandler() http.Handler {
 			s.recordSend(r.Header.Get("Content-Type"), body, cw.body.Bytes())
 		}
 	})
+}
+
+// commentCall recognises a public comment reply (POST /{comment}/replies)
+// or moderation (POST /{comment} with hide, DELETE /{comment}) of a comment
+// made in the sandbox: op is "reply" or "moderate", "" for other calls.
+func commentCall(r *http.Request) (op, comment string) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) > 0 && strings.HasPrefix(parts[0], "v") && strings.Contains(parts[0], ".") {
+		parts = parts[1:] // the API version
+	}
+	switch {
+	case len(parts) == 2 && parts[1] == "replies" && r.Method == http.MethodPost:
+		return "reply", parts[0]
+	case len(parts) == 1 && parts[0] != "me" && (r.Method == http.MethodPost || r.Method == http.MethodDelete):
+		return "moderate", parts[0]
+	}
+	return "", ""
+}
+
+// serveComment passes a comment call to the Graph double and records an
+// accepted one in the feed as a FromBot message whose Graph is
+// {"public_reply": {comment_id, message}} or {"moderate": {comment_id, action}}.
+func (s *Sandbox) serveComment(w http.ResponseWriter, r *http.Request, op, comment string) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxSendBody))
+	if err != nil {
+		http.Error(w, "sandbox: read body", http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	cw := &captureWriter{ResponseWriter: w}
+	s.cfg.Graph.ServeHTTP(cw, r)
+	user := s.comments.user(comment)
+	if cw.status/100 != 2 || user == "" {
+		return
+	}
+	form, _ := url.ParseQuery(string(body))
+	rec := map[string]string{"comment_id": comment}
+	key := "public_reply"
+	switch {
+	case op == "reply":
+		rec["message"] = form.Get("message")
+	case r.Method == http.MethodDelete:
+		key, rec["action"] = "moderate", "delete"
+	case form.Get("hide") == "false":
+		key, rec["action"] = "moderate", "unhide"
+	default:
+		key, rec["action"] = "moderate", "hide"
+	}
+	g, _ := json.Marshal(map[string]any{key: rec})
+	s.feed.add(Message{User: user, From: FromBot, Time: s.cfg.Now().UTC(), Graph: g})
 }
 
 // sendRequest is the part of a Send API request the sandbox looks at.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/adapters/instagram/igtest"
 	"github.com/dmflow/dmflow/sandbox"
 )
 
@@ -181,6 +182,35 @@ func TestGraphHandlerRecordsAcceptedSends(t *testing.T) {
 				t.Fatalf("graph body %s (err %v): want the message without the token", msgs[0].Graph, err)
 			}
 		})
+	}
+}
+
+// TestGraphHandlerRecordsCommentCalls: a public reply to (and a moderation
+// of) a comment made in the sandbox shows in its author's feed.
+func TestGraphHandlerRecordsCommentCalls(t *testing.T) {
+	sb, _ := newSandbox(t, secret, igtest.New(igtest.Config{}))
+	_, m, err := sb.Say(context.Background(), sandbox.Input{User: "u2", Kind: sandbox.InputComment, Text: "PRICE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	comment := m.Input.Comment
+	for _, c := range []struct{ method, path, body, want string }{
+		{http.MethodPost, "/v25.0/" + comment + "/replies", "message=Sent+you+a+DM", `{"public_reply":{"comment_id":"` + comment + `","message":"Sent you a DM"}}`},
+		{http.MethodPost, "/v25.0/" + comment, "hide=true", `{"moderate":{"action":"hide","comment_id":"` + comment + `"}}`},
+		{http.MethodDelete, "/v25.0/" + comment, "", `{"moderate":{"action":"delete","comment_id":"` + comment + `"}}`},
+	} {
+		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer IGAAtoken")
+		rec := httptest.NewRecorder()
+		sb.GraphHandler().ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, rec.Code, rec.Body)
+		}
+		msgs := sb.Messages("u2", 0)
+		if last := msgs[len(msgs)-1]; last.From != sandbox.FromBot || string(last.Graph) != c.want {
+			t.Fatalf("%s %s recorded %s, want %s", c.method, c.path, last.Graph, c.want)
+		}
 	}
 }
 

@@ -20,9 +20,17 @@ type cachedProfile struct {
 	p dmflow.Profile
 }
 
-// Profile returns the user's username and name (name may be empty), from
-// the cache when fetched less than ProfileTTL ago. The platform answers
-// only for users who messaged the account (error 230 otherwise).
+// profileFields are the User Profile API fields Profile asks for (Meta's
+// "Instagram User Profile API" and Messenger "User Profile API" pages: name,
+// username, profile_pic; is_verified_user, follower_count,
+// is_user_follow_business, is_business_follow_user since v12.0).
+const profileFields = "name,username,profile_pic,follower_count,is_user_follow_business,is_business_follow_user,is_verified_user"
+
+// Profile returns the user's profile, from the cache when fetched less than
+// ProfileTTL ago (ForgetProfile drops it). The platform answers only for
+// users who gave consent — messaged the account, tapped an ice breaker or
+// the persistent menu (error 230 otherwise: a commenter who never wrote);
+// fields it leaves out stay unknown (nil).
 func (c *Client) Profile(ctx context.Context, account, igsid string) (dmflow.Profile, error) {
 	key := profileKey{account, igsid}
 	now := c.cfg.Clock()
@@ -33,14 +41,21 @@ func (c *Client) Profile(ctx context.Context, account, igsid string) (dmflow.Pro
 		return cp.p, nil
 	}
 	var out struct {
-		Username string `json:"username"`
-		Name     string `json:"name"`
+		Username        string `json:"username"`
+		Name            string `json:"name"`
+		ProfilePic      string `json:"profile_pic"`
+		FollowsBusiness *bool  `json:"is_user_follow_business"`
+		BusinessFollows *bool  `json:"is_business_follow_user"`
+		FollowerCount   *int   `json:"follower_count"`
+		Verified        *bool  `json:"is_verified_user"`
 	}
-	u := c.cfg.BaseURL + "/" + c.cfg.Version + "/" + url.PathEscape(igsid) + "?fields=username,name"
+	u := c.cfg.BaseURL + "/" + c.cfg.Version + "/" + url.PathEscape(igsid) + "?fields=" + profileFields
 	if err := c.get(ctx, account, u, &out); err != nil {
 		return dmflow.Profile{}, fmt.Errorf("instagram: profile %s: %w", igsid, err)
 	}
-	p := dmflow.Profile{Username: out.Username, Name: out.Name, Fetched: now}
+	p := dmflow.Profile{Username: out.Username, Name: out.Name, ProfilePic: out.ProfilePic,
+		FollowsBusiness: out.FollowsBusiness, BusinessFollows: out.BusinessFollows,
+		FollowerCount: out.FollowerCount, Verified: out.Verified, Fetched: now}
 	c.mu.Lock()
 	if len(c.profiles) >= maxProfiles {
 		for k := range c.profiles { // evict an arbitrary entry

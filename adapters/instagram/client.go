@@ -159,6 +159,9 @@ func (c *Client) Send(ctx context.Context, m dmflow.Outgoing) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if m.Reply.OnComment() {
+		return c.sendComment(ctx, m)
+	}
 	parts, err := encode(m.To, m.Reply, tag)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", dmflow.ErrPermanent, err)

@@ -26,6 +26,98 @@
 // wrapping the matching dmflow sentinel. Client also reads profiles (cached),
 // sets ice breakers and the persistent menu, and manages subscribed_apps.
 //
+// # Comments: public replies and moderation
+//
+// A flow answers a comment event in public (dmflow.ReplyCommentReply) or
+// hides, unhides or deletes it (dmflow.ReplyModerate). Client.Send performs
+// them through the same outbox as messages, so they are retried and
+// dead-lettered like sends; no messaging window applies. What was checked
+// against Meta's documentation, and where (read 2026-12-05; Meta's pages
+// "Updated" up to Jun 2026):
+//
+//   - Endpoints, host graph.instagram.com with an Instagram User token:
+//     POST /{ig-comment-id}/replies with message (answer {"id"}),
+//     POST /{ig-comment-id} with hide=true|false, DELETE /{ig-comment-id}
+//     (answer {"success": true}); also GET /{ig-media-id}/comments,
+//     GET /{ig-comment-id}/replies and POST /{ig-media-id} (enable or
+//     disable comments), not used. Source: "Comment Moderation",
+//     developers.facebook.com/docs/instagram-platform/comment-moderation
+//     and .../instagram-api-with-instagram-login/comment-moderation.
+//   - Permissions: instagram_business_basic and
+//     instagram_business_manage_comments (Advanced Access when serving
+//     accounts you do not own), webhooks comments and live_comments; the
+//     commenter's username needs instagram_business_manage_comments since
+//     27 Aug 2024. Same source, and "Instagram (IG) Comment",
+//     .../instagram-graph-api/reference/ig-comment.
+//   - Limits of a public reply: only top-level comments take replies (a
+//     reply to a reply is added to the top-level comment); hidden comments
+//     take none; comments on a live video take none ("use the Instagram
+//     Messaging API to send a private reply instead"). Source: "IG Comment
+//     Replies", .../instagram-graph-api/reference/ig-comment/replies. The
+//     engine drops (and traces) a public reply to a live comment.
+//   - Text length: Meta's reference states none; 2,200 characters
+//     (dmflow.MaxCommentLen, Instagram's caption and comment limit) is what
+//     third-party APIs document (green-api SendComment: "maximum length is
+//     2200 characters") [third party]. A comment by the account itself on
+//     its own media cannot be hidden [third party, several API wrappers].
+//   - Rate limits: comment calls are not messaging calls; they count against
+//     the Business Use Case limit (calls per 24 h = 4800 × impressions),
+//     "Instagram Platform Overview" rate limiting, and are throttled by the
+//     usage headers, not by RateLimits.
+//   - Errors: not documented per call; Graph's general classification
+//     applies (/docs/graph-api/guides/error-handling): 200 (permission,
+//     e.g. manage_comments not granted) and 100 (100/33 for a deleted or
+//     unknown comment, invalid parameters) are permanent, 4/17/32/613/80002
+//     throttling and 1/2 temporary. The exact code for "hidden comment" is
+//     not documented; igtest answers 100 [inferred].
+//   - Private replies (recipient.comment_id on /messages): one per comment,
+//     within 7 days of the comment (Live: during the broadcast), landing in
+//     Inbox for followers and Requests otherwise; they do not open the
+//     24-hour window. Source: "Send a Private Reply to a Commenter",
+//     .../instagram-platform/private-replies (Updated Jun 30, 2026).
+//
+// igtest.Server enforces the same rules and answers the same errors.
+//
+// # Profiles (follow-gating)
+//
+// Client.Profile asks GET /{igsid}?fields=name,username,profile_pic,
+// follower_count,is_user_follow_business,is_business_follow_user,
+// is_verified_user. Source: "Instagram User Profile API"
+// (.../instagram-api-with-instagram-login/messaging-api/user-profile) and
+// the Messenger-flavour "User Profile API" page (Updated Apr 1, 2026),
+// which lists is_verified_user, follower_count, is_user_follow_business and
+// is_business_follow_user for v12.0+, and says: consent exists only after
+// the person sent a message, or clicked an ice breaker or the persistent
+// menu (a commenter who never wrote gets "User consent is required to
+// access user profile", code 230 in practice [third party]); name and
+// profile_pic can be null; the profile_pic URL expires after a few days; a
+// user who blocked the business cannot be read. Permissions
+// instagram_business_basic and instagram_business_manage_messages. Fields
+// left out stay nil (unknown); igtest answers error 100 for a field the
+// API does not have, and 230 without a profile.
+//
+// # Not implemented yet (issue 18), with what was found
+//
+//   - Welcome message flows for Click-to-Instagram-Direct ads exist for
+//     Instagram Login apps: POST /me/welcome_message_flows on
+//     graph.instagram.com with eligible_platforms ["instagram"], name and
+//     welcome_message_flow (messages with text and quick_replies);
+//     permissions instagram_business_basic and
+//     instagram_business_manage_messages; without a linked Facebook Page
+//     they are available only through Boost ads. Source: "Welcome Message
+//     Flows", .../instagram-api-with-instagram-login/welcome-message-ads
+//     (Updated Jun 30, 2026). The referral of the resulting conversation is
+//     parsed and routed (flows `entry:`); creating flows is not.
+//   - Conversation routing (pass, take, release, request thread control,
+//     thread_control on the Send API) is documented under the Messenger
+//     Platform's Instagram messaging ("Conversation Control APIs",
+//     developers.facebook.com/documentation/business-messaging/
+//     instagram-messaging/features/conversation-routing/apis, Updated Jul 2,
+//     2026) with graph.facebook.com and Page tokens; whether
+//     graph.instagram.com accepts it with Instagram User tokens was not
+//     verified. The handover and standby webhooks are parsed (KindHandover,
+//     Event.Standby); no thread-control call is made.
+//
 // # OAuth and tokens
 //
 // OAuth implements Business Login for Instagram: AuthorizeURL, LoginHandler

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -20,8 +21,27 @@ func (s *Server) userProfile(w http.ResponseWriter, r *http.Request, igsid strin
 		writeError(w, 400, apiErr{Code: 230, Message: "(#230) User consent is required to access user profile"})
 		return
 	}
+	fields := r.URL.Query().Get("fields")
+	for _, f := range strings.Split(fields, ",") {
+		if f = strings.TrimSpace(f); f != "" && !slices.Contains(profileFields, f) {
+			writeError(w, 400, apiErr{Code: 100, Message: "(#100) Tried accessing nonexisting field (" + f + ") on node type (User)"})
+			return
+		}
+	}
 	all := map[string]any{"id": igsid, "username": p.Username, "name": p.Name}
-	writeJSON(w, 200, pick(all, r.URL.Query().Get("fields"), "id"))
+	if p.ProfilePic != "" {
+		all["profile_pic"] = p.ProfilePic
+	}
+	for k, v := range map[string]*bool{"is_user_follow_business": p.FollowsBusiness,
+		"is_business_follow_user": p.BusinessFollows, "is_verified_user": p.Verified} {
+		if v != nil {
+			all[k] = *v
+		}
+	}
+	if p.FollowerCount != nil {
+		all["follower_count"] = *p.FollowerCount
+	}
+	writeJSON(w, 200, pick(all, fields, "id"))
 }
 
 // messengerProfile stores, reads and deletes ice_breakers and persistent_menu.

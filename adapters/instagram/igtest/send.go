@@ -261,6 +261,9 @@ func (s *Server) checkRecipientLocked(m *Message, now time.Time) *apiErr {
 }
 
 func (s *Server) checkCommentLocked(m *Message, id string, now time.Time) *apiErr {
+	if s.revoked[m.Account][PermManageComments] {
+		return &errNoCommentPerm
+	}
 	c, ok := s.comments[id]
 	if !ok {
 		if s.cfg.StrictWindow {

@@ -89,17 +89,33 @@ type Server struct {
 	msgrProf  map[string]map[string]json.RawMessage
 	subFields map[string][]string
 	calls     int
+
+	commentActs []CommentAction
+	revoked     map[string]map[string]bool // account → withdrawn permissions
 }
 
-// UserProfile is what the double answers for GET /{igsid}.
+// UserProfile is what the double answers for GET /{igsid} (User Profile
+// API). Nil fields are left out of the answer, as Instagram may do.
 type UserProfile struct {
-	Username, Name string
+	Username, Name  string
+	ProfilePic      string
+	FollowsBusiness *bool // is_user_follow_business
+	BusinessFollows *bool // is_business_follow_user
+	FollowerCount   *int
+	Verified        *bool // is_verified_user
 }
+
+// profileFields are the fields GET /{igsid} knows; others are error 100.
+var profileFields = []string{"id", "name", "username", "profile_pic", "follower_count",
+	"is_user_follow_business", "is_business_follow_user", "is_verified_user"}
 
 type comment struct {
 	user    string
 	at      time.Time
 	replied bool
+	info    CommentInfo
+	hidden  bool
+	deleted bool
 }
 
 type token struct {
@@ -139,6 +155,7 @@ func New(cfg Config) *Server {
 		windows: map[string]time.Time{}, comments: map[string]*comment{},
 		profiles: map[string]UserProfile{}, tokens: map[string]*token{}, codes: map[string]*authCode{},
 		msgrProf: map[string]map[string]json.RawMessage{}, subFields: map[string][]string{},
+		revoked: map[string]map[string]bool{},
 	}
 	return s
 }
@@ -239,7 +256,7 @@ func (s *Server) SetUserMessagedAt(igsid string, t time.Time) {
 func (s *Server) AddComment(commentID, igsid string, t time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.comments[commentID] = &comment{user: igsid, at: t}
+	s.comments[commentID] = &comment{user: igsid, at: t, info: CommentInfo{ID: commentID, User: igsid, At: t}}
 }
 
 // SetProfile sets what GET /{igsid} answers. Users without a profile get
@@ -361,6 +378,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.messengerProfile(w, r, parts[0])
 	case len(parts) == 2 && parts[1] == "subscribed_apps":
 		s.subscribedApps(w, r, parts[0])
+	case len(parts) == 2 && parts[1] == "replies" && r.Method == http.MethodPost:
+		s.commentCall(w, r, parts[0], "reply")
+	case len(parts) == 1 && parts[0] != "" && parts[0] != "me" && r.Method == http.MethodPost:
+		s.commentCall(w, r, parts[0], "moderate")
+	case len(parts) == 1 && parts[0] != "" && parts[0] != "me" && r.Method == http.MethodDelete:
+		s.commentCall(w, r, parts[0], "delete")
 	case len(parts) == 1 && parts[0] == "me" && r.Method == http.MethodGet:
 		s.me(w, r)
 	case len(parts) == 1 && parts[0] != "" && r.Method == http.MethodGet:

@@ -165,6 +165,12 @@ export function createChat(user, send) {
     const g = m.graph || {};
     if (g.sender_action) return senderAction(g);
     typing.hidden = true;
+    if (g.public_reply) {
+      const p = row("bot public", "public reply under your comment");
+      p.append(el("div", "bubble", g.public_reply.message || ""));
+      return;
+    }
+    if (g.moderate) return note("The bot " + (g.moderate.action === "delete" ? "deleted" : g.moderate.action === "hide" ? "hid" : "unhid") + " your comment");
     const msg = g.message || {};
     const r = row("bot", (g.recipient || {}).comment_id ? "private reply to your comment" : "");
     r.dataset.mid = m.mid || "";

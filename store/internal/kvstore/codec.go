@@ -425,6 +425,7 @@ type replyRest struct {
 	MID          string              `json:"mid,omitempty"`
 	Reaction     string              `json:"reaction,omitempty"`
 	PostID       string              `json:"post_id,omitempty"`
+	Comment      string              `json:"comment_id,omitempty"`
 }
 
 func (e *enc) outboxItem(it *dmflow.OutboxItem) {
@@ -451,9 +452,10 @@ func (e *enc) outboxItem(it *dmflow.OutboxItem) {
 		e.str(string(m.Reply.Kind))
 		e.str(m.Reply.Text)
 		r := replyRest{QuickReplies: m.Reply.QuickReplies, Media: m.Reply.Media, Elements: m.Reply.Elements,
-			Buttons: m.Reply.Buttons, Action: m.Reply.Action, MID: m.Reply.MID, Reaction: m.Reply.Reaction, PostID: m.Reply.PostID}
+			Buttons: m.Reply.Buttons, Action: m.Reply.Action, MID: m.Reply.MID, Reaction: m.Reply.Reaction, PostID: m.Reply.PostID,
+			Comment: m.Reply.Comment}
 		e.rest(&r, len(r.QuickReplies) == 0 && len(r.Media) == 0 && len(r.Elements) == 0 && len(r.Buttons) == 0 &&
-			r.Action == "" && r.MID == "" && r.Reaction == "" && r.PostID == "")
+			r.Action == "" && r.MID == "" && r.Reaction == "" && r.PostID == "" && r.Comment == "")
 	}
 	e.rest(it.Notice, it.Notice == nil)
 }
@@ -764,6 +766,7 @@ func (d *dec) outboxItem(it *dmflow.OutboxItem) {
 		if d.rest(&r) {
 			m.Reply.QuickReplies, m.Reply.Media, m.Reply.Elements, m.Reply.Buttons = r.QuickReplies, r.Media, r.Elements, r.Buttons
 			m.Reply.Action, m.Reply.MID, m.Reply.Reaction, m.Reply.PostID = r.Action, r.MID, r.Reaction, r.PostID
+			m.Reply.Comment = r.Comment
 		}
 		it.Message = m
 	}
