@@ -66,11 +66,11 @@ func (b *Bot) commitFor(ctx context.Context, s *dmflow.Session, ev *dmflow.Event
 	b.observers.observe(s, ev, turn, err, now)
 	if err != nil {
 		b.metrics.failed.Inc()
-		b.log.Error("event failed", "user", ev.SessionKey().String(), "event", ev.Key, "kind", ev.Kind, "err", err)
+		b.log.Error("event failed", "account", ev.Account, "user", ev.SessionKey().String(), "event", ev.Key, "kind", ev.Kind, "err", err)
 		return dmflow.Commit{Failed: err.Error(), Now: now}
 	}
 	c := dmflow.Commit{Session: turn.Session, Delete: turn.Delete, Outbox: turn.Replies, Actions: turn.Actions, Now: now}
-	if b.cfg.NoticeURL != "" {
+	if u, _ := b.noticeTo(ev.Account); u != "" {
 		c.Notices = turn.Notices
 	}
 	return c
@@ -93,6 +93,11 @@ func (b *Bot) commit(ctx context.Context, it *dmflow.InboxItem, s *dmflow.Sessio
 		return fmt.Errorf("bot: commit %s %s: %w", c.Key, it.Event.Key, err)
 	}
 	b.metrics.processing.Observe(time.Since(start).Seconds())
+	result := "ok"
+	if c.Failed != "" {
+		result = "failed"
+	}
+	b.metrics.accountEvents.WithLabelValues(c.Key.Account, result).Inc()
 	b.afterCommit(it, &c)
 	return nil
 }
