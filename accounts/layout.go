@@ -41,8 +41,11 @@ func ReadLayout(dir string) (l Layout, multi bool, err error) {
 	return ReadLayoutFS(osFS{}, dir)
 }
 
-// ReadLayoutFS is ReadLayout over fsys.
+// ReadLayoutFS is ReadLayout over fsys (nil: the host's files).
 func ReadLayoutFS(fsys fs.FS, dir string) (l Layout, multi bool, err error) {
+	if fsys == nil {
+		fsys = osFS{}
+	}
 	st, err := fs.Stat(fsys, dir)
 	if err != nil {
 		return Layout{}, false, err
@@ -112,6 +115,10 @@ type Paths struct {
 	Dir     string            // optional: a multi-account flows directory
 	FS      fs.FS             // Dir is read from FS (nil: the host)
 	Bundles map[string]string // explicit account → bundle path
+	// Inherit lists accounts with settings of their own but no bundle of
+	// their own: each gets an engine of the Default bundle, built with its
+	// settings (e.g. its own handoff release or outgoing webhook).
+	Inherit []string
 	Build   LoadFunc
 }
 
@@ -156,6 +163,13 @@ func (p *Paths) paths() (map[string]string, error) {
 	}
 	for id, pth := range p.Bundles {
 		m[id] = pth
+	}
+	if def, ok := m[Default]; ok {
+		for _, id := range p.Inherit {
+			if _, own := m[id]; !own {
+				m[id] = def
+			}
+		}
 	}
 	return m, nil
 }

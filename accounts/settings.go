@@ -18,6 +18,10 @@ type Settings struct {
 	NotifyURL, NotifySecret string
 	// HandoffRelease overrides handoff_release (nil: inherit; 0: never).
 	HandoffRelease *time.Duration
+	// AccessToken is the account's long-lived Instagram access token (from
+	// the App Dashboard), instead of a token stored by dmflow auth or the
+	// deployment's INSTAGRAM_ACCESS_TOKEN.
+	AccessToken string
 	// MessengerProfile names a YAML file of the account's ice breakers and
 	// persistent menu (instead of the deployment's).
 	MessengerProfile string
@@ -56,6 +60,9 @@ func (t *Table) For(account string) Settings {
 	if a.MessengerProfile != "" {
 		out.MessengerProfile = a.MessengerProfile
 	}
+	if a.AccessToken != "" {
+		out.AccessToken = a.AccessToken
+	}
 	return out
 }
 
@@ -80,6 +87,17 @@ func (t *Table) AccountSecret(account, name string) (string, bool) {
 func (t *Table) Notify(account string) (url, secret string) {
 	s := t.For(account)
 	return s.NotifyURL, s.NotifySecret
+}
+
+// AccessTokens returns the accounts' own access tokens (account → token).
+func (t *Table) AccessTokens() map[string]string {
+	out := map[string]string{}
+	for id, a := range t.Accounts {
+		if a.AccessToken != "" {
+			out[id] = a.AccessToken
+		}
+	}
+	return out
 }
 
 // AnyNotify reports whether any account (or the default) sends notices.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/accounts"
+	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/engine"
 )
 
@@ -205,7 +207,11 @@ func (s *Sandbox) serveReload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
-	e, ok := s.cfg.Bot.Engine().(*engine.Engine)
+	var eng bot.Engine = s.cfg.Bot.Engine()
+	if set, ok := eng.(interface{ Engine(account string) accounts.Engine }); ok {
+		eng = set.Engine(s.cfg.Account) // a multi-account deployment: the sandbox account's bundle
+	}
+	e, ok := eng.(*engine.Engine)
 	if !ok {
 		writeError(w, http.StatusNotImplemented, errNoEngine)
 		return

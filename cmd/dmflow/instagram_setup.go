@@ -96,7 +96,7 @@ func runSetup(ctx context.Context, cfg *serveConfig, log *slog.Logger, out io.Wr
 	}
 	c := instagram.NewClient(instagram.ClientConfig{BaseURL: cfg.Instagram.GraphURL, Version: cfg.Instagram.APIVersion, Tokens: tokens, Logger: log})
 	for _, acct := range accounts {
-		res, err := instagramSetup(ctx, c, acct, &cfg.Instagram.Messenger)
+		res, err := instagramSetup(ctx, c, acct, cfg.messengerFor(acct))
 		if err != nil {
 			return err
 		}
@@ -213,7 +213,7 @@ func (s *server) instagramSetupOnStart(ctx context.Context, sender dmflow.Sender
 	accounts, err := s.setupAccountsOnStart(ctx)
 	for _, acct := range accounts {
 		var r *setupResult
-		if r, err = instagramSetup(ctx, c, acct, &s.cfg.Instagram.Messenger); err != nil {
+		if r, err = instagramSetup(ctx, c, acct, s.cfg.messengerFor(acct)); err != nil {
 			break
 		}
 		apps, _ := json.Marshal(r.Apps)

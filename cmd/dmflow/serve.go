@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/accounts"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/bot/actions"
-	"github.com/dmflow/dmflow/engine"
 )
 
 func serveCmd() *Command {
@@ -73,6 +73,11 @@ type server struct {
 	store   dmflow.Store
 	bot     *bot.Bot
 	flows   flowSource
+	// accounts and table are set when each account has its own bundle or
+	// settings (serve_accounts.go); bundles is where they come from.
+	accounts *accounts.Set
+	table    *accounts.Table
+	bundles  *accounts.Paths
 	http    *http.Server
 	ln      net.Listener
 	sandbox *sandboxSide            // nil in production mode
@@ -96,9 +101,9 @@ func (s *server) open(ctx context.Context) error {
 	if s.flows, err = resolveFlows(s.cfg); err != nil {
 		return err
 	}
-	eng, err := s.flows.load(engineOptions(s.cfg), s.log)
+	eng, err := s.loadEngine(ctx)
 	if err != nil {
-		return &configError{err.Error()}
+		return err
 	}
 	if s.cfg.Sandbox() {
 		s.cfg.DB = s.cfg.sandboxDBPath()
@@ -135,8 +140,8 @@ func (s *server) open(ctx context.Context) error {
 	return nil
 }
 
-func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
-	b, err := bot.New(bot.Config{
+func (s *server) newBot(eng bot.Engine, sender dmflow.Sender) error {
+	cfg := bot.Config{
 		Store: s.store, Sender: sender, Engine: eng,
 		Reload: func(ctx context.Context) (bot.Engine, error) {
 			e, err := s.flows.load(engineOptions(s.cfg), s.log)
@@ -153,7 +158,13 @@ func (s *server) newBot(eng *engine.Engine, sender dmflow.Sender) error {
 		Senders: s.cfg.Senders, SendTimeout: max(30*time.Second, 2*s.cfg.SendTimeout),
 		Profiles:  s.profiles(sender), // flows see user.username
 		Retention: s.cfg.retention(),
-	})
+	}
+	if s.table != nil { // several accounts: each its own bundle, secrets and outgoing webhook
+		cfg.ReloadAccounts = s.reloadAccounts
+		cfg.NoticeTargets = s.table.Notify
+		cfg.Actions = actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env), AccountSecrets: s.table.AccountSecret}}
+	}
+	b, err := bot.New(cfg)
 	if err != nil {
 		return err
 	}
