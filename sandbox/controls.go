@@ -208,7 +208,9 @@ func (s *Sandbox) serveReload(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
 	var eng bot.Engine = s.cfg.Bot.Engine()
-	if set, ok := eng.(interface{ Engine(account string) accounts.Engine }); ok {
+	if set, ok := eng.(interface {
+		Engine(account string) accounts.Engine
+	}); ok {
 		eng = set.Engine(s.cfg.Account) // a multi-account deployment: the sandbox account's bundle
 	}
 	e, ok := eng.(*engine.Engine)
