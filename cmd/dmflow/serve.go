@@ -66,23 +66,24 @@ func runServe(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) in
 // server is a running `dmflow serve`: the store, the bot and the HTTP
 // side, plus the sandbox's Graph API double when there are no credentials.
 type server struct {
-	cfg   *serveConfig
-	log   *slog.Logger
-	out   io.Writer
-	env   func(string) (string, bool)
-	store dmflow.Store
-	bot   *bot.Bot
-	flows flowSource
+	cfg     *serveConfig
+	log     *slog.Logger
+	out     io.Writer
+	env     func(string) (string, bool)
+	store   dmflow.Store
+	bot     *bot.Bot
+	flows   flowSource
+	http    *http.Server
+	ln      net.Listener
+	sandbox *sandboxSide            // nil in production mode
+	tokens  *instagram.TokenManager // nil with a static token or in sandbox mode
+	closers []func()                // run last to first after the bot stopped
+
 	// accounts and table are set when each account has its own bundle or
 	// settings (serve_accounts.go); bundles is where they come from.
 	accounts *accounts.Set
 	table    *accounts.Table
 	bundles  *accounts.Paths
-	http     *http.Server
-	ln       net.Listener
-	sandbox  *sandboxSide            // nil in production mode
-	tokens   *instagram.TokenManager // nil with a static token or in sandbox mode
-	closers  []func()                // run last to first after the bot stopped
 }
 
 // newServer opens the store, loads the flows, builds the bot and binds the
