@@ -187,7 +187,6 @@ func TestAccountsBundles(t *testing.T) {
 // Without fair send slots the shop's backlog would hold both slots and the
 // salon's reply would wait for the shop's stalled calls.
 func TestAccountsThrottledAccountDoesNotSlowAnother(t *testing.T) {
-	t.Skip("WIP: hangs in cleanup")
 	w := accountsWorld(t)
 	w.graph.Inject(igtest.Fault{Path: "/" + shopAccount + "/messages", Times: -1, Latency: time.Hour})
 	n := w.start("--senders", "2", "--send-timeout", "1h")
