@@ -29,11 +29,11 @@ A/U is a session key: business account id / user id.
   handoff A/U           hand the conversation to a person (queued)
   handoffs              list conversations handed off to a person
   release A/U           give a handed-off conversation back to the bot (queued)
-  deadletters           replies that failed permanently
+  deadletters           replies that failed permanently (--account filters)
   retry SEQ             send dead letter SEQ again
   drop SEQ              delete dead letter SEQ
-  failed                events the flow failed on
-  reload                reload the flows (like SIGHUP; errors are shown)
+  failed                events the flow failed on (--account filters)
+  reload                reload the flows (like SIGHUP; errors are shown; --account: one account's bundle)
   replay A/U            re-run the user's history against the current flows (dry run)
   forget A/U            erase everything stored about the user (queued behind the user's messages)
   export A/U            everything stored about the user, as JSON
@@ -53,7 +53,7 @@ func adminCmd() *Command {
 			fs.String("url", "", "server base URL (env DMFLOW_URL; default http://127.0.0.1:8080)")
 			fs.String("token", "", "admin token (env DMFLOW_ADMIN_TOKEN)")
 			fs.Bool("json", false, "print JSON instead of tables")
-			fs.String("account", "", "sessions: only this business account")
+			fs.String("account", "", "sessions, deadletters, failed: only this business account; reload: only its flow bundle")
 			fs.String("state", "", "sessions: only sessions in this state")
 			fs.Int("limit", 100, "most items listed")
 		},
@@ -184,8 +184,12 @@ func seqOp(method, suffix string) func(*adminClient, context.Context, *flag.Flag
 	}
 }
 
-func (c *adminClient) reload(ctx context.Context, _ *flag.FlagSet, _ []string) error {
-	return c.print(ctx, http.MethodPost, "/admin/reload", nil)
+func (c *adminClient) reload(ctx context.Context, fs *flag.FlagSet, _ []string) error {
+	path := "/admin/reload"
+	if a := fs.Lookup("account").Value.String(); a != "" { // one account's bundle
+		path += "?account=" + url.QueryEscape(a)
+	}
+	return c.print(ctx, http.MethodPost, path, nil)
 }
 
 func (c *adminClient) compact(ctx context.Context, _ *flag.FlagSet, _ []string) error {
@@ -213,8 +217,12 @@ func (c *adminClient) sessions(ctx context.Context, fs *flag.FlagSet, _ []string
 // listed GETs a list and prints it with table (or as JSON).
 func listed(path string, table func(io.Writer, []byte) error) func(*adminClient, context.Context, *flag.FlagSet, []string) error {
 	return func(c *adminClient, ctx context.Context, fs *flag.FlagSet, _ []string) error {
+		path := path
 		if !strings.Contains(path, "?") {
 			path += "?limit=" + url.QueryEscape(fs.Lookup("limit").Value.String())
+			if a := fs.Lookup("account").Value.String(); a != "" {
+				path += "&account=" + url.QueryEscape(a)
+			}
 		}
 		b, err := c.do(ctx, http.MethodGet, path, nil)
 		if err != nil {
