@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestValidateAgainstPerAccount: with a per-account flows directory, each
@@ -35,5 +36,65 @@ func TestValidateAgainstPerAccount(t *testing.T) {
 				t.Fatalf("exit %d, want %d and %q\nstdout:\n%s\nstderr:\n%s", code, exitFail, tc.want, out, errs)
 			}
 		})
+	}
+}
+
+// TestConfigAccounts: the config file's accounts: section gives each
+// account its settings over the deployment's, resolves secrets account
+// first and keeps every per-account secret out of the logs.
+func TestConfigAccounts(t *testing.T) {
+	profile := writeFile(t, "shop-profile.yaml", "ice_breakers:\n  default:\n    - {question: \"Opening hours?\", payload: HOURS}\n")
+	file := writeFile(t, "dmflow.yaml", `
+handoff_release: 24h
+notify: {url: "https://all.example/hook", secret: all-notify-secret}
+secrets: {ORDERS_TOKEN: deployment-orders}
+accounts:
+  "17841400000000001":
+    flows: flows/shop
+    messenger_profile: `+profile+`
+    handoff_release: 2h
+    notify: {url: "https://shop.example/hook", secret: shop-notify-secret}
+    secrets: {ORDERS_TOKEN: shop-orders}
+    access_token: shop-access-token
+  default:
+    handoff_release: 0s
+`)
+	c, err := loadTest(t, []string{"--config", file}, envMap{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := c.accountTable()
+	shop, other := tb.For("17841400000000001"), tb.For("17841400000000002")
+	if shop.Flows != "flows/shop" || *shop.HandoffRelease != 2*time.Hour || shop.NotifyURL != "https://shop.example/hook" {
+		t.Errorf("shop %+v", shop)
+	}
+	if *other.HandoffRelease != 0 || other.NotifyURL != "https://all.example/hook" || other.NotifySecret != "all-notify-secret" {
+		t.Errorf("other %+v (accounts.default overrides the deployment's handoff_release)", other)
+	}
+	secret := c.secret(envMap{}.lookup)
+	if v, _ := tb.AccountSecret("17841400000000001", "ORDERS_TOKEN"); v != "shop-orders" {
+		t.Errorf("shop secret %q", v)
+	}
+	if _, ok := tb.AccountSecret("17841400000000002", "ORDERS_TOKEN"); ok {
+		t.Error("another account must fall back to the deployment's secrets")
+	}
+	if v, _ := secret("ORDERS_TOKEN"); v != "deployment-orders" {
+		t.Errorf("deployment secret %q", v)
+	}
+	if p := c.messengerFor("17841400000000001"); len(p.IceBreakers) != 1 {
+		t.Errorf("shop profile %+v", p)
+	}
+	if p := c.messengerFor("17841400000000002"); len(p.IceBreakers) != 0 {
+		t.Errorf("other profile %+v", p)
+	}
+	vals := strings.Join(c.secretValues(IO{}), "\n")
+	for _, s := range []string{"shop-orders", "shop-notify-secret", "shop-access-token", "all-notify-secret", "deployment-orders"} {
+		if !strings.Contains(vals, s) {
+			t.Errorf("%s is not redacted from the logs", s)
+		}
+	}
+	bad := writeFile(t, "bad.yaml", "accounts:\n  shop: {flows: x}\n")
+	if _, err := loadTest(t, []string{"--config", bad}, envMap{}); err == nil || !strings.Contains(err.Error(), `bad.yaml:2:3: accounts: "shop" is not an account id`) {
+		t.Errorf("bad id: %v", err)
 	}
 }
