@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/loadtest"
 )
 
@@ -66,17 +67,17 @@ func TestBadInputThroughServer(t *testing.T) {
 		})
 	}
 	waitIdle(t, p.URL(), 20*time.Second)
-	// The valid message, the huge text (split into 1000-byte messages) and
-	// the invalid UTF-8 are answered (the counter counts them 1, 2, 3);
-	// nothing else is.
+	// The valid message, the huge text (split into 1000-byte messages, cut
+	// at dmflow.MaxTextParts of them) and the invalid UTF-8 are answered
+	// (the counter counts them 1, 2, 3); nothing else is.
 	var counts []int
 	for _, r := range g.Replies(user) {
 		if r.N > 0 {
 			counts = append(counts, r.N)
 		}
 	}
-	if fmt.Sprint(counts) != "[1 2 3]" || len(g.Replies(user)) < 40 {
-		t.Fatalf("counter replies %v in %d messages, want 1, 2, 3 with the huge text split", counts, len(g.Replies(user)))
+	if want := 1 + dmflow.MaxTextParts + 1; fmt.Sprint(counts) != "[1 2 3]" || len(g.Replies(user)) != want {
+		t.Fatalf("counter replies %v in %d messages, want 1, 2, 3 in %d (the huge text split and cut)", counts, len(g.Replies(user)), want)
 	}
 }
 
