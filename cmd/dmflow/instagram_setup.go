@@ -83,7 +83,8 @@ func runSetup(ctx context.Context, cfg *serveConfig, log *slog.Logger, out io.Wr
 		stored = toks
 	}
 	accounts, err := setupAccounts(ctx, cfg, log, stored)
-	if err != nil {
+	onlyConfigTokens := cfg.Instagram.AccessToken == "" && len(stored) == 0 && len(cfg.accountTable().AccessTokens()) > 0
+	if err != nil && !onlyConfigTokens { // accounts.ID.access_token alone is enough
 		return err
 	}
 	var tokens instagram.TokenSource = instagram.StaticToken(cfg.Instagram.AccessToken)
@@ -94,6 +95,7 @@ func runSetup(ctx context.Context, cfg *serveConfig, log *slog.Logger, out io.Wr
 		}
 		tokens = m
 	}
+	tokens, accounts = withConfigAccounts(cfg, tokens, accounts)
 	c := instagram.NewClient(instagram.ClientConfig{BaseURL: cfg.Instagram.GraphURL, Version: cfg.Instagram.APIVersion, Tokens: tokens, Logger: log})
 	for _, acct := range accounts {
 		res, err := instagramSetup(ctx, c, acct, cfg.messengerFor(acct))

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/dmflow/dmflow/accounts"
@@ -170,4 +172,22 @@ func withAccountTokens(own instagram.StaticTokens, rest instagram.TokenSource) i
 		return rest
 	}
 	return accountTokens{own: own, rest: rest}
+}
+
+// withConfigAccounts adds the accounts with an access_token of their own
+// in the config file (accounts.ID.access_token) to what `dmflow instagram
+// setup` sets up, with those tokens first (unless --account-id names one).
+func withConfigAccounts(cfg *serveConfig, tokens instagram.TokenSource, ids []string) (instagram.TokenSource, []string) {
+	own := cfg.accountTable().AccessTokens()
+	if len(own) == 0 {
+		return tokens, ids
+	}
+	if cfg.Instagram.AccountID == "" {
+		for _, id := range slices.Sorted(maps.Keys(own)) {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return withAccountTokens(own, tokens), ids
 }

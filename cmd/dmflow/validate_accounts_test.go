@@ -2,6 +2,9 @@ package main
 
 import (
 	"os"
+
+	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/store/bolt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,5 +99,41 @@ accounts:
 	bad := writeFile(t, "bad.yaml", "accounts:\n  shop: {flows: x}\n")
 	if _, err := loadTest(t, []string{"--config", bad}, envMap{}); err == nil || !strings.Contains(err.Error(), `bad.yaml:2:3: accounts: "shop" is not an account id`) {
 		t.Errorf("bad id: %v", err)
+	}
+}
+
+// TestInstagramSetupPerAccount: dmflow instagram setup sets up every
+// account with an access_token in the config file, each with its own
+// messenger profile (else the deployment's).
+func TestInstagramSetupPerAccount(t *testing.T) {
+	const shop, salon = igtest.DefaultAccount, "17841400000000002"
+	graph := igtest.NewServer(igtest.Config{AccessTokens: map[string]string{"shop-token": shop, "salon-token": salon}})
+	t.Cleanup(graph.Close)
+	shopProfile := writeFile(t, "shop.yaml", "ice_breakers:\n  default:\n    - {question: \"Opening hours?\", payload: HOURS}\n")
+	cfg := writeFile(t, "dmflow.yaml", profileYAML+`accounts:
+  "`+shop+`": {access_token: shop-token, messenger_profile: `+shopProfile+`}
+  "`+salon+`": {access_token: salon-token}
+`)
+	db := filepath.Join(t.TempDir(), "d.db")
+	st, err := bolt.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	code, out, errs := runCmd(t, envMap{"DMFLOW_GRAPH_URL": graph.URL}, "instagram", "setup", "--config", cfg, "--db", db)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if ib := string(graph.MessengerProfile(shop)["ice_breakers"]); !strings.Contains(ib, `"payload":"HOURS"`) || strings.Contains(ib, "TRACK") {
+		t.Errorf("shop ice breakers %s", ib)
+	}
+	checkSetUp(t, graph, salon)
+	for _, a := range []string{shop, salon} {
+		if !strings.Contains(out, "account "+a+":") {
+			t.Errorf("output lacks account %s:\n%s", a, out)
+		}
+	}
+	if strings.Contains(out+errs, "shop-token") {
+		t.Error("a token was printed")
 	}
 }
