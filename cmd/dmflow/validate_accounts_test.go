@@ -2,13 +2,13 @@ package main
 
 import (
 	"os"
-
-	"github.com/dmflow/dmflow/adapters/instagram/igtest"
-	"github.com/dmflow/dmflow/store/bolt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/store/bolt"
 )
 
 // TestValidateAgainstPerAccount: with a per-account flows directory, each
