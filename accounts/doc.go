@@ -5,8 +5,9 @@
 // event carries as Event.Account) to engines built from that account's
 // bundle, plus an optional Default engine for accounts without their own.
 // The Set is itself an engine (bot.Engine): its Step looks the engine up by
-// the event's account, so the bot pipeline, dmflow test and the sandbox use
-// the same lookup.
+// the event's account, so the bot pipeline (and with it admin replay and the
+// sandbox studio) needs no other change; the sandbox shows the bundle of
+// the account it plays.
 //
 // Reload reloads one account, several or all. An account whose new bundle
 // fails to load keeps serving its old bundle; the others are replaced. The
