@@ -139,7 +139,7 @@ func TestAccountsBundles(t *testing.T) {
 	w.setBundle(shopAccount, brokenFlow)
 	w.setBundle(salonAccount, strings.ReplaceAll(bundleFlow("salon"), "salon got", "salon v2 got"))
 	n.cmd.Process.Signal(syscall.SIGHUP)
-	n.waitLog(t, "account reload rejected", 10*time.Second)
+	n.waitLog(t, "reload rejected, the old flows keep running", 10*time.Second) // logged after the per-account lines
 	if log := n.stderr.String(); !strings.Contains(log, `unknown state \"nowhere\"`) || !strings.Contains(log, "account "+shopAccount+":") {
 		t.Fatalf("the rejection must name the account and say why; stderr:\n%s", log)
 	}
