@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,11 +36,11 @@ var errShuttingDown = errors.New("bot: shutting down")
 //	GET    /admin/sessions/{account}/{user}/export     everything stored about the user
 //	GET    /admin/handoffs
 //	POST   /admin/handoffs/{account}/{user}/release    (queued)
-//	GET    /admin/deadletters?limit=
+//	GET    /admin/deadletters?limit=&account=          (account: among the limit newest)
 //	POST   /admin/deadletters/{seq}/retry
 //	DELETE /admin/deadletters/{seq}
-//	GET    /admin/failed?limit=
-//	POST   /admin/reload
+//	GET    /admin/failed?limit=&account=
+//	POST   /admin/reload?account=ID                    (account repeatable; none: all)
 //	POST   /admin/replay                               {"account": "...", "user": "..."}
 //
 // Queued commands travel through the user's inbox like messages and answer
@@ -181,11 +182,17 @@ func (b *Bot) adminHistory(w http.ResponseWriter, r *http.Request) {
 
 func (b *Bot) adminDeadLetters(w http.ResponseWriter, r *http.Request) {
 	dl, err := b.store.DeadLetters(r.Context(), queryInt(r.URL.Query().Get("limit"), 100))
+	if acct := r.URL.Query().Get("account"); acct != "" && err == nil {
+		dl = slices.DeleteFunc(dl, func(d dmflow.DeadLetter) bool { return d.Item.Key.Account != acct })
+	}
 	respond(w, dl, err)
 }
 
 func (b *Bot) adminFailed(w http.ResponseWriter, r *http.Request) {
 	f, err := b.store.FailedInbox(r.Context(), queryInt(r.URL.Query().Get("limit"), 100))
+	if acct := r.URL.Query().Get("account"); acct != "" && err == nil {
+		f = slices.DeleteFunc(f, func(it dmflow.FailedItem) bool { return it.Item.Event.Account != acct })
+	}
 	respond(w, f, err)
 }
 
@@ -204,12 +211,24 @@ func (b *Bot) adminDeadLetter(op func(context.Context, uint64) error) http.Handl
 	}
 }
 
+// adminReload reloads the flows: every account's bundle, or only those
+// named by ?account= (repeatable; multi-account deployments). The answer
+// lists the accounts reloaded; on a failure (422) the failing accounts
+// keep their old bundle and the error names them.
 func (b *Bot) adminReload(w http.ResponseWriter, r *http.Request) {
-	if err := b.Reload(r.Context()); err != nil {
-		writeJSONError(w, http.StatusUnprocessableEntity, err)
+	done, err := b.ReloadAccounts(r.Context(), r.URL.Query()["account"]...)
+	if done == nil {
+		done = []string{}
+	}
+	if err != nil {
+		code := http.StatusUnprocessableEntity
+		if errors.Is(err, dmflow.ErrInvalid) {
+			code = http.StatusBadRequest
+		}
+		writeJSON(w, code, map[string]any{"error": err.Error(), "reloaded": done})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "reloaded": done})
 }
 
 func (b *Bot) adminReplay(w http.ResponseWriter, r *http.Request) {

@@ -94,8 +94,13 @@ func (b *Bot) Engine() Engine {
 
 // Reload builds a new engine with Config.Reload and installs it. On error
 // (e.g. flow validation errors) the old engine stays and the error is
-// returned unchanged so callers can show it.
+// returned unchanged so callers can show it. With Config.ReloadAccounts it
+// reloads every account's bundle instead (ReloadAccounts).
 func (b *Bot) Reload(ctx context.Context) error {
+	if b.cfg.ReloadAccounts != nil {
+		_, err := b.ReloadAccounts(ctx)
+		return err
+	}
 	if b.cfg.Reload == nil {
 		b.metrics.reloads.WithLabelValues("error").Inc()
 		return errors.New("bot: reload: no Reload function configured")
@@ -113,6 +118,40 @@ func (b *Bot) Reload(ctx context.Context) error {
 	b.metrics.reloads.WithLabelValues("ok").Inc()
 	b.log.Info("engine reloaded")
 	return nil
+}
+
+// ReloadAccounts reloads the bundles of the given accounts (all when none)
+// with Config.ReloadAccounts: each account that loads is replaced, each
+// that fails keeps its old bundle and is named in the error. It returns
+// the accounts reloaded. Without Config.ReloadAccounts, naming no account
+// is Reload and naming one is an error.
+func (b *Bot) ReloadAccounts(ctx context.Context, accounts ...string) ([]string, error) {
+	if b.cfg.ReloadAccounts == nil {
+		if len(accounts) > 0 {
+			return nil, fmt.Errorf("bot: reload: one bundle serves every account; reload all of it (accounts %v): %w", accounts, dmflow.ErrInvalid)
+		}
+		return nil, b.Reload(ctx)
+	}
+	done, err := b.cfg.ReloadAccounts(ctx, accounts...)
+	for _, a := range done {
+		b.metrics.accountReloads.WithLabelValues(a, "ok").Inc()
+	}
+	if len(done) > 0 || err == nil {
+		b.metrics.reloads.WithLabelValues("ok").Inc()
+		b.log.Info("flow bundles reloaded", "accounts", done)
+		wake(b.inboxWake)
+	}
+	if err != nil {
+		b.metrics.reloads.WithLabelValues("error").Inc()
+		var fe interface{ FailedAccounts() []string }
+		if errors.As(err, &fe) {
+			for _, a := range fe.FailedAccounts() {
+				b.metrics.accountReloads.WithLabelValues(a, "error").Inc()
+			}
+		}
+		b.log.Warn("reload failed for some accounts, they keep their old bundle", "err", err)
+	}
+	return done, err
 }
 
 // Owner returns the lease owner id of this process.
@@ -186,14 +225,14 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer close(b.done)
 	stopWatch := context.AfterFunc(ctx, func() { b.cancel(); b.stopClaiming() })
 	defer stopWatch()
-	b.log.Info("bot running", "workers", b.cfg.Workers, "notices", b.cfg.NoticeURL != "")
+	b.log.Info("bot running", "workers", b.cfg.Workers, "notices", b.noticesOn())
 	beating, stopBeat := make(chan struct{}), make(chan struct{})
 	go func() { defer close(beating); b.live.run(stopBeat) }()
 	var wg sync.WaitGroup
 	for _, loop := range []func(context.Context){b.runInbox, b.dm.run, b.runTimers, b.runActions, b.runRetention} {
 		wg.Go(func() { loop(b.workCtx) })
 	}
-	if b.cfg.NoticeURL != "" {
+	if b.noticesOn() {
 		wg.Go(func() { b.notices.run(b.workCtx) })
 	}
 	wg.Wait()

@@ -40,6 +40,13 @@ type Config struct {
 	// Reload builds a new engine, e.g. by loading the flow files again. It
 	// returns the validation errors of a bad flow; the old engine then stays.
 	Reload func(ctx context.Context) (Engine, error)
+	// ReloadAccounts, when set, reloads the flow bundles of the given
+	// accounts (all when none) inside the installed engine, e.g. an
+	// *accounts.Set's Reload: each account that fails keeps its old bundle
+	// while the others are replaced. It returns the accounts reloaded and
+	// the failures. Bot.Reload and the admin API's POST /admin/reload
+	// (?account=ID) use it instead of Reload.
+	ReloadAccounts func(ctx context.Context, accounts ...string) (reloaded []string, err error)
 	// Actions runs action calls. Nil completes every call with outcome
 	// "error" ("no action runner configured").
 	Actions ActionRunner
@@ -63,6 +70,11 @@ type Config struct {
 	// there, signed with NoticeSecret. Empty: notices are not recorded.
 	NoticeURL    string
 	NoticeSecret string
+	// NoticeTargets, when set, gives each account's outgoing webhook URL and
+	// secret instead (url "" : that account's notices are not recorded),
+	// e.g. (*accounts.Table).Notify. NoticeURL and NoticeSecret are then
+	// ignored.
+	NoticeTargets func(account string) (url, secret string)
 	// HTTPClient posts notices. Default: a client with a 10 s timeout. Its
 	// CheckRedirect is replaced: a redirect to another origin is not
 	// followed (the 3xx counts as a failed delivery), one within the origin
@@ -82,7 +94,12 @@ type Config struct {
 	// delivery ceiling: the default 128 allows roughly 400–1,300 sends/s,
 	// above what a business account may send (100/s), so that many
 	// accounts can be served by one process. Each slot costs a goroutine
-	// and one keep-alive connection. Default 128.
+	// and one keep-alive connection. The slots are shared fairly between
+	// accounts: one account holds at most Senders − Senders/8 of them (at
+	// least one is left to the others), and a freed slot goes to the
+	// waiting account with the fewest sends in flight, so an account that
+	// Meta throttles, or that has a long backlog, does not delay another
+	// account's replies. Default 128.
 	Senders int
 	// ActionWorkers bounds concurrent action calls. Default 16.
 	ActionWorkers int
@@ -185,7 +202,7 @@ func (c *Config) validate() error {
 		return errors.New("bot: config: Store is required")
 	case c.Sender == nil:
 		return errors.New("bot: config: Sender is required")
-	case c.NoticeURL != "" && c.NoticeSecret == "":
+	case c.NoticeTargets == nil && c.NoticeURL != "" && c.NoticeSecret == "":
 		return errors.New("bot: config: NoticeSecret is required with NoticeURL")
 	}
 	return nil

@@ -23,6 +23,9 @@ type metrics struct {
 	processing, endToEnd prometheus.Histogram
 	deliveries, actions  *prometheus.CounterVec
 	reloads, leaseLost   *prometheus.CounterVec
+	accountEvents        *prometheus.CounterVec // account, result
+	accountDeliveries    *prometheus.CounterVec // account, queue, result
+	accountReloads       *prometheus.CounterVec // account, result
 	tokenExpiry          *prometheus.GaugeVec
 	tokenRefreshFailed   *prometheus.CounterVec
 	personal             *personalMetrics
@@ -48,6 +51,9 @@ func newMetrics(b *Bot) *metrics {
 	m.leaseLost = f.counterVec("dmflow_outbox_leases_lost_total", "Users whose outbox lease was lost (expired or taken over) while this process delivered their items, by queue; their remaining items were left to the next claim.", "queue")
 	m.actions = f.counterVec("dmflow_actions_total", "Action calls by outcome.", "outcome")
 	m.reloads = f.counterVec("dmflow_engine_reloads_total", "Engine reloads by result.", "result")
+	m.accountEvents = f.counterVec("dmflow_account_events_total", "Events processed per business account by result (ok, failed).", "account", "result")
+	m.accountDeliveries = f.counterVec("dmflow_account_deliveries_total", "Outbox deliveries per business account by queue (dm, notices) and result (ok, retried, dead).", "account", "queue", "result")
+	m.accountReloads = f.counterVec("dmflow_account_reloads_total", "Flow bundle reloads per account (default: the default bundle) by result; a failed account keeps its old bundle.", "account", "result")
 	m.tokenExpiry = f.gaugeVec("dmflow_token_expiry_timestamp_seconds", "When each account's access token expires (Unix time).", "account")
 	m.tokenRefreshFailed = f.counterVec("dmflow_token_refresh_failures_total", "Failed refreshes of an account's access token; alert on any increase (the token stops working at its expiry).", "account")
 	m.personal = newPersonalMetrics(f)

@@ -108,8 +108,19 @@ func VerifyNoticeSignatureAt(body []byte, h http.Header, secret string, toleranc
 	return nil
 }
 
-// postNotice POSTs one notice to Config.NoticeURL. Any non-2xx answer is
-// retried (delivery is at least once).
+// noticeTo returns where account's notices go ("" when nowhere).
+func (b *Bot) noticeTo(account string) (target, secret string) {
+	if b.cfg.NoticeTargets != nil {
+		return b.cfg.NoticeTargets(account)
+	}
+	return b.cfg.NoticeURL, b.cfg.NoticeSecret
+}
+
+// noticesOn reports whether any account may have notices.
+func (b *Bot) noticesOn() bool { return b.cfg.NoticeTargets != nil || b.cfg.NoticeURL != "" }
+
+// postNotice POSTs one notice to its account's URL (Config.NoticeURL or
+// NoticeTargets). Any non-2xx answer is retried (delivery is at least once).
 func (b *Bot) postNotice(ctx context.Context, it *dmflow.OutboxItem) (string, error) {
 	if it.Notice == nil {
 		return "", fmt.Errorf("bot: outbox item %d has no notice: %w", it.Seq, dmflow.ErrInvalid)
@@ -118,7 +129,11 @@ func (b *Bot) postNotice(ctx context.Context, it *dmflow.OutboxItem) (string, er
 	if err != nil {
 		return "", fmt.Errorf("bot: encode notice %d: %v: %w", it.Seq, err, dmflow.ErrInvalid)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.cfg.NoticeURL, bytes.NewReader(body))
+	target, secret := b.noticeTo(it.Key.Account)
+	if target == "" || secret == "" {
+		return "", fmt.Errorf("bot: notice %d: account %s has no outgoing webhook URL and secret any more: %w", it.Seq, it.Key.Account, dmflow.ErrPermanent)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("bot: notice request: %v: %w", err, dmflow.ErrPermanent)
 	}
@@ -126,7 +141,7 @@ func (b *Bot) postNotice(ctx context.Context, it *dmflow.OutboxItem) (string, er
 	delivery := strconv.FormatUint(it.Seq, 10)
 	// The signature's timestamp is the wall clock, not Config.Clock: it is
 	// checked against the receiver's clock.
-	req.Header.Set(SignatureHeader, SignNotice(b.cfg.NoticeSecret, time.Now(), delivery, body))
+	req.Header.Set(SignatureHeader, SignNotice(secret, time.Now(), delivery, body))
 	req.Header.Set(DeliveryHeader, delivery)
 	resp, err := b.noticeClient.Do(req)
 	if err != nil {
@@ -135,8 +150,8 @@ func (b *Bot) postNotice(ctx context.Context, it *dmflow.OutboxItem) (string, er
 			err = ue.Err // the URL may carry a secret
 		}
 		var red secure.Redactor
-		red.Add("NOTIFY_SECRET", b.cfg.NoticeSecret)
-		if u, perr := url.Parse(b.cfg.NoticeURL); perr == nil && u.User != nil {
+		red.Add("NOTIFY_SECRET", secret)
+		if u, perr := url.Parse(target); perr == nil && u.User != nil {
 			red.Add("NOTIFY_URL_USERINFO", u.User.String())
 		}
 		return "", fmt.Errorf("bot: post notice %d: %s", it.Seq, red.Redact(err.Error()))

@@ -23,7 +23,7 @@ type rememberFunc func(id string) string
 
 // drainer delivers one outbox queue: one goroutine per user at a time (so
 // a user's items go out strictly in order), at most Config.Senders users at
-// once.
+// once, shared fairly between accounts (fairSlots).
 type drainer struct {
 	b        *Bot
 	queue    string
@@ -31,7 +31,7 @@ type drainer struct {
 	onSent   sentFunc
 	remember rememberFunc
 	wake     chan struct{}
-	sem      chan struct{}
+	slots    *fairSlots // Config.Senders, shared fairly between accounts
 	wg       sync.WaitGroup
 	// claimMu serialises claims with the retry/release of a user, so no
 	// item claimed before a release is delivered after it.
@@ -51,7 +51,7 @@ type userQueue struct {
 
 func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc, remember rememberFunc) *drainer {
 	return &drainer{b: b, queue: queue, deliver: deliver, onSent: onSent, remember: remember, wake: make(chan struct{}, 1),
-		sem: make(chan struct{}, b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{}}
+		slots: newFairSlots(b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{}}
 }
 
 func (d *drainer) run(ctx context.Context) {
@@ -178,15 +178,15 @@ func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
 			}
 			continue
 		}
-		d.sem <- struct{}{}
+		d.slots.acquire(key.Account)
 		if !d.hold(ctx, key) {
-			<-d.sem
+			d.slots.release(key.Account)
 			d.done(1)
 			d.drop(ctx, key)
 			return
 		}
 		id, res, delay, reason := d.attempt(ctx, &it)
-		<-d.sem
+		d.slots.release(key.Account)
 		d.done(1)
 		switch res {
 		case delivered:
@@ -211,6 +211,7 @@ func (d *drainer) attempt(ctx context.Context, it *dmflow.OutboxItem) (string, o
 	switch {
 	case err == nil:
 		d.b.metrics.deliveries.WithLabelValues(d.queue, "ok").Inc()
+		d.b.metrics.accountDeliveries.WithLabelValues(it.Key.Account, d.queue, "ok").Inc()
 		return id, delivered, 0, ""
 	case ctx.Err() != nil:
 		return "", aborted, 0, ""
@@ -273,7 +274,8 @@ func (d *drainer) retry(ctx context.Context, it *dmflow.OutboxItem, delay time.D
 	defer d.claimMu.Unlock()
 	d.forget(it.Key)
 	d.b.metrics.deliveries.WithLabelValues(d.queue, "retried").Inc()
-	d.b.log.Warn("delivery failed, will retry", "queue", d.queue, "user", it.Key.String(), "seq", it.Seq,
+	d.b.metrics.accountDeliveries.WithLabelValues(it.Key.Account, d.queue, "retried").Inc()
+	d.b.log.Warn("delivery failed, will retry", "queue", d.queue, "account", it.Key.Account, "user", it.Key.String(), "seq", it.Seq,
 		"attempt", it.Attempts+1, "in", delay, "err", reason)
 	if err := d.b.store.RetryOutbox(ctx, d.b.cfg.Owner, it.Seq, d.b.now().Add(delay), reason); err != nil {
 		d.b.log.Error("retry outbox", "queue", d.queue, "seq", it.Seq, "err", err)
@@ -285,7 +287,8 @@ func (d *drainer) retry(ctx context.Context, it *dmflow.OutboxItem, delay time.D
 
 func (d *drainer) dead(ctx context.Context, it *dmflow.OutboxItem, reason string) {
 	d.b.metrics.deliveries.WithLabelValues(d.queue, "dead").Inc()
-	d.b.log.Error("delivery failed permanently, dead-lettered", "queue", d.queue, "user", it.Key.String(),
+	d.b.metrics.accountDeliveries.WithLabelValues(it.Key.Account, d.queue, "dead").Inc()
+	d.b.log.Error("delivery failed permanently, dead-lettered", "queue", d.queue, "account", it.Key.Account, "user", it.Key.String(),
 		"seq", it.Seq, "attempts", it.Attempts+1, "err", reason)
 	if err := d.b.store.DeadLetter(ctx, d.b.cfg.Owner, it.Seq, reason, d.b.now()); err != nil {
 		if errors.Is(err, dmflow.ErrLeaseLost) {

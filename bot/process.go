@@ -66,11 +66,11 @@ func (b *Bot) commitFor(ctx context.Context, s *dmflow.Session, ev *dmflow.Event
 	b.observers.observe(s, ev, turn, err, now)
 	if err != nil {
 		b.metrics.failed.Inc()
-		b.log.Error("event failed", "user", ev.SessionKey().String(), "event", ev.Key, "kind", ev.Kind, "err", err)
+		b.log.Error("event failed", "account", ev.Account, "user", ev.SessionKey().String(), "event", ev.Key, "kind", ev.Kind, "err", err)
 		return dmflow.Commit{Failed: err.Error(), Now: now}
 	}
 	c := dmflow.Commit{Session: turn.Session, Delete: turn.Delete, Outbox: turn.Replies, Actions: turn.Actions, Counts: turn.Counts, Now: now}
-	if b.cfg.NoticeURL != "" {
+	if u, _ := b.noticeTo(ev.Account); u != "" {
 		c.Notices = turn.Notices
 	}
 	return c
@@ -95,6 +95,11 @@ func (b *Bot) commit(ctx context.Context, it *dmflow.InboxItem, s *dmflow.Sessio
 	b.metrics.processing.Observe(time.Since(start).Seconds())
 	b.metrics.countAssignments(s, c.Session)
 	b.metrics.countFunnel(c.Counts)
+	result := "ok"
+	if c.Failed != "" {
+		result = "failed"
+	}
+	b.metrics.accountEvents.WithLabelValues(c.Key.Account, result).Inc()
 	b.afterCommit(it, &c)
 	return nil
 }

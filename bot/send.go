@@ -38,7 +38,7 @@ func (b *Bot) sendDM(ctx context.Context, it *dmflow.OutboxItem) (string, error)
 // notices are on, before the reply is acknowledged (so a crash in between
 // repeats the notice rather than losing it).
 func (b *Bot) noticeSent(ctx context.Context, it *dmflow.OutboxItem, mid string) error {
-	if b.cfg.NoticeURL == "" || mid == "" {
+	if u, _ := b.noticeTo(it.Key.Account); u == "" || mid == "" {
 		return nil
 	}
 	c := dmflow.Commit{Owner: b.cfg.Owner, Key: it.Key, Now: b.now(), Notices: []dmflow.Notice{b.replySent(it.Key, mid)}}
@@ -51,7 +51,7 @@ func (b *Bot) noticeSent(ctx context.Context, it *dmflow.OutboxItem, mid string)
 
 // noticeFailed queues a reply.failed notice for a dead-lettered reply.
 func (b *Bot) noticeFailed(ctx context.Context, it *dmflow.OutboxItem, reason string) {
-	if b.cfg.NoticeURL == "" || it.Message == nil {
+	if u, _ := b.noticeTo(it.Key.Account); u == "" || it.Message == nil {
 		return
 	}
 	n := dmflow.Notice{Type: dmflow.NoticeReplyFailed, Key: it.Key, Time: b.now(), Cause: it.Message.Cause,

@@ -37,11 +37,11 @@ A/U is a session key: business account id / user id.
   send A/U TEXT         send an operator's message (--quick "Yes,No" adds quick replies; queued);
                         tagged HUMAN_AGENT in a handed-off conversation: up to 7 days after the
                         user's last message, else only within 24 hours
-  deadletters           replies that failed permanently
+  deadletters           replies that failed permanently (--account filters)
   retry SEQ             send dead letter SEQ again
   drop SEQ              delete dead letter SEQ
-  failed                events the flow failed on
-  reload                reload the flows (like SIGHUP; errors are shown)
+  failed                events the flow failed on (--account filters)
+  reload                reload the flows (like SIGHUP; errors are shown; --account: one account's bundle)
   replay A/U            re-run the user's history against the current flows (dry run):
                         per turn what was sent then and what the flows send now,
                         turns that differ marked "!" (--json: the API's JSON)
@@ -67,7 +67,7 @@ func adminCmd(o *Options) *Command {
 			fs.String("url", "", "server base URL (env DMFLOW_URL; default http://127.0.0.1:8080)")
 			fs.String("token", "", "admin token (env DMFLOW_ADMIN_TOKEN)")
 			fs.Bool("json", false, "print JSON instead of tables")
-			fs.String("account", "", "sessions: only this business account")
+			fs.String("account", "", "sessions, deadletters, failed: only this business account; reload: only its flow bundle")
 			fs.String("state", "", "sessions: only sessions in this state")
 			fs.Int("limit", 100, "most items listed")
 			fs.String("quick", "", "send: quick-reply titles, comma-separated")
@@ -240,8 +240,12 @@ func (c *adminClient) send(ctx context.Context, fs *flag.FlagSet, a []string) er
 	return c.print(ctx, http.MethodPost, p+"/send", body)
 }
 
-func (c *adminClient) reload(ctx context.Context, _ *flag.FlagSet, _ []string) error {
-	return c.print(ctx, http.MethodPost, "/admin/reload", nil)
+func (c *adminClient) reload(ctx context.Context, fs *flag.FlagSet, _ []string) error {
+	path := "/admin/reload"
+	if a := fs.Lookup("account").Value.String(); a != "" { // one account's bundle
+		path += "?account=" + url.QueryEscape(a)
+	}
+	return c.print(ctx, http.MethodPost, path, nil)
 }
 
 func (c *adminClient) compact(ctx context.Context, _ *flag.FlagSet, _ []string) error {
@@ -336,8 +340,12 @@ func (c *adminClient) sessions(ctx context.Context, fs *flag.FlagSet, _ []string
 // listed GETs a list and prints it with table (or as JSON).
 func listed(path string, table func(io.Writer, []byte) error) func(*adminClient, context.Context, *flag.FlagSet, []string) error {
 	return func(c *adminClient, ctx context.Context, fs *flag.FlagSet, _ []string) error {
+		path := path
 		if !strings.Contains(path, "?") {
 			path += "?limit=" + url.QueryEscape(fs.Lookup("limit").Value.String())
+			if a := fs.Lookup("account").Value.String(); a != "" {
+				path += "&account=" + url.QueryEscape(a)
+			}
 		}
 		b, err := c.do(ctx, http.MethodGet, path, nil)
 		if err != nil {

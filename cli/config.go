@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dmflow/dmflow/accounts"
 	"gopkg.in/yaml.v3"
 )
 
@@ -57,6 +58,11 @@ type serveConfig struct {
 	// Secrets are the action secrets of the config file's `secrets:` map;
 	// DMFLOW_SECRET_<NAME> environment variables override them.
 	Secrets map[string]string
+	// Accounts are the config file's per-account settings (accounts:),
+	// keyed by account id or accounts.Default; AccountProfiles their
+	// messenger profiles read from their messenger_profile files.
+	Accounts        map[string]accounts.Settings
+	AccountProfiles map[string]*messengerProfile
 }
 
 // igConfig holds the Instagram app settings.
@@ -203,6 +209,9 @@ func loadConfig(fs *flag.FlagSet, env func(string) (string, bool)) (*serveConfig
 			return nil, err
 		}
 	}
+	if err := c.loadAccountProfiles(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -300,6 +309,13 @@ func configFileEntry(c *serveConfig, byKey map[string]*configSetting, path, key 
 	switch {
 	case key == "secrets":
 		return configFileSecrets(c, path, v)
+	case key == "accounts":
+		m, err := accounts.DecodeYAML(path, v)
+		if err != nil {
+			return &configError{err.Error()}
+		}
+		c.Accounts = m
+		return nil
 	case key == "instagram.ice_breakers" || key == "instagram.persistent_menu":
 		return c.Instagram.Messenger.decodeField(path, strings.TrimPrefix(key, "instagram."), key, k, v)
 	case key == "instagram" || key == "notify":
@@ -334,7 +350,7 @@ func configKnownKeys(byKey map[string]*configSetting) []string {
 	for k := range byKey {
 		keys = append(keys, k)
 	}
-	keys = append(keys, "secrets", "instagram.ice_breakers", "instagram.persistent_menu")
+	keys = append(keys, "secrets", "accounts", "instagram.ice_breakers", "instagram.persistent_menu")
 	sort.Strings(keys)
 	return keys
 }
@@ -568,7 +584,7 @@ func (c *serveConfig) secretValues(stdio IO) []string {
 			out = append(out, v)
 		}
 	}
-	return out
+	return append(out, (&accounts.Table{Accounts: c.Accounts}).SecretValues()...)
 }
 
 // configure loads the configuration of command name, checks it with

@@ -84,7 +84,8 @@ func runSetup(ctx context.Context, cfg *serveConfig, log *slog.Logger, out io.Wr
 		stored = toks
 	}
 	accounts, err := setupAccounts(ctx, cfg, log, stored)
-	if err != nil {
+	onlyConfigTokens := cfg.Instagram.AccessToken == "" && len(stored) == 0 && len(cfg.accountTable().AccessTokens()) > 0
+	if err != nil && !onlyConfigTokens { // accounts.ID.access_token alone is enough
 		return err
 	}
 	var tokens instagram.TokenSource = instagram.StaticToken(cfg.Instagram.AccessToken)
@@ -95,9 +96,10 @@ func runSetup(ctx context.Context, cfg *serveConfig, log *slog.Logger, out io.Wr
 		}
 		tokens = m
 	}
+	tokens, accounts = withConfigAccounts(cfg, tokens, accounts)
 	c := instagram.NewClient(instagram.ClientConfig{BaseURL: cfg.Instagram.GraphURL, Version: cfg.Instagram.APIVersion, Tokens: tokens, Logger: log})
 	for _, acct := range accounts {
-		res, err := instagramSetup(ctx, c, acct, &cfg.Instagram.Messenger)
+		res, err := instagramSetup(ctx, c, acct, cfg.messengerFor(acct))
 		if err != nil {
 			return err
 		}
@@ -214,7 +216,7 @@ func (s *server) instagramSetupOnStart(ctx context.Context, sender dmflow.Sender
 	accounts, err := s.setupAccountsOnStart(ctx)
 	for _, acct := range accounts {
 		var r *setupResult
-		if r, err = instagramSetup(ctx, c, acct, &s.cfg.Instagram.Messenger); err != nil {
+		if r, err = instagramSetup(ctx, c, acct, s.cfg.messengerFor(acct)); err != nil {
 			break
 		}
 		apps, _ := json.Marshal(r.Apps)

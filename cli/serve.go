@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/accounts"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/bot/actions"
@@ -82,6 +83,12 @@ type server struct {
 	sandbox *sandboxSide            // nil in production mode
 	tokens  *instagram.TokenManager // nil with a static token or in sandbox mode
 	closers []func()                // run last to first after the bot stopped
+
+	// accounts and table are set when each account has its own bundle or
+	// settings (serve_accounts.go); bundles is where they come from.
+	accounts *accounts.Set
+	table    *accounts.Table
+	bundles  *accounts.Paths
 }
 
 // newServer opens the store, loads the flows, builds the bot and binds the
@@ -100,9 +107,9 @@ func (s *server) open(ctx context.Context) error {
 	if s.flows, err = resolveFlows(s.cfg); err != nil {
 		return err
 	}
-	eng, err := s.flows.load(engineOptions(s.cfg), s.opts.Flows, s.log)
+	eng, err := s.loadEngine(ctx)
 	if err != nil {
-		return &configError{err.Error()}
+		return err
 	}
 	if s.cfg.Sandbox() {
 		s.cfg.DB = s.cfg.sandboxDBPath()
@@ -137,8 +144,9 @@ func (s *server) open(ctx context.Context) error {
 }
 
 // assemble builds the bot and the routes (package server) over the store,
-// the sender and the flows, plus serve's own routes (Meta's callbacks).
-func (s *server) assemble(eng *engine.Engine, sender dmflow.Sender) error {
+// the sender and the flows (one bundle, or an *accounts.Set with a bundle
+// per account), plus serve's own routes (Meta's callbacks).
+func (s *server) assemble(eng bot.Engine, sender dmflow.Sender) error {
 	cfg := srv.Config{
 		Bot: bot.Config{
 			Store: s.store, Sender: sender, Engine: eng,
@@ -156,6 +164,12 @@ func (s *server) assemble(eng *engine.Engine, sender dmflow.Sender) error {
 		},
 		Webhook:    instagram.WebhookConfig{MaxBody: int64(s.cfg.MaxBody), Logger: s.log},
 		AdminToken: s.cfg.AdminToken,
+	}
+	if s.table != nil { // several accounts: each its own bundle, secrets and outgoing webhook
+		cfg.Load = nil
+		cfg.Bot.ReloadAccounts = s.reloadAccounts
+		cfg.Bot.NoticeTargets = s.table.Notify
+		cfg.Bot.Actions = actions.Runner{HTTP: &actions.HTTP{LookupEnv: s.cfg.secret(s.env), AccountSecrets: s.table.AccountSecret}, Go: s.opts.Actions}
 	}
 	if s.sandbox != nil {
 		cfg.Sandbox = s.sandbox.Sandbox

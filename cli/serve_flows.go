@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/dmflow/dmflow/accounts"
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/examples"
 	"github.com/dmflow/dmflow/flows"
@@ -33,7 +34,8 @@ func resolveFlows(cfg *serveConfig) (flowSource, error) {
 	}
 	// A ./flows directory without flow files (such as the flows Go package of
 	// a dmflow checkout) is not taken as the default.
-	if ok, _ := flowtest.HasFlowFiles(defaultFlowsDir); ok {
+	_, multi, _ := accounts.ReadLayout(defaultFlowsDir)
+	if ok, _ := flowtest.HasFlowFiles(defaultFlowsDir); ok || multi {
 		return flowSource{path: defaultFlowsDir, desc: "./" + defaultFlowsDir}, nil
 	}
 	return flowSource{fsys: examples.FS(), path: examples.LeadCaptureDir, desc: "embedded example " + examples.LeadCaptureDir}, nil
@@ -65,6 +67,16 @@ func (src flowSource) load(opts *engine.Options, fo *flows.Options, log *slog.Lo
 // engineOptions maps the configuration to engine options.
 func engineOptions(cfg *serveConfig) *engine.Options {
 	release := cfg.HandoffRelease
+	return engineOptionsFor(cfg, accounts.Settings{NotifyURL: cfg.NotifyURL, HandoffRelease: &release})
+}
+
+// engineOptionsFor maps the configuration and one account's settings to
+// engine options.
+func engineOptionsFor(cfg *serveConfig, acct accounts.Settings) *engine.Options {
+	release := cfg.HandoffRelease
+	if acct.HandoffRelease != nil {
+		release = *acct.HandoffRelease
+	}
 	if release == 0 {
 		release = -1 // 0 in the configuration means never; the engine spells it negative
 	}
@@ -77,5 +89,5 @@ func engineOptions(cfg *serveConfig) *engine.Options {
 	if cfg.Sandbox() {
 		dropOff = 0
 	}
-	return &engine.Options{HandoffRelease: release, NoTrace: !cfg.Sandbox(), NoNotices: cfg.NotifyURL == "", DropOff: dropOff}
+	return &engine.Options{HandoffRelease: release, NoTrace: !cfg.Sandbox(), NoNotices: acct.NotifyURL == "", DropOff: dropOff}
 }

@@ -61,12 +61,16 @@ func graphHTTPClient(cfg *serveConfig) *http.Client {
 // tokenSource is the dashboard token when INSTAGRAM_ACCESS_TOKEN is set,
 // else the tokens `dmflow auth` stored, refreshed before they expire.
 func (s *server) tokenSource(ctx context.Context) (instagram.TokenSource, error) {
+	own := instagram.StaticTokens(s.cfg.accountTable().AccessTokens()) // accounts.ID.access_token
 	if s.cfg.Instagram.AccessToken != "" {
-		return instagram.StaticToken(s.cfg.Instagram.AccessToken), nil
+		return withAccountTokens(own, instagram.StaticToken(s.cfg.Instagram.AccessToken)), nil
 	}
 	toks, err := s.store.ListTokens(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read stored tokens: %w", err)
+	}
+	if len(toks) == 0 && len(own) > 0 {
+		return own, nil
 	}
 	if len(toks) == 0 {
 		return nil, configErrorf("no Instagram access token: run 'dmflow auth' (stores one in the store) or set INSTAGRAM_ACCESS_TOKEN")
@@ -82,7 +86,7 @@ func (s *server) tokenSource(ctx context.Context) (instagram.TokenSource, error)
 		},
 	})
 	s.tokens = tm // run refreshes them
-	return tm, nil
+	return withAccountTokens(own, tm), nil
 }
 
 // refreshTokens refreshes due tokens every hour and publishes each

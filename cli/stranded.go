@@ -60,10 +60,22 @@ type strandedReport struct {
 
 // checkStranded classifies every session of each against bundle b.
 func checkStranded(ctx context.Context, b *flows.Bundle, name string, each sessionSource) (*strandedReport, error) {
+	return checkStrandedBy(ctx, func(string) *flows.Bundle { return b }, name, each)
+}
+
+// checkStrandedBy is checkStranded with the bundle of each session's
+// account (a bundle per account); a session whose account has none is
+// stranded.
+func checkStrandedBy(ctx context.Context, bundleFor func(account string) *flows.Bundle, name string, each sessionSource) (*strandedReport, error) {
 	r := &strandedReport{Flows: name, Stranded: []sessionOutcome{}, Migrated: []sessionOutcome{}}
 	err := each(ctx, func(s *dmflow.Session) {
 		r.Checked++
-		stranded, migrated := sessionFate(b, s)
+		stranded, migrated := "", ""
+		if b := bundleFor(s.Key.Account); b != nil {
+			stranded, migrated = sessionFate(b, s)
+		} else {
+			stranded = "no bundle for account " + s.Key.Account + " and no default bundle"
+		}
 		o := sessionOutcome{Session: s.Key.String(), Flow: s.Flow, Version: s.FlowVersion, State: s.State}
 		switch {
 		case stranded != "":

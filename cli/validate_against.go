@@ -21,6 +21,12 @@ const againstTimeout = 5 * time.Minute
 // valid bundle of args and reports the stranded and migrated ones. It
 // exits 1 when a session would be stranded or the sessions cannot be read.
 func runAgainst(ctx context.Context, args []string, fo *flows.Options, source, token string, asJSON bool, stdio IO) int {
+	if bundleFor, name, ok, code := accountBundles(args, stdio); ok || code != exitOK {
+		if !ok {
+			return code
+		}
+		return reportAgainst(ctx, bundleFor, name, source, token, asJSON, stdio)
+	}
 	bs, err := flowtest.FindBundles(args)
 	if err != nil {
 		return exitFor(stdio.Err, "validate", err)
@@ -33,9 +39,15 @@ func runAgainst(ctx context.Context, args []string, fo *flows.Options, source, t
 	if err != nil {
 		return exitFor(stdio.Err, "validate", err)
 	}
+	return reportAgainst(ctx, func(string) *flows.Bundle { return b }, bs[0].Name, source, token, asJSON, stdio)
+}
+
+// reportAgainst checks source's sessions against the bundles and prints
+// the report.
+func reportAgainst(ctx context.Context, bundleFor func(string) *flows.Bundle, name, source, token string, asJSON bool, stdio IO) int {
 	ctx, cancel := context.WithTimeout(ctx, againstTimeout)
 	defer cancel()
-	r, err := checkAgainst(ctx, b, bs[0].Name, source, token, stdio)
+	r, err := checkAgainstBy(ctx, bundleFor, name, source, token, stdio)
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "dmflow validate --against: %v\n", err)
 		return errExitCode(err)
@@ -56,12 +68,17 @@ func runAgainst(ctx context.Context, args []string, fo *flows.Options, source, t
 
 // checkAgainst opens source, checks its sessions and closes it again.
 func checkAgainst(ctx context.Context, b *flows.Bundle, name, source, token string, stdio IO) (*strandedReport, error) {
+	return checkAgainstBy(ctx, func(string) *flows.Bundle { return b }, name, source, token, stdio)
+}
+
+// checkAgainstBy is checkAgainst with a bundle per account.
+func checkAgainstBy(ctx context.Context, b func(account string) *flows.Bundle, name, source, token string, stdio IO) (*strandedReport, error) {
 	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
 		c, err := againstAdmin(source, token, stdio)
 		if err != nil {
 			return nil, err
 		}
-		return checkStranded(ctx, b, name, c.eachSession)
+		return checkStrandedBy(ctx, b, name, c.eachSession)
 	}
 	cfg := &serveConfig{DB: source}
 	if isPostgresURL(source) {
@@ -75,7 +92,7 @@ func checkAgainst(ctx context.Context, b *flows.Bundle, name, source, token stri
 		return nil, errors.New(redactURL(err.Error(), cfg))
 	}
 	defer st.Close()
-	return checkStranded(ctx, b, name, storeSessions(st))
+	return checkStrandedBy(ctx, b, name, storeSessions(st))
 }
 
 // againstAdmin is the admin API client for a running server.

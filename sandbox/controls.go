@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/accounts"
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/bot/history"
 	"github.com/dmflow/dmflow/engine"
@@ -282,7 +283,13 @@ func (s *Sandbox) serveReload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
-	e, ok := s.cfg.Bot.Engine().(*engine.Engine)
+	var eng bot.Engine = s.cfg.Bot.Engine()
+	if set, ok := eng.(interface {
+		Engine(account string) accounts.Engine
+	}); ok {
+		eng = set.Engine(s.cfg.Account) // a multi-account deployment: the sandbox account's bundle
+	}
+	e, ok := eng.(*engine.Engine)
 	if !ok {
 		writeError(w, http.StatusNotImplemented, errNoEngine)
 		return

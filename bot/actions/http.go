@@ -40,6 +40,11 @@ type HTTP struct {
 	// LookupEnv resolves names missing from Secrets (e.g. os.LookupEnv).
 	// Nil: only Secrets are used.
 	LookupEnv func(name string) (string, bool)
+	// AccountSecrets, when set, resolves a name for the account the call
+	// belongs to (ActionCall.Key.Account) before Secrets and LookupEnv, so
+	// that each business account of a deployment can have its own API keys
+	// (e.g. (*accounts.Table).Secret over its per-account secrets only).
+	AccountSecrets func(account, name string) (string, bool)
 	// MaxResponse bounds the response body. Default DefaultMaxResponse.
 	MaxResponse int64
 	// Timeout is the per-attempt deadline when the call has none. Default 10 s.
@@ -103,7 +108,7 @@ func (h *HTTP) attempt(ctx context.Context, client *http.Client, call dmflow.Act
 // else is ever resolved, so no inserted value can name a secret.
 func (h *HTTP) request(ctx context.Context, call dmflow.ActionCall, red *secure.Redactor) (*http.Request, error) {
 	r := call.HTTP
-	raw, hostEnd, err := h.render(r.URL, red)
+	raw, hostEnd, err := h.render(call.Key.Account, r.URL, red)
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
@@ -133,7 +138,7 @@ func (h *HTTP) request(ctx context.Context, call dmflow.ActionCall, red *secure.
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Idempotency-Key", call.ID)
 	for name, v := range r.Headers {
-		val, _, err := h.render(v, red)
+		val, _, err := h.render(call.Key.Account, v, red)
 		if err != nil {
 			return nil, fmt.Errorf("header %s: %w", name, err)
 		}
@@ -147,13 +152,13 @@ func (h *HTTP) request(ctx context.Context, call dmflow.ActionCall, red *secure.
 
 // render joins the segments of t, resolving the secret references. It
 // returns the offset where the first inserted value starts (-1: none).
-func (h *HTTP) render(t dmflow.Text, red *secure.Redactor) (out string, firstValue int, err error) {
+func (h *HTTP) render(account string, t dmflow.Text, red *secure.Redactor) (out string, firstValue int, err error) {
 	var b strings.Builder
 	firstValue = -1
 	for _, s := range t {
 		switch {
 		case s.Secret != "":
-			v, ok := h.secret(s.Secret)
+			v, ok := h.secret(account, s.Secret)
 			if !ok {
 				return "", -1, fmt.Errorf("unknown secret ${%s}", s.Secret)
 			}
@@ -171,7 +176,12 @@ func (h *HTTP) render(t dmflow.Text, red *secure.Redactor) (out string, firstVal
 	return b.String(), firstValue, nil
 }
 
-func (h *HTTP) secret(name string) (string, bool) {
+func (h *HTTP) secret(account, name string) (string, bool) {
+	if h.AccountSecrets != nil {
+		if s, ok := h.AccountSecrets(account, name); ok {
+			return s, true
+		}
+	}
 	if s, ok := h.Secrets[name]; ok {
 		return s, true
 	}

@@ -1,6 +1,8 @@
 package igtest
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -84,6 +86,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if f.Latency > 0 {
+		// Read the body first: only then does the server notice a client
+		// that hangs up (and cancel r's context), so a long latency ends
+		// with the client instead of holding Close.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		t := time.NewTimer(f.Latency)
 		defer t.Stop()
 		select {

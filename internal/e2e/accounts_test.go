@@ -1,0 +1,212 @@
+package e2e_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
+)
+
+// The two business accounts of the multi-account tests and their tokens.
+const (
+	shopAccount  = igtest.DefaultAccount // 17841400000000001
+	salonAccount = "17841400000000002"
+	shopToken    = "IGAAe2eshoptoken5f4e3d"
+	salonToken   = "IGAAe2esalontoken2c1b0a"
+)
+
+// bundleFlow is a one-file bundle answering "<name> ready" to a new user's
+// first message and "<name> got: <text>" to every later one.
+func bundleFlow(name string) string {
+	return `flow: ` + name + `
+version: 1
+main: true
+start: listen
+states:
+  listen:
+    say: [{text: "` + name + ` ready"}]
+    on:
+      - say: [{text: "` + name + ` got: {{ event.text }}"}]
+`
+}
+
+// brokenFlow fails to load: its start state does not exist.
+const brokenFlow = `flow: shop
+version: 2
+main: true
+start: nowhere
+states:
+  listen:
+    say: [{text: "broken"}]
+`
+
+// accountsWorld is a world serving two accounts from flows/<account id>/
+// with a Graph double that knows both accounts' tokens (set per account
+// in the config file's accounts: section).
+func accountsWorld(t *testing.T) *world {
+	t.Helper()
+	w := newWorld(t, worldOpts{})
+	w.graph = igtest.NewServer(igtest.Config{AccessTokens: map[string]string{shopToken: shopAccount, salonToken: salonAccount}, WebhookSecret: appSecret})
+	t.Cleanup(w.graph.Close)
+	if err := os.Remove(filepath.Join(w.flows, "e2e.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	w.setBundle(shopAccount, bundleFlow("shop"))
+	w.setBundle(salonAccount, bundleFlow("salon"))
+	cfg := filepath.Join(w.dir, "dmflow.yaml")
+	conf := "accounts:\n" +
+		"  \"" + shopAccount + "\": {access_token: " + shopToken + "}\n" +
+		"  \"" + salonAccount + "\": {access_token: " + salonToken + "}\n"
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range w.env {
+		switch {
+		case strings.HasPrefix(kv, "INSTAGRAM_ACCESS_TOKEN="):
+		case strings.HasPrefix(kv, "DMFLOW_GRAPH_URL="):
+			env = append(env, "DMFLOW_GRAPH_URL="+w.graph.URL)
+		default:
+			env = append(env, kv)
+		}
+	}
+	w.env = append(env, "DMFLOW_CONFIG="+cfg)
+	return w
+}
+
+// setBundle writes account's bundle (flows/<account>/main.yaml).
+func (w *world) setBundle(account, src string) {
+	w.t.Helper()
+	dir := filepath.Join(w.flows, account)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.yaml"), []byte(src), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// repliesFrom returns the texts account sent to user, in order.
+func (w *world) repliesFrom(account, user string) []string {
+	var out []string
+	for _, m := range w.graph.Messages() {
+		if m.Account == account && m.RecipientID == user {
+			out = append(out, m.Text())
+		}
+	}
+	return out
+}
+
+func (w *world) waitRepliesFrom(account, user string, n int) []string {
+	w.t.Helper()
+	var got []string
+	if !testutil.Poll(testutil.Scale(testutil.Wait), func() bool { got = w.repliesFrom(account, user); return len(got) >= n }) {
+		stderr := ""
+		if nd := w.current(); nd != nil {
+			stderr = nd.stderr.String()
+		}
+		w.t.Fatalf("%s to %s: %d replies %q, want %d; stderr:\n%s", account, user, len(got), got, n, stderr)
+	}
+	return got
+}
+
+// TestAccountsBundles: one serve, two accounts with their own bundles.
+// Each account's users get that account's conversation; a reload where
+// one account's new bundle is broken keeps that account's old bundle and
+// installs the other's; the admin API reloads one account at a time.
+func TestAccountsBundles(t *testing.T) {
+	w := accountsWorld(t)
+	n := w.start()
+	n.waitLog(t, `"account":"`+salonAccount+`"`, 10*time.Second)
+
+	// Same user id, same text, two accounts: two different conversations.
+	w.mustPost(w.wh.Text(shopAccount, "u1", "m-s-1", "hi"))
+	w.mustPost(w.wh.Text(salonAccount, "u1", "m-b-1", "hi"))
+	if got := w.waitRepliesFrom(shopAccount, "u1", 1); !equal(got, []string{"shop ready"}) {
+		t.Fatalf("shop conversation %q", got)
+	}
+	if got := w.waitRepliesFrom(salonAccount, "u1", 1); !equal(got, []string{"salon ready"}) {
+		t.Fatalf("salon conversation %q", got)
+	}
+
+	// A bad bundle for the shop, a new one for the salon, then SIGHUP.
+	w.setBundle(shopAccount, brokenFlow)
+	w.setBundle(salonAccount, strings.ReplaceAll(bundleFlow("salon"), "salon got", "salon v2 got"))
+	n.cmd.Process.Signal(syscall.SIGHUP)
+	n.waitLog(t, "reload rejected, the old flows keep running", 10*time.Second) // logged after the per-account lines
+	if log := n.stderr.String(); !strings.Contains(log, `unknown state \"nowhere\"`) || !strings.Contains(log, "account "+shopAccount+":") {
+		t.Fatalf("the rejection must name the account and say why; stderr:\n%s", log)
+	}
+	w.mustPost(w.wh.Text(shopAccount, "u1", "m-s-2", "again"))
+	w.mustPost(w.wh.Text(salonAccount, "u1", "m-b-2", "again"))
+	if got := w.waitRepliesFrom(shopAccount, "u1", 2); got[1] != "shop got: again" {
+		t.Fatalf("the shop keeps its old bundle: %q", got)
+	}
+	if got := w.waitRepliesFrom(salonAccount, "u1", 2); got[1] != "salon v2 got: again" {
+		t.Fatalf("the salon's new bundle is installed: %q", got)
+	}
+
+	// The admin API reloads one account: the salon's works, the shop's is refused.
+	if code, body := w.admin(http.MethodPost, "/admin/reload?account="+salonAccount, ""); code != http.StatusOK || !strings.Contains(body, salonAccount) {
+		t.Fatalf("reload salon: %d %s", code, body)
+	}
+	code, body := w.admin(http.MethodPost, "/admin/reload?account="+shopAccount, "")
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "account "+shopAccount) || !strings.Contains(body, "nowhere") {
+		t.Fatalf("reload shop: %d %s", code, body)
+	}
+	if v := w.metric(`dmflow_account_reloads_total{account="` + shopAccount + `",result="error"}`); v != 2 {
+		t.Fatalf("shop reload errors %v, want 2", v)
+	}
+	if v := w.metric(`dmflow_account_events_total{account="` + salonAccount + `",result="ok"}`); v != 2 {
+		t.Fatalf("salon events %v, want 2", v)
+	}
+	// The shop's bundle fixed: the next reload installs it.
+	w.setBundle(shopAccount, strings.ReplaceAll(bundleFlow("shop"), "shop got", "shop v2 got"))
+	if code, body := w.admin(http.MethodPost, "/admin/reload", ""); code != http.StatusOK {
+		t.Fatalf("reload all: %d %s", code, body)
+	}
+	w.mustPost(w.wh.Text(shopAccount, "u1", "m-s-3", "fixed"))
+	if got := w.waitRepliesFrom(shopAccount, "u1", 3); got[2] != "shop v2 got: fixed" {
+		t.Fatalf("after the fix: %q", got)
+	}
+	if code := w.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, n.stderr)
+	}
+}
+
+// TestAccountsThrottledAccountDoesNotSlowAnother: the shop's Graph calls
+// stall (as when Meta throttles an account) while several of its users
+// wait for replies; with two send slots the shop may hold only one, so the
+// salon's reply is delivered while every shop reply is still pending.
+// Without fair send slots the shop's backlog would hold both slots and the
+// salon's reply would wait for the shop's stalled calls.
+func TestAccountsThrottledAccountDoesNotSlowAnother(t *testing.T) {
+	w := accountsWorld(t)
+	w.graph.Inject(igtest.Fault{Path: "/" + shopAccount + "/messages", Times: -1, Latency: time.Hour})
+	n := w.start("--senders", "2", "--send-timeout", "1h")
+	t.Cleanup(w.stopAll) // before the double closes: its stalled requests end with the server's connections
+	for _, u := range []string{"s1", "s2", "s3", "s4"} {
+		w.mustPost(w.wh.Text(shopAccount, u, "m-"+u, "hello"))
+	}
+	// The shop's sends are in flight (stalled) before the salon's message
+	// comes: 4 profile lookups and at least one send reached the double.
+	testutil.Eventually(t, "the shop's stalled sends", func() bool { return w.graph.Calls() >= 5 })
+	w.mustPost(w.wh.Text(salonAccount, "b1", "m-b1", "hello"))
+	if got := w.waitRepliesFrom(salonAccount, "b1", 1); !equal(got, []string{"salon ready"}) {
+		t.Fatalf("salon conversation %q", got)
+	}
+	for _, u := range []string{"s1", "s2", "s3", "s4"} {
+		if got := w.repliesFrom(shopAccount, u); len(got) != 0 {
+			t.Fatalf("shop user %s got %q although the shop's calls stall", u, got)
+		}
+	}
+	if n.cmd.Process == nil {
+		t.Fatal("no server")
+	}
+}
