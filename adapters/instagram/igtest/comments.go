@@ -96,21 +96,7 @@ func (s *Server) CommentActions() []CommentAction {
 // WaitCommentActions blocks until at least n comment actions were accepted
 // and returns them, or returns ctx's error.
 func (s *Server) WaitCommentActions(ctx context.Context, n int) ([]CommentAction, error) {
-	for {
-		s.mu.Lock()
-		if len(s.commentActs) >= n {
-			out := append([]CommentAction(nil), s.commentActs...)
-			s.mu.Unlock()
-			return out, nil
-		}
-		ch := s.changed
-		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("igtest: waiting for %d comment actions: %w", n, ctx.Err())
-		case <-ch:
-		}
-	}
+	return waitFor(ctx, s, n, "comment actions", func() []CommentAction { return s.commentActs })
 }
 
 // RevokePermission withdraws a permission from every token of account

@@ -199,10 +199,16 @@ func (s *Server) Calls() int {
 // WaitMessages blocks until at least n sends were accepted and returns them,
 // or returns ctx's error.
 func (s *Server) WaitMessages(ctx context.Context, n int) ([]Message, error) {
+	return waitFor(ctx, s, n, "messages", func() []Message { return s.messages })
+}
+
+// waitFor blocks until list (read under s.mu) holds at least n items and
+// returns a copy, or returns ctx's error.
+func waitFor[T any](ctx context.Context, s *Server, n int, what string, list func() []T) ([]T, error) {
 	for {
 		s.mu.Lock()
-		if len(s.messages) >= n {
-			out := append([]Message(nil), s.messages...)
+		if l := list(); len(l) >= n {
+			out := append([]T(nil), l...)
 			s.mu.Unlock()
 			return out, nil
 		}
@@ -210,7 +216,7 @@ func (s *Server) WaitMessages(ctx context.Context, n int) ([]Message, error) {
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("igtest: waiting for %d messages: %w", n, ctx.Err())
+			return nil, fmt.Errorf("igtest: waiting for %d %s: %w", n, what, ctx.Err())
 		case <-ch:
 		}
 	}
