@@ -62,11 +62,24 @@ func (s *sharedPace) wait(ctx context.Context) error {
 			s.slots = s.slots[1:]
 		}
 		if len(s.slots) > 0 {
-			at := s.slots[0].at
+			sl := s.slots[0]
 			s.slots = s.slots[1:]
-			s.waiting--
 			s.mu.Unlock()
-			return sleep(ctx, at.Sub(now))
+			if err := sleep(ctx, sl.at.Sub(now)); err != nil {
+				s.mu.Lock()
+				s.waiting--
+				s.mu.Unlock()
+				return err
+			}
+			s.mu.Lock()
+			// A process starved of CPU wakes late; sending on a stale slot
+			// would crowd the slots after it, so it takes a new one.
+			if !s.clock().After(sl.stale) {
+				s.waiting--
+				s.mu.Unlock()
+				return nil
+			}
+			continue
 		}
 		if s.taking != nil {
 			ch := s.taking

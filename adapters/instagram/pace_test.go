@@ -70,3 +70,32 @@ func TestSharedPaceSpacesAndBatches(t *testing.T) {
 	t.Logf("%d sends, %d reservations, %d slots", len(at), p.calls, p.slots)
 	var _ dmflow.Pacer = p
 }
+
+// TestSharedPaceRetakesSlotAfterLateWakeup: a send that wakes up after its
+// slot went stale (the process was starved of CPU) does not use it — it
+// would crowd the slots after it — but reserves a new one.
+func TestSharedPaceRetakesSlotAfterLateWakeup(t *testing.T) {
+	p := &memPacer{tat: map[string]time.Time{}}
+	base := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now, calls := base, 0
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 4 { // the check after the first sleep: woke 1 s late
+			now = now.Add(time.Second)
+		}
+		return now
+	}
+	s := newSharedPace(p, "acct", "text", 100, 1, clock)
+	if err := s.wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p.calls != 2 {
+		t.Fatalf("%d reservations, want 2 (the stale slot replaced)", p.calls)
+	}
+	if len(s.slots) != 0 || s.waiting != 0 {
+		t.Fatalf("left %d slots, %d waiting", len(s.slots), s.waiting)
+	}
+}
