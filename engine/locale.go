@@ -28,9 +28,13 @@ func (e *Engine) localeValue(s *dmflow.Session) any {
 	if s != nil {
 		vars = s.Vars
 		if s.Flow != "" && s.Flow != main {
+			vars = nil // a session started in a sub-flow has no main flow variables
 			for i := len(s.Stack) - 1; i >= 0; i-- {
-				if fr := s.Stack[i]; fr.Flow == main && fr.Scoped {
+				if fr := s.Stack[i]; fr.Flow == main {
 					vars = fr.Vars
+					if !fr.Scoped { // stored before scopes: one shared namespace
+						vars = s.Vars
+					}
 					break
 				}
 			}

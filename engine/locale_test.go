@@ -132,6 +132,23 @@ func TestLocaleRender(t *testing.T) {
 	eq(t, "sub-flow", turn.Replies[2].Reply.Text, "Preguntas en es")
 	eq(t, "in sub-flow", c.s.Flow, "faq")
 	eq(t, "sub-flow locale", e.Locale(c.s), "es")
+
+	// The locale is the main flow's variable, never a sub-flow's namesake.
+	for _, tt := range []struct {
+		name string
+		s    dmflow.Session
+		want string
+	}{
+		{"scoped frame", dmflow.Session{Flow: "faq", Vars: map[string]any{"lang": "en"},
+			Stack: []dmflow.Frame{{Flow: "shop", State: "help", Scoped: true, Vars: map[string]any{"lang": "pt"}}}}, "pt-BR"},
+		{"frame stored before scopes", dmflow.Session{Flow: "faq", Vars: map[string]any{"lang": "es"},
+			Stack: []dmflow.Frame{{Flow: "shop", State: "help"}}}, "es"},
+		{"started in the sub-flow", dmflow.Session{Flow: "faq", Vars: map[string]any{"lang": "es"}}, "en"},
+	} {
+		if got := e.Locale(&tt.s); got != tt.want {
+			t.Errorf("%s: Locale = %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
 
 // TestLocaleDefaultVar: an unset variable uses its declared default before
