@@ -185,17 +185,21 @@ func (d *decoder) quickReply(n *yaml.Node) *QuickReplySpec {
 
 // isLocalized reports whether a quick reply written as a mapping is the
 // short form of a localized title ({en: Pricing, es: Precios}) rather than
-// {type, title, payload}: it has none of those keys.
+// {type, title, payload}: it has none of those keys, and a locale key (a
+// typo like {titel: Yes} is reported as an unknown quick-reply key).
 func isLocalized(n *yaml.Node) bool {
-	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+	if n.Kind != yaml.MappingNode {
 		return false
 	}
+	locale := false
 	for i := 0; i < len(n.Content); i += 2 {
-		if contains(qrKeys, n.Content[i].Value) {
+		k := n.Content[i].Value
+		if contains(qrKeys, k) {
 			return false
 		}
+		locale = locale || localeRE.MatchString(k)
 	}
-	return true
+	return locale
 }
 
 // titlePayload derives the payload of a quick reply without one from its
