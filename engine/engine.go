@@ -141,6 +141,9 @@ func New(b *flows.Bundle, opts *Options) (*Engine, error) {
 	if b.Flows[b.Main] == nil {
 		return nil, fmt.Errorf("engine: main flow %q not in bundle", b.Main)
 	}
+	if l := b.Locales; l != nil && b.Flows[b.Main].Var(l.Var) == nil {
+		return nil, fmt.Errorf("engine: locales: var %q is not a variable of the main flow %s", l.Var, b.Main)
+	}
 	e := &Engine{b: b, opts: opts.withDefaults(), machines: make(map[string]*machine, len(b.Flows))}
 	for _, name := range slices.Sorted(maps.Keys(b.Flows)) {
 		m, err := compile(b, b.Flows[name])

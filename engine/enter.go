@@ -229,6 +229,9 @@ func (st *step) setVar(name string, v any) bool {
 	st.writeVar(name, stored(tv))
 	if st.envM == st.m {
 		st.env[name] = tv
+		if st.isLocaleVar(name) {
+			delete(st.env, "user") // user.locale follows the variable
+		}
 	}
 	return true
 }

@@ -132,6 +132,9 @@ func (st *step) userEnv() map[string]any {
 	}
 	clear(u)
 	u["id"], u["account"], u["handed_off"] = s.Key.User, s.Key.Account, s.Handoff != nil
+	if st.e.b.Locales != nil {
+		u["locale"] = st.e.Locale(s)
+	}
 	u["variants"] = noVariants
 	if s.Variants != nil {
 		u["variants"] = s.Variants
@@ -202,6 +205,9 @@ func (st *step) cond(x *flows.Expr, what, pos string) bool {
 func (st *step) text(t *flows.Template) string {
 	if t == nil {
 		return ""
+	}
+	if len(t.Localized) > 0 {
+		t = st.localized(t)
 	}
 	if len(t.Parts) == 1 && t.Parts[0].Expr == nil {
 		return t.Parts[0].Lit

@@ -26,6 +26,27 @@ type Bundle struct {
 	// Warnings are the load's warnings, sorted (the load error is nil when
 	// there are only warnings). `dmflow validate --strict` fails on them.
 	Warnings ErrorList
+	// Locales are the languages the bundle's texts come in: the main flow's
+	// `locales`, nil when the bundle is not localized.
+	Locales *Locales
+}
+
+// Locales declares the languages of a bundle's localized texts (`locales:`
+// in the main flow). Every localized text has a variant for each of
+// Supported; the engine renders the one of the user's locale, read from
+// the main flow's variable Var and matched against Supported (see Match),
+// else Default.
+type Locales struct {
+	Pos        Pos
+	Default    string
+	DefaultPos Pos
+	// Supported are the locales every localized text has, in file order
+	// (Default among them).
+	Supported []string
+	// Var is the main flow's string variable holding the user's locale
+	// (set it from a language menu, a keyword, an action's answer...).
+	Var    string
+	VarPos Pos
 }
 
 // Flow is one flow file: a finite-state machine over conversation states.
@@ -52,6 +73,9 @@ type Flow struct {
 	// state's own Settle overrides it.
 	Settle    time.Duration
 	SettlePos Pos
+	// Locales is the flow's `locales` (only the main flow may declare it;
+	// Bundle.Locales is what applies).
+	Locales *Locales
 	// Warnings are the static-check warnings about this flow.
 	Warnings ErrorList
 }
@@ -290,6 +314,9 @@ type QuickReplySpec struct {
 	Type    string // text | user_email | user_phone_number
 	Title   *Template
 	Payload string
+	// derived: Payload was derived from a localized Title (the bundle
+	// derives it again from the default locale's title).
+	derived bool
 }
 
 // MediaSpec is an attachment by URL or attachment id.
@@ -340,6 +367,31 @@ type Template struct {
 	Src   string
 	Pos   Pos
 	Parts []TemplatePart
+	// Localized holds the versions of a localized text (`{en: ..., es:
+	// ...}`), in file order; nil for plain text. A localized template has
+	// no Src or Parts of its own: render the version In picks.
+	Localized []*LocalText
+}
+
+// In returns the version of t to render for locale: t itself when it is
+// not localized, else the version of locale, else of def, else the first.
+func (t *Template) In(locale, def string) *Template {
+	if t == nil || len(t.Localized) == 0 {
+		return t
+	}
+	var fallback *Template
+	for _, l := range t.Localized {
+		switch l.Locale {
+		case locale:
+			return l.Template
+		case def:
+			fallback = l.Template
+		}
+	}
+	if fallback != nil {
+		return fallback
+	}
+	return t.Localized[0].Template
 }
 
 // TemplatePart is literal text or an expression whose value is inserted.
@@ -355,8 +407,20 @@ type TemplatePart struct {
 	Esc Escape
 }
 
+// LocalText is one locale's version of a localized text.
+type LocalText struct {
+	Locale string
+	KeyPos Pos // position of the locale key
+	*Template
+}
+
 // Static reports whether the template has no expressions (its text is known at load time).
 func (t *Template) Static() bool {
+	for _, l := range t.Localized {
+		if !l.Static() {
+			return false
+		}
+	}
 	for _, p := range t.Parts {
 		if p.Expr != nil {
 			return false

@@ -16,6 +16,7 @@ func (o *Options) bundle(all []*Flow, files []string) (*Bundle, ErrorList) {
 		b.Flows[f.Name] = f
 	}
 	b.Main = mainFlow(all, b, &e)
+	checkLocales(all, b, &e)
 	for _, f := range all {
 		checkCalls(f, b, &e)
 	}

@@ -277,6 +277,9 @@ func (t *Template) Render(env map[string]any) (string, error) {
 	if t == nil {
 		return "", nil
 	}
+	if len(t.Localized) > 0 {
+		return t.Localized[0].Render(env) // see In for a locale's version
+	}
 	var b strings.Builder
 	b.Grow(len(t.Src))
 	for _, p := range t.Parts {

@@ -65,6 +65,9 @@ type UserEnv struct {
 	Name     string `expr:"name"`
 	// HandedOff is set while a human has the conversation.
 	HandedOff bool `expr:"handed_off"`
+	// Locale is the locale the user's texts render in: one of the bundle's
+	// supported locales (see Locales); missing when the bundle declares none.
+	Locale string `expr:"locale"`
 	// Variants are the user's A/B variants by experiment (see `split`):
 	// `user.variants.welcome_v2 == "b"`; "" for an experiment not assigned yet.
 	Variants map[string]string `expr:"variants"`

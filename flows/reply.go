@@ -65,7 +65,7 @@ func (d *decoder) reply(n *yaml.Node) *ReplySpec {
 func (d *decoder) replyKind(r *ReplySpec, kind string, v *yaml.Node) {
 	switch kind {
 	case "text":
-		r.Text = d.template(v, "text", scopeBase)
+		r.Text = d.localText(v, "text")
 		d.limitBytes(r.Text, dmflow.MaxTextBytes, "text")
 		d.limitParts(r.Text)
 	case "cards":
@@ -89,7 +89,7 @@ func (d *decoder) replyKind(r *ReplySpec, kind string, v *yaml.Node) {
 	case "typing":
 		r.Typing = d.onOff(v)
 	case "public_reply":
-		r.PublicReply = d.template(v, "public_reply", scopeBase)
+		r.PublicReply = d.localText(v, "public_reply")
 		d.limitChars(r.PublicReply, dmflow.MaxCommentLen, "public_reply")
 	case "moderate":
 		var ok bool
@@ -148,9 +148,9 @@ func listOf[T any](d *decoder, n *yaml.Node, key, noun string, limit int, one fu
 
 func (d *decoder) quickReply(n *yaml.Node) *QuickReplySpec {
 	q := &QuickReplySpec{Pos: d.pos(n), Type: "text"}
-	if n.Kind == yaml.ScalarNode { // short form: "- Pricing"
-		q.Title = d.template(n, "quick reply title", scopeBase)
-		q.Payload = payloadOf(n.Value)
+	if n.Kind == yaml.ScalarNode || isLocalized(n) { // short form: "- Pricing", "- {en: Pricing, es: Precios}"
+		q.Title = d.localText(n, "quick reply title")
+		q.Payload, q.derived = titlePayload(q.Title)
 		d.limitChars(q.Title, dmflow.MaxQuickReplyLen, "quick reply title")
 		return q
 	}
@@ -166,11 +166,12 @@ func (d *decoder) quickReply(n *yaml.Node) *QuickReplySpec {
 		if !d.require(n, m, "quick reply", "title") {
 			return nil
 		}
-		q.Title = d.template(m.get("title"), "quick reply title", scopeBase)
+		q.Title = d.localText(m.get("title"), "quick reply title")
 		d.limitChars(q.Title, dmflow.MaxQuickReplyLen, "quick reply title")
-		q.Payload = payloadOf(m.get("title").Value)
+		q.Payload, q.derived = titlePayload(q.Title)
 		if v := m.get("payload"); v != nil {
 			q.Payload, _ = d.str(v, "payload")
+			q.derived = false
 		}
 	case "user_email", "user_phone_number":
 		if m.has("title") || m.has("payload") {
@@ -180,6 +181,38 @@ func (d *decoder) quickReply(n *yaml.Node) *QuickReplySpec {
 		d.errorf(d.pos(m.get("type")), "unknown quick reply type %q (text, user_email, user_phone_number)", q.Type)
 	}
 	return q
+}
+
+// isLocalized reports whether a quick reply written as a mapping is the
+// short form of a localized title ({en: Pricing, es: Precios}) rather than
+// {type, title, payload}: it has none of those keys, and a locale key (a
+// typo like {titel: Yes} is reported as an unknown quick-reply key).
+func isLocalized(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	locale := false
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		if contains(qrKeys, k) {
+			return false
+		}
+		locale = locale || localeRE.MatchString(k)
+	}
+	return locale
+}
+
+// titlePayload derives the payload of a quick reply without one from its
+// title: the title's, or for a localized title the first version's (the
+// bundle derives it again from the default locale's title: derived).
+func titlePayload(t *Template) (payload string, derived bool) {
+	switch {
+	case t == nil:
+		return "", false
+	case len(t.Localized) > 0:
+		return payloadOf(t.Localized[0].Src), true
+	}
+	return payloadOf(t.Src), false
 }
 
 // payloadOf derives the payload of a short-form quick reply: "Talk to us" →
@@ -215,7 +248,7 @@ func (d *decoder) card(n *yaml.Node) *CardSpec {
 	}
 	c := &CardSpec{Pos: d.pos(n), Title: title}
 	if v := m.get("subtitle"); v != nil {
-		c.Subtitle = d.template(v, "card subtitle", scopeBase)
+		c.Subtitle = d.localText(v, "card subtitle")
 		d.limitChars(c.Subtitle, dmflow.MaxElementTextLen, "card subtitle")
 	}
 	c.Image = d.optTemplate(m.get("image"), "card image")
@@ -230,7 +263,7 @@ func (d *decoder) titled(n *yaml.Node, what string, keys []string, limit int) (*
 	if !d.require(n, m, what, "title") {
 		return nil, nil
 	}
-	t := d.template(m.get("title"), what+" title", scopeBase)
+	t := d.localText(m.get("title"), what+" title")
 	d.limitChars(t, limit, what+" title")
 	return m, t
 }
@@ -248,7 +281,7 @@ func (d *decoder) buttonTemplate(n *yaml.Node) *ButtonsSpec {
 		return nil
 	}
 	b := &ButtonsSpec{Pos: d.pos(n)}
-	b.Text = d.template(m.get("text"), "text", scopeBase)
+	b.Text = d.localText(m.get("text"), "text")
 	d.limitBytes(b.Text, dmflow.MaxButtonTextLen, "button template text")
 	b.Buttons = d.buttons(m.get("buttons"))
 	if len(b.Buttons) == 0 {
@@ -315,6 +348,12 @@ func (d *decoder) images(n *yaml.Node) []*MediaSpec {
 
 // limitBytes checks the length of a static template.
 func (d *decoder) limitBytes(t *Template, limit int, what string) {
+	if t != nil && len(t.Localized) > 0 {
+		for _, l := range t.Localized {
+			d.limitBytes(l.Template, limit, what+" ("+l.Locale+")")
+		}
+		return
+	}
 	if t != nil && t.Static() && len(t.Src) > limit {
 		d.errorf(t.Pos, "%s is %d bytes; Instagram allows at most %d", what, len(t.Src), limit)
 	}
@@ -325,6 +364,12 @@ func (d *decoder) limitBytes(t *Template, limit int, what string) {
 // placeholders render, it would be cut.
 func (d *decoder) limitParts(t *Template) {
 	if t == nil || t.Static() {
+		return
+	}
+	if len(t.Localized) > 0 {
+		for _, l := range t.Localized {
+			d.limitParts(l.Template)
+		}
 		return
 	}
 	n := 0
@@ -340,6 +385,12 @@ func (d *decoder) limitParts(t *Template) {
 }
 
 func (d *decoder) limitChars(t *Template, limit int, what string) {
+	if t != nil && len(t.Localized) > 0 {
+		for _, l := range t.Localized {
+			d.limitChars(l.Template, limit, what+" ("+l.Locale+")")
+		}
+		return
+	}
 	if t == nil || !t.Static() {
 		return
 	}

@@ -39,6 +39,7 @@ func TestSchemaKeysMatchLoader(t *testing.T) {
 		{"definitions/button", buttonKeys},
 		{"definitions/reply/properties/buttons", btnTmplKeys},
 		{"definitions/media", mediaKeys},
+		{"definitions/locales", localesKeys},
 	} {
 		node := walk(t, raw, tc.path)
 		props, _ := node["properties"].(map[string]any)

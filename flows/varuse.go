@@ -11,6 +11,9 @@ func (c *checker) varUse() {
 			used[r] = true
 		}
 	})
+	if c.f.Locales != nil {
+		used[c.f.Locales.Var] = true // the engine reads it to pick texts
+	}
 	for _, name := range c.f.Order {
 		for v := range c.f.States[name].writes(true) {
 			used[v] = true
@@ -239,6 +242,9 @@ func appendButtons(ts []*Template, bs []*ButtonSpec) []*Template {
 func walkTemplate(t *Template, fn func(*Expr)) {
 	if t == nil {
 		return
+	}
+	for _, l := range t.Localized {
+		walkTemplate(l.Template, fn)
 	}
 	for _, p := range t.Parts {
 		walkExpr(p.Expr, fn)

@@ -146,6 +146,8 @@ func TestRunnerReports(t *testing.T) {
 		{"bad tap", head + "  - tap: Nothing\n", `no chip or button "Nothing"`},
 		{"as another user", head + "  - user: hi\n    as: bob\n    state: menu\n", "as bob"},
 		{"bad flow", "flows: [missing.yaml]\n" + head, "flows do not load"},
+		{"locale without locales", "locale: es\n" + head, "locale: the flows declare no locales"},
+		{"locale", head + "    locale: es\n", `locale: want "es", got ""`},
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bot.yaml"), bot, 0o644); err != nil {

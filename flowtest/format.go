@@ -32,7 +32,10 @@ type transcript struct {
 	// Variants pins A/B variants (experiment → variant) for user_id, as if
 	// a split had assigned them before the first step.
 	Variants map[string]string
-	Steps    []*step
+	// Locale is the user's locale at the start: the value of the bundle's
+	// locale variable (flows.Locales.Var) in the main flow.
+	Locale string
+	Steps  []*step
 }
 
 // profileSpec is what Instagram's User Profile API answers for the user;
@@ -118,6 +121,9 @@ type expectations struct {
 	Handoff *bool
 	Ended   *bool
 	Actions []*actionWant
+	// Locale is the locale the user's texts render in after the step
+	// (engine.Engine.Locale).
+	Locale *string
 }
 
 // replyWant matches one reply; only the fields written are compared.
@@ -234,7 +240,7 @@ func parseTranscripts(file string, src []byte) ([]*transcript, error) {
 	return out, nil
 }
 
-var transcriptKeys = []string{"name", "flows", "flow", "user_id", "profile", "start", "clock", "mock", "steps", "variants"}
+var transcriptKeys = []string{"name", "flows", "flow", "user_id", "profile", "start", "clock", "mock", "steps", "variants", "locale"}
 
 func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 	if !p.mapping(n, "transcript", transcriptKeys) {
@@ -276,6 +282,11 @@ func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 				return
 			}
 			p.decode(v, &t.Variants)
+		case "locale":
+			p.decode(v, &t.Locale)
+			if strings.TrimSpace(t.Locale) == "" {
+				p.errf(v, "locale: want a locale such as en or es")
+			}
 		case "steps":
 			steps = v
 		}
@@ -300,7 +311,7 @@ func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 var inputKeys = []string{"user", "payload", "tap", "postback", "attachment", "comment", "story_mention",
 	"story_reply", "reaction", "referral", "echo", "read", "admin", "event", "advance"}
 
-var expectKeys = []string{"bot", "no_reply", "state", "flow", "vars", "handoff", "ended", "actions", "mock"}
+var expectKeys = []string{"bot", "no_reply", "state", "flow", "vars", "handoff", "ended", "actions", "mock", "locale"}
 
 func (p *tparser) step(n *yaml.Node) *step {
 	if !p.mapping(n, "step", append(append([]string{"as", "profile"}, inputKeys...), expectKeys...)) {
@@ -339,7 +350,7 @@ func (p *tparser) step(n *yaml.Node) *step {
 }
 
 func (w *expectations) any() bool {
-	return w.BotSet || w.State != nil || w.Flow != nil || w.Vars != nil || w.Handoff != nil || w.Ended != nil || w.Actions != nil
+	return w.BotSet || w.State != nil || w.Flow != nil || w.Vars != nil || w.Handoff != nil || w.Ended != nil || w.Actions != nil || w.Locale != nil
 }
 
 func (p *tparser) expect(w *expectations, s *step, k string, v *yaml.Node) {
@@ -368,6 +379,8 @@ func (p *tparser) expect(w *expectations, s *step, k string, v *yaml.Node) {
 		w.Handoff = p.boolean(v)
 	case "ended":
 		w.Ended = p.boolean(v)
+	case "locale":
+		w.Locale = p.str(v)
 	case "actions":
 		w.Actions = p.actions(v)
 	case "mock":

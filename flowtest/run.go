@@ -160,8 +160,12 @@ func (r *Runner) run(ctx context.Context, t *transcript) Result {
 		res.Failure = "flows do not load:\n" + indentLines(err.Error(), "  ")
 		return res
 	}
+	if t.Locale != "" && e.Bundle().Locales == nil {
+		res.Failure = fmt.Sprintf("%s:%d: locale: the flows declare no locales (add `locales:` to the main flow)\n", t.File, t.Line)
+		return res
+	}
 	var mocks map[string]*Mock
-	users := &transcriptUsers{}
+	users := &transcriptUsers{locale: e.Locale}
 	for i, s := range t.Steps {
 		res.Steps++
 		mocks = s.Mocks
@@ -186,8 +190,9 @@ func (r *Runner) run(ctx context.Context, t *transcript) Result {
 // transcriptUsers are the conversations of a transcript's users (`as:`),
 // sharing one fake clock; order is by first appearance.
 type transcriptUsers struct {
-	order []string
-	convs map[string]*Conversation
+	order  []string
+	convs  map[string]*Conversation
+	locale func(*dmflow.Session) string // the engine's Locale
 }
 
 // join starts who's conversation when it speaks first, at the shared
@@ -221,7 +226,7 @@ func (r *Runner) join(ctx context.Context, users *transcriptUsers, e *engine.Eng
 func (r *Runner) config(e *engine.Engine, t *transcript, user string, clock time.Time, stepMocks *map[string]*Mock) Config {
 	key := dmflow.SessionKey{Account: "test-account", User: user}
 	cfg := Config{Engine: e, Key: key, Clock: clock, OnTurn: r.cov.visit(e)}
-	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "" || t.Variants != nil) {
+	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "" || t.Variants != nil || t.Locale != "") {
 		f := e.Flow(t.Flow)
 		s := &dmflow.Session{Key: key, Vars: map[string]any{}, Created: t.Clock, Updated: t.Clock}
 		if f != nil {
@@ -239,6 +244,9 @@ func (r *Runner) config(e *engine.Engine, t *transcript, user string, clock time
 		}
 		if t.Variants != nil {
 			s.Variants = maps.Clone(t.Variants)
+		}
+		if l := e.Bundle().Locales; l != nil && t.Locale != "" {
+			s.Vars[l.Var] = t.Locale // checked in run: the bundle has locales
 		}
 		cfg.Start = s
 	}
@@ -301,6 +309,9 @@ func (r *Runner) step(ctx context.Context, users *transcriptUsers, who string, s
 		}
 	}
 	d := compareStep(&s.Want, c.sess, out, defaults)
+	if s.Want.Locale != nil && users.locale != nil {
+		d.str("locale", s.Want.Locale, users.locale(c.sess))
+	}
 	if len(d) > 0 && s.In != nil {
 		d = append(d, "the bot sent:"+sentText(out.Replies, out.Windows))
 	}

@@ -207,7 +207,11 @@ func (s *Sandbox) serveSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"session": sess, "clock": s.clockStatus(0)})
+	out := map[string]any{"session": sess, "clock": s.clockStatus(0)}
+	if l := s.locale(sess); l != "" {
+		out["locale"] = l
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // serveTranscript writes the user's conversation as a transcript that
@@ -282,15 +286,31 @@ func (s *Sandbox) serveReload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
 }
 
-func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
+// engine is the flow engine of the sandbox account (nil when the bot runs
+// another Engine).
+func (s *Sandbox) engine() *engine.Engine {
 	var eng bot.Engine = s.cfg.Bot.Engine()
 	if set, ok := eng.(interface {
 		Engine(account string) accounts.Engine
 	}); ok {
 		eng = set.Engine(s.cfg.Account) // a multi-account deployment: the sandbox account's bundle
 	}
-	e, ok := eng.(*engine.Engine)
-	if !ok {
+	e, _ := eng.(*engine.Engine)
+	return e
+}
+
+// locale is the locale sess's texts render in ("" when the flows declare
+// no locales or the engine is not known).
+func (s *Sandbox) locale(sess *dmflow.Session) string {
+	if e := s.engine(); e != nil && sess != nil {
+		return e.Locale(sess)
+	}
+	return ""
+}
+
+func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
+	e := s.engine()
+	if e == nil {
 		writeError(w, http.StatusNotImplemented, errNoEngine)
 		return
 	}

@@ -118,7 +118,7 @@ func New(cfg Config) (*Sandbox, error) {
 // Studio (with Config.Bot; 501 without):
 //
 //	GET  /api/graph         ?flow=F → FlowGraph (default: the main flow)
-//	GET  /api/session       ?user=U → {"session": Session or null, "clock": ClockStatus}
+//	GET  /api/session       ?user=U → {"session": Session or null, "clock": ClockStatus, "locale": L (localized flows)}
 //	POST /api/reset         {"user"} → 202; the reset travels through the user's inbox
 //	POST /api/move          {"user", "state"} → 202
 //	POST /api/handoff       {"user", "on": bool} → 202 (hand off / release)

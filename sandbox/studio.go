@@ -46,9 +46,12 @@ type Step struct {
 	Trace  []dmflow.TraceEntry `json:"trace,omitempty"`
 	// Session is the session after the step (nil once deleted).
 	Session *dmflow.Session `json:"session,omitempty"`
-	Deleted bool            `json:"deleted,omitempty"`
-	Replies int             `json:"replies"`
-	Error   string          `json:"error,omitempty"`
+	// Locale is the locale the session's texts render in ("" when the
+	// flows declare no locales).
+	Locale  string `json:"locale,omitempty"`
+	Deleted bool   `json:"deleted,omitempty"`
+	Replies int    `json:"replies"`
+	Error   string `json:"error,omitempty"`
 }
 
 // StepEvent is the gist of the event a step handled.
@@ -71,6 +74,7 @@ func (s *Sandbox) observe(st bot.Step) {
 		return
 	}
 	v := newStep(st)
+	v.Locale = s.locale(v.Session)
 	s.order.Lock() // after the Say that delivered the event has recorded it
 	defer s.order.Unlock()
 	s.feed.add(Message{User: st.Event.User, From: FromEngine, Time: st.Now.UTC(), Step: &v})

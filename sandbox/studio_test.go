@@ -405,3 +405,24 @@ func TestStudioGraphCounts(t *testing.T) {
 		t.Errorf("the graph is not annotated:\n%s", g.Mermaid)
 	}
 }
+
+// TestStudioShowsLocale: with localized flows, each step and the stored
+// session carry the locale the user's texts render in.
+func TestStudioShowsLocale(t *testing.T) {
+	env := harness.Start(t, harness.LoadFS(os.DirFS("../examples"), "faq"))
+	sb := env.Sandbox
+	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hola"}`, nil)
+	m := stepTo(t, sb, "u1", 0, "menu")
+	if m.Step.Locale != "en" {
+		t.Fatalf("first step locale %q, want en (the default)", m.Step.Locale)
+	}
+	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"español"}`, nil)
+	m = waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool { return m.Step != nil && m.Step.Locale == "es" })
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return s.Vars["lang"] == "es" })
+	var got struct {
+		Locale string `json:"locale"`
+	}
+	if call(t, env, "GET", "api/session?user=u1", "", &got); got.Locale != "es" {
+		t.Fatalf("api/session locale %q, want es", got.Locale)
+	}
+}

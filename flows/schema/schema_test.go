@@ -134,3 +134,31 @@ func TestGet(t *testing.T) {
 		t.Fatal("unknown schema: want an error")
 	}
 }
+
+// TestLocalizedTextsMatchSchema: localized texts (every kind, the short
+// quick-reply form included) and `locales` pass the schema; a locale key
+// that is not a locale and a locales block without var fail it, as they
+// fail the loader.
+func TestLocalizedTextsMatchSchema(t *testing.T) {
+	sch := compile(t, "flow")
+	src, err := os.ReadFile("../testdata/ok/locales.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schemacheck.Validate(sch, src); err != nil {
+		t.Fatalf("testdata/ok/locales.yaml: %v", err)
+	}
+	const head = "flow: f\nstart: a\nvars: {lang: string}\n"
+	for _, bad := range []string{
+		head + "locales: {default: en, supported: [en]}\nstates: {a: {say: [{text: hi}], end: true}}\n",
+		head + "locales: {default: en, supported: [en], var: lang}\nstates: {a: {say: [{text: {title: hi}}], end: true}}\n",
+		head + "locales: {default: en, supported: [en], var: lang}\nstates: {a: {say: [{text: {}}], end: true}}\n",
+	} {
+		if _, err := flows.ParseAll("bad.yaml", []byte(bad), nil); err == nil {
+			t.Errorf("the loader accepts:\n%s", bad)
+		}
+		if err := schemacheck.Validate(sch, []byte(bad)); err == nil {
+			t.Errorf("the schema accepts:\n%s", bad)
+		}
+	}
+}

@@ -88,7 +88,7 @@ function onMessage(m) {
 }
 
 async function showStep(step, now) {
-  flow.showSession(step.session, now);
+  flow.showSession(step.session, now, step.locale);
   showHandoff(!!(step.session && step.session.handoff));
   try {
     await flow.showFlow(step.flow || "");
@@ -108,7 +108,7 @@ async function refreshFlow(user) {
     const r = await get("api/session?user=" + encodeURIComponent(user));
     showClock(r.clock);
     const s = r.session;
-    flow.showSession(s, new Date(r.clock.now));
+    flow.showSession(s, new Date(r.clock.now), r.locale);
     showHandoff(!!(s && s.handoff));
     await flow.showFlow(s ? s.flow : "");
     flow.highlight(s ? s.state : "", []);

@@ -101,14 +101,16 @@ function until(due, now) {
   return "in " + (h ? h + "h" : "") + m + "m" + (h ? "" : (s % 60) + "s");
 }
 
-// showSession fills the session panel (s may be null: no session).
-export function showSession(s, now) {
+// showSession fills the session panel (s may be null: no session);
+// locale is the locale its texts render in (unset: flows without locales).
+export function showSession(s, now, locale) {
   const dl = $("session-facts");
   dl.replaceChildren();
   $("vars").replaceChildren();
   $("timers").replaceChildren();
   if (!s) { fact(dl, "session", "none yet"); return; }
   fact(dl, "flow / state", s.flow + " / " + s.state + (s.ended ? " (ended)" : ""));
+  if (locale) fact(dl, "locale", locale);
   fact(dl, "attempts", String(s.attempts || 0));
   if (s.stack && s.stack.length) fact(dl, "call stack", s.stack.map((f) => f.flow + "/" + f.state).join(" → "));
   fact(dl, "handoff", s.handoff ? "to a human since " + new Date(s.handoff.since).toLocaleTimeString() + " (" + (s.handoff.by || "") + (s.handoff.reason ? ": " + s.handoff.reason : "") + ")" : "no");
