@@ -50,6 +50,9 @@
 //     2018278 is outside the window; 100 / 2018001 no matching user; 551
 //     the person is not available; 190 a bad token; 200-299 permissions;
 //     368 a policy block (all permanent).
+//   - Messenger Profile API [MP]: POST /me/messenger_profile with a Page
+//     token (pages_messaging) sets get_started {payload}, greeting
+//     [{locale, text}], ice_breakers and persistent_menu.
 //
 // Sources:
 //
@@ -70,11 +73,13 @@
 //	[BT]    https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/template/button
 //	[GT]    https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/template/generic
 //	[ERR]   https://developers.facebook.com/docs/messenger-platform/error-codes
+//	[MP]    https://developers.facebook.com/documentation/business-messaging/messenger-platform/reference/messenger-profile-api
 //
 // # Caveats
 //
-//   - Not yet: persistent menu, get-started and greeting setup (Messenger
-//     Profile API), Page-level rate pacing (the bot's outbox retries with
+//   - Client.SetProfile sets the Get Started payload, greeting and
+//     persistent menu, but no command calls it yet. Not yet: Page-level
+//     rate pacing (the bot's outbox retries with
 //     RetryAfter), the User Profile API, user_ref recipients (items without
 //     a PSID are skipped), private replies to Page comments.
 //   - Text is limited in characters here but in bytes on Instagram; each

@@ -147,3 +147,26 @@ func TestClientEncoding(t *testing.T) {
 		t.Errorf("rate limit: %v, want a RetryAfter", err)
 	}
 }
+
+func TestSetProfile(t *testing.T) {
+	g := messengertest.NewServer(messengertest.Config{Tokens: map[string]string{"tok": page}})
+	defer g.Close()
+	c := messenger.NewClient(messenger.ClientConfig{BaseURL: g.URL, Tokens: messenger.PageTokens{page: "tok"}})
+	err := c.SetProfile(context.Background(), page, messenger.Profile{
+		GetStarted: "START",
+		Greeting:   map[string]string{"default": "Hi {{user_first_name}}!"},
+		PersistentMenu: []messenger.Menu{{Locale: "default", Buttons: []dmflow.Button{
+			{Type: "postback", Title: "Talk to us", Payload: "AGENT"}, {Type: "web_url", Title: "Shop", URL: "https://example.com"}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := g.Profile(page)
+	if string(p["get_started"]) != `{"payload":"START"}` || !strings.Contains(string(p["persistent_menu"]), `"call_to_actions"`) || len(p["greeting"]) == 0 {
+		t.Errorf("profile on the double: %s", p)
+	}
+	err = c.SetProfile(context.Background(), page, messenger.Profile{PersistentMenu: []messenger.Menu{{Locale: "default", Buttons: []dmflow.Button{{Type: "postback", Title: "x"}}}}})
+	if !errors.Is(err, dmflow.ErrPermanent) {
+		t.Errorf("postback button without payload: %v", err)
+	}
+}

@@ -66,6 +66,7 @@ type Server struct {
 	messages []Message
 	faults   []*Fault
 	changed  chan struct{}
+	profiles map[string]map[string]json.RawMessage
 }
 
 // NewServer starts a double on 127.0.0.1.
@@ -139,10 +140,62 @@ func (s *Server) takeFault() *Fault {
 	return &c
 }
 
-var messagesPath = regexp.MustCompile(`^/(?:v\d+\.\d+/)?([^/]+)/messages$`)
+var (
+	messagesPath = regexp.MustCompile(`^/(?:v\d+\.\d+/)?([^/]+)/messages$`)
+	profilePath  = regexp.MustCompile(`^/(?:v\d+\.\d+/)?([^/]+)/messenger_profile$`)
+)
+
+// Profile returns the Messenger profile fields set on page (Messenger
+// Profile API), by field name.
+func (s *Server) Profile(page string) map[string]json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]json.RawMessage{}
+	for k, v := range s.profiles[page] {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, path string) {
+	page, ok := s.auth(r, path)
+	if !ok {
+		writeError(w, 401, 190, 0, "Invalid OAuth access token.")
+		return
+	}
+	var fields map[string]json.RawMessage
+	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil || len(fields) == 0 {
+		writeError(w, 400, 100, 0, "Invalid profile")
+		return
+	}
+	for k := range fields {
+		switch k {
+		case "get_started", "greeting", "persistent_menu", "ice_breakers", "whitelisted_domains":
+		default:
+			writeError(w, 400, 100, 0, "unknown profile field "+k)
+			return
+		}
+	}
+	s.mu.Lock()
+	if s.profiles == nil {
+		s.profiles = map[string]map[string]json.RawMessage{}
+	}
+	if s.profiles[page] == nil {
+		s.profiles[page] = map[string]json.RawMessage{}
+	}
+	for k, v := range fields {
+		s.profiles[page][k] = v
+	}
+	s.mu.Unlock()
+	writeJSON(w, 200, map[string]string{"result": "success"})
+}
 
 // ServeHTTP implements the Send API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := profilePath.FindStringSubmatch(r.URL.Path); p != nil && r.Method == http.MethodPost {
+		s.setProfile(w, r, p[1])
+		return
+	}
 	m := messagesPath.FindStringSubmatch(r.URL.Path)
 	if m == nil || r.Method != http.MethodPost {
 		writeError(w, 400, 100, 0, "Unsupported request")
