@@ -1,7 +1,7 @@
 // Package dmflow is the shared vocabulary of the dmflow Instagram DM chatbot
 // framework: the normalized inbound [Event], the outgoing [Reply], the per-user
-// [Session], and the contracts ([Store], [Sender]) that the engine, the stores,
-// the Instagram adapter and the bot server agree on.
+// [Session], and the contracts ([Store], [Sender], [Adapter]) that the engine,
+// the stores, the channel adapters and the bot server agree on.
 //
 // The package imports nothing but the standard library, and nothing in it does
 // I/O. Its sub-packages are grouped by dependency:
@@ -13,6 +13,7 @@
 //	store/mem            an in-memory Store for tests, `dmflow chat` and embedding
 //	store/storetest      the conformance suite every Store passes
 //	adapters/instagram   webhooks, Send API, OAuth and tokens; igtest is its Graph API double
+//	adapters/adaptertest the conformance suite every channel adapter (Adapter + Sender) passes
 //	bot/                 webhook → inbox → per-user workers → engine → outbox → sender
 //	flowtest             transcripts and conversations from go test
 //	server               the assembly of bot, webhook, ops/admin routes and studio

@@ -22,8 +22,13 @@ const (
 	KindPostback EventKind = "postback"
 	// KindReaction is a react/unreact on a message (Reaction set).
 	KindReaction EventKind = "reaction"
-	// KindRead is a seen receipt (MID is the last message seen).
+	// KindRead is a seen receipt (MID is the last message seen; on Messenger
+	// MID is empty and Time is the read watermark).
 	KindRead EventKind = "read"
+	// KindDelivery is a delivery receipt (Messenger only): MID is the first
+	// delivered message id, if the platform listed any, and Time the
+	// watermark before which every message was delivered.
+	KindDelivery EventKind = "delivery"
 	// KindReferral is an ig.me link or ad opened inside an existing thread.
 	KindReferral EventKind = "referral"
 	// KindEdit is an edited message (Text is the new text, EditCount the count).
@@ -61,7 +66,9 @@ type Event struct {
 	// twice has the same Key (e.g. "m:<mid>", "r:<mid>:<reaction>:<action>").
 	Key  string    `json:"key"`
 	Kind EventKind `json:"kind"`
-	// Channel is the adapter that produced the event ("instagram", "sandbox").
+	// Channel is the adapter that produced the event ("instagram",
+	// "messenger", "sandbox"). Accounts are channel-scoped ids (an IG_ID, a
+	// Page id), so one person on two channels has two SessionKeys.
 	Channel string `json:"channel,omitempty"`
 	// Account is the business account the event belongs to (the IG_ID,
 	// entry.id), User the customer (IGSID). Together they form the SessionKey.

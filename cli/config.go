@@ -52,6 +52,8 @@ type serveConfig struct {
 	SendTimeout     time.Duration
 
 	Instagram igConfig
+	// Messenger is the optional Facebook Messenger channel (serve_messenger.go).
+	Messenger msgrConfig
 
 	NotifyURL    string
 	NotifySecret string
@@ -147,6 +149,11 @@ func configSettings(c *serveConfig) []configSetting {
 		{"meta-app-secret", "META_APP_SECRET", "instagram.meta_app_secret", "", "second accepted webhook signing secret (the Meta app secret)", true, &ig.MetaAppSecret},
 		{"messenger-profile", "DMFLOW_MESSENGER_PROFILE", "instagram.messenger_profile", "", "YAML file with ice_breakers and persistent_menu (instead of those keys under instagram: in the config file)", false, &ig.MessengerProfileFile},
 		{"instagram-setup-on-start", "DMFLOW_INSTAGRAM_SETUP_ON_START", "instagram.setup_on_start", "false", "serve: on start set the ice breakers and persistent menu and subscribe the account, like dmflow instagram setup", false, &ig.SetupOnStart},
+		{"messenger-page-id", "MESSENGER_PAGE_ID", "messenger.page_id", "", "serve: also answer this Facebook Page on Messenger (POST/GET /webhook/messenger); needs the three settings below", false, &c.Messenger.PageID},
+		{"messenger-page-token", "MESSENGER_PAGE_ACCESS_TOKEN", "messenger.page_token", "", "Page access token of the Messenger Page (Send API)", true, &c.Messenger.PageToken},
+		{"messenger-app-secret", "MESSENGER_APP_SECRET", "messenger.app_secret", "", "Meta app secret that signs Messenger webhooks", true, &c.Messenger.AppSecret},
+		{"messenger-verify-token", "MESSENGER_WEBHOOK_VERIFY_TOKEN", "messenger.verify_token", "", "Messenger webhook verification token typed in the App Dashboard", true, &c.Messenger.VerifyToken},
+		{"messenger-graph-url", "DMFLOW_MESSENGER_GRAPH_URL", "messenger.graph_url", "https://graph.facebook.com", "Messenger Send API base URL (point it at a test double)", false, &c.Messenger.GraphURL},
 		{"notify-url", "DMFLOW_NOTIFY_URL", "notify.url", "", "outgoing webhook URL for notices (message received, reply sent, …)", false, &c.NotifyURL},
 		{"notify-secret", "DMFLOW_NOTIFY_SECRET", "notify.secret", "", "HMAC secret signing outgoing webhooks", true, &c.NotifySecret},
 	}
@@ -470,6 +477,9 @@ func (c *serveConfig) validateServe() error {
 		return configErrorf("send_timeout %v is too short (at least 10ms)", c.SendTimeout)
 	}
 	if err := c.validateNotify(); err != nil {
+		return err
+	}
+	if err := c.validateMessenger(); err != nil {
 		return err
 	}
 	if c.PublicURL != "" {

@@ -177,6 +177,7 @@ func (s *server) assemble(eng bot.Engine, sender dmflow.Sender) error {
 		cfg.Webhook.VerifyToken = s.cfg.Instagram.VerifyToken
 		cfg.Webhook.AppSecrets = []string{s.cfg.Instagram.ClientSecret, s.cfg.Instagram.MetaAppSecret}
 	}
+	s.withMessenger(&cfg) // --messenger-page-id: POST/GET /webhook/messenger
 	a, err := srv.New(cfg)
 	if err != nil {
 		return err

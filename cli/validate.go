@@ -18,7 +18,7 @@ import (
 
 func validateCmd(o *Options) *Command {
 	var strict, asJSON *bool
-	var against, adminToken *string
+	var against, adminToken, channels *string
 	return &Command{
 		Name:    "validate",
 		Summary: "check flow files: every error and warning as file:line:col",
@@ -37,12 +37,17 @@ With --against DB_OR_URL it then checks the live sessions against the flows
 a 'migrate' entry moves. DB_OR_URL is a bbolt file (read-only; a file a
 running server holds is refused: use its URL), a postgres:// URL, or a
 running server's http(s):// URL (admin API, --admin-token or
-DMFLOW_ADMIN_TOKEN). Exits 1 when any session would be stranded.`,
+DMFLOW_ADMIN_TOKEN). Exits 1 when any session would be stranded.
+
+With --channels instagram,messenger every declared reply must render on
+each named channel (e.g. a heart or a reaction is Instagram-only): one
+error per reply and channel, at the reply's position.`,
 		Flags: func(fs *flag.FlagSet) {
 			strict = fs.Bool("strict", false, "fail on warnings too")
 			asJSON = fs.Bool("json", false, "print one JSON report per bundle on stdout instead of text")
 			against = fs.String("against", "", "bbolt file, postgres:// URL or http(s):// server URL whose live sessions the flows must not strand")
 			adminToken = fs.String("admin-token", "", "admin token for an http(s) --against (env DMFLOW_ADMIN_TOKEN)")
+			channels = fs.String("channels", "", "comma-separated channels the flows must render on: instagram, messenger")
 		},
 		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, io IO) int {
 			if code, ok := parseFlags(fs, args); !ok {
@@ -52,7 +57,12 @@ DMFLOW_ADMIN_TOKEN). Exits 1 when any session would be stranded.`,
 				fmt.Fprintln(io.Err, "dmflow validate: name at least one flow file or directory")
 				return exitUsage
 			}
-			code := runValidate(fs.Args(), o.Flows, *strict, *asJSON, io)
+			chans, err := parseChannels(*channels)
+			if err != nil {
+				fmt.Fprintln(io.Err, "dmflow validate:", err)
+				return exitUsage
+			}
+			code := runValidate(fs.Args(), o.Flows, *strict, *asJSON, io, chans...)
 			if code != exitOK || *against == "" {
 				return code
 			}
@@ -86,14 +96,14 @@ type diagnostic struct {
 	Message  string `json:"message"`
 }
 
-func runValidate(args []string, fo *flows.Options, strict, asJSON bool, stdio IO) int {
+func runValidate(args []string, fo *flows.Options, strict, asJSON bool, stdio IO, channels ...string) int {
 	bs, err := flowtest.FindBundles(args)
 	if err != nil {
 		return exitFor(stdio.Err, "validate", err)
 	}
 	code := exitOK
 	for _, b := range bs {
-		r := validateBundle(b, fo, strict)
+		r := validateBundle(b, fo, strict, channels...)
 		if !r.OK {
 			code = exitFail
 		}
@@ -108,7 +118,7 @@ func runValidate(args []string, fo *flows.Options, strict, asJSON bool, stdio IO
 	return code
 }
 
-func validateBundle(b flowtest.Bundle, fo *flows.Options, strict bool) bundleReport {
+func validateBundle(b flowtest.Bundle, fo *flows.Options, strict bool, channels ...string) bundleReport {
 	r := bundleReport{Bundle: b.Name, Diagnostics: []diagnostic{}}
 	bundle, err := fo.Load(b.Paths...)
 	var list flows.ErrorList
@@ -126,6 +136,10 @@ func validateBundle(b flowtest.Bundle, fo *flows.Options, strict bool) bundleRep
 		return r
 	}
 	r.OK = !strict || len(bundle.Warnings) == 0
+	if cd := channelDiagnostics(bundle, channels); len(cd) > 0 {
+		r.Diagnostics = append(r.Diagnostics, cd...)
+		r.OK = false
+	}
 	r.Main = bundle.Main
 	for _, name := range flowOrder(bundle) {
 		f := bundle.Flows[name]

@@ -22,7 +22,10 @@ var Reserved = []string{"event", "user", "input", "response", "now", "vars", "en
 
 // EventEnv is `event` in expressions.
 type EventEnv struct {
-	Kind        string          `expr:"kind"` // dmflow.EventKind
+	Kind string `expr:"kind"` // dmflow.EventKind
+	// Channel is the adapter the event came from: instagram, messenger,
+	// sandbox, test, or dmflow for the bot's own events.
+	Channel     string          `expr:"channel"`
 	Text        string          `expr:"text"`
 	Payload     string          `expr:"payload"` // quick-reply or postback payload
 	Title       string          `expr:"title"`
@@ -92,7 +95,7 @@ type ResponseEnv struct {
 
 // NewEventEnv converts a normalized event to its expression view.
 func NewEventEnv(ev *dmflow.Event) EventEnv {
-	e := EventEnv{Kind: string(ev.Kind), Text: ev.Text, Payload: ev.Payload, Title: ev.Title, MID: ev.MID, Time: ev.Time}
+	e := EventEnv{Kind: string(ev.Kind), Channel: ev.Channel, Text: ev.Text, Payload: ev.Payload, Title: ev.Title, MID: ev.MID, Time: ev.Time}
 	for _, a := range ev.Attachments {
 		e.Attachments = append(e.Attachments, AttachmentEnv{Type: a.Type, URL: a.URL})
 		if a.Type == "story_mention" {

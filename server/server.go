@@ -18,6 +18,7 @@ import (
 	"net/http"
 
 	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/adapters/messenger"
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/engine"
 )
@@ -34,6 +35,11 @@ type Config struct {
 	// the bot's counter, and in sandbox mode the verify token and app
 	// secret are the sandbox's.
 	Webhook instagram.WebhookConfig
+	// Messenger, when set, also serves the Messenger webhook (POST/GET
+	// /webhook/messenger) into the same bot; OnInvalid is set to the bot's
+	// counter. Bot.Sender must then route Page ids to a Messenger sender
+	// (SenderByAccount).
+	Messenger *messenger.WebhookConfig
 	// AdminToken enables the admin API (/admin/...) for bearer requests
 	// with this token; "" disables it.
 	AdminToken string
@@ -75,6 +81,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.Webhook = instagram.NewWebhook(whc, b.Ingest)
 	s.Mux.Handle("/webhook/instagram", b.CountWebhooks(s.Webhook))
+	if cfg.Messenger != nil {
+		mc := *cfg.Messenger
+		mc.OnInvalid = b.InvalidEvent
+		s.Mux.Handle("/webhook/messenger", b.CountWebhooks(messenger.NewWebhook(mc, b.Ingest)))
+	}
 	ops := b.OpsHandler()
 	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /metrics"} {
 		s.Mux.Handle(p, ops)

@@ -5,41 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/dmflow/dmflow"
 )
 
-// Class is how a failed Graph call is handled.
-type Class int
+// Class is how a failed Graph call is handled: the channel-independent
+// dmflow.ErrorClass.
+type Class = dmflow.ErrorClass
 
-// Error classes.
+// Error classes (see dmflow.ErrorClass).
 const (
 	// Retryable failures (throttling, temporary errors, 5xx, connection
 	// resets, EOF and timeouts) may succeed later. A send retried after its
 	// request was written (APIError.Written) may be delivered twice.
-	Retryable Class = iota
+	Retryable = dmflow.ClassRetryable
 	// Permanent failures (outside the window, unknown user, bad token,
 	// missing permission, invalid request) never succeed as they are.
-	Permanent
+	Permanent = dmflow.ClassPermanent
 	// Ambiguous failures may have delivered the message and say so
 	// (1/1357046, a 200 with an unreadable answer, a reply split into
 	// several requests failing after the first): never retried blindly.
-	Ambiguous
+	Ambiguous = dmflow.ClassAmbiguous
 )
-
-func (c Class) String() string {
-	switch c {
-	case Retryable:
-		return "retryable"
-	case Permanent:
-		return "permanent"
-	case Ambiguous:
-		return "ambiguous"
-	}
-	return "Class(" + strconv.Itoa(int(c)) + ")"
-}
 
 // Graph error codes and subcodes this package branches on.
 const (

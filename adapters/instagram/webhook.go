@@ -2,19 +2,14 @@ package instagram
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/metahook"
 	"github.com/dmflow/dmflow/internal/secure"
 )
 
@@ -28,10 +23,11 @@ const (
 // most 1000 updates per request, far below it.
 const DefaultMaxBody = 1 << 20
 
-// Signature errors. Both wrap dmflow.ErrInvalid.
+// Signature errors. Both wrap dmflow.ErrInvalid; ErrNoSignature also
+// wraps dmflow.ErrUnsigned.
 var (
 	// ErrNoSignature reports a request without a usable signature header.
-	ErrNoSignature = fmt.Errorf("instagram: missing webhook signature: %w", dmflow.ErrInvalid)
+	ErrNoSignature = fmt.Errorf("instagram: %w", dmflow.ErrUnsigned)
 	// ErrBadSignature reports a signature that matches none of the secrets.
 	ErrBadSignature = fmt.Errorf("instagram: webhook signature mismatch: %w", dmflow.ErrInvalid)
 )
@@ -51,36 +47,17 @@ type Verifier struct {
 // if there is none, and ErrBadSignature otherwise.
 func (v Verifier) Verify(body []byte, h http.Header) error {
 	if sig := h.Get(HeaderSignature256); sig != "" {
-		return v.check(body, sig, "sha256=", sha256.New)
+		return v.check(body, sig, false)
 	}
 	if sig := h.Get(HeaderSignature1); sig != "" && v.AllowSHA1 {
-		return v.check(body, sig, "sha1=", sha1.New)
+		return v.check(body, sig, true)
 	}
 	return ErrNoSignature
 }
 
-func (v Verifier) check(body []byte, sig, prefix string, alg func() hash.Hash) error {
-	hexsum, ok := strings.CutPrefix(strings.TrimSpace(sig), prefix)
-	if !ok {
-		return ErrBadSignature
-	}
-	want, err := hex.DecodeString(strings.ToLower(hexsum))
-	if err != nil {
-		return ErrBadSignature
-	}
-	match := 0
-	for _, s := range v.Secrets {
-		if s == "" {
-			continue
-		}
-		m := hmac.New(alg, []byte(s))
-		m.Write(body)
-		// Every secret is tried, so timing reveals nothing about which matched.
-		if secure.EqualBytes(m.Sum(nil), want) {
-			match = 1
-		}
-	}
-	if match != 1 {
+// check uses the HMAC comparison every Meta channel shares (metahook).
+func (v Verifier) check(body []byte, sig string, sha1 bool) error {
+	if !metahook.Match(body, sig, sha1, v.Secrets) {
 		return ErrBadSignature
 	}
 	return nil

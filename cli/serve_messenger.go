@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/adapters/messenger"
+	srv "github.com/dmflow/dmflow/server"
+)
+
+// msgrConfig holds the Messenger channel settings: one Facebook Page.
+type msgrConfig struct {
+	PageID      string
+	PageToken   string
+	AppSecret   string
+	VerifyToken string
+	GraphURL    string
+}
+
+func (m msgrConfig) enabled() bool {
+	return m.PageID != "" || m.PageToken != "" || m.AppSecret != "" || m.VerifyToken != ""
+}
+
+// validateMessenger: Messenger is all or nothing, and served only in
+// production mode (the sandbox is Instagram-only).
+func (c *serveConfig) validateMessenger() error {
+	m := c.Messenger
+	if !m.enabled() {
+		return nil
+	}
+	var missing []string
+	for _, s := range []struct{ v, name string }{{m.PageID, "MESSENGER_PAGE_ID"}, {m.PageToken, "MESSENGER_PAGE_ACCESS_TOKEN"},
+		{m.AppSecret, "MESSENGER_APP_SECRET"}, {m.VerifyToken, "MESSENGER_WEBHOOK_VERIFY_TOKEN"}} {
+		if s.v == "" {
+			missing = append(missing, s.name)
+		}
+	}
+	if len(missing) > 0 {
+		return configErrorf("Messenger is partly configured; also set %s, or unset the messenger settings", strings.Join(missing, ", "))
+	}
+	if c.Sandbox() {
+		return configErrorf("the sandbox is Instagram-only: messenger settings need Instagram credentials (production mode)")
+	}
+	if m.PageID == c.Instagram.AccountID {
+		return configErrorf("messenger.page_id %s is also the Instagram account id: each channel's account must be its own id", m.PageID)
+	}
+	if err := checkHTTPURL("messenger.graph_url", m.GraphURL); err != nil {
+		return err
+	}
+	return nil
+}
+
+// withMessenger adds the Messenger channel to cfg when configured: the
+// webhook beside Instagram's, the Page's replies routed to the Messenger
+// Send API, and no Instagram profile lookups for the Page's users.
+func (s *server) withMessenger(cfg *srv.Config) {
+	m := s.cfg.Messenger
+	if !m.enabled() || s.sandbox != nil {
+		return
+	}
+	client := messenger.NewClient(messenger.ClientConfig{BaseURL: m.GraphURL, Tokens: messenger.PageTokens{m.PageID: m.PageToken}})
+	cfg.Bot.Sender = srv.SenderByAccount{Default: cfg.Bot.Sender, Accounts: map[string]dmflow.Sender{m.PageID: client}}
+	cfg.Bot.Profiles = srv.ProfilesExcept(cfg.Bot.Profiles, m.PageID)
+	cfg.Messenger = &messenger.WebhookConfig{
+		Adapter: messenger.Adapter{VerifyToken: m.VerifyToken, AppSecrets: []string{m.AppSecret}},
+		MaxBody: int64(s.cfg.MaxBody), Logger: s.log,
+	}
+	s.log.Info("messenger channel enabled", "page", m.PageID)
+}
