@@ -9,6 +9,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot"
+	"github.com/dmflow/dmflow/engine"
 )
 
 func TestOperatorMessageReply(t *testing.T) {
@@ -70,7 +71,9 @@ func TestAdminSendWindow(t *testing.T) {
 		return w.Err()
 	}
 	cfg := testConfig(s)
-	cfg.Engine, cfg.Clock = greetEngine(t), clock.Now
+	// The handoff is never released when idle: the test jumps the clock
+	// by days, and a release timer firing meanwhile would race the sends.
+	cfg.Engine, cfg.Clock = greetEngineWith(t, &engine.Options{HandoffRelease: -1}), clock.Now
 	b := start(t, cfg)
 	c := adminClient{t, httptest.NewServer(b.AdminHandler("tok"))}
 	defer c.srv.Close()

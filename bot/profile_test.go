@@ -60,13 +60,15 @@ func (f *fakeProfiles) count(user string) int {
 	return f.lookups[user]
 }
 
-func greetEngine(t *testing.T) *engine.Engine {
+func greetEngine(t *testing.T) *engine.Engine { return greetEngineWith(t, nil) }
+
+func greetEngineWith(t *testing.T, opts *engine.Options) *engine.Engine {
 	t.Helper()
 	b, err := flows.LoadFS(fstest.MapFS{"greet.yaml": {Data: []byte(greetFlow)}}, "greet.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(b, nil)
+	e, err := engine.New(b, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
