@@ -211,6 +211,12 @@ type HandoffSpec struct {
 	ReleaseAfter time.Duration
 	// Next is where the session continues when released (nil = the flow's start).
 	Next *Target
+	// Inbox passes the thread to the Instagram inbox (Meta's conversation
+	// routing, the inbox app from the server's configuration), so agents
+	// answer there; releasing the handoff takes it back. Metadata is sent
+	// along with the pass.
+	Inbox    bool
+	Metadata *Template
 }
 
 // Call enters a sub-flow; when it reaches a `return: true` state, the session

@@ -24,7 +24,7 @@ var (
 	onKeys    = []string{"keywords", "when", "set", "say", "goto"}
 	askKeys   = []string{"var", "type", "choices", "validate", "retry", "max_attempts", "on_fail"}
 	tmoKeys   = []string{"after", "goto", "say"}
-	hoKeys    = []string{"reason", "release_after", "next"}
+	hoKeys    = []string{"reason", "release_after", "next", "inbox", "metadata"}
 	callKeys  = []string{"flow", "args", "save", "return"}
 	actKeys   = []string{"name", "http", "go", "args", "timeout", "retries", "save", "next", "on_error", "on_timeout", "while_pending"}
 	httpKeys  = []string{"method", "url", "headers", "body"}
@@ -601,6 +601,15 @@ func (d *decoder) handoff(n *yaml.Node) *HandoffSpec {
 	}
 	if v := m.get("release_after"); v != nil {
 		h.ReleaseAfter, _ = d.duration(v, "release_after")
+	}
+	if v := m.get("inbox"); v != nil {
+		h.Inbox, _ = d.boolean(v, "inbox")
+	}
+	if v := m.get("metadata"); v != nil {
+		h.Metadata = d.template(v, "metadata", scopeBase)
+		if !h.Inbox {
+			d.errorf(d.pos(v), "handoff metadata travels with the thread to the inbox: it needs inbox: true")
+		}
 	}
 	h.Next = d.target(m.get("next"), "next")
 	return h

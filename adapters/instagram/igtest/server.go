@@ -61,6 +61,9 @@ type Config struct {
 	OnEcho func(body []byte, signature string)
 	// WebhookSecret signs echo bodies.
 	WebhookSecret string
+	// NoConversationRouting makes take_thread_control fail with (#27), as
+	// for an account without conversation routing.
+	NoConversationRouting bool
 }
 
 // Server is an in-process double of the Instagram Graph API
@@ -91,6 +94,8 @@ type Server struct {
 	calls     int
 
 	commentActs []CommentAction
+	threadActs  []ThreadAction
+	owners      map[string]string          // account/user → app owning the thread (absent: ours)
 	revoked     map[string]map[string]bool // account → withdrawn permissions
 }
 
@@ -155,7 +160,7 @@ func New(cfg Config) *Server {
 		windows: map[string]time.Time{}, comments: map[string]*comment{},
 		profiles: map[string]UserProfile{}, tokens: map[string]*token{}, codes: map[string]*authCode{},
 		msgrProf: map[string]map[string]json.RawMessage{}, subFields: map[string][]string{},
-		revoked: map[string]map[string]bool{},
+		revoked: map[string]map[string]bool{}, owners: map[string]string{},
 	}
 	return s
 }
@@ -378,6 +383,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.messengerProfile(w, r, parts[0])
 	case len(parts) == 2 && parts[1] == "subscribed_apps":
 		s.subscribedApps(w, r, parts[0])
+	case len(parts) == 2 && r.Method == http.MethodPost && threadOps[parts[1]] != "":
+		s.threadCall(w, r, parts[0], threadOps[parts[1]])
 	case len(parts) == 2 && parts[1] == "replies" && r.Method == http.MethodPost:
 		s.commentCall(w, r, parts[0], "reply")
 	case len(parts) == 1 && parts[0] != "" && parts[0] != "me" && r.Method == http.MethodPost:
@@ -392,6 +399,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, apiErr{Code: 100, Subcode: 33, Message: "Unsupported " + strings.ToLower(r.Method) + " request."})
 	}
 }
+
+// threadOps maps the thread-control edges to their operation.
+var threadOps = map[string]string{"pass_thread_control": "pass", "take_thread_control": "take",
+	"release_thread_control": "release", "request_thread_control": "request"}
 
 // apiErr is a Graph API error as the double renders it.
 type apiErr struct {
