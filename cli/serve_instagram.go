@@ -27,7 +27,7 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 			HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(),
 			// The studio's clock: a reply a timer sends after the user's
 			// 24 h window is dead-lettered, as in production.
-			Clock: side.Clock.Now,
+			Clock: side.Clock.Now, InboxAppID: s.cfg.Instagram.InboxAppID,
 		}), nil
 	}
 	tokens, err := s.tokenSource(ctx)
@@ -36,7 +36,7 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 	}
 	return instagram.NewClient(instagram.ClientConfig{
 		BaseURL: s.cfg.Instagram.GraphURL, Version: s.cfg.Instagram.APIVersion, Tokens: tokens, Logger: s.log,
-		HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(),
+		HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(), InboxAppID: s.cfg.Instagram.InboxAppID,
 	}), nil
 }
 
