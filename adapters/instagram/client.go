@@ -87,6 +87,7 @@ type Client struct {
 	limiters map[string]*limiter
 	paces    map[string]*sharedLimiter
 	profiles map[profileKey]cachedProfile
+	media    mediaCache
 }
 
 var _ dmflow.Sender = (*Client)(nil)

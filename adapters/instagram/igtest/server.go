@@ -95,7 +95,9 @@ type Server struct {
 
 	commentActs []CommentAction
 	threadActs  []ThreadAction
-	owners      map[string]string          // account/user → app owning the thread (absent: ours)
+	owners      map[string]string // account/user → app owning the thread (absent: ours)
+	media       map[string]MediaInfo
+	mediaReads  int
 	revoked     map[string]map[string]bool // account → withdrawn permissions
 }
 
@@ -161,6 +163,7 @@ func New(cfg Config) *Server {
 		profiles: map[string]UserProfile{}, tokens: map[string]*token{}, codes: map[string]*authCode{},
 		msgrProf: map[string]map[string]json.RawMessage{}, subFields: map[string][]string{},
 		revoked: map[string]map[string]bool{}, owners: map[string]string{},
+		media: map[string]MediaInfo{},
 	}
 	return s
 }
@@ -394,6 +397,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 1 && parts[0] == "me" && r.Method == http.MethodGet:
 		s.me(w, r)
 	case len(parts) == 1 && parts[0] != "" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		m, isMedia := s.mediaLocked(parts[0])
+		s.mu.Unlock()
+		if isMedia {
+			s.getMedia(w, r, m)
+			return
+		}
 		s.userProfile(w, r, parts[0])
 	default:
 		writeError(w, 400, apiErr{Code: 100, Subcode: 33, Message: "Unsupported " + strings.ToLower(r.Method) + " request."})
