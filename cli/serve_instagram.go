@@ -8,6 +8,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/bot"
 	srv "github.com/dmflow/dmflow/server"
 )
 
@@ -38,6 +39,13 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 		BaseURL: s.cfg.Instagram.GraphURL, Version: s.cfg.Instagram.APIVersion, Tokens: tokens, Logger: s.log,
 		HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(), InboxAppID: s.cfg.Instagram.InboxAppID,
 	}), nil
+}
+
+// mediaLookup is the sender when it can look up media (the Instagram
+// client), else nil.
+func mediaLookup(sender dmflow.Sender) bot.MediaLookup {
+	m, _ := sender.(bot.MediaLookup)
+	return m
 }
 
 // pacer is the store when it paces sends across replicas (PostgreSQL),

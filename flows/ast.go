@@ -52,6 +52,10 @@ type Flow struct {
 	// state's own Settle overrides it.
 	Settle    time.Duration
 	SettlePos Pos
+	// LookupMedia asks the bot to look up the commented media's caption
+	// and permalink (cached) before stepping a comment event
+	// (event.caption, event.permalink).
+	LookupMedia bool
 	// Warnings are the static-check warnings about this flow.
 	Warnings ErrorList
 }

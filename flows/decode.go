@@ -17,7 +17,7 @@ var (
 
 // Allowed keys, per YAML mapping.
 var (
-	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle", "entry"}
+	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle", "entry", "lookup_media"}
 	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action", "split", "settle", "refresh_profile"}
 	varKeys   = []string{"type", "default"}
 	trigKeys  = []string{"keywords", "when", "set", "say", "goto", "handoff"}
@@ -51,6 +51,9 @@ func (d *decoder) decodeFlow(doc *yaml.Node) *Flow {
 		f.Name = name
 	}
 	d.flowScalars(f, m)
+	if v := m.get("lookup_media"); v != nil {
+		f.LookupMedia, _ = d.boolean(v, "lookup_media")
+	}
 	d.vars(m.get("vars"))
 	d.env = baseEnv(f.Vars)
 	d.params(m.get("params"))

@@ -39,7 +39,8 @@ func eventFor(in *Input, key dmflow.SessionKey, now time.Time, mid string, taps 
 		ev.ReplyTo = &dmflow.ReplyTo{StoryID: cmp.Or(in.ID, "story-1"), StoryURL: in.URL}
 	case "comment":
 		ev.Kind, ev.Text, ev.Key = dmflow.KindComment, in.Text, "c:"+mid
-		ev.Comment = &dmflow.Comment{ID: cmp.Or(in.ID, "comment-"+mid), MediaID: cmp.Or(in.MediaID, "media-1"), Username: in.Title}
+		ev.Comment = &dmflow.Comment{ID: cmp.Or(in.ID, "comment-"+mid), MediaID: cmp.Or(in.MediaID, "media-1"), Username: in.Title,
+			Caption: in.Caption, Permalink: in.URL}
 	case "reaction":
 		ev.Kind, ev.Key = dmflow.KindReaction, "r:"+mid
 		ev.Reaction = &dmflow.Reaction{MID: "bot-last", Action: cmp.Or(in.Action, "react"), Reaction: in.Title, Emoji: in.Text}

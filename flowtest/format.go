@@ -100,6 +100,7 @@ type Input struct {
 	URL     string
 	ID      string // comment id, story id, ad id
 	MediaID string
+	Caption string // comment: the media's caption, when the flow looks it up
 	Ref     string
 	Source  string
 	Action  string // reaction: react | unreact
@@ -392,7 +393,8 @@ func (p *tparser) input(k string, v *yaml.Node) *Input {
 	case "attachment":
 		p.fields(v, k, "type", map[string]*string{"type": &in.Type, "url": &in.URL, "text": &in.Text})
 	case "comment":
-		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "id": &in.ID, "media_id": &in.MediaID, "username": &in.Title})
+		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "id": &in.ID, "media_id": &in.MediaID, "username": &in.Title,
+			"caption": &in.Caption, "permalink": &in.URL})
 	case "story_reply":
 		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "story_id": &in.ID, "url": &in.URL})
 	case "reaction":

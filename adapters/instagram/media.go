@@ -69,3 +69,10 @@ func (c *Client) Media(ctx context.Context, account, mediaID string) (Media, err
 	c.media.mu.Unlock()
 	return out, nil
 }
+
+// MediaCaption returns the caption and permalink of one of account's media
+// (Media, cached); it implements bot.MediaLookup.
+func (c *Client) MediaCaption(ctx context.Context, account, mediaID string) (caption, permalink string, err error) {
+	m, err := c.Media(ctx, account, mediaID)
+	return m.Caption, m.Permalink, err
+}
