@@ -168,7 +168,7 @@
 // admin; permalink is missing for album children; live media is readable
 // only during the broadcast.
 //
-// # Not available to Instagram Login apps, with the sources
+// # Marketing messages and welcome message flows
 //
 //   - Marketing (notification) messages outside the window: the
 //     opt-in-token feature ("Marketing Messages", formerly Recurring
@@ -195,9 +195,16 @@
 //     instagram_business_manage_messages; without a linked Facebook Page
 //     they are available only through Boost ads. Source: "Welcome Message
 //     Flows", .../instagram-api-with-instagram-login/welcome-message-ads
-//     (Updated Jun 30, 2026). The referral of the resulting conversation
-//     is parsed and routed (flows `entry:`); `dmflow instagram setup` does
-//     not manage the flows yet.
+//     (Updated Jun 30, 2026). Updating is a POST with flow_id (answer
+//     {"success": true}); a create answers {"flow_id"} ("Welcome message
+//     flows", .../business-messaging/messenger-platform/ads/
+//     ads-welcome-message-flows, Updated Mar 15, 2026, which also names the
+//     is_used_in_ad field). Client.SetWelcomeFlow creates or updates one
+//     (text and quick replies, checked against the Send API's limits
+//     first); igtest stores them and refuses platforms other than
+//     instagram. Listing and deleting on graph.instagram.com were not
+//     found in the pages read. The referral of the resulting conversation
+//     is parsed and routed (flows `entry:`).
 //
 // # OAuth and tokens
 //

@@ -93,12 +93,14 @@ type Server struct {
 	subFields map[string][]string
 	calls     int
 
-	commentActs []CommentAction
-	threadActs  []ThreadAction
-	owners      map[string]string // account/user → app owning the thread (absent: ours)
-	media       map[string]MediaInfo
-	mediaReads  int
-	revoked     map[string]map[string]bool // account → withdrawn permissions
+	commentActs  []CommentAction
+	threadActs   []ThreadAction
+	owners       map[string]string // account/user → app owning the thread (absent: ours)
+	media        map[string]MediaInfo
+	mediaReads   int
+	welcome      map[string]WelcomeFlow
+	welcomeOrder []string
+	revoked      map[string]map[string]bool // account → withdrawn permissions
 }
 
 // UserProfile is what the double answers for GET /{igsid} (User Profile
@@ -163,7 +165,7 @@ func New(cfg Config) *Server {
 		profiles: map[string]UserProfile{}, tokens: map[string]*token{}, codes: map[string]*authCode{},
 		msgrProf: map[string]map[string]json.RawMessage{}, subFields: map[string][]string{},
 		revoked: map[string]map[string]bool{}, owners: map[string]string{},
-		media: map[string]MediaInfo{},
+		media: map[string]MediaInfo{}, welcome: map[string]WelcomeFlow{},
 	}
 	return s
 }
@@ -388,6 +390,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.subscribedApps(w, r, parts[0])
 	case len(parts) == 2 && r.Method == http.MethodPost && threadOps[parts[1]] != "":
 		s.threadCall(w, r, parts[0], threadOps[parts[1]])
+	case len(parts) == 2 && parts[1] == "welcome_message_flows" && r.Method == http.MethodPost:
+		s.welcomeFlows(w, r, parts[0])
 	case len(parts) == 2 && parts[1] == "replies" && r.Method == http.MethodPost:
 		s.commentCall(w, r, parts[0], "reply")
 	case len(parts) == 1 && parts[0] != "" && parts[0] != "me" && r.Method == http.MethodPost:
