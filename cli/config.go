@@ -319,6 +319,8 @@ func configFileEntry(c *serveConfig, byKey map[string]*configSetting, path, key 
 		}
 		c.Accounts = m
 		return nil
+	case key == "instagram.welcome_message_flows":
+		return c.Instagram.Messenger.decodeWelcomeFlows(path, key, k, v)
 	case key == "instagram.ice_breakers" || key == "instagram.persistent_menu":
 		return c.Instagram.Messenger.decodeField(path, strings.TrimPrefix(key, "instagram."), key, k, v)
 	case key == "instagram" || key == "notify":

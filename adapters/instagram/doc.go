@@ -204,7 +204,8 @@
 //     first); igtest stores them and refuses platforms other than
 //     instagram. Listing and deleting on graph.instagram.com were not
 //     found in the pages read. The referral of the resulting conversation
-//     is parsed and routed (flows `entry:`).
+//     is parsed and routed (flows `entry:`); `dmflow instagram setup` applies
+//     instagram.welcome_message_flows from the configuration.
 //
 // # OAuth and tokens
 //
