@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +85,55 @@ func TestInboxHandoff(t *testing.T) {
 	}
 	if owner := g.ThreadOwner(account, "u1"); owner != "" {
 		t.Fatalf("thread owner after take: %q", owner)
+	}
+}
+
+// TestStudioInboxTakeover: in sandbox mode the studio simulates the
+// Instagram inbox: after "agent" the bot passes the thread (the double
+// then refuses the bot's messages), "inbox_pass" gives it back and the bot
+// speaks again; "inbox_take" silences it.
+func TestStudioInboxTakeover(t *testing.T) {
+	w := newWorld(t, worldOpts{flow: "../../../examples/human-inbox/human-inbox.yaml"})
+	n := w.startSandbox([]string{"--db", filepath.Join(w.dir, "sandbox.db")}, nil)
+	studio := func(body string) {
+		t.Helper()
+		resp, err := w.client.Post(n.url+"/sandbox/api/send", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("send %s: %d", body, resp.StatusCode)
+		}
+	}
+	botTexts := func() []string {
+		var out []string
+		for _, m := range w.sandboxMessages(n.url, "ann") {
+			if m["from"] == "bot" && m["graph"] != nil {
+				g, _ := json.Marshal(m["graph"])
+				out = append(out, string(g))
+			}
+		}
+		return out
+	}
+	waitBot := func(want int) []string {
+		t.Helper()
+		var got []string
+		testutil.Eventually(t, "the bot's messages", func() bool { got = botTexts(); return len(got) >= want })
+		return got
+	}
+	studio(`{"user":"ann","kind":"text","text":"agent"}`)
+	if got := waitBot(1); !strings.Contains(got[0], "Putting you through") {
+		t.Fatalf("handoff: %q", got)
+	}
+	studio(`{"user":"ann","kind":"inbox_pass"}`)
+	if got := waitBot(2); !strings.Contains(got[1], "I'm back") {
+		t.Fatalf("after the pass back: %q", got)
+	}
+	studio(`{"user":"ann","kind":"inbox_take"}`)
+	studio(`{"user":"ann","kind":"text","text":"hello?"}`)
+	w.waitIdle(20 * time.Second)
+	if got := botTexts(); len(got) != 2 {
+		t.Fatalf("the bot spoke while the inbox owns the thread: %q", got)
 	}
 }
