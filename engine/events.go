@@ -69,8 +69,10 @@ func (st *step) threadControl(action, metadata string) {
 
 // handover applies a thread-control change Meta reported. Meta sends
 // pass_thread_control to the app that receives the thread and
-// take_thread_control to the app that lost it: a pass ends a handoff (the
-// inbox is done; the session continues as on release), a take starts one
+// take_thread_control to the app that lost it: a pass ends a handoff in
+// which another app owned the thread (the inbox is done; the session
+// continues as on release; a handoff an admin started without the inbox
+// stays), a take starts one
 // (another app owns the thread: the bot is silent). Anything else (a
 // request, a pass outside a handoff) is an ordinary passive event for the
 // flow's triggers.
@@ -78,7 +80,7 @@ func (st *step) handover() error {
 	s, h := st.s, st.ev.Handover
 	switch {
 	case h == nil:
-	case h.Action == dmflow.ThreadPass && s.Handoff != nil:
+	case h.Action == dmflow.ThreadPass && s.Handoff != nil && s.Handoff.Inbox:
 		st.tracef("handoff", "", "thread passed back by app ", h.PrevOwner)
 		return st.release("inbox")
 	case h.Action == dmflow.ThreadTake:

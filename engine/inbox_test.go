@@ -89,6 +89,13 @@ func TestInboxHandoff(t *testing.T) {
 			eq(t, "reset takes back", thread(c.admin(dmflow.AdminReset, "")), []string{"take:"})
 		}
 	})
+	t.Run("a pass does not end an admin handoff the inbox had no part in", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
+		c.admin(dmflow.AdminHandoff, "")
+		eq(t, "silent", texts(c.step(dmflow.Event{Kind: dmflow.KindHandover, Handover: &dmflow.Handover{Action: dmflow.ThreadPass}})), []string(nil))
+		eq(t, "still", c.s.Handoff.By, "admin")
+	})
 	t.Run("a pass outside a handoff reaches the flow", func(t *testing.T) {
 		c := newConv(t, e)
 		c.say("hi")
