@@ -108,15 +108,15 @@
 // What was checked (read 2026-12-05):
 //
 //   - Meta no longer supports the Handover Protocol for Instagram: every
-//     business was migrated to Conversation Routing, which is "backwards
-//     compatible with most Handover Protocol APIs". Source: "Conversation
+//     business was migrated to Conversation Routing, which keeps most of
+//     the Handover Protocol calls working. Source: "Conversation
 //     Routing for Instagram", developers.facebook.com/docs/
 //     messenger-platform/instagram/features/conversation-routing.
 //   - The calls: pass, release, take (the primary/default app only),
 //     extend, request (default behaviour only), the thread owner, and
 //     whether routing is configured; the Send API also takes a
-//     thread_control {app_id, control_type: pass|release} beside a message
-//     ("only available when conversation routing is enabled"); a pass
+//     thread_control {app_id, control_type: pass|release} beside a message,
+//     but only where conversation routing is enabled; a pass
 //     without app_id goes to the default app. Source: "Conversation
 //     Control APIs", developers.facebook.com/documentation/
 //     business-messaging/instagram-messaging/features/conversation-routing/
@@ -137,13 +137,15 @@
 //     message sent while another app owns the thread is not documented;
 //     igtest answers 100 [inferred].
 //   - Webhooks: pass_thread_control goes to the app that receives the
-//     thread, take_thread_control to the app that lost it ("Take Thread
-//     Control", developers.facebook.com/docs/messenger-platform/
-//     handover-protocol/take-thread-control); messages for a thread the
+//     thread ("Pass Thread Control" reference, developers.facebook.com/
+//     docs/messenger-platform/reference/handover-protocol/
+//     pass-thread-control), take_thread_control to the app that lost it
+//     ("Take Thread Control", .../messenger-platform/handover-protocol/
+//     take-thread-control); messages for a thread the
 //     app does not own arrive in entry[].standby[] ("standby Webhook Event
 //     Reference", .../messenger-platform/webhooks/webhook-events/standby;
-//     Instagram messaging webhooks list standby: "the app is not in
-//     control of the conversation at the time the message was sent",
+//     the Instagram messaging webhook fields describe standby as messages
+//     arriving while the app does not control the conversation,
 //     .../business-messaging/instagram-messaging/webhooks). The engine
 //     reads a pass as "the thread is back" and a take or a standby message
 //     as "another app owns it".
