@@ -1,8 +1,10 @@
 package instagram_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +89,31 @@ func TestThreadControlConfig(t *testing.T) {
 	}
 	if srv.Calls() != calls {
 		t.Fatal("invalid thread control reached Graph")
+	}
+}
+
+// TestThreadControlLogs: each thread-control call is logged with method,
+// path, status, code and fbtrace_id, never with the token.
+func TestThreadControlLogs(t *testing.T) {
+	var buf bytes.Buffer
+	_, c := setup(t, igtest.Config{NoConversationRouting: true}, func(cc *instagram.ClientConfig) {
+		cc.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	})
+	ctx := context.Background()
+	if _, err := c.Send(ctx, thread(dmflow.ThreadPass)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, thread(dmflow.ThreadTake)); err == nil {
+		t.Fatal("take without conversation routing succeeded")
+	}
+	logs := buf.String()
+	for _, want := range []string{`"method":"POST"`, `/` + acct + `/pass_thread_control","account"`, `"status":200`,
+		`/take_thread_control"`, `"status":400,"code":27`, `"fbtrace_id":"AigtestTrace`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, token) {
+		t.Fatal("the token was logged")
 	}
 }
