@@ -159,6 +159,11 @@ type Comment struct {
 	AdID      string `json:"ad_id,omitempty"`
 	Username  string `json:"username,omitempty"`
 	Live      bool   `json:"live,omitempty"`
+	// Caption and Permalink describe the commented media. The platform
+	// does not send them: the bot looks them up (cached) before stepping
+	// when a flow asks (`lookup_media: true`); "" when unknown.
+	Caption   string `json:"caption,omitempty"`
+	Permalink string `json:"permalink,omitempty"`
 }
 
 // Handover is a thread-control change.

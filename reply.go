@@ -23,6 +23,20 @@ const (
 	// ReplyModerate hides, unhides or deletes the comment Comment
 	// (Action is one of the Moderate* constants).
 	ReplyModerate ReplyKind = "moderate"
+	// ReplyThreadControl changes who owns the conversation (Action is one
+	// of the Thread* constants): the bot passes it to a person's inbox
+	// (App, "" = the configured inbox app) and takes it back. It is not a
+	// message: no window applies and nothing is shown to the user.
+	ReplyThreadControl ReplyKind = "thread_control"
+)
+
+// Thread-control actions (Reply.Action of a ReplyThreadControl), after
+// Meta's conversation routing (handover protocol) calls.
+const (
+	ThreadPass    = "pass"    // give the thread to App (the inbox)
+	ThreadTake    = "take"    // take the thread back from whoever owns it
+	ThreadRelease = "release" // give up the thread (to the default app)
+	ThreadRequest = "request" // ask the owner to pass the thread back
 )
 
 // Comment moderation actions (Reply.Action of a ReplyModerate).
@@ -73,6 +87,11 @@ type Reply struct {
 	// Comment is the comment a ReplyCommentReply answers publicly or a
 	// ReplyModerate acts on.
 	Comment string `json:"comment_id,omitempty"`
+	// App is the app a ReplyThreadControl passes the thread to ("": the
+	// inbox app the sender is configured with); Metadata travels with the
+	// handover to the other app.
+	App      string `json:"app_id,omitempty"`
+	Metadata string `json:"metadata,omitempty"`
 }
 
 // OnComment reports whether r acts on a comment in public (a public reply
@@ -80,6 +99,13 @@ type Reply struct {
 // outbox like messages but no messaging window applies to them.
 func (r Reply) OnComment() bool {
 	return r.Kind == ReplyCommentReply || r.Kind == ReplyModerate
+}
+
+// NotMessage reports whether r is no message to the user (a comment reply,
+// a moderation or a thread-control change): no messaging window applies
+// and no echo follows.
+func (r Reply) NotMessage() bool {
+	return r.OnComment() || r.Kind == ReplyThreadControl
 }
 
 // QuickReply is a chip under a text message. Type is "text" (default),

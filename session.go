@@ -103,7 +103,13 @@ type Timer struct {
 type Handoff struct {
 	Since  time.Time `json:"since"`
 	Reason string    `json:"reason,omitempty"`
-	By     string    `json:"by,omitempty"` // "flow", "agent" (inbox echo), "admin"
+	By     string    `json:"by,omitempty"` // "flow", "agent" (inbox echo), "admin", "inbox" (thread control)
+	// Inbox is set while another app (the Instagram inbox) owns the
+	// thread: the bot passed it there (handoff: {inbox: true}) or it was
+	// taken. Ending the handoff from the bot's side (idle release, admin,
+	// timeout, reset) takes the thread back; a pass back from the inbox
+	// ends it without a call.
+	Inbox bool `json:"inbox,omitempty"`
 }
 
 // Profile is what the platform tells about the customer.

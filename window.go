@@ -65,11 +65,11 @@ func (w Window) Text() string {
 //   - after that, only a HUMAN_AGENT reply, up to 7 days after it.
 //
 // A zero LastInbound is not checked (OK with m.Tag): the platform decides.
-// Public comment replies and moderation (Reply.OnComment) are not messages
-// and have no window: always OK.
+// Public comment replies, moderation and thread-control changes
+// (Reply.NotMessage) are not messages and have no window: always OK.
 // The function is pure: same input, same verdict.
 func CheckWindow(m Outgoing, now time.Time) Window {
-	if m.LastInbound.IsZero() || m.Reply.OnComment() {
+	if m.LastInbound.IsZero() || m.Reply.NotMessage() {
 		return Window{OK: true, Tag: m.Tag}
 	}
 	since := now.Sub(m.LastInbound)

@@ -57,6 +57,11 @@ type Config struct {
 	// user.username and user.name and the session keeps it. A failed lookup
 	// is logged and ignored. E.g. an *instagram.Client.
 	Profiles Profiles
+	// Media looks up the commented post or reel for flows that ask
+	// (`lookup_media: true`: event.caption, event.permalink), bounded by
+	// ProfileTimeout; a failed lookup is logged and the event goes on
+	// without. E.g. an *instagram.Client.
+	Media MediaLookup
 	// ProfileTTL is how long a fetched profile is used. Default 24 h.
 	ProfileTTL time.Duration
 	// ProfileTimeout bounds one lookup; the user's events wait for it, so it

@@ -32,12 +32,14 @@ func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
 		return b.commit(ctx, it, nil, dmflow.Commit{}, start) // reply.sent was queued at delivery
 	}
 	var profile *dmflow.Profile // looked up at most once per item
+	var media *dmflow.Comment   // likewise
 	for range maxConflicts {
 		s, err := b.loadSession(ctx, it.Event.SessionKey())
 		if err != nil {
 			return err
 		}
-		c := b.commitFor(ctx, b.withProfile(ctx, s, &it.Event, &profile), &it.Event)
+		ev := b.withMedia(ctx, &it.Event, &media)
+		c := b.commitFor(ctx, b.withProfile(ctx, s, ev, &profile), ev)
 		err = b.commit(ctx, it, s, c, start)
 		if !errors.Is(err, dmflow.ErrConflict) {
 			return err

@@ -15,9 +15,9 @@ func (b *Bot) sendDM(ctx context.Context, it *dmflow.OutboxItem) (string, error)
 	if it.Message == nil {
 		return "", fmt.Errorf("bot: outbox item %d has no message: %w", it.Seq, dmflow.ErrInvalid)
 	}
-	if it.Message.Reply.OnComment() {
-		// A public comment reply or moderation makes no DM echo: nothing
-		// to recognise later.
+	if it.Message.Reply.NotMessage() {
+		// A public comment reply, moderation or thread-control change
+		// makes no DM echo: nothing to recognise later.
 		return b.cfg.Sender.Send(ctx, *it.Message)
 	}
 	b.echoes.begin(it.Key)

@@ -78,6 +78,8 @@ type igConfig struct {
 	GraphURL      string
 	APIVersion    string
 	MetaAppSecret string
+	// InboxAppID is the app a `handoff: {inbox: true}` passes the thread to.
+	InboxAppID string
 	// MessengerProfileFile names a YAML file of ice_breakers and
 	// persistent_menu; SetupOnStart makes serve apply them (and subscribe
 	// the account) like `dmflow instagram setup`.
@@ -146,6 +148,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"account-id", "INSTAGRAM_ACCOUNT_ID", "instagram.account_id", "", "Instagram business account id (IG_ID); default: asked from GET /me", false, &ig.AccountID},
 		{"graph-url", "DMFLOW_GRAPH_URL", "instagram.graph_url", "https://graph.instagram.com", "Graph API base URL (point it at a test double)", false, &ig.GraphURL},
 		{"graph-version", "DMFLOW_GRAPH_VERSION", "instagram.graph_version", "v25.0", "Graph API version", false, &ig.APIVersion},
+		{"inbox-app-id", "DMFLOW_INBOX_APP_ID", "instagram.inbox_app_id", "1217981644879628", "app that handoff: {inbox: true} passes conversations to (conversation routing; default Meta's Instagram inbox, 263902037430900 is the Page inbox)", false, &ig.InboxAppID},
 		{"meta-app-secret", "META_APP_SECRET", "instagram.meta_app_secret", "", "second accepted webhook signing secret (the Meta app secret)", true, &ig.MetaAppSecret},
 		{"messenger-profile", "DMFLOW_MESSENGER_PROFILE", "instagram.messenger_profile", "", "YAML file with ice_breakers and persistent_menu (instead of those keys under instagram: in the config file)", false, &ig.MessengerProfileFile},
 		{"instagram-setup-on-start", "DMFLOW_INSTAGRAM_SETUP_ON_START", "instagram.setup_on_start", "false", "serve: on start set the ice breakers and persistent menu and subscribe the account, like dmflow instagram setup", false, &ig.SetupOnStart},
@@ -323,6 +326,8 @@ func configFileEntry(c *serveConfig, byKey map[string]*configSetting, path, key 
 		}
 		c.Accounts = m
 		return nil
+	case key == "instagram.welcome_message_flows":
+		return c.Instagram.Messenger.decodeWelcomeFlows(path, key, k, v)
 	case key == "instagram.ice_breakers" || key == "instagram.persistent_menu":
 		return c.Instagram.Messenger.decodeField(path, strings.TrimPrefix(key, "instagram."), key, k, v)
 	case key == "instagram" || key == "notify":

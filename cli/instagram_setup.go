@@ -158,6 +158,13 @@ type setupResult struct {
 	Fields         []string
 	Profile        json.RawMessage // GET messenger_profile
 	Apps           []instagram.SubscribedApp
+	WelcomeFlows   []welcomeSet
+}
+
+// welcomeSet is a welcome message flow setup created or updated.
+type welcomeSet struct {
+	Name, ID string
+	Created  bool
 }
 
 // instagramSetup sets p's ice breakers and persistent menu (the ones p
@@ -174,6 +181,13 @@ func instagramSetup(ctx context.Context, c *instagram.Client, account string, p 
 		if err := c.SetPersistentMenu(ctx, account, p.PersistentMenu); err != nil {
 			return nil, err
 		}
+	}
+	for _, f := range p.WelcomeFlows {
+		id, err := c.SetWelcomeFlow(ctx, account, f)
+		if err != nil {
+			return nil, err
+		}
+		r.WelcomeFlows = append(r.WelcomeFlows, welcomeSet{Name: f.Name, ID: id, Created: f.ID == ""})
 	}
 	if err := c.Subscribe(ctx, account, nil); err != nil {
 		return nil, err
@@ -194,6 +208,13 @@ func (r *setupResult) print(w io.Writer) {
 	fmt.Fprintf(w, "GET messenger_profile: %s\n", strings.TrimSpace(string(r.Profile)))
 	apps, _ := json.Marshal(r.Apps)
 	fmt.Fprintf(w, "GET subscribed_apps: %s\n", apps)
+	for _, f := range r.WelcomeFlows {
+		if f.Created {
+			fmt.Fprintf(w, "welcome message flow %q created: id %s (add `id: %s` to it, or the next setup creates another)\n", f.Name, f.ID, f.ID)
+			continue
+		}
+		fmt.Fprintf(w, "welcome message flow %q updated (id %s)\n", f.Name, f.ID)
+	}
 }
 
 func setCount(locales int, what string) string {

@@ -19,13 +19,17 @@ import (
 type messengerProfile struct {
 	IceBreakers    []instagram.Localized[instagram.IceBreaker]
 	PersistentMenu []instagram.Localized[dmflow.Button]
-	at             map[string]string // field → "file:line:col" of its declaration
+	// WelcomeFlows are welcome message flows for Click-to-Instagram-Direct
+	// ads; one without id is created on every setup run.
+	WelcomeFlows []instagram.WelcomeFlow
+	at           map[string]string // field → "file:line:col" of its declaration
 }
 
 // Messenger-profile fields in YAML.
 const (
 	fieldIceBreakers    = "ice_breakers"
 	fieldPersistentMenu = "persistent_menu"
+	fieldWelcomeFlows   = "welcome_message_flows"
 )
 
 // localePattern is a locale other than "default": ll_CC, e.g. en_US.
@@ -33,7 +37,40 @@ var localePattern = regexp.MustCompile(`^[a-z]{2}_[A-Z]{2}$`)
 
 // Empty reports whether neither ice breakers nor a menu are configured.
 func (p *messengerProfile) Empty() bool {
-	return len(p.IceBreakers) == 0 && len(p.PersistentMenu) == 0
+	return len(p.IceBreakers) == 0 && len(p.PersistentMenu) == 0 && len(p.WelcomeFlows) == 0
+}
+
+// decodeWelcomeFlows decodes a list of welcome message flows:
+// {id?, name, messages: [{text, quick_replies: [{title, payload}]}]}.
+func (p *messengerProfile) decodeWelcomeFlows(path, name string, k, n *yaml.Node) error {
+	here := fmt.Sprintf("%s:%d:%d", path, k.Line, k.Column)
+	if prev, ok := p.at[fieldWelcomeFlows]; ok {
+		return configErrorf("%s: %s: already declared at %s (declare it in one place)", here, name, prev)
+	}
+	if p.at == nil {
+		p.at = map[string]string{}
+	}
+	p.at[fieldWelcomeFlows] = here
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return posErr(path, n, name, "expected a non-empty list of flows {id, name, messages}")
+	}
+	for i, item := range n.Content {
+		var f instagram.WelcomeFlow
+		dec := struct {
+			ID       string                     `yaml:"id"`
+			Name     string                     `yaml:"name"`
+			Messages []instagram.WelcomeMessage `yaml:"messages"`
+		}{}
+		if err := item.Decode(&dec); err != nil {
+			return posErr(path, item, fmt.Sprintf("%s[%d]", name, i), "%v", err)
+		}
+		f.ID, f.Name, f.Messages = dec.ID, dec.Name, dec.Messages
+		if err := f.Validate(); err != nil {
+			return posErr(path, item, fmt.Sprintf("%s[%d]", name, i), "%v", err)
+		}
+		p.WelcomeFlows = append(p.WelcomeFlows, f)
+	}
+	return nil
 }
 
 // posErr is a configuration error at n.
@@ -61,8 +98,14 @@ func (p *messengerProfile) loadFile(path string) error {
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
+		if k.Value == fieldWelcomeFlows {
+			if err := p.decodeWelcomeFlows(path, k.Value, k, v); err != nil {
+				return err
+			}
+			continue
+		}
 		if k.Value != fieldIceBreakers && k.Value != fieldPersistentMenu {
-			return posErr(path, k, k.Value, "unknown section (known: %s, %s)", fieldIceBreakers, fieldPersistentMenu)
+			return posErr(path, k, k.Value, "unknown section (known: %s, %s, %s)", fieldIceBreakers, fieldPersistentMenu, fieldWelcomeFlows)
 		}
 		if err := p.decodeField(path, k.Value, k.Value, k, v); err != nil {
 			return err

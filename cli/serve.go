@@ -156,7 +156,8 @@ func (s *server) assemble(eng bot.Engine, sender dmflow.Sender) error {
 			Workers: s.cfg.Workers, Lease: s.cfg.Lease, Heartbeat: s.cfg.Heartbeat, Logger: s.log, Clock: s.clock(),
 			// One Send may retry requests and wait for the rate limiter.
 			Senders: s.cfg.Senders, SendTimeout: max(30*time.Second, 2*s.cfg.SendTimeout),
-			Profiles:  s.profiles(sender), // flows see user.username
+			Profiles:  s.profiles(sender),  // flows see user.username
+			Media:     mediaLookup(sender), // lookup_media: event.caption
 			Retention: s.cfg.retention(),
 		},
 		Load: func(ctx context.Context) (*engine.Engine, error) {

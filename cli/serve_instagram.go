@@ -8,6 +8,7 @@ import (
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
+	"github.com/dmflow/dmflow/bot"
 	srv "github.com/dmflow/dmflow/server"
 )
 
@@ -27,7 +28,7 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 			HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(),
 			// The studio's clock: a reply a timer sends after the user's
 			// 24 h window is dead-lettered, as in production.
-			Clock: side.Clock.Now,
+			Clock: side.Clock.Now, InboxAppID: s.cfg.Instagram.InboxAppID,
 		}), nil
 	}
 	tokens, err := s.tokenSource(ctx)
@@ -36,8 +37,15 @@ func (s *server) sender(ctx context.Context) (dmflow.Sender, error) {
 	}
 	return instagram.NewClient(instagram.ClientConfig{
 		BaseURL: s.cfg.Instagram.GraphURL, Version: s.cfg.Instagram.APIVersion, Tokens: tokens, Logger: s.log,
-		HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(),
+		HTTPClient: graphHTTPClient(s.cfg), Pacer: s.pacer(), InboxAppID: s.cfg.Instagram.InboxAppID,
 	}), nil
+}
+
+// mediaLookup is the sender when it can look up media (the Instagram
+// client), else nil.
+func mediaLookup(sender dmflow.Sender) bot.MediaLookup {
+	m, _ := sender.(bot.MediaLookup)
+	return m
 }
 
 // pacer is the store when it paces sends across replicas (PostgreSQL),

@@ -181,6 +181,18 @@ func (e *Engine) RefreshesProfile(flow, state string) bool {
 	return st != nil && st.RefreshProfile
 }
 
+// LooksUpMedia reports whether a flow of the bundle asks for the commented
+// media's caption and permalink (`lookup_media: true`); the bot, which
+// looks them up, asks before stepping a comment event.
+func (e *Engine) LooksUpMedia() bool {
+	for _, f := range e.b.Flows {
+		if f.LookupMedia {
+			return true
+		}
+	}
+	return false
+}
+
 // Edge is one transition of a flow's state machine, as the engine feeds it to
 // looplab/fsm. Triggers have From "*" (any state).
 type Edge struct {

@@ -39,6 +39,10 @@ func (st *step) enter(name string) {
 		st.call(si)
 	case x.Handoff != nil:
 		st.handoff(x.Handoff.Reason, "flow", x.Handoff.ReleaseAfter)
+		if x.Handoff.Inbox {
+			st.s.Handoff.Inbox = true
+			st.threadControl(dmflow.ThreadPass, st.text(x.Handoff.Metadata))
+		}
 	case x.End:
 		st.end()
 	case x.Return:

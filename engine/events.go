@@ -42,6 +42,78 @@ func (st *step) startHandoff(reason, by string, release time.Duration) {
 	st.tracef("handoff", "", "handed off to a human (", by, ": ", reason, ")")
 }
 
+// endHandoff ends the current handoff (by names who ended it). When
+// another app owns the thread and the end comes from the bot's side (idle
+// release, admin, timeout), the bot takes the thread back first; a pass
+// back from the inbox (by "inbox") needs no call.
+func (st *step) endHandoff(by string) {
+	s := st.s
+	if s.Handoff != nil && s.Handoff.Inbox && by != "inbox" {
+		st.threadControl(dmflow.ThreadTake, "")
+	}
+	s.Handoff = nil
+	st.envM = nil
+	st.disarm(handoffTimer)
+	st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": by})
+}
+
+// threadControl queues a thread-control change (conversation routing)
+// through the outbox, in order with the turn's messages.
+func (st *step) threadControl(action, metadata string) {
+	s := st.s
+	out := dmflow.Outgoing{Key: s.Key, To: dmflow.Recipient{ID: s.Key.User}, Cause: st.ev.Key,
+		Reply: dmflow.Reply{Kind: dmflow.ReplyThreadControl, Action: action, Metadata: metadata}}
+	st.turn.Replies = append(st.turn.Replies, out)
+	st.tracef("handoff", "", "thread control: ", action)
+}
+
+// handover applies a thread-control change Meta reported. Meta sends
+// pass_thread_control to the app that receives the thread and
+// take_thread_control to the app that lost it: a pass ends a handoff in
+// which another app owned the thread (the inbox is done; the session
+// continues as on release; a handoff an admin started without the inbox
+// stays), a take starts one
+// (another app owns the thread: the bot is silent). Anything else (a
+// request, a pass outside a handoff) is an ordinary passive event for the
+// flow's triggers.
+func (st *step) handover() error {
+	s, h := st.s, st.ev.Handover
+	switch {
+	case h == nil:
+	case h.Action == dmflow.ThreadPass && s.Handoff != nil && s.Handoff.Inbox:
+		st.tracef("handoff", "", "thread passed back by app ", h.PrevOwner)
+		return st.release("inbox")
+	case h.Action == dmflow.ThreadTake:
+		if s.Handoff == nil {
+			st.startHandoff("thread taken by app "+h.NewOwner, "inbox", 0)
+		} else {
+			ho := *s.Handoff // the input session's Handoff is not ours to change
+			s.Handoff = &ho
+		}
+		s.Handoff.Inbox = true
+		st.trace("skip", "", "another app owns the thread: the bot stays silent")
+		return nil
+	}
+	return st.user(false)
+}
+
+// standby handles an event Meta delivered on the standby channel: another
+// app owns the thread, so the bot answers nothing. A message starts a
+// handoff (By "inbox") when none is on, else restarts its release timer.
+func (st *step) standby() error {
+	s := st.s
+	st.received()
+	switch {
+	case s.Handoff != nil:
+		st.rearmHandoff()
+	case st.cls == classInput:
+		st.startHandoff("another app owns the thread", "inbox", 0)
+		s.Handoff.Inbox = true
+	}
+	st.trace("skip", "", "standby: another app owns the thread, the bot stays silent")
+	return nil
+}
+
 // rearmHandoff restarts the idle release timer after activity.
 func (st *step) rearmHandoff() {
 	for _, t := range st.s.Timers {
@@ -65,10 +137,7 @@ func (st *step) releaseAfter() time.Duration {
 // next, or at the flow's start.
 func (st *step) release(by string) error {
 	s := st.s
-	s.Handoff = nil
-	st.envM = nil
-	st.disarm(handoffTimer)
-	st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": by})
+	st.endHandoff(by)
 	st.tracef("handoff", "", "released by ", by)
 	m := st.m0()
 	st.use(m, s.State)
@@ -84,10 +153,7 @@ func (st *step) release(by string) error {
 // one, continues as a release does (the handoff's next, else start).
 func (st *step) handoffTimeout(si *stateInfo) error {
 	s, to := st.s, si.st.Timeout
-	s.Handoff = nil
-	st.envM = nil
-	st.disarm(handoffTimer)
-	st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": "timeout"})
+	st.endHandoff("timeout")
 	st.tracef("timer", st.pos(to.Pos), "timeout of handoff state ", s.State, ": no agent answered, the bot takes over")
 	st.use(st.m0(), s.State)
 	st.say(to.Say)
@@ -291,9 +357,7 @@ func (st *step) admin() error {
 			return fmt.Errorf("admin move: flow %s has no state %q: %w", m.flow.Name, cmd.State, dmflow.ErrInvalid)
 		}
 		if s.Handoff != nil {
-			s.Handoff = nil
-			st.disarm(handoffTimer)
-			st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": by})
+			st.endHandoff(by)
 		}
 		st.use(m, s.State)
 		return st.jump(cmd.State, "move")
@@ -347,6 +411,9 @@ func (st *step) reset() error {
 	old := st.s
 	if old.Handoff != nil {
 		st.notice(dmflow.NoticeHandoffEnded, map[string]any{"by": "reset"})
+		if old.Handoff.Inbox {
+			st.threadControl(dmflow.ThreadTake, "")
+		}
 	}
 	s := new(dmflow.Session)
 	st.e.initSession(s, old.Key, old.Created)

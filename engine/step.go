@@ -210,11 +210,21 @@ func (st *step) handle() error {
 	case dmflow.KindAdmin:
 		return st.admin()
 	case dmflow.KindEcho:
+		if st.ev.Standby && st.s.Handoff == nil {
+			st.startHandoff("human reply from the inbox", "agent", 0)
+			st.s.Handoff.Inbox = true // another app sent it: it owns the thread
+			return nil
+		}
 		return st.echo()
+	case dmflow.KindHandover:
+		return st.handover()
 	case dmflow.KindTimer:
 		return st.timer()
 	case dmflow.KindActionResult:
 		return st.actionResult()
+	}
+	if st.ev.Standby {
+		return st.standby()
 	}
 	return st.user(false)
 }

@@ -76,6 +76,10 @@ type Flow struct {
 	// Locales is the flow's `locales` (only the main flow may declare it;
 	// Bundle.Locales is what applies).
 	Locales *Locales
+	// LookupMedia asks the bot to look up the commented media's caption
+	// and permalink (cached) before stepping a comment event
+	// (event.caption, event.permalink).
+	LookupMedia bool
 	// Warnings are the static-check warnings about this flow.
 	Warnings ErrorList
 }
@@ -235,6 +239,12 @@ type HandoffSpec struct {
 	ReleaseAfter time.Duration
 	// Next is where the session continues when released (nil = the flow's start).
 	Next *Target
+	// Inbox passes the thread to the Instagram inbox (Meta's conversation
+	// routing, the inbox app from the server's configuration), so agents
+	// answer there; releasing the handoff takes it back. Metadata is sent
+	// along with the pass.
+	Inbox    bool
+	Metadata *Template
 }
 
 // Call enters a sub-flow; when it reaches a `return: true` state, the session

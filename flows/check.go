@@ -17,6 +17,7 @@ func check(f *Flow, e *errs) {
 		c.state(f.States[name])
 	}
 	c.loops()
+	c.timeoutChains()
 	c.keywords(f.Triggers, "trigger")
 	c.varUse()
 }
@@ -110,6 +111,63 @@ func (c *checker) lateTimeout(s *State) {
 	}
 	if says {
 		c.e.warnf(t.Pos, "state %s: a timeout of %s sends a message at least 24 h after the user's last one, outside Instagram's messaging window: it is never delivered (use less than 24h, e.g. 23h)", s.Name, fmtDuration(t.After))
+	}
+}
+
+// timeoutReach follows a timeout's goto and the next chain from there:
+// the state the session ends up waiting in (nil: none) and whether a say
+// is sent on the way (the timeout's own say included).
+func (c *checker) timeoutReach(t *Timeout) (dest *State, says bool) {
+	says = len(t.Say) > 0
+	seen := map[string]bool{}
+	for to := t.Goto; to != nil && !seen[to.State]; {
+		seen[to.State] = true
+		next := c.f.States[to.State]
+		if next == nil {
+			return nil, says
+		}
+		says, dest, to = says || len(next.Say) > 0, next, next.Next
+	}
+	return dest, says
+}
+
+// timeoutChains warns about a timeout shorter than 24 h that still sends
+// a message 24 h or more after the user's last one, because the session
+// got to its state through other timeouts (a reminder after a reminder):
+// timeouts are measured from entering their state, and only the user's
+// input opens the window again. Instagram Login apps have no opt-in
+// (marketing) message to reach the user later (adapters/instagram,
+// doc.go), so such a message is never delivered. lateTimeout covers a
+// single timeout of 24 h or more.
+func (c *checker) timeoutChains() {
+	warned := map[string]bool{}
+	budget := 10000 // bounds the walk on large flows
+	var walk func(s *State, elapsed time.Duration, path map[string]bool, via []string)
+	walk = func(s *State, elapsed time.Duration, path map[string]bool, via []string) {
+		t := s.Timeout
+		if t == nil || budget <= 0 {
+			return
+		}
+		budget--
+		at := elapsed + t.After
+		dest, says := c.timeoutReach(t)
+		if at >= dmflow.MessagingWindow {
+			if says && elapsed > 0 && t.After < dmflow.MessagingWindow && !warned[s.Name] {
+				warned[s.Name] = true
+				c.e.warnf(t.Pos, "state %s: its timeout sends a message %s after the user's last one when the session gets here by timeouts (%s), outside Instagram's messaging window: it is never delivered (keep the chain under 24h)",
+					s.Name, fmtDuration(at), strings.Join(append(via, s.Name), " → "))
+			}
+			return
+		}
+		if dest == nil || path[dest.Name] {
+			return
+		}
+		path[dest.Name] = true
+		walk(dest, at, path, append(via, s.Name))
+		delete(path, dest.Name)
+	}
+	for _, name := range c.f.Order {
+		walk(c.f.States[name], 0, map[string]bool{name: true}, nil)
 	}
 }
 

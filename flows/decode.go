@@ -17,14 +17,14 @@ var (
 
 // Allowed keys, per YAML mapping.
 var (
-	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle", "entry", "locales"}
+	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle", "entry", "locales", "lookup_media"}
 	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action", "split", "settle", "refresh_profile"}
 	varKeys   = []string{"type", "default"}
 	trigKeys  = []string{"keywords", "when", "set", "say", "goto", "handoff"}
 	onKeys    = []string{"keywords", "when", "set", "say", "goto"}
 	askKeys   = []string{"var", "type", "choices", "validate", "retry", "max_attempts", "on_fail"}
 	tmoKeys   = []string{"after", "goto", "say"}
-	hoKeys    = []string{"reason", "release_after", "next"}
+	hoKeys    = []string{"reason", "release_after", "next", "inbox", "metadata"}
 	callKeys  = []string{"flow", "args", "save", "return"}
 	actKeys   = []string{"name", "http", "go", "args", "timeout", "retries", "save", "next", "on_error", "on_timeout", "while_pending"}
 	httpKeys  = []string{"method", "url", "headers", "body"}
@@ -51,6 +51,9 @@ func (d *decoder) decodeFlow(doc *yaml.Node) *Flow {
 		f.Name = name
 	}
 	d.flowScalars(f, m)
+	if v := m.get("lookup_media"); v != nil {
+		f.LookupMedia, _ = d.boolean(v, "lookup_media")
+	}
 	d.vars(m.get("vars"))
 	d.env = baseEnv(f.Vars)
 	d.locales(m.get("locales"))
@@ -602,6 +605,15 @@ func (d *decoder) handoff(n *yaml.Node) *HandoffSpec {
 	}
 	if v := m.get("release_after"); v != nil {
 		h.ReleaseAfter, _ = d.duration(v, "release_after")
+	}
+	if v := m.get("inbox"); v != nil {
+		h.Inbox, _ = d.boolean(v, "inbox")
+	}
+	if v := m.get("metadata"); v != nil {
+		h.Metadata = d.template(v, "metadata", scopeBase)
+		if !h.Inbox {
+			d.errorf(d.pos(v), "handoff metadata travels with the thread to the inbox: it needs inbox: true")
+		}
 	}
 	h.Next = d.target(m.get("next"), "next")
 	return h

@@ -49,7 +49,11 @@ type EventEnv struct {
 	Username string `expr:"username"`
 	// MediaType is the media_product_type of the commented media: FEED,
 	// REELS, STORY or AD ("" when not a comment or not sent).
-	MediaType string    `expr:"media_type"`
+	MediaType string `expr:"media_type"`
+	// Caption and Permalink describe the commented media when the flow
+	// asks for them (`lookup_media: true`); "" when unknown.
+	Caption   string    `expr:"caption"`
+	Permalink string    `expr:"permalink"`
 	Timer     string    `expr:"timer"` // name of the timer that fired
 	Time      time.Time `expr:"time"`
 }
@@ -120,6 +124,7 @@ func NewEventEnv(ev *dmflow.Event) EventEnv {
 	}
 	if c := ev.Comment; c != nil {
 		e.CommentID, e.MediaID, e.Live, e.Username, e.MediaType = c.ID, c.MediaID, c.Live, c.Username, c.MediaType
+		e.Caption, e.Permalink = c.Caption, c.Permalink
 	}
 	if ev.Timer != nil {
 		e.Timer = ev.Timer.Name

@@ -160,6 +160,7 @@ func (f *Flow) walk(fn func(s *State, enter bool, e *Expr)) {
 		walkReplies(s.Say, enter)
 		if s.Handoff != nil {
 			walkTemplate(s.Handoff.Reason, enter)
+			walkTemplate(s.Handoff.Metadata, enter)
 		}
 		if s.Call != nil {
 			walkAssigns(s.Call.Args, enter)

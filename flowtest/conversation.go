@@ -182,9 +182,25 @@ func (c *Conversation) withProfile(ev *dmflow.Event) {
 	c.sess.Profile = &p
 }
 
+// withMedia keeps a comment's caption and permalink (what the platform
+// would answer, from the transcript) only when a flow asks for them, as
+// the bot looks them up only then (bot.MediaAsker).
+func (c *Conversation) withMedia(ev *dmflow.Event) {
+	if ev.Comment == nil || ev.Comment.Caption == "" && ev.Comment.Permalink == "" {
+		return
+	}
+	if a, ok := c.eng.(bot.MediaAsker); ok && a.LooksUpMedia() {
+		return
+	}
+	cm := *ev.Comment
+	cm.Caption, cm.Permalink = "", ""
+	ev.Comment = &cm
+}
+
 // step runs one event and answers the action calls it makes.
 func (c *Conversation) step(ctx context.Context, ev dmflow.Event, out *Outcome) error {
 	c.withProfile(&ev)
+	c.withMedia(&ev)
 	queue := []dmflow.Event{ev}
 	for n := 0; len(queue) > 0; n++ {
 		if n == maxChain {

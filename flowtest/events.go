@@ -10,6 +10,10 @@ import (
 	"github.com/dmflow/dmflow"
 )
 
+// InboxApp is the app id a transcript's `handover:` names as the inbox
+// (Meta's Instagram inbox app).
+const InboxApp = "1217981644879628"
+
 // eventFor builds the inbound event of an input. taps are the tappables of
 // the bot's last replies (for `tap:` and payloads without text); mid names
 // the event (unique per conversation).
@@ -35,7 +39,8 @@ func eventFor(in *Input, key dmflow.SessionKey, now time.Time, mid string, taps 
 		ev.ReplyTo = &dmflow.ReplyTo{StoryID: cmp.Or(in.ID, "story-1"), StoryURL: in.URL}
 	case "comment":
 		ev.Kind, ev.Text, ev.Key = dmflow.KindComment, in.Text, "c:"+mid
-		ev.Comment = &dmflow.Comment{ID: cmp.Or(in.ID, "comment-"+mid), MediaID: cmp.Or(in.MediaID, "media-1"), Username: in.Title}
+		ev.Comment = &dmflow.Comment{ID: cmp.Or(in.ID, "comment-"+mid), MediaID: cmp.Or(in.MediaID, "media-1"), Username: in.Title,
+			Caption: in.Caption, Permalink: in.URL}
 	case "reaction":
 		ev.Kind, ev.Key = dmflow.KindReaction, "r:"+mid
 		ev.Reaction = &dmflow.Reaction{MID: "bot-last", Action: cmp.Or(in.Action, "react"), Reaction: in.Title, Emoji: in.Text}
@@ -50,6 +55,15 @@ func eventFor(in *Input, key dmflow.SessionKey, now time.Time, mid string, taps 
 		}
 	case "echo":
 		ev.Kind, ev.Text, ev.Key = dmflow.KindEcho, in.Text, "e:"+mid
+	case "standby":
+		// a message while another app (the inbox) owns the thread
+		ev.Text, ev.Standby = in.Text, true
+	case "handover":
+		ev.Kind, ev.Key = dmflow.KindHandover, "ho:"+mid
+		ev.Handover = &dmflow.Handover{Action: in.Action, PrevOwner: InboxApp, NewOwner: "test-app"}
+		if in.Action != dmflow.ThreadPass {
+			ev.Handover.PrevOwner, ev.Handover.NewOwner = "test-app", InboxApp
+		}
 	case "read":
 		ev.Kind, ev.Key = dmflow.KindRead, "read:"+mid
 	case "admin":

@@ -95,7 +95,7 @@ type step struct {
 // input is something that happens to the conversation. Kind names the key it
 // was written with; the event is built by eventFor.
 type Input struct {
-	Kind    string // user payload tap postback attachment comment story_mention story_reply reaction referral echo read admin event advance
+	Kind    string // user payload tap postback attachment comment story_mention story_reply reaction referral echo read admin event advance handover standby
 	Text    string
 	Payload string
 	Title   string
@@ -103,6 +103,7 @@ type Input struct {
 	URL     string
 	ID      string // comment id, story id, ad id
 	MediaID string
+	Caption string // comment: the media's caption, when the flow looks it up
 	Ref     string
 	Source  string
 	Action  string // reaction: react | unreact
@@ -154,6 +155,8 @@ type replyWant struct {
 	// moderation action (hide, unhide, delete).
 	PublicReply *string
 	Moderate    *string
+	// Thread matches a thread-control change (pass, take, release, request).
+	Thread *string
 }
 
 // chipWant matches a quick reply or a button: a bare string is its title.
@@ -309,7 +312,7 @@ func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 
 // inputKeys are the step keys that make something happen; a step has at most one.
 var inputKeys = []string{"user", "payload", "tap", "postback", "attachment", "comment", "story_mention",
-	"story_reply", "reaction", "referral", "echo", "read", "admin", "event", "advance"}
+	"story_reply", "reaction", "referral", "echo", "read", "admin", "event", "advance", "handover", "standby"}
 
 var expectKeys = []string{"bot", "no_reply", "state", "flow", "vars", "handoff", "ended", "actions", "mock", "locale"}
 
@@ -391,14 +394,20 @@ func (p *tparser) expect(w *expectations, s *step, k string, v *yaml.Node) {
 func (p *tparser) input(k string, v *yaml.Node) *Input {
 	in := &Input{Kind: k}
 	switch k {
-	case "user", "echo", "story_mention", "tap":
+	case "user", "echo", "story_mention", "tap", "standby":
 		p.decode(v, scalarTarget(k, in))
+	case "handover":
+		p.decode(v, &in.Action)
+		if !contains([]string{dmflow.ThreadPass, dmflow.ThreadTake, dmflow.ThreadRequest}, in.Action) {
+			p.errf(v, "handover: want pass (the thread came back), take (another app took it) or request; got %q", in.Action)
+		}
 	case "payload", "postback":
 		p.payload(v, in)
 	case "attachment":
 		p.fields(v, k, "type", map[string]*string{"type": &in.Type, "url": &in.URL, "text": &in.Text})
 	case "comment":
-		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "id": &in.ID, "media_id": &in.MediaID, "username": &in.Title})
+		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "id": &in.ID, "media_id": &in.MediaID, "username": &in.Title,
+			"caption": &in.Caption, "permalink": &in.URL})
 	case "story_reply":
 		p.fields(v, k, "text", map[string]*string{"text": &in.Text, "story_id": &in.ID, "url": &in.URL})
 	case "reaction":

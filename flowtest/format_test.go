@@ -40,6 +40,8 @@ func FuzzParseTranscripts(f *testing.F) {
 	}
 	f.Add([]byte("steps:\n  - tap: {a: b}\n    bot: [{cards: [{buttons: [x, {title: y}]}]}]\n"))
 	f.Add([]byte("steps:\n  - event: {kind: edit}\n    mock: {a: {outcome: ok, body: [1]}}\n"))
+	f.Add([]byte("steps:\n  - handover: pass\n    bot: [{thread: take}]\n  - standby: hi\n    handoff: true\n"))
+	f.Add([]byte("steps:\n  - comment: {text: PRICE, caption: c, permalink: p}\n    bot: [{public_reply: x}]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		ts, err := parseTranscripts("f.test.yaml", src)
 		if err == nil && len(ts) == 0 {

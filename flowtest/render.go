@@ -159,6 +159,8 @@ func shortReply(r dmflow.Reply) string {
 		return "[public reply to comment " + r.Comment + "] " + r.Text
 	case dmflow.ReplyModerate:
 		return "[" + r.Action + " comment " + r.Comment + "]"
+	case dmflow.ReplyThreadControl:
+		return "[thread " + r.Action + "]"
 	}
 	return fmt.Sprintf("[%s] %s", r.Kind, r.Text)
 }

@@ -10,7 +10,7 @@ import (
 
 var replyKeys = []string{"kind", "text", "text_matches", "text_contains", "quick_replies", "buttons", "cards",
 	"image", "video", "audio", "file", "images", "media", "heart", "share", "typing", "seen", "react", "private", "undelivered",
-	"public_reply", "moderate"}
+	"public_reply", "moderate", "thread"}
 
 // replies decodes `bot:`: a list of reply expectations, or one bare text.
 func (p *tparser) replies(v *yaml.Node) []*replyWant {
@@ -90,6 +90,11 @@ func (p *tparser) replyField(w *replyWant, k string, v *yaml.Node) {
 		w.PublicReply = p.str(v)
 	case "moderate":
 		w.Moderate = p.str(v)
+	case "thread":
+		w.Thread = p.str(v)
+		if w.Thread != nil && !contains([]string{dmflow.ThreadPass, dmflow.ThreadTake, dmflow.ThreadRelease, dmflow.ThreadRequest}, *w.Thread) {
+			p.errf(v, "thread: want pass, take, release or request, got %q", *w.Thread)
+		}
 	}
 }
 
@@ -213,7 +218,9 @@ func (w *replyWant) mismatches(got dmflow.Outgoing) []string {
 		d.str("public_reply", w.PublicReply, publicText(r))
 	case w.Moderate != nil:
 		d.str("moderate", w.Moderate, moderation(r))
-	case r.OnComment() && w.Kind == nil:
+	case w.Thread != nil:
+		d.str("thread", w.Thread, threadAction(r))
+	case r.NotMessage() && w.Kind == nil:
 		d.add("kind: want a message, got %s", shortReply(r))
 	}
 	return d
@@ -225,6 +232,14 @@ func publicText(r dmflow.Reply) string {
 		return ""
 	}
 	return r.Text
+}
+
+// threadAction is the action of a thread-control change ("" for other kinds).
+func threadAction(r dmflow.Reply) string {
+	if r.Kind != dmflow.ReplyThreadControl {
+		return ""
+	}
+	return r.Action
 }
 
 // moderation is the action of a moderation reply ("" for other kinds).

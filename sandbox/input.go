@@ -25,7 +25,23 @@ const (
 	InputComment      = "comment"       // a comment with Text on one of the account's posts
 	InputIceBreaker   = "ice_breaker"   // an ice-breaker question tapped: Text its title, Payload its payload
 	InputAdReferral   = "ad_referral"   // the first message (Text) after a click-to-DM ad (Ref, AdID)
+	// InputInboxTake is an agent taking the thread in the Instagram inbox
+	// (take_thread_control webhook): the bot goes silent.
+	InputInboxTake = "inbox_take"
+	// InputInboxPass is the inbox passing the thread back to the bot
+	// (pass_thread_control webhook): a handoff ends.
+	InputInboxPass = "inbox_pass"
 )
+
+// inboxApp is the app id the sandbox's inbox simulation speaks for (Meta's
+// Instagram inbox app).
+const inboxApp = "1217981644879628"
+
+// threadOwners is implemented by a Graph double that keeps thread
+// ownership (igtest.Server): the sandbox's inbox simulation moves it too.
+type threadOwners interface {
+	SetThreadOwner(account, user, app string)
+}
 
 // Input is one thing typed, tapped or simulated on the chat page.
 type Input struct {
@@ -56,7 +72,7 @@ func checkUser(user string) error {
 var required = map[string][]string{
 	InputText: {"text"}, InputQuickReply: {"payload"}, InputPostback: {"payload"}, InputImage: {"url"},
 	InputAgent: {"text"}, InputReaction: {"mid"}, InputStoryMention: {"url"}, InputComment: {"text"},
-	InputIceBreaker: {"text", "payload"}, InputAdReferral: {"text"},
+	InputIceBreaker: {"text", "payload"}, InputAdReferral: {"text"}, InputInboxTake: nil, InputInboxPass: nil,
 }
 
 func (in *Input) check() error {
@@ -65,7 +81,7 @@ func (in *Input) check() error {
 	}
 	fields, ok := required[in.Kind]
 	if !ok {
-		return fmt.Errorf("kind %q: want text, quick_reply, postback, image, agent, reaction, story_mention, comment, ice_breaker or ad_referral", in.Kind)
+		return fmt.Errorf("kind %q: want text, quick_reply, postback, image, agent, reaction, story_mention, comment, ice_breaker, ad_referral, inbox_take or inbox_pass", in.Kind)
 	}
 	values := map[string]string{"text": in.Text, "payload": in.Payload, "url": in.URL, "mid": in.MID}
 	for _, f := range fields {
@@ -93,6 +109,13 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 		s.comments.put(in.Comment, in.User)
 	}
 	body := s.body(in, mid)
+	if o, ok := s.cfg.Graph.(threadOwners); ok && (in.Kind == InputInboxTake || in.Kind == InputInboxPass) {
+		owner := inboxApp
+		if in.Kind == InputInboxPass {
+			owner = ""
+		}
+		o.SetThreadOwner(s.cfg.Account, in.User, owner)
+	}
 	// Hold the engine's step of this input back until the input is in the
 	// feed, so the page sees the input first (see observe).
 	s.order.Lock()
@@ -137,6 +160,10 @@ func (s *Sandbox) body(in Input, mid string) []byte {
 		return wh.Comment(acct, in.User, in.User, in.Comment, sampleMedia, in.Text)
 	case InputAdReferral:
 		return wh.AdReferral(acct, in.User, mid, in.Text, cmp.Or(in.AdID, "120200000000000001"), in.Ref)
+	case InputInboxTake:
+		return wh.Handover(acct, in.User, "take", "", inboxApp)
+	case InputInboxPass:
+		return wh.Handover(acct, in.User, "pass", inboxApp, "")
 	default:
 		return wh.Text(acct, in.User, mid, in.Text)
 	}

@@ -94,6 +94,10 @@ func TestSayDeliversSignedWebhooks(t *testing.T) {
 			func(e dmflow.Event) bool { return len(e.Attachments) == 1 && e.Attachments[0].Type == "image" }},
 		{sandbox.Input{User: "u1", Kind: sandbox.InputAgent, Text: "a person here"}, dmflow.KindEcho, sandbox.FromAgent,
 			func(e dmflow.Event) bool { return e.Text == "a person here" }},
+		{sandbox.Input{User: "u1", Kind: sandbox.InputInboxTake}, dmflow.KindHandover, sandbox.FromUser,
+			func(e dmflow.Event) bool { return e.Handover != nil && e.Handover.Action == "take" }},
+		{sandbox.Input{User: "u1", Kind: sandbox.InputInboxPass}, dmflow.KindHandover, sandbox.FromUser,
+			func(e dmflow.Event) bool { return e.Handover != nil && e.Handover.Action == "pass" }},
 	}
 	for i, tc := range inputs {
 		status, m, err := sb.Say(ctx, tc.in)

@@ -72,6 +72,9 @@ type ClientConfig struct {
 	ProfileTTL time.Duration
 	// Clock is the time source for windows and throttling (default time.Now).
 	Clock func() time.Time
+	// InboxAppID is the app a handoff to the inbox passes the thread to
+	// (default InstagramInboxApp, Meta's Instagram inbox).
+	InboxAppID string
 }
 
 // Client talks to the Graph API for any number of business accounts. It
@@ -84,6 +87,7 @@ type Client struct {
 	limiters map[string]*limiter
 	paces    map[string]*sharedLimiter
 	profiles map[profileKey]cachedProfile
+	media    mediaCache
 }
 
 var _ dmflow.Sender = (*Client)(nil)
@@ -117,6 +121,9 @@ func NewClient(cfg ClientConfig) *Client {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.InboxAppID == "" {
+		cfg.InboxAppID = InstagramInboxApp
 	}
 	cfg.RateLimits = cfg.RateLimits.withDefaults()
 	return &Client{
@@ -161,6 +168,9 @@ func (c *Client) Send(ctx context.Context, m dmflow.Outgoing) (string, error) {
 	}
 	if m.Reply.OnComment() {
 		return c.sendComment(ctx, m)
+	}
+	if m.Reply.Kind == dmflow.ReplyThreadControl {
+		return c.sendThread(ctx, m)
 	}
 	parts, err := encode(m.To, m.Reply, tag)
 	if err != nil {

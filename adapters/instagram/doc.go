@@ -96,8 +96,99 @@
 // left out stay nil (unknown); igtest answers error 100 for a field the
 // API does not have, and 230 without a profile.
 //
-// # Not implemented yet (issue 18), with what was found
+// # Routing to people (conversation routing, handover)
 //
+// A flow's handoff with inbox: true becomes a dmflow.ReplyThreadControl
+// (pass) in the outbox, after the state's messages; ending such a handoff
+// from the bot's side queues a take. Client.Send performs them as
+// POST /{ig_id}/{pass,take,release,request}_thread_control with
+// {"recipient": {"id": IGSID}, "target_app_id": ..., "metadata": ...},
+// logged like every call (method, path, status, code, fbtrace_id; never
+// the token), retried and dead-lettered like sends; no window applies.
+// What was checked (read 2026-12-05):
+//
+//   - Meta no longer supports the Handover Protocol for Instagram: every
+//     business was migrated to Conversation Routing, which keeps most of
+//     the Handover Protocol calls working. Source: "Conversation
+//     Routing for Instagram", developers.facebook.com/docs/
+//     messenger-platform/instagram/features/conversation-routing.
+//   - The calls: pass, release, take (the primary/default app only),
+//     extend, request (default behaviour only), the thread owner, and
+//     whether routing is configured; the Send API also takes a
+//     thread_control {app_id, control_type: pass|release} beside a message,
+//     but only where conversation routing is enabled; a pass
+//     without app_id goes to the default app. Source: "Conversation
+//     Control APIs", developers.facebook.com/documentation/
+//     business-messaging/instagram-messaging/features/conversation-routing/
+//     apis (Updated Jul 2, 2026). dmflow uses the dedicated edges, which
+//     need no message.
+//   - Inbox app ids: target_app_id 263902037430900 is the Page inbox and
+//     1217981644879628 the Instagram inbox (InstagramInboxApp, the default
+//     of ClientConfig.InboxAppID). Source: "Handover Protocol API
+//     Reference", developers.facebook.com/docs/messenger-platform/
+//     reference/handover-protocol. Answer of the edges: {"success": true}.
+//   - Errors of take_thread_control: 551 (person not available), 100
+//     (invalid parameter), 200 (permissions), 613 (rate limit), 190
+//     (token), 230, 210. Source: "Page Take Thread Control",
+//     developers.facebook.com/docs/graph-api/reference/page/
+//     take_thread_control. "(#27) Take thread control is not supported
+//     when Conversation Routing is not enabled" is quoted by a third party
+//     (postproxy's thread-control tool) [third party]. The error for a
+//     message sent while another app owns the thread is not documented;
+//     igtest answers 100 [inferred].
+//   - Webhooks: pass_thread_control goes to the app that receives the
+//     thread ("Pass Thread Control" reference, developers.facebook.com/
+//     docs/messenger-platform/reference/handover-protocol/
+//     pass-thread-control), take_thread_control to the app that lost it
+//     ("Take Thread Control", .../messenger-platform/handover-protocol/
+//     take-thread-control); messages for a thread the
+//     app does not own arrive in entry[].standby[] ("standby Webhook Event
+//     Reference", .../messenger-platform/webhooks/webhook-events/standby;
+//     the Instagram messaging webhook fields describe standby as messages
+//     arriving while the app does not control the conversation,
+//     .../business-messaging/instagram-messaging/webhooks). The engine
+//     reads a pass as "the thread is back" and a take or a standby message
+//     as "another app owns it".
+//   - Not verified: all of the above is documented for the Messenger
+//     Platform's Instagram messaging (graph.facebook.com, Page tokens).
+//     Whether graph.instagram.com accepts the thread-control edges with
+//     Instagram User tokens, and whether Instagram-Login apps receive the
+//     messaging_handover and standby webhooks, is not stated on the
+//     Instagram Login pages read ("Instagram webhook fields and
+//     permissions", .../instagram-platform/webhooks/fields, Updated Oct 28,
+//     2026, lists neither field for Unified Login). A refusal is a dead
+//     letter with Meta's error, never a crash.
+//
+// # Media (posts and reels)
+//
+// Client.Media reads GET /{ig-media-id}?fields=id,caption,permalink,
+// media_type,media_product_type and caches the answer (ProfileTTL). Source:
+// "IG Media" reference, developers.facebook.com/docs/instagram-platform/
+// reference/instagram-media: host graph.instagram.com with an Instagram
+// User token and instagram_business_basic; only media the professional
+// account owns; the caption omits "@" unless the app user can act as an
+// admin; permalink is missing for album children; live media is readable
+// only during the broadcast.
+//
+// # Marketing messages and welcome message flows
+//
+//   - Marketing (notification) messages outside the window: the
+//     opt-in-token feature ("Marketing Messages", formerly Recurring
+//     Notifications, developers.facebook.com/docs/messenger-platform/
+//     marketing-messages) is a Messenger Platform feature for Pages (and
+//     Instagram accounts through a Page) and "will be deprecated on
+//     January 12, 2026"; its successor, the "Marketing Message API for
+//     Messenger" (.../business-messaging/messenger-platform/
+//     marketing-messages-on-messenger, Updated Apr 17, 2026), is for
+//     Messenger only, for tech providers approved for ads_management,
+//     pages_messaging and paid_marketing_messages. The Instagram Login
+//     permissions (instagram_business_*) include none of these, and the
+//     Instagram Login messaging pages document no opt-in token. So a flow
+//     cannot message outside the 24-hour window except a person's
+//     HUMAN_AGENT reply (7 days) and a private reply (7 days after the
+//     comment); `dmflow validate` warns about timeouts that would.
+//     messaging_optins events are still parsed (KindOptin) and reach
+//     triggers.
 //   - Welcome message flows for Click-to-Instagram-Direct ads exist for
 //     Instagram Login apps: POST /me/welcome_message_flows on
 //     graph.instagram.com with eligible_platforms ["instagram"], name and
@@ -106,17 +197,17 @@
 //     instagram_business_manage_messages; without a linked Facebook Page
 //     they are available only through Boost ads. Source: "Welcome Message
 //     Flows", .../instagram-api-with-instagram-login/welcome-message-ads
-//     (Updated Jun 30, 2026). The referral of the resulting conversation is
-//     parsed and routed (flows `entry:`); creating flows is not.
-//   - Conversation routing (pass, take, release, request thread control,
-//     thread_control on the Send API) is documented under the Messenger
-//     Platform's Instagram messaging ("Conversation Control APIs",
-//     developers.facebook.com/documentation/business-messaging/
-//     instagram-messaging/features/conversation-routing/apis, Updated Jul 2,
-//     2026) with graph.facebook.com and Page tokens; whether
-//     graph.instagram.com accepts it with Instagram User tokens was not
-//     verified. The handover and standby webhooks are parsed (KindHandover,
-//     Event.Standby); no thread-control call is made.
+//     (Updated Jun 30, 2026). Updating is a POST with flow_id (answer
+//     {"success": true}); a create answers {"flow_id"} ("Welcome message
+//     flows", .../business-messaging/messenger-platform/ads/
+//     ads-welcome-message-flows, Updated Mar 15, 2026, which also names the
+//     is_used_in_ad field). Client.SetWelcomeFlow creates or updates one
+//     (text and quick replies, checked against the Send API's limits
+//     first); igtest stores them and refuses platforms other than
+//     instagram. Listing and deleting on graph.instagram.com were not
+//     found in the pages read. The referral of the resulting conversation
+//     is parsed and routed (flows `entry:`); `dmflow instagram setup` applies
+//     instagram.welcome_message_flows from the configuration.
 //
 // # OAuth and tokens
 //

@@ -147,6 +147,7 @@ type tReply struct {
 	Kind         string   `yaml:"kind,omitempty"`
 	Private      bool     `yaml:"private,omitempty"`
 	Undelivered  bool     `yaml:"undelivered,omitempty"`
+	Thread       string   `yaml:"thread,omitempty"`
 }
 
 type tChip struct {
@@ -363,6 +364,8 @@ func replyWant(o dmflow.Outgoing, at time.Time) any {
 		}
 	case dmflow.ReplyReact:
 		w.React = textp(r.Reaction)
+	case dmflow.ReplyThreadControl:
+		w.Thread = r.Action
 	default:
 		w.Kind = string(r.Kind)
 	}

@@ -23,6 +23,8 @@ func TestCommentToDM(t *testing.T) {
 	w := newWorld(t, worldOpts{flow: "../../../examples/comment-to-dm/comment-to-dm.yaml"})
 	w.start()
 	g := w.graph
+	g.PutMedia(igtest.MediaInfo{ID: launchReel, Account: account, Caption: "New collection 🌸 comment PRICE",
+		Permalink: "https://www.instagram.com/reel/Cabc123/", MediaType: "VIDEO", ProductType: "REELS"})
 	g.PutComment(igtest.CommentInfo{ID: "c1", User: "u1", Media: launchReel, Text: "PRICE please"})
 	g.PutComment(igtest.CommentInfo{ID: "c2", User: "u1", Media: launchReel, Text: "price?"})
 	g.PutComment(igtest.CommentInfo{ID: "c3", User: "u2", Media: launchReel, Text: "free followers https://spam.example"})
@@ -41,6 +43,10 @@ func TestCommentToDM(t *testing.T) {
 	msgs := g.Messages()
 	if !strings.Contains(dms[0], "price list") || msgs[0].Recipient.CommentID != "c1" || len(msgs[0].Message.QuickReplies) != 2 {
 		t.Fatalf("private reply: %+v", msgs[0])
+	}
+	// lookup_media: the DM names the reel, looked up once (cached).
+	if !strings.Contains(dms[0], "from https://www.instagram.com/reel/Cabc123/") {
+		t.Fatalf("private reply without the reel's permalink: %q", dms[0])
 	}
 
 	// The same commenter again on the same post: a public nudge, no second DM.
@@ -64,6 +70,9 @@ func TestCommentToDM(t *testing.T) {
 	w.waitIdle(20 * time.Second)
 	if n := len(w.replies("u1")); n != 1 {
 		t.Fatalf("u1 got %d DMs, want 1 (dedupe per post)", n)
+	}
+	if n := g.MediaReads(); n != 1 {
+		t.Fatalf("%d media lookups for 3 comments on one reel, want 1 (cached)", n)
 	}
 
 	// Without instagram_business_manage_comments the platform refuses both

@@ -221,6 +221,10 @@ func (s *Server) accept(acct string, req SendRequest, raw []byte) (Message, *api
 		s.mu.Unlock()
 		return m, e
 	}
+	if e := s.threadOwnedLocked(acct, req.Recipient.ID); e != nil {
+		s.mu.Unlock()
+		return m, e
+	}
 	if req.SenderAction == "" {
 		m.ID = s.newMIDLocked(acct)
 	}

@@ -61,6 +61,9 @@ type Config struct {
 	OnEcho func(body []byte, signature string)
 	// WebhookSecret signs echo bodies.
 	WebhookSecret string
+	// NoConversationRouting makes take_thread_control fail with (#27), as
+	// for an account without conversation routing.
+	NoConversationRouting bool
 }
 
 // Server is an in-process double of the Instagram Graph API
@@ -90,8 +93,14 @@ type Server struct {
 	subFields map[string][]string
 	calls     int
 
-	commentActs []CommentAction
-	revoked     map[string]map[string]bool // account → withdrawn permissions
+	commentActs  []CommentAction
+	threadActs   []ThreadAction
+	owners       map[string]string // account/user → app owning the thread (absent: ours)
+	media        map[string]MediaInfo
+	mediaReads   int
+	welcome      map[string]WelcomeFlow
+	welcomeOrder []string
+	revoked      map[string]map[string]bool // account → withdrawn permissions
 }
 
 // UserProfile is what the double answers for GET /{igsid} (User Profile
@@ -155,7 +164,8 @@ func New(cfg Config) *Server {
 		windows: map[string]time.Time{}, comments: map[string]*comment{},
 		profiles: map[string]UserProfile{}, tokens: map[string]*token{}, codes: map[string]*authCode{},
 		msgrProf: map[string]map[string]json.RawMessage{}, subFields: map[string][]string{},
-		revoked: map[string]map[string]bool{},
+		revoked: map[string]map[string]bool{}, owners: map[string]string{},
+		media: map[string]MediaInfo{}, welcome: map[string]WelcomeFlow{},
 	}
 	return s
 }
@@ -384,6 +394,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.messengerProfile(w, r, parts[0])
 	case len(parts) == 2 && parts[1] == "subscribed_apps":
 		s.subscribedApps(w, r, parts[0])
+	case len(parts) == 2 && r.Method == http.MethodPost && threadOps[parts[1]] != "":
+		s.threadCall(w, r, parts[0], threadOps[parts[1]])
+	case len(parts) == 2 && parts[1] == "welcome_message_flows" && r.Method == http.MethodPost:
+		s.welcomeFlows(w, r, parts[0])
 	case len(parts) == 2 && parts[1] == "replies" && r.Method == http.MethodPost:
 		s.commentCall(w, r, parts[0], "reply")
 	case len(parts) == 1 && parts[0] != "" && parts[0] != "me" && r.Method == http.MethodPost:
@@ -393,11 +407,22 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 1 && parts[0] == "me" && r.Method == http.MethodGet:
 		s.me(w, r)
 	case len(parts) == 1 && parts[0] != "" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		m, isMedia := s.mediaLocked(parts[0])
+		s.mu.Unlock()
+		if isMedia {
+			s.getMedia(w, r, m)
+			return
+		}
 		s.userProfile(w, r, parts[0])
 	default:
 		writeError(w, 400, apiErr{Code: 100, Subcode: 33, Message: "Unsupported " + strings.ToLower(r.Method) + " request."})
 	}
 }
+
+// threadOps maps the thread-control edges to their operation.
+var threadOps = map[string]string{"pass_thread_control": "pass", "take_thread_control": "take",
+	"release_thread_control": "release", "request_thread_control": "request"}
 
 // apiErr is a Graph API error as the double renders it.
 type apiErr struct {

@@ -189,6 +189,7 @@ export function createChat(user, send) {
   const inputLabels = {
     story_mention: "mentioned you in their story", comment: "commented on your post",
     ice_breaker: "tapped an ice breaker", ad_referral: "came from an ad", postback: "tapped a button",
+    inbox_take: "(an agent took the thread in the Instagram inbox)", inbox_pass: "(the inbox passed the thread back)",
   };
 
   function renderInput(m) {

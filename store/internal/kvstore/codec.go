@@ -426,6 +426,8 @@ type replyRest struct {
 	Reaction     string              `json:"reaction,omitempty"`
 	PostID       string              `json:"post_id,omitempty"`
 	Comment      string              `json:"comment_id,omitempty"`
+	App          string              `json:"app_id,omitempty"`
+	Metadata     string              `json:"metadata,omitempty"`
 }
 
 func (e *enc) outboxItem(it *dmflow.OutboxItem) {
@@ -453,9 +455,9 @@ func (e *enc) outboxItem(it *dmflow.OutboxItem) {
 		e.str(m.Reply.Text)
 		r := replyRest{QuickReplies: m.Reply.QuickReplies, Media: m.Reply.Media, Elements: m.Reply.Elements,
 			Buttons: m.Reply.Buttons, Action: m.Reply.Action, MID: m.Reply.MID, Reaction: m.Reply.Reaction, PostID: m.Reply.PostID,
-			Comment: m.Reply.Comment}
+			Comment: m.Reply.Comment, App: m.Reply.App, Metadata: m.Reply.Metadata}
 		e.rest(&r, len(r.QuickReplies) == 0 && len(r.Media) == 0 && len(r.Elements) == 0 && len(r.Buttons) == 0 &&
-			r.Action == "" && r.MID == "" && r.Reaction == "" && r.PostID == "" && r.Comment == "")
+			r.Action == "" && r.MID == "" && r.Reaction == "" && r.PostID == "" && r.Comment == "" && r.App == "" && r.Metadata == "")
 	}
 	e.rest(it.Notice, it.Notice == nil)
 }
@@ -766,7 +768,7 @@ func (d *dec) outboxItem(it *dmflow.OutboxItem) {
 		if d.rest(&r) {
 			m.Reply.QuickReplies, m.Reply.Media, m.Reply.Elements, m.Reply.Buttons = r.QuickReplies, r.Media, r.Elements, r.Buttons
 			m.Reply.Action, m.Reply.MID, m.Reply.Reaction, m.Reply.PostID = r.Action, r.MID, r.Reaction, r.PostID
-			m.Reply.Comment = r.Comment
+			m.Reply.Comment, m.Reply.App, m.Reply.Metadata = r.Comment, r.App, r.Metadata
 		}
 		it.Message = m
 	}
