@@ -191,8 +191,8 @@ func echoSig(ev *dmflow.Event) string {
 // for a reply to an unknown echo's user to leave the outbox.
 const echoPoll = 25 * time.Millisecond
 
-// ownEcho reports whether an echo event is one of dmflow's own sends: an
-// own-echo marker of an older version, a message id or content this
+// ownEcho reports whether an echo event is one of dmflow's own sends: a
+// message id or content this
 // process sent recently (waiting for a send in flight to the user), the
 // content of one of the user's replies still in the outbox (sent by
 // another replica, or before a crash, and not acknowledged yet), or an id
@@ -201,9 +201,6 @@ const echoPoll = 25 * time.Millisecond
 // (polling, at most Config.EchoGrace in all): a reply another replica is
 // sending may be acknowledged meanwhile.
 func (b *Bot) ownEcho(ctx context.Context, ev *dmflow.Event) bool {
-	if ev.Channel == ChannelDmflow {
-		return true
-	}
 	key, sig := ev.SessionKey(), echoSig(ev)
 	deadline := time.Now().Add(b.cfg.EchoGrace)
 	if b.echoes.isOurs(ctx, key, ev.MID, sig, b.cfg.EchoGrace) {
