@@ -9,29 +9,60 @@ import (
 // events, per-user sessions and their timers, the outbox of replies and
 // notices, pending action calls, the dead-letter list and OAuth tokens.
 //
-// The contract, which store/storetest checks for every implementation:
+// This is the one description of the storage contract; store/storetest
+// checks it for every implementation (store/bolt, store/mem,
+// store/postgres), whose package docs say only what is specific to them.
 //
 //   - Durability: a method that returns nil has made its effect durable (the
-//     bbolt file is fsync'd, the PostgreSQL transaction committed). Stores
-//     group-commit concurrent callers, so many goroutines calling AppendInbox
-//     or Commit share fsyncs.
+//     bbolt file is fsync'd, the PostgreSQL transaction committed). Durable
+//     stores group-commit concurrent callers: many goroutines calling
+//     AppendInbox, Commit or AckOutbox at once share one transaction and one
+//     disk flush per batch, and a call that fails inside a batch does not
+//     fail the others.
+//   - Inbox: AppendInbox stores events in order; an event whose Key was seen
+//     before (also earlier in the same batch) is a duplicate and dropped.
+//     Each stored event gets a Seq from one store-wide increasing sequence.
+//     Events must carry Key, Account and User (otherwise the whole call
+//     fails with ErrInvalid and stores nothing).
 //   - Ordering: inbox items of one SessionKey are claimed in Seq order, and
 //     at most one owner holds a user's inbox lease at a time, so one user's
 //     events are never processed concurrently, even across replicas. The same
 //     holds for each outbox queue.
-//   - Leases: a claim leases the user to its owner for Claim.Lease; the
-//     store keeps that duration with the lease. The owner holds the lease
-//     while it is live (now before its end) and nobody released or took it;
-//     Commit and AckOutbox renew it, RenewInbox and RenewOutbox renew it
-//     without other work. Once it has expired, another owner's claim takes
-//     the user, with the items the first owner claimed and did not finish.
-//   - Atomicity: Commit saves the session (with its timers), enqueues its
-//     outgoing messages and action calls, and marks the inbox item done
-//     (recording the messages with it, see InboxItem.Replies), all or
-//     nothing.
+//   - Leases: a claim leases the user to its owner until Claim.Now +
+//     Claim.Lease; the store keeps that duration with the lease. The owner
+//     holds the lease while it is live (now before its end) and nobody
+//     released or took it; each claim, Commit and AckOutbox renew it, and
+//     RenewInbox and RenewOutbox renew it without other work, to their now
+//     plus that duration (never shortening it). Once it has expired, another
+//     owner's claim takes the user, with the items the first owner claimed
+//     and did not finish (Attempts counts the claims). A Commit that
+//     finishes an item (Seq != 0) fails with ErrLeaseLost unless its Owner
+//     holds a live lease on the user. The outbox is leased per (queue,
+//     user), action calls one by one.
+//   - Time: every time decision (lease expiry, due timers, due outbox
+//     retries, retention) uses the time the caller passes in (Claim.Now,
+//     Commit.Now, ...), never the store's clock, so tests are deterministic.
+//   - Atomicity: Commit is all or nothing: the compare-and-swap of the
+//     session on Version (ErrConflict when it moved), its timers, the
+//     outgoing messages and notices, the action calls, the funnel counts,
+//     and marking the inbox item done or failed (recording the messages
+//     with it, see InboxItem.Replies). Nothing of a failed Commit is
+//     visible.
+//   - Retention: done items stay in History and their Keys keep
+//     deduplicating redeliveries until PruneInbox or Sweep forgets them;
+//     pending items and their keys are never pruned. Failed items stay
+//     listed by FailedInbox. ExpireSessions deletes sessions whose Updated
+//     time (Commit.Now when the caller left it zero) is older than the TTL,
+//     with their timers. Sweep applies retention cut-offs per kind; the bot
+//     runs it in the background.
+//   - Personal data: Forget erases one person (or a whole business account)
+//     in one transaction, and Export returns the same records. Deleted data
+//     may stay on disk until the backend reclaims it (store/bolt's Compact,
+//     PostgreSQL's VACUUM).
 //   - Isolation of values: records returned are copies owned by the caller.
 //   - Safety: all methods are safe for concurrent use. A record that cannot be
-//     decoded yields an error wrapping ErrCorrupt, never a panic.
+//     decoded yields an error wrapping ErrCorrupt, never a panic; other
+//     records stay usable.
 type Store interface {
 	Inbox
 	Sessions

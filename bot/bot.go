@@ -14,9 +14,8 @@ import (
 	"github.com/dmflow/dmflow/internal/secure"
 )
 
-// ChannelDmflow is the Channel of events the bot produces itself (action
-// results, admin commands; before AckOutbox remembered own-echo ids, also
-// own-echo markers, which are still recognised).
+// ChannelDmflow is the Channel of events the bot produces itself: action
+// results and admin commands.
 const ChannelDmflow = "dmflow"
 
 // Bot is the running pipeline. Create it with New, start it with Run, stop

@@ -62,9 +62,9 @@
 // still unknown but the user has replies in the outbox, the worker looks
 // again every 25 ms until they are gone or Config.EchoGrace is over. A
 // match is ours. Any other echo is a person answering from the Instagram
-// inbox: it goes to the engine and the session is handed off (the bot sets
-// Session.Handoff if the engine did not), and replies produced for an echo
-// are dropped. With notices on, the reply.sent notice is queued when the
+// inbox: it goes to the engine, which hands the session off and answers
+// nothing (the handoff and admin rules are the engine's alone). With
+// notices on, the reply.sent notice is queued when the
 // reply is acknowledged.
 //
 // # Caveats

@@ -191,8 +191,8 @@ func echoSig(ev *dmflow.Event) string {
 // for a reply to an unknown echo's user to leave the outbox.
 const echoPoll = 25 * time.Millisecond
 
-// ownEcho reports whether an echo event is one of dmflow's own sends: an
-// own-echo marker of an older version, a message id or content this
+// ownEcho reports whether an echo event is one of dmflow's own sends: a
+// message id or content this
 // process sent recently (waiting for a send in flight to the user), the
 // content of one of the user's replies still in the outbox (sent by
 // another replica, or before a crash, and not acknowledged yet), or an id
@@ -201,9 +201,6 @@ const echoPoll = 25 * time.Millisecond
 // (polling, at most Config.EchoGrace in all): a reply another replica is
 // sending may be acknowledged meanwhile.
 func (b *Bot) ownEcho(ctx context.Context, ev *dmflow.Event) bool {
-	if ev.Channel == ChannelDmflow {
-		return true
-	}
 	key, sig := ev.SessionKey(), echoSig(ev)
 	deadline := time.Now().Add(b.cfg.EchoGrace)
 	if b.echoes.isOurs(ctx, key, ev.MID, sig, b.cfg.EchoGrace) {
@@ -316,67 +313,4 @@ func echoKey(mid string) string {
 		return ""
 	}
 	return "echo:" + mid
-}
-
-// fixTurn applies the bot's rules the engine may have left out: an echo
-// from a person is never answered and hands the session off; admin
-// release/handoff/reset take effect.
-func (b *Bot) fixTurn(s *dmflow.Session, ev *dmflow.Event, turn *dmflow.Turn, now time.Time) {
-	switch {
-	case ev.Kind == dmflow.KindEcho:
-		turn.Replies = nil
-		setHandoff(s, ev, turn, now, &dmflow.Handoff{Since: now, By: "agent", Reason: "human reply from the Instagram inbox"})
-	case ev.Kind == dmflow.KindAdmin && ev.Admin != nil:
-		fixAdmin(s, ev, turn, now)
-	}
-}
-
-func fixAdmin(s *dmflow.Session, ev *dmflow.Event, turn *dmflow.Turn, now time.Time) {
-	switch ev.Admin.Op {
-	case dmflow.AdminHandoff:
-		setHandoff(s, ev, turn, now, &dmflow.Handoff{Since: now, By: "admin", Reason: "admin"})
-	case dmflow.AdminRelease:
-		clearHandoff(s, ev, turn, now)
-	case dmflow.AdminReset:
-		if turn.Session == nil && !turn.Delete {
-			turn.Delete = true
-		}
-	}
-}
-
-// result returns the session the turn leaves, creating an editable copy.
-func result(s *dmflow.Session, ev *dmflow.Event, turn *dmflow.Turn, now time.Time) *dmflow.Session {
-	if turn.Session == nil && !turn.Delete {
-		if s != nil {
-			turn.Session = s.Clone()
-		} else {
-			turn.Session = &dmflow.Session{Key: ev.SessionKey(), Created: now}
-		}
-		turn.Session.Updated = now
-	}
-	return turn.Session
-}
-
-func setHandoff(s *dmflow.Session, ev *dmflow.Event, turn *dmflow.Turn, now time.Time, h *dmflow.Handoff) {
-	if turn.Delete || (turn.Session == nil && s != nil && s.Handoff != nil) || (turn.Session != nil && turn.Session.Handoff != nil) {
-		return
-	}
-	result(s, ev, turn, now).Handoff = h
-	turn.Notices = append(turn.Notices, dmflow.Notice{Type: dmflow.NoticeHandoffStarted, Key: ev.SessionKey(),
-		Time: now, Cause: ev.Key, Data: map[string]any{"by": h.By}})
-	turn.Trace = append(turn.Trace, dmflow.TraceEntry{What: "handoff", Detail: "bot: handed off (" + h.Reason + ")"})
-}
-
-func clearHandoff(s *dmflow.Session, ev *dmflow.Event, turn *dmflow.Turn, now time.Time) {
-	cur := turn.Session
-	if cur == nil && !turn.Delete {
-		cur = s
-	}
-	if cur == nil || cur.Handoff == nil {
-		return
-	}
-	result(s, ev, turn, now).Handoff = nil
-	turn.Notices = append(turn.Notices, dmflow.Notice{Type: dmflow.NoticeHandoffEnded, Key: ev.SessionKey(),
-		Time: now, Cause: ev.Key, Data: map[string]any{"by": "admin"}})
-	turn.Trace = append(turn.Trace, dmflow.TraceEntry{What: "handoff", Detail: "bot: handoff released"})
 }

@@ -31,8 +31,8 @@ import (
 //	any other text     → replies "re: <text>" (silent while handed off)
 //	timer              → replies "timeout <id>" if the timer is still pending
 //	action result      → replies "action <outcome> <body>"
-//	admin              → reset / move / release / handoff
-//	echo               → nothing (the bot decides about handoff)
+//	admin              → reset / move / release / handoff (By "admin")
+//	echo               → hands off (By "agent"), silently
 type fakeEngine struct{ steps atomic.Int64 }
 
 func (e *fakeEngine) Step(_ context.Context, s *dmflow.Session, ev dmflow.Event, now time.Time) (*dmflow.Turn, error) {
@@ -64,9 +64,11 @@ func (e *fakeEngine) Step(_ context.Context, s *dmflow.Session, ev dmflow.Event,
 			n.State = ev.Admin.State
 		case dmflow.AdminRelease:
 			n.Handoff = nil
+		case dmflow.AdminHandoff:
+			handoff(t, n, ev, now, "admin")
 		}
 	case dmflow.KindEcho:
-		return &dmflow.Turn{}, nil // leaves the handoff decision to the bot
+		handoff(t, n, ev, now, "agent")
 	}
 	return t, nil
 }
@@ -99,6 +101,16 @@ func (e *fakeEngine) message(n *dmflow.Session, ev dmflow.Event, now time.Time, 
 		say(t, ev, "re: "+ev.Text)
 	}
 	return t, nil
+}
+
+// handoff hands the session off, as the engine does, unless it is already.
+func handoff(t *dmflow.Turn, n *dmflow.Session, ev dmflow.Event, now time.Time, by string) {
+	if n.Handoff != nil {
+		return
+	}
+	n.Handoff = &dmflow.Handoff{Since: now, By: by}
+	t.Notices = append(t.Notices, dmflow.Notice{Type: dmflow.NoticeHandoffStarted, Key: n.Key, Time: now, Cause: ev.Key,
+		Data: map[string]any{"by": by}})
 }
 
 func say(t *dmflow.Turn, ev dmflow.Event, text string) {

@@ -13,8 +13,7 @@ type Step struct {
 	Event dmflow.Event
 	// Before is the session the step started from (nil: a new user).
 	Before *dmflow.Session
-	// Turn is the engine's outcome, after the bot's own rules for echoes
-	// and admin commands; nil when Err is set.
+	// Turn is the engine's outcome; nil when Err is set.
 	Turn *dmflow.Turn
 	// Err is why the step failed (the item is then recorded as failed).
 	Err error

@@ -123,8 +123,8 @@ func (b *Bot) afterCommit(it *dmflow.InboxItem, c *dmflow.Commit) {
 	}
 }
 
-// step runs the engine, turning a panic into an error, and applies the
-// bot's own rules for echoes and admin commands to the Turn.
+// step runs the engine, turning a panic into an error. The rules for
+// echoes and admin commands (handoff, release, reset) are the engine's.
 func (b *Bot) step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, now time.Time) (turn *dmflow.Turn, err error) {
 	eng := b.Engine()
 	if eng == nil {
@@ -143,6 +143,5 @@ func (b *Bot) step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, now 
 	if turn == nil {
 		turn = &dmflow.Turn{}
 	}
-	b.fixTurn(s, &ev, turn, now)
 	return turn, nil
 }

@@ -43,8 +43,7 @@ type ReplayStep struct {
 // Replay re-runs the user's stored inbox history (as kept by the retention)
 // against the current engine, starting from no session, and returns every
 // step's trace and replies next to the replies sent then. It commits
-// nothing and sends nothing. Own-echo markers are skipped, as in live
-// processing.
+// nothing and sends nothing.
 //
 // The replayed session advances its Version as a store would, so timers and
 // action calls get the ids they got live; a recorded timer or action result
@@ -60,9 +59,6 @@ func (b *Bot) Replay(ctx context.Context, key dmflow.SessionKey) (*Replay, error
 	ctx = dmflow.WithTrace(ctx, true) // a replay exists to explain itself
 	var s *dmflow.Session
 	for _, it := range items {
-		if it.Event.Kind == dmflow.KindEcho && it.Event.Channel == ChannelDmflow {
-			continue
-		}
 		turn, err := b.step(ctx, s, replayEvent(s, it.Event), it.Received)
 		st := ReplayStep{Seq: it.Seq, Event: it.Event, Sent: it.Replies}
 		if err != nil {

@@ -82,6 +82,7 @@ type server struct {
 	ln      net.Listener
 	sandbox *sandboxSide            // nil in production mode
 	tokens  *instagram.TokenManager // nil with a static token or in sandbox mode
+	ig      *srv.Instagram          // the Send API client outside sandbox mode
 	closers []func()                // run last to first after the bot stopped
 
 	// accounts and table are set when each account has its own bundle or
@@ -208,7 +209,7 @@ func (s *server) run(ctx context.Context) int {
 	tidyCtx, stopTidy := context.WithCancel(context.Background())
 	go runTidy(tidyCtx, s.store, s.cfg.SessionTTL, s.log)
 	if s.tokens != nil {
-		go s.refreshTokens(tidyCtx, s.tokens)
+		go s.ig.RefreshTokens(tidyCtx, s.bot)
 	}
 	s.closers = append(s.closers, stopTidy)
 	hup := make(chan os.Signal, 1)

@@ -10,6 +10,7 @@ import (
 	"github.com/dmflow/dmflow/accounts"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/bot"
+	srv "github.com/dmflow/dmflow/server"
 )
 
 // accountTable is the deployment's settings (the defaults) with each
@@ -140,38 +141,10 @@ func (s *server) reloadAccounts(ctx context.Context, ids ...string) ([]string, e
 	return r.Reloaded, nil
 }
 
-// accountTokens puts the accounts' own access tokens (accounts.ID.access_token)
-// before ts; nil ts: only those.
-type accountTokens struct {
-	own  instagram.StaticTokens
-	rest instagram.TokenSource
-}
-
-func (a accountTokens) Token(ctx context.Context, account string) (string, error) {
-	if t, ok := a.own[account]; ok {
-		return t, nil
-	}
-	if a.rest == nil {
-		return a.own.Token(ctx, account)
-	}
-	return a.rest.Token(ctx, account)
-}
-
-// Invalidate passes a rejected token on to the stored tokens' manager.
-func (a accountTokens) Invalidate(ctx context.Context, account string, err error) {
-	if _, own := a.own[account]; own {
-		return
-	}
-	if inv, ok := a.rest.(instagram.Invalidator); ok {
-		inv.Invalidate(ctx, account, err)
-	}
-}
-
+// withAccountTokens puts the accounts' own access tokens
+// (accounts.ID.access_token) before rest (server.AccountTokens).
 func withAccountTokens(own instagram.StaticTokens, rest instagram.TokenSource) instagram.TokenSource {
-	if len(own) == 0 {
-		return rest
-	}
-	return accountTokens{own: own, rest: rest}
+	return srv.AccountTokens(own, rest)
 }
 
 // withConfigAccounts adds the accounts with an access_token of their own

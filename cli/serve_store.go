@@ -5,40 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot"
-	"github.com/dmflow/dmflow/store/bolt"
-	"github.com/dmflow/dmflow/store/postgres"
+	srv "github.com/dmflow/dmflow/server"
 )
 
 // tidyEvery is how often serve expires idle sessions and prunes the inbox.
 const tidyEvery = 10 * time.Minute
 
 // openStore opens the PostgreSQL store when --store is set, else the bbolt
-// file. It returns the store and a description for logs (no credentials).
+// file (server.OpenStore). It returns the store and a description for logs
+// (no credentials).
 func openStore(ctx context.Context, cfg *serveConfig) (dmflow.Store, string, error) {
+	sc := srv.StoreConfig{Path: cfg.DB, NoSync: cfg.DBNoSync}
 	if cfg.StoreURL != "" {
-		db, err := postgres.Open(ctx, cfg.StoreURL, &postgres.Options{Lease: cfg.Lease, Migrate: cfg.Migrate})
-		if err != nil && !cfg.Migrate {
-			return nil, "", fmt.Errorf("%s (run 'dmflow migrate' first for a new database, or serve --migrate)", redactURL(err.Error(), cfg))
-		}
-		if err != nil {
-			return nil, "", errors.New(redactURL(err.Error(), cfg))
-		}
-		return db, "postgres schema " + db.Schema(), nil
+		sc = srv.StoreConfig{URL: cfg.StoreURL, Lease: cfg.Lease, Migrate: cfg.Migrate}
 	}
-	db, err := bolt.Open(cfg.DB, &bolt.Options{NoSync: cfg.DBNoSync})
-	if err != nil {
+	st, desc, err := srv.OpenStore(ctx, sc)
+	switch {
+	case err != nil && cfg.StoreURL != "" && !cfg.Migrate:
+		return nil, "", fmt.Errorf("%s (run 'dmflow migrate' first for a new database, or serve --migrate)", redactURL(err.Error(), cfg))
+	case err != nil && cfg.StoreURL != "":
+		return nil, "", errors.New(redactURL(err.Error(), cfg))
+	case err != nil:
 		return nil, "", err
 	}
-	abs, _ := filepath.Abs(cfg.DB)
-	if cfg.DBNoSync {
-		return db, "bbolt " + abs + " WITHOUT fsync (--db-nosync: unsafe, benchmarks only)", nil
-	}
-	return db, "bbolt " + abs, nil
+	return st, desc, nil
 }
 
 // tidy expires sessions idle longer than the session TTL. The bot's

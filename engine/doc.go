@@ -85,18 +85,10 @@
 // cost of a step. Options.NoTrace turns it off for an engine, which suits
 // a production server, and WithTrace turns it on or off for a single call.
 // Options.NoNotices drops Turn.Notices when nothing consumes them. Neither
-// switch changes the session, replies or actions a step produces. Measured
-// on the 13-state tour flow (testdata/tour.yaml; BenchmarkStep is a
-// quick-reply tap that runs four conditions, a regexp among them, and one
-// fsm transition) as CPU time per step, which a busy shared 2-vCPU machine
-// distorts less than wall time:
-//
-//	benchmark                 options             CPU/step  allocs  before
-//	BenchmarkStep             NoTrace, NoNotices  ≈3.8 µs   7       ≈9.4 µs, 30 allocs (traced)
-//	BenchmarkStepNotices      NoTrace             ≈5.2 µs   14
-//	BenchmarkStepTraced       defaults            ≈6.9 µs   15
-//	BenchmarkStepReply        NoTrace, NoNotices  ≈8.7 µs   24      ≈15.9 µs, 49 allocs (traced)
-//	BenchmarkStepReplyTraced  defaults            ≈12 µs    33
+// switch changes the session, replies or actions a step produces. What each
+// configuration costs per step is measured by the benchmarks in
+// bench_test.go (on testdata/tour.yaml); docs/performance.md has the
+// numbers.
 //
 // What a step still allocates is its Turn and Session (one allocation),
 // the `event` value for expressions, looplab/fsm's Event (five per

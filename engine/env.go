@@ -96,14 +96,6 @@ func (st *step) fill(name string) {
 	}
 }
 
-// pin fixes a variable's current value in a started env before the session
-// changes it behind the env's back (call arguments).
-func (st *step) pin(name string) {
-	if _, ok := st.env[name]; st.envM == st.m && !ok {
-		st.fill(name)
-	}
-}
-
 // varValue is a declared variable's value in its declared type: the
 // session's value, or the default when it is unset or unusable.
 func (st *step) varValue(vi *varInfo) any {

@@ -169,8 +169,14 @@ func (st *step) handoffTimeout(si *stateInfo) error {
 // echo handles a message the account sent from elsewhere: a human replied,
 // so the session is handed off (By "agent"), or its idle timer restarts.
 // An agent's reply during a flow handoff cancels the handoff state's
-// timeout: an agent answered.
+// timeout: an agent answered. An echo is never answered: the turn has no
+// replies, not even those of messages an open settle window held (handled
+// before the echo), since the person who replied answered them.
 func (st *step) echo() error {
+	if len(st.turn.Replies) > 0 {
+		st.turn.Replies = nil
+		st.trace("skip", "", "replies dropped: a human replied from the inbox")
+	}
 	if st.s.Handoff != nil {
 		if st.s.Handoff.By == "flow" {
 			st.disarmPrefix("timeout:")

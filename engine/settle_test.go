@@ -127,6 +127,24 @@ states:
 		eq(t, "two", c.say("two"), []string{"two"})
 		eq(t, "nothing held", len(c.s.Settling)+len(c.s.Timers), 0)
 	})
+	t.Run("an echo closes the window unanswered", func(t *testing.T) {
+		// A human replied from the inbox while the burst was held: the
+		// burst is handled (the session moves on), the human's reply hands
+		// the session off, and the bot sends nothing.
+		c := newConv(t, e)
+		c.say("hi")
+		c.say("anyone?")
+		turn := c.step(dmflow.Event{Kind: dmflow.KindEcho, Text: "Hi, Ann here", MID: "e1"})
+		eq(t, "replies", texts(turn), []string(nil))
+		c.state("greet")
+		if c.s.Handoff == nil || c.s.Handoff.By != "agent" {
+			t.Fatalf("echo did not hand off: %+v", c.s.Handoff)
+		}
+		eq(t, "left", len(c.s.Settling), 0)
+		if !hasTrace(turn, "skip", "replies dropped") {
+			t.Errorf("not traced:%s", traceText(turn))
+		}
+	})
 	t.Run("handoff: nothing held", func(t *testing.T) {
 		c := newConv(t, e)
 		c.s = &dmflow.Session{Key: dmflow.SessionKey{Account: "acct", User: "user1"}, Flow: "s", State: "human", FlowVersion: 1, Version: 1,

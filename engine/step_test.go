@@ -503,8 +503,67 @@ func TestHandoff(t *testing.T) {
 	t.Run("admin handoff", func(t *testing.T) {
 		c := newConv(t, e)
 		c.say("hi")
+		turn := c.admin(dmflow.AdminHandoff, "")
+		eq(t, "by", c.s.Handoff, &dmflow.Handoff{Since: t0, Reason: "admin", By: "admin"})
+		eq(t, "notice", notices(turn), []string{dmflow.NoticeHandoffStarted})
+		turn = c.admin(dmflow.AdminHandoff, "")
+		eq(t, "again: no second notice", notices(turn), []string(nil))
+		eq(t, "again: kept", c.s.Handoff, &dmflow.Handoff{Since: t0, Reason: "admin", By: "admin"})
+	})
+	t.Run("echo before any session", func(t *testing.T) {
+		c := newConv(t, e)
+		turn := c.step(dmflow.Event{Kind: dmflow.KindEcho, Text: "Hi, Ann here", MID: "e1"})
+		eq(t, "silent", texts(turn), []string(nil))
+		if c.s == nil || c.s.Handoff == nil || c.s.Handoff.By != "agent" {
+			t.Fatalf("echo did not start a handed-off session: %+v", c.s)
+		}
+		eq(t, "notice", notices(turn), []string{dmflow.NoticeHandoffStarted})
+		eq(t, "silent after", c.say("hello"), []string(nil))
+	})
+	t.Run("echo while handed off", func(t *testing.T) {
+		c := newConv(t, e)
+		c.say("hi")
 		c.admin(dmflow.AdminHandoff, "")
-		eq(t, "by", c.s.Handoff.By, "admin")
+		turn := c.step(dmflow.Event{Kind: dmflow.KindEcho, Text: "Ann here", MID: "e1"})
+		eq(t, "kept", c.s.Handoff.By, "admin")
+		eq(t, "no notice", notices(turn), []string(nil))
+	})
+	t.Run("admin without a session", func(t *testing.T) {
+		c := newConv(t, e)
+		turn := c.admin(dmflow.AdminRelease, "")
+		if turn.Session != nil || turn.Delete || len(turn.Replies)+len(turn.Notices) > 0 {
+			t.Fatalf("release without a session: %+v", turn)
+		}
+		turn = c.admin(dmflow.AdminHandoff, "")
+		if c.s == nil || c.s.Handoff == nil || c.s.Handoff.By != "admin" || len(turn.Replies) > 0 {
+			t.Fatalf("handoff without a session: %+v", turn)
+		}
+	})
+	t.Run("release into another handoff", func(t *testing.T) {
+		// The released session goes on to a handoff state: that new
+		// handoff stands (the release does not clear it afterwards).
+		c := newConv(t, load(t, `
+flow: h2
+start: menu
+triggers: [{keywords: [agent], goto: human}]
+states:
+  menu: {say: [{text: menu}], on: [{say: [{text: "?"}]}]}
+  human:
+    handoff: {reason: first, next: queue}
+  queue:
+    say: [{text: "still in the queue"}]
+    handoff: {reason: queue}
+`))
+		c.say("hi")
+		c.say("agent")
+		eq(t, "first", c.s.Handoff.Reason, "first")
+		turn := c.admin(dmflow.AdminRelease, "")
+		eq(t, "replies", texts(turn), []string{"still in the queue"})
+		eq(t, "notices", notices(turn), []string{dmflow.NoticeHandoffEnded, dmflow.NoticeStateEntered, dmflow.NoticeHandoffStarted})
+		c.state("queue")
+		if c.s.Handoff == nil || c.s.Handoff.By != "flow" || c.s.Handoff.Reason != "queue" {
+			t.Fatalf("handoff after release into a handoff state: %+v", c.s.Handoff)
+		}
 	})
 }
 

@@ -67,6 +67,17 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	return side
 }
 
+// Instagram returns cfg pointed at the double served at graphURL (a
+// listener serving GraphHandler): the sandbox's token, which the double
+// accepts, and the studio's clock, so that a reply a timer sends after the
+// user's 24 h window is dead-lettered as in production. Pass it to
+// NewInstagram.
+func (side *Sandbox) Instagram(graphURL string, cfg InstagramConfig) InstagramConfig {
+	cfg.GraphURL, cfg.APIVersion, cfg.AccessToken, cfg.AccountTokens = graphURL, "", SandboxToken, nil
+	cfg.Clock = side.Clock.Now
+	return cfg
+}
+
 // GraphHandler serves the Graph API: the double, recorded by the studio so
 // its chat shows every reply. Valid after New.
 func (side *Sandbox) GraphHandler() http.Handler { return side.Studio.GraphHandler() }

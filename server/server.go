@@ -6,16 +6,20 @@
 // build their server with it, so the routes and the wiring between the
 // parts exist once.
 //
-// What it does not do: open the store, build the Instagram client or its
-// token manager, or run anything. The caller passes bot.Config (Store,
-// Sender, Engine, Actions, tuning), serves Handler, and runs and shuts
-// down Bot itself.
+// The parts it builds: OpenStore opens the store a StoreConfig selects
+// (PostgreSQL, a bbolt file, or memory); NewInstagram builds the Send API
+// client with its token source (configured tokens, or the stored ones and
+// their refresh); New builds the bot and the routes over them; Serve runs
+// the HTTP server and the bot until the context is done.
 package server
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/messenger"
@@ -46,6 +50,8 @@ type Config struct {
 	// Sandbox, when set, serves the studio at /sandbox/ (and redirects / to
 	// it) over the same webhook handler and bot.
 	Sandbox *Sandbox
+	// ShutdownTimeout bounds Serve's graceful shutdown (default 15 s).
+	ShutdownTimeout time.Duration
 }
 
 // Server is an assembled server.
@@ -54,6 +60,10 @@ type Server struct {
 	Webhook http.Handler // the Instagram webhook handler (POST/GET /webhook/instagram)
 	// Mux holds the routes; a caller may add its own before serving.
 	Mux *http.ServeMux
+
+	log             *slog.Logger
+	sandbox         *Sandbox
+	shutdownTimeout time.Duration
 }
 
 // New builds the bot and the routes.
@@ -73,7 +83,8 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{Bot: b, Mux: http.NewServeMux()}
+	s := &Server{Bot: b, Mux: http.NewServeMux(), log: log, sandbox: cfg.Sandbox,
+		shutdownTimeout: cmp.Or(cfg.ShutdownTimeout, 15*time.Second)}
 	whc := cfg.Webhook
 	whc.OnInvalid = b.InvalidEvent
 	if cfg.Sandbox != nil {
@@ -103,6 +114,45 @@ func New(cfg Config) (*Server, error) {
 
 // Handler serves every route.
 func (s *Server) Handler() http.Handler { return s.Mux }
+
+// Serve serves Handler on ln and runs the bot until ctx is done or the
+// HTTP server fails, then shuts both down within Config.ShutdownTimeout:
+// in-flight webhooks finish and the bot stops its in-flight work (what it
+// did not finish is claimed again on the next start). It returns the HTTP
+// server's failure, else an incomplete shutdown, else nil. A caller with
+// its own HTTP server uses Handler and Bot instead.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	botDone := make(chan error, 1)
+	go func() { botDone <- s.Bot.Run(context.Background()) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
+	defer cancel()
+	if s.sandbox != nil {
+		s.sandbox.Close() // ends event streams, which would hold Shutdown open
+	}
+	if e := hs.Shutdown(sctx); e != nil {
+		hs.Close()
+		err = cmp.Or(err, e)
+	}
+	if e := s.Bot.Shutdown(sctx); e != nil {
+		err = cmp.Or(err, e)
+	}
+	<-botDone
+	return err
+}
 
 // Reloader adapts a flow loader to bot.Config.Reload: a failed load comes
 // back as a nil interface (not a typed nil *engine.Engine), so the bot

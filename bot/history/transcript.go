@@ -182,9 +182,6 @@ type gen struct {
 
 func (g *gen) item(it dmflow.InboxItem) error {
 	ev := it.Event
-	if ev.Kind == dmflow.KindEcho && ev.Channel == "dmflow" { // the bot's own-echo marker
-		return nil
-	}
 	if ev.Kind == dmflow.KindAdmin && (ev.Admin == nil || ev.Admin.Op == dmflow.AdminForget) {
 		return nil
 	}

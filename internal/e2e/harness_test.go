@@ -75,10 +75,9 @@ type world struct {
 	wh     igtest.Webhook
 	client *http.Client
 
-	mu    sync.Mutex
-	node  *node // the running server, if any
-	extra []string
-	env   []string
+	mu   sync.Mutex
+	node *node // the running server, if any
+	env  []string
 }
 
 // worldOpts configure newWorld.

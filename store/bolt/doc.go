@@ -1,6 +1,9 @@
 // Package bolt is the default dmflow.Store: one embedded bbolt file
 // (go.etcd.io/bbolt) holding the inbox, sessions, timers, outbox, action
-// calls, dead letters and tokens, for a single `dmflow serve` process.
+// calls, dead letters and tokens, for a single `dmflow serve` process. The
+// contract it implements is documented on [dmflow.Store] (checked by
+// store/storetest, shared with store/mem through store/internal/kvstore);
+// this page says how bbolt carries it out.
 //
 //	db, err := bolt.Open("dmflow.db", nil)
 //	if err != nil { ... }
@@ -10,12 +13,11 @@
 //
 // Every write (Commit, claims, acks, ...) is queued to one writer
 // goroutine that runs all queued requests in one bbolt transaction and
-// commits once, so concurrent callers share one fsync pair instead of paying
-// one each. A request returns only after that commit: a nil error means the
-// write is on disk. A request that fails after writing aborts its batch; the
-// others are re-run without it and it runs alone, so it cannot fail them.
-// There is no batching delay: a lone caller commits at once. DB.Stats tells
-// how many requests the commits carried.
+// commits once (one fsync pair), and returns to each caller after that
+// commit. A request that fails after writing aborts its batch; the others
+// are re-run without it and it runs alone. There is no batching delay: a
+// lone caller commits at once. DB.Stats tells how many requests the commits
+// carried.
 //
 // # Inbox log
 //
@@ -49,8 +51,7 @@
 // outbox.lease/<queue>, actions.lease) are kept in memory, not in the file:
 // only this process can hold a lease, and a restart drops them anyway. Their
 // writes join the transaction (an overlay applied once bbolt committed), so
-// they roll back with it. The semantics are shared with store/mem and
-// checked by store/storetest.
+// they roll back with it.
 //
 // # Performance
 //
@@ -87,7 +88,6 @@
 //   - Claims scan the pending items of the inbox or of one outbox queue, so a
 //     backlog of many thousands of items makes each claim slower; depths
 //     (InboxDepth, OutboxDepth) walk the bucket's pages.
-//   - A record that cannot be decoded (garbage, or written by a newer dmflow)
-//     yields an error wrapping dmflow.ErrCorrupt; the call fails, the store
-//     does not panic, and other records stay usable.
+//   - A record a newer dmflow wrote in a format this version does not know
+//     reads as dmflow.ErrCorrupt, as garbage does.
 package bolt

@@ -1,7 +1,7 @@
 // Package mem is an in-memory dmflow.Store for tests, `dmflow chat` and
 // embedding. It keeps every record encoded with dmflow.MarshalRecord, so the
 // values it returns are always fresh copies, and it shares its semantics with
-// store/bolt: both implement the contract of package store the same way.
+// store/bolt: both implement the contract of dmflow.Store the same way.
 //
 // Caveats: nothing survives the process; every call holds one mutex (writes
 // exclusively), so it is meant for tests and small embedded use, not for

@@ -1,7 +1,7 @@
 // Package postgres is a dmflow.Store on PostgreSQL (via pgx/v5 and
 // pgxpool), so that several `dmflow serve` replicas behind a load balancer
 // share the inbox, sessions, timers, outbox, action calls and tokens with
-// the guarantees of the bbolt store (see package store and store/storetest,
+// the guarantees of the bbolt store (see dmflow.Store and store/storetest,
 // which this package passes).
 //
 //	db, err := postgres.Open(ctx, "postgres://dmflow@db:5432/dmflow", &postgres.Options{Migrate: true})

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of dmflow.Store: every backend
 // (store/bolt, store/mem, store/postgres) runs Run in its tests and Bench in
-// its benchmarks, so they all honour the same contract (see package store).
+// its benchmarks, so they all honour the same contract (see dmflow.Store).
 //
 // Conventions the suite relies on beyond the interface comments:
 //   - Events need Key, Account and User; otherwise ErrInvalid, nothing stored.

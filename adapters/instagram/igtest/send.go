@@ -26,7 +26,6 @@ const (
 // Error codes the double returns, named after what they mean.
 var (
 	errOutsideWindow = apiErr{Code: 10, Subcode: 2534022, Message: "(#10) This message is sent outside of allowed window."}
-	errNoUser        = apiErr{Code: 100, Subcode: 2534014, Message: "No matching user found"}
 	errCommentGone   = apiErr{Code: 100, Subcode: 2534025, Message: "The comment is invalid for private replies."}
 	errReplied       = apiErr{Code: 10900, Message: "Activity already replied to"}
 )

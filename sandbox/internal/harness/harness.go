@@ -14,14 +14,12 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
-	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
 	"github.com/dmflow/dmflow/sandbox"
 	"github.com/dmflow/dmflow/server"
-	"github.com/dmflow/dmflow/store/mem"
 )
 
 // Account and Secret are the business account and app secret of the
@@ -56,7 +54,8 @@ func LoadFS(fsys fs.FS, dir string) Loader {
 }
 
 // Start runs the pipeline over the flows of load until the test ends. It
-// is assembled by package server, as `dmflow serve` assembles it.
+// is assembled by package server (OpenStore, NewInstagram, New), as `dmflow
+// serve` assembles it.
 func Start(t testing.TB, load Loader) *Env {
 	t.Helper()
 	eng, err := load()
@@ -65,12 +64,19 @@ func Start(t testing.TB, load Loader) *Env {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	side := server.NewSandbox(server.SandboxConfig{Account: Account, Secret: Secret, VerifyToken: "verify", Logger: quiet})
-	env := &Env{Clock: side.Clock, Store: mem.New(nil), Double: side.Double}
+	st, _, err := server.OpenStore(t.Context(), server.StoreConfig{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() }) // after the bot stopped (cleanups run last first)
+	env := &Env{Clock: side.Clock, Store: st, Double: side.Double}
 	graph := httptest.NewUnstartedServer(nil)
-	client := instagram.NewClient(instagram.ClientConfig{BaseURL: "http://" + graph.Listener.Addr().String(),
-		Tokens: instagram.StaticToken(server.SandboxToken), Logger: quiet, Clock: env.Clock.Now})
+	ig, err := server.NewInstagram(t.Context(), st, side.Instagram("http://"+graph.Listener.Addr().String(), server.InstagramConfig{Logger: quiet}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.New(server.Config{
-		Bot: bot.Config{Store: env.Store, Sender: client, Engine: eng, Logger: quiet,
+		Bot: bot.Config{Store: env.Store, Sender: ig.Client, Engine: eng, Logger: quiet,
 			Poll: 50 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 		Load:    func(context.Context) (*engine.Engine, error) { return load() },
 		Sandbox: side,
