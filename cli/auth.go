@@ -138,7 +138,7 @@ func (a *authRun) subscribeWebhooks(ctx context.Context, tok dmflow.Token) error
 func (a *authRun) code(ctx context.Context) (string, error) {
 	redirect, _ := url.Parse(a.cfg.Instagram.RedirectURI)
 	authURL := a.oauth.AuthorizeURL(a.state)
-	if !a.paste && isLoopbackHost(redirect.Hostname()) {
+	if !a.paste && loopbackHost(redirect.Hostname()) {
 		return a.listen(ctx, redirect, authURL)
 	}
 	fmt.Fprintf(a.io.Out, "1. Open this address and approve:\n\n   %s\n\n", authURL)
@@ -148,14 +148,6 @@ func (a *authRun) code(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("read the pasted address: %w", err)
 	}
 	return a.parseCallback(line)
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // parseCallback takes the code from a pasted redirect address (checking

@@ -31,11 +31,6 @@ const (
 // localePattern is a locale other than "default": ll_CC, e.g. en_US.
 var localePattern = regexp.MustCompile(`^[a-z]{2}_[A-Z]{2}$`)
 
-// Empty reports whether neither ice breakers nor a menu are configured.
-func (p *messengerProfile) Empty() bool {
-	return len(p.IceBreakers) == 0 && len(p.PersistentMenu) == 0
-}
-
 // posErr is a configuration error at n.
 func posErr(path string, n *yaml.Node, what, format string, args ...any) error {
 	return configErrorf("%s:%d:%d: %s: %s", path, n.Line, n.Column, what, fmt.Sprintf(format, args...))

@@ -66,12 +66,8 @@ func reportAgainst(ctx context.Context, bundleFor func(string) *flows.Bundle, na
 	return exitOK
 }
 
-// checkAgainst opens source, checks its sessions and closes it again.
-func checkAgainst(ctx context.Context, b *flows.Bundle, name, source, token string, stdio IO) (*strandedReport, error) {
-	return checkAgainstBy(ctx, func(string) *flows.Bundle { return b }, name, source, token, stdio)
-}
-
-// checkAgainstBy is checkAgainst with a bundle per account.
+// checkAgainstBy opens source, checks its sessions against the bundle of
+// each session's account and closes it again.
 func checkAgainstBy(ctx context.Context, b func(account string) *flows.Bundle, name, source, token string, stdio IO) (*strandedReport, error) {
 	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
 		c, err := againstAdmin(source, token, stdio)
