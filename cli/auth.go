@@ -211,7 +211,13 @@ func (a *authRun) listen(ctx context.Context, redirect *url.URL, authURL string)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Shutdown, not Close: the handler that delivered the code is still
+		// writing its answer to the browser.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
 	fmt.Fprintf(a.io.Out, "Open this address and approve; the browser comes back to %s:\n\n   %s\n\n", a.cfg.Instagram.RedirectURI, authURL)
 	select {
 	case code := <-codes:
