@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/pgtest"
 	"github.com/dmflow/dmflow/internal/testutil"
 )
 
@@ -179,4 +180,36 @@ func (s *inProcessServer) stopCode(t *testing.T) int {
 	t.Helper()
 	s.cancel()
 	return testutil.Recv(t, s.done, "the command to exit")
+}
+
+// TestBenchInProcessPostgres runs a tiny bench of one PostgreSQL replica
+// in-process (scripts/pg-test.sh sets DMFLOW_TEST_POSTGRES; without it the
+// test fails under CI and is skipped otherwise): every event answered
+// once, the schema's size reported, the schema dropped afterwards.
+func TestBenchInProcessPostgres(t *testing.T) {
+	dsn := pgtest.URL(t)
+	before := benchSchemas(t, dsn)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(testutil.Wait*4))
+	defer cancel()
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	code := run(ctx, []string{"bench", "--configs", "postgres", "--store", dsn, "--events", "20", "--users", "4", "--accounts", "2",
+		"--concurrency", "4", "--duration", "2m", "--drain", "2m"},
+		IO{In: strings.NewReader(""), Out: out, Err: errb, Env: envMap{}.lookup})
+	t.Logf("dmflow bench:\n%s%s", out, errb)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var line string
+	for l := range strings.SplitSeq(out.String(), "\n") {
+		if strings.HasPrefix(l, "postgres ") {
+			line = l
+			break
+		}
+	}
+	if !strings.Contains(line, "acked 20/20 lost 0 dup 0 ooo 0 miscount 0") || !strings.Contains(line, " db ") {
+		t.Fatalf("summary line %q: want every event answered once and the schema's size", line)
+	}
+	if after := benchSchemas(t, dsn); after != before {
+		t.Fatalf("bench_ schemas: %d before, %d after", before, after)
+	}
 }
