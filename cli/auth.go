@@ -138,7 +138,7 @@ func (a *authRun) subscribeWebhooks(ctx context.Context, tok dmflow.Token) error
 func (a *authRun) code(ctx context.Context) (string, error) {
 	redirect, _ := url.Parse(a.cfg.Instagram.RedirectURI)
 	authURL := a.oauth.AuthorizeURL(a.state)
-	if !a.paste && isLoopbackHost(redirect.Hostname()) {
+	if !a.paste && loopbackHost(redirect.Hostname()) {
 		return a.listen(ctx, redirect, authURL)
 	}
 	fmt.Fprintf(a.io.Out, "1. Open this address and approve:\n\n   %s\n\n", authURL)
@@ -148,14 +148,6 @@ func (a *authRun) code(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("read the pasted address: %w", err)
 	}
 	return a.parseCallback(line)
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // parseCallback takes the code from a pasted redirect address (checking
@@ -219,7 +211,13 @@ func (a *authRun) listen(ctx context.Context, redirect *url.URL, authURL string)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Shutdown, not Close: the handler that delivered the code is still
+		// writing its answer to the browser.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
 	fmt.Fprintf(a.io.Out, "Open this address and approve; the browser comes back to %s:\n\n   %s\n\n", a.cfg.Instagram.RedirectURI, authURL)
 	select {
 	case code := <-codes:

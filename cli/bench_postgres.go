@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -52,7 +53,13 @@ func (env benchEnv) postgres(name string, n int) benchConfig {
 func withSearchPath(raw, schema string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("--store: %v", redactPassword(err.Error(), raw))
+		// url.Parse's message quotes the whole URL, and redactPassword
+		// cannot find the password in a URL that does not parse.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("--store: not a URL: %v", err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dmflow/dmflow/internal/pgtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // benchBinary returns the dmflow binary the bench tests run (the bench
@@ -38,7 +39,7 @@ var benchLine = regexp.MustCompile(`^(\S+)\s+(\d+) ev/s .* acked (\d+)/(\d+) los
 // configuration, its first summary line's numbers.
 func runBenchCmd(t *testing.T, args ...string) map[string][]int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(2*time.Minute))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, benchBinary(t), append([]string{"bench"}, args...)...)
 	cmd.Env = os.Environ()
@@ -112,7 +113,7 @@ func TestBenchPostgres(t *testing.T) {
 // benchSchemas counts the bench_ schemas in the database at dsn.
 func benchSchemas(t *testing.T, dsn string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(20*time.Second))
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {

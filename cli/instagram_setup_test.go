@@ -13,6 +13,7 @@ import (
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 	"github.com/dmflow/dmflow/store/bolt"
 )
 
@@ -21,7 +22,7 @@ import (
 func runCmd(t *testing.T, env envMap, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(30*time.Second))
 	defer cancel()
 	code := run(ctx, args, IO{In: strings.NewReader(""), Out: &out, Err: &errb, Env: env.lookup})
 	return code, out.String(), errb.String()

@@ -35,11 +35,6 @@ const (
 // localePattern is a locale other than "default": ll_CC, e.g. en_US.
 var localePattern = regexp.MustCompile(`^[a-z]{2}_[A-Z]{2}$`)
 
-// Empty reports whether neither ice breakers nor a menu are configured.
-func (p *messengerProfile) Empty() bool {
-	return len(p.IceBreakers) == 0 && len(p.PersistentMenu) == 0 && len(p.WelcomeFlows) == 0
-}
-
 // decodeWelcomeFlows decodes a list of welcome message flows:
 // {id?, name, messages: [{text, quick_replies: [{title, payload}]}]}.
 func (p *messengerProfile) decodeWelcomeFlows(path, name string, k, n *yaml.Node) error {

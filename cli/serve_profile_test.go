@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // greetFlow greets by the profile's username.
@@ -70,7 +71,7 @@ func TestServeGreetsByProfile(t *testing.T) {
 			t.Fatalf("webhook: %d, %v", code, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(testutil.Wait))
 	defer cancel()
 	msgs, err := graph.WaitMessages(ctx, 2)
 	if err != nil {

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 	"github.com/dmflow/dmflow/sandbox"
 )
 
@@ -222,7 +222,7 @@ func TestEventsStreamHistoryThenLive(t *testing.T) {
 	sb, _ := newSandbox(t, secret, graphStub(200))
 	srv := httptest.NewServer(http.StripPrefix("/sandbox", sb.Handler()))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(testutil.Wait))
 	defer cancel()
 	say := func(text string) {
 		if _, _, err := sb.Say(ctx, sandbox.Input{User: "u3", Kind: sandbox.InputText, Text: text}); err != nil {

@@ -155,7 +155,7 @@ func TestStudioMarksRepliesOutsideTheWindow(t *testing.T) {
 		t.Fatalf("want the menu marked undelivered, got %+v", m)
 	}
 	// The sender refused it too: it is in the dead letters, never sent.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.Scale(testutil.Wait))
 	for {
 		dl, err := env.Store.DeadLetters(context.Background(), 10)
 		if err != nil {

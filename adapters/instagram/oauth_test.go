@@ -16,6 +16,7 @@ import (
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // clock is a settable time source shared by the double and the code under test.
@@ -282,7 +283,7 @@ func TestTokenManagerRunStops(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testutil.Scale(testutil.Wait)):
 		t.Fatal("Run did not stop")
 	}
 }

@@ -196,7 +196,7 @@ func (w *world) spawn(args, env []string) *node {
 	select {
 	case n.url = <-urlc:
 	case <-n.done:
-	case <-time.After(20 * time.Second):
+	case <-time.After(testutil.Scale(20 * time.Second)):
 		n.cmd.Process.Kill()
 		w.t.Fatalf("server did not start in 20s; stderr:\n%s", n.stderr)
 	}
@@ -247,7 +247,7 @@ func (w *world) stop(sig syscall.Signal) int {
 	n.cmd.Process.Signal(sig)
 	select {
 	case <-n.done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(testutil.Scale(30 * time.Second)):
 		n.cmd.Process.Kill()
 		w.t.Fatalf("server did not exit 30s after %v; stderr:\n%s", sig, n.stderr)
 	}

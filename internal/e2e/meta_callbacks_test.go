@@ -12,6 +12,7 @@ import (
 
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // Meta's deauthorize and data deletion callbacks, with signed_requests
@@ -93,7 +94,7 @@ func (w *world) metaCallbacks(tables func(string) []string) {
 	}
 	sent := len(w.graph.Messages())
 	w.mustPost(w.text("p2", "m-p2-4", "after deauthorize"))
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testutil.Scale(20 * time.Second))
 	for {
 		if _, body := w.admin(http.MethodGet, "/admin/deadletters", ""); strings.Contains(body, "re-authorization") {
 			break

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // The personal-data tests write a distinctive string in a conversation,
@@ -57,7 +59,7 @@ func (w *world) forgetP1() {
 	if out := w.adminCLI("forget", account+"/p1"); !strings.Contains(out, `"queued": "forget"`) {
 		w.t.Fatalf("forget answered %s", out)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testutil.Scale(20 * time.Second))
 	for {
 		x := w.adminCLI("export", account+"/p1")
 		if strings.Contains(x, `"session": null`) && strings.Contains(x, `"inbox": []`) {

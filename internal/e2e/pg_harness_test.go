@@ -29,7 +29,7 @@ import (
 // pgConnect connects to the database at dsn; done closes the connection.
 func pgConnect(t *testing.T, dsn string) (ctx context.Context, conn *pgx.Conn, done func()) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(20*time.Second))
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		cancel()
@@ -159,7 +159,7 @@ func (c *cluster) stop(i int) int {
 	n.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-n.done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(testutil.Scale(30 * time.Second)):
 		n.cmd.Process.Kill()
 		c.w.t.Fatalf("replica %d did not exit 30s after SIGTERM; stderr:\n%s", i, n.stderr)
 	}
@@ -221,7 +221,7 @@ func (c *cluster) waitIdle(timeout time.Duration) {
 // and exit code.
 func (w *world) run(env []string, args ...string) (string, int) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(30*time.Second))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir, cmd.Env = w.dir, env

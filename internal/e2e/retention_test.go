@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 // Retention: a server started with a tiny --retain-history sweeps the
@@ -19,7 +21,7 @@ var tinyRetention = []string{"--retain-history", "1ms", "--retain-delivered", "1
 func (w *world) waitSwept() {
 	t := w.t
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testutil.Scale(20 * time.Second))
 	for w.metric(`dmflow_retention_sweeps_total{result="ok"}`) < 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("no retention sweep within 20s of start")

@@ -38,7 +38,7 @@ func TestReplicasClaimConcurrently(t *testing.T) {
 	schema := newSchema(t)
 	replicas := []*postgres.DB{openSchema(t, schema, 8), openSchema(t, schema, 8)}
 	appendAll(t, replicas[0])
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scale(60*time.Second))
 	defer cancel()
 	run := &replicaRun{holder: map[string]string{}, order: map[string][]uint64{}}
 	var wg sync.WaitGroup

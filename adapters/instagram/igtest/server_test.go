@@ -15,6 +15,7 @@ import (
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 var now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
@@ -137,7 +138,7 @@ func TestWaitSubscribeAndEcho(t *testing.T) {
 	defer srv.Close()
 	ch, cancel := srv.Subscribe(4)
 	defer cancel()
-	ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, stop := context.WithTimeout(context.Background(), testutil.Scale(testutil.Wait))
 	defer stop()
 	go http.Post(srv.URL+"/v25.0/me/messages?access_token=tok", "application/json", strings.NewReader(`{"recipient":{"id":"u1"},"message":{"text":"hello"}}`))
 	msgs, err := srv.WaitMessages(ctx, 1)
