@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -23,7 +25,12 @@ type rememberFunc func(id string) string
 
 // drainer delivers one outbox queue: one goroutine per user at a time (so
 // a user's items go out strictly in order), at most Config.Senders users at
-// once, shared fairly between accounts (fairSlots).
+// once, shared fairly between accounts (fairSlots). The goroutines are
+// long-lived senders: a user with newly claimed items is handed to an idle
+// one (up to idleSenders wait for work) and a new one starts only when none
+// is idle, so a steady stream of replies starts no goroutine per event.
+// Acknowledgements go through one acker goroutine that acknowledges
+// everything queued in one AckOutbox call (see acker).
 type drainer struct {
 	b        *Bot
 	queue    string
@@ -39,7 +46,25 @@ type drainer struct {
 	mu      sync.Mutex
 	users   map[dmflow.SessionKey]*userQueue // present while a goroutine runs
 	pending int                              // items claimed, not finished
+
+	ready chan dmflow.SessionKey // hands a user to an idle sender (unbuffered)
+	quit  chan struct{}          // closed when no more users are handed out
+	idle  atomic.Int32           // senders waiting on ready
+	acks  chan *ackReq           // to the acker
 }
+
+// ackReq is one delivered item waiting for its acknowledgement. Each
+// sender goroutine reuses one.
+type ackReq struct {
+	key  dmflow.SessionKey
+	ack  dmflow.Ack
+	lost bool  // acknowledged, but the user's lease was lost
+	err  error // the acknowledgement failed (the item will be sent again)
+	done chan struct{}
+}
+
+// maxAckBatch bounds the acknowledgements of one AckOutbox call.
+const maxAckBatch = 256
 
 // userQueue is one user's claimed items not sent yet, and what this
 // process knows of the user's lease.
@@ -51,13 +76,16 @@ type userQueue struct {
 
 func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc, remember rememberFunc) *drainer {
 	return &drainer{b: b, queue: queue, deliver: deliver, onSent: onSent, remember: remember, wake: make(chan struct{}, 1),
-		slots: newFairSlots(b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{}}
+		slots: newFairSlots(b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{},
+		ready: make(chan dmflow.SessionKey), quit: make(chan struct{}), acks: make(chan *ackReq, maxAckBatch)}
 }
 
 func (d *drainer) run(ctx context.Context) {
 	stop := make(chan struct{})
 	renewing := make(chan struct{})
+	acking := make(chan struct{})
 	go func() { defer close(renewing); d.b.renewLoop(stop, d.renewAll) }()
+	go func() { defer close(acking); d.acker() }()
 	for !d.b.stopping() {
 		if n, full := d.claim(ctx); full && n > 0 {
 			continue
@@ -66,9 +94,44 @@ func (d *drainer) run(ctx context.Context) {
 			break
 		}
 	}
+	close(d.quit) // claims are over: idle senders exit, busy ones after their user
 	d.wg.Wait()
+	close(d.acks) // no sender is left to acknowledge
+	<-acking
 	close(stop)
 	<-renewing
+}
+
+// idleSenders bounds the sender goroutines kept waiting for work.
+func (d *drainer) idleSenders() int32 { return int32(max(2*d.b.cfg.Senders, 1)) }
+
+// start hands the user to an idle sender goroutine, or starts one.
+func (d *drainer) start(ctx context.Context, key dmflow.SessionKey) {
+	select {
+	case d.ready <- key:
+	default:
+		d.wg.Go(func() { d.sender(ctx, key) })
+	}
+}
+
+// sender delivers key's items, then waits for the next user handed out by
+// start, until the claims are over or enough other senders are idle.
+func (d *drainer) sender(ctx context.Context, key dmflow.SessionKey) {
+	r := &ackReq{done: make(chan struct{}, 1)}
+	for {
+		d.runUser(ctx, key, r)
+		if d.idle.Add(1) > d.idleSenders() {
+			d.idle.Add(-1)
+			return
+		}
+		select {
+		case key = <-d.ready:
+			d.idle.Add(-1)
+		case <-d.quit:
+			d.idle.Add(-1)
+			return
+		}
+	}
 }
 
 func (d *drainer) room() int {
@@ -101,7 +164,7 @@ func (d *drainer) claim(ctx context.Context) (int, bool) {
 		if q == nil {
 			q = &userQueue{}
 			d.users[it.Key] = q
-			d.wg.Go(func() { d.runUser(ctx, it.Key) })
+			d.start(ctx, it.Key)
 		}
 		q.items = append(q.items, it)
 		q.until = now.Add(d.b.cfg.Lease) // the claim renewed the user's lease
@@ -169,7 +232,7 @@ const (
 // here, never to a second goroutine that could retry (and release) while
 // an earlier item is unacknowledged. Before each send the user's lease is
 // checked (see hold); once it is lost the remaining items are dropped.
-func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
+func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey, r *ackReq) {
 	for {
 		it, more := d.next(key)
 		if !more {
@@ -190,7 +253,7 @@ func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey) {
 		d.done(1)
 		switch res {
 		case delivered:
-			d.ack(ctx, &it, id)
+			d.ack(ctx, &it, id, r)
 		case deadLettered:
 			d.dead(ctx, &it, reason)
 		case retryLater:
@@ -244,27 +307,96 @@ func (b *Bot) backoff(n int, err error) time.Duration {
 }
 
 // ack acknowledges a delivered item, remembering its dedupe key (the
-// own-echo id) in the same transaction. It uses its own deadline so that
-// an item delivered just before shutdown is still acknowledged.
-func (d *drainer) ack(ctx context.Context, it *dmflow.OutboxItem, id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
+// own-echo id) in the same transaction, and returns once the
+// acknowledgement is durable (or failed), so that the user's next item is
+// sent only after this one left the outbox. The acker groups it with the
+// other senders' acknowledgements; it uses its own deadline, so that an
+// item delivered just before shutdown is still acknowledged.
+func (d *drainer) ack(ctx context.Context, it *dmflow.OutboxItem, id string, r *ackReq) {
 	if d.onSent != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if err := d.onSent(ctx, it, id); err != nil {
 			d.b.log.Error("record sent message", "queue", d.queue, "seq", it.Seq, "err", err)
 		}
+		cancel()
 	}
-	a := dmflow.Ack{Seq: it.Seq}
+	r.key, r.ack, r.lost, r.err = it.Key, dmflow.Ack{Seq: it.Seq}, false, nil
 	if d.remember != nil {
-		a.Remember = d.remember(id)
+		r.ack.Remember = d.remember(id)
 	}
-	err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, d.b.now(), a)
+	d.acks <- r
+	<-r.done
 	switch {
-	case errors.Is(err, dmflow.ErrLeaseLost):
+	case r.lost:
 		d.markLost(it.Key) // acknowledged; the user's next items are not ours any more
-	case err != nil:
-		d.b.log.Error("ack outbox (the item will be delivered again)", "queue", d.queue, "seq", it.Seq, "err", err)
+	case r.err != nil:
+		d.b.log.Error("ack outbox (the item will be delivered again)", "queue", d.queue, "seq", it.Seq, "err", r.err)
 	}
+}
+
+// acker acknowledges the queued deliveries: it takes every request
+// waiting, acknowledges them in one AckOutbox call (one store request and
+// transaction instead of one each) and answers them; requests arriving
+// meanwhile form the next call. It returns when acks is closed.
+func (d *drainer) acker() {
+	batch := make([]*ackReq, 0, maxAckBatch)
+	acks := make([]dmflow.Ack, 0, maxAckBatch)
+	for r := range d.acks {
+		batch = append(batch[:0], r)
+	more:
+		for len(batch) < maxAckBatch {
+			select {
+			case r, ok := <-d.acks:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		acks = d.ackAll(batch, acks[:0])
+		for i, r := range batch {
+			batch[i] = nil
+			r.done <- struct{}{}
+		}
+	}
+}
+
+// ackAll acknowledges batch in one call and sets each request's outcome.
+// When the store reports a lost lease (the acknowledgements took effect
+// anyway), a renewal of the batch's users finds out whose.
+func (d *drainer) ackAll(batch []*ackReq, acks []dmflow.Ack) []dmflow.Ack {
+	for _, r := range batch {
+		acks = append(acks, r.ack)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := d.b.now()
+	err := d.b.store.AckOutbox(ctx, d.b.cfg.Owner, now, acks...)
+	if !errors.Is(err, dmflow.ErrLeaseLost) {
+		for _, r := range batch {
+			r.err = err
+		}
+		return acks
+	}
+	if len(batch) == 1 {
+		batch[0].lost = true
+		return acks
+	}
+	keys := make([]dmflow.SessionKey, 0, len(batch))
+	for _, r := range batch {
+		if !slices.Contains(keys, r.key) {
+			keys = append(keys, r.key)
+		}
+	}
+	lost, rerr := d.b.store.RenewOutbox(ctx, d.queue, d.b.cfg.Owner, now, keys...)
+	for _, r := range batch {
+		// Not knowing whose lease is gone, every user of the batch counts
+		// as lost: its remaining items are released, never sent twice.
+		r.lost = rerr != nil || slices.Contains(lost, r.key)
+	}
+	return acks
 }
 
 // retry puts the item back with a delay and releases the user's other

@@ -43,9 +43,12 @@ func IsLeaseBucket(name string) bool {
 // IsAppendBucket reports whether a bucket's keys are written in increasing
 // order (sequence numbers, receive or update times first), so that a B+tree
 // backend may fill its pages densely instead of splitting them half full.
+// The timer index counts: its keys start with the due time, and most timers
+// are armed with the same delay after "now" (the drop-off timer every
+// message re-arms), so new keys land at its end.
 func IsAppendBucket(name string) bool {
 	switch name {
-	case bItems, bPending, bRecv, bRemember, bSessUpd, bOutIdx, bDead, bActions:
+	case bItems, bPending, bRecv, bRemember, bSessUpd, bOutIdx, bDead, bActions, bTimers:
 		return true
 	}
 	return strings.HasPrefix(name, bOutItems) || strings.HasPrefix(name, bOutQueue)
