@@ -405,8 +405,10 @@ func (d *drainer) retry(ctx context.Context, it *dmflow.OutboxItem, delay time.D
 	d.claimMu.Lock()
 	defer d.claimMu.Unlock()
 	d.forget(it.Key)
-	d.b.metrics.deliveries.WithLabelValues(d.queue, "retried").Inc()
-	d.b.metrics.accountDeliveries.WithLabelValues(it.Key.Account, d.queue, "retried").Inc()
+	// Counted once the retry is recorded: whoever sees the counter sees the
+	// item's new due time in the store.
+	defer d.b.metrics.accountDeliveries.WithLabelValues(it.Key.Account, d.queue, "retried").Inc()
+	defer d.b.metrics.deliveries.WithLabelValues(d.queue, "retried").Inc()
 	d.b.log.Warn("delivery failed, will retry", "queue", d.queue, "account", it.Key.Account, "user", it.Key.String(), "seq", it.Seq,
 		"attempt", it.Attempts+1, "in", delay, "err", reason)
 	if err := d.b.store.RetryOutbox(ctx, d.b.cfg.Owner, it.Seq, d.b.now().Add(delay), reason); err != nil {
@@ -418,8 +420,6 @@ func (d *drainer) retry(ctx context.Context, it *dmflow.OutboxItem, delay time.D
 }
 
 func (d *drainer) dead(ctx context.Context, it *dmflow.OutboxItem, reason string) {
-	d.b.metrics.deliveries.WithLabelValues(d.queue, "dead").Inc()
-	d.b.metrics.accountDeliveries.WithLabelValues(it.Key.Account, d.queue, "dead").Inc()
 	d.b.log.Error("delivery failed permanently, dead-lettered", "queue", d.queue, "account", it.Key.Account, "user", it.Key.String(),
 		"seq", it.Seq, "attempts", it.Attempts+1, "err", reason)
 	if err := d.b.store.DeadLetter(ctx, d.b.cfg.Owner, it.Seq, reason, d.b.now()); err != nil {
@@ -429,6 +429,9 @@ func (d *drainer) dead(ctx context.Context, it *dmflow.OutboxItem, reason string
 		d.b.log.Error("dead letter", "queue", d.queue, "seq", it.Seq, "err", err)
 		return
 	}
+	// Counted once recorded: whoever sees the counter finds the dead letter.
+	d.b.metrics.deliveries.WithLabelValues(d.queue, "dead").Inc()
+	d.b.metrics.accountDeliveries.WithLabelValues(it.Key.Account, d.queue, "dead").Inc()
 	if d.queue == dmflow.QueueDM {
 		d.b.noticeFailed(ctx, it, reason)
 	}
