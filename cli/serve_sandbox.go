@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
-	"github.com/dmflow/dmflow/adapters/instagram/igtest"
 	"github.com/dmflow/dmflow/bot"
 	srv "github.com/dmflow/dmflow/server"
 )
@@ -61,26 +59,8 @@ func (side *sandboxSide) close() {
 // which first learns a profile for the user named after its sandbox id (the
 // double, like Instagram, only describes users it knows).
 func (s *server) profiles(sender dmflow.Sender) bot.Profiles {
-	p, ok := sender.(bot.Profiles)
-	switch {
-	case !ok:
-		return nil
-	case s.sandbox != nil:
-		return sandboxProfiles{double: s.sandbox.Double, next: p}
-	}
+	p, _ := sender.(bot.Profiles) // in sandbox mode server.New wraps it (Sandbox.Profiles)
 	return p
-}
-
-// sandboxProfiles gives every sandbox user the username of its id.
-type sandboxProfiles struct {
-	double *igtest.Server
-	next   bot.Profiles
-}
-
-// Profile implements bot.Profiles.
-func (p sandboxProfiles) Profile(ctx context.Context, account, user string) (dmflow.Profile, error) {
-	p.double.SetProfile(user, igtest.UserProfile{Username: user})
-	return p.next.Profile(ctx, account, user)
 }
 
 // clock is the bot's clock: the studio's advanceable clock in sandbox mode,

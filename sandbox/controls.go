@@ -26,6 +26,7 @@ type control struct {
 	Advance   string `json:"advance,omitempty"`    // clock: a Go duration ("90s", "1h")
 	NextTimer bool   `json:"next_timer,omitempty"` // clock: advance to the user's next timer
 	Text      string `json:"text,omitempty"`       // operator: the message
+	Follows   *bool  `json:"follows,omitempty"`    // profile: the user follows the account (or not)
 }
 
 // decodeControl reads a control body; needUser requires a valid user.
@@ -99,6 +100,33 @@ func (s *Sandbox) serveOperator(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusOf(err), err)
 	default:
 		writeJSON(w, http.StatusAccepted, map[string]string{"queued": dmflow.AdminSend})
+	}
+}
+
+// followers is implemented by a Graph double that answers profiles
+// (igtest.Server): the studio's "follows the account" switch sets them.
+type followers interface {
+	SetFollows(igsid string, follows bool)
+}
+
+// serveProfile sets what the Graph double answers for the user's
+// is_user_follow_business. The bot sees it when it fetches the profile
+// again: a new conversation, a stale cached profile, or a state with
+// refresh_profile ("follow, then tap Check again").
+func (s *Sandbox) serveProfile(w http.ResponseWriter, r *http.Request) {
+	c, ok := decodeControl(w, r, true)
+	if !ok {
+		return
+	}
+	f, can := s.cfg.Graph.(followers)
+	switch {
+	case c.Follows == nil:
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: profile: follows (true or false) is required: %w", dmflow.ErrInvalid))
+	case !can:
+		writeError(w, http.StatusNotImplemented, errors.New("sandbox: this Graph API double keeps no profiles"))
+	default:
+		f.SetFollows(c.User, *c.Follows)
+		writeJSON(w, http.StatusOK, map[string]bool{"follows": *c.Follows})
 	}
 }
 

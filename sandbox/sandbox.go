@@ -122,6 +122,9 @@ func New(cfg Config) (*Sandbox, error) {
 //	POST /api/reset         {"user"} → 202; the reset travels through the user's inbox
 //	POST /api/move          {"user", "state"} → 202
 //	POST /api/handoff       {"user", "on": bool} → 202 (hand off / release)
+//	POST /api/operator      {"user", "text"} → 202 (an operator's message, admin send)
+//	POST /api/profile       {"user", "follows": bool} → 200: what the Graph API double answers
+//	                        for is_user_follow_business (works without a bot too)
 //	POST /api/clock         {"advance": "1h"} or {"user", "next_timer": true} → ClockStatus
 //	POST /api/reload        → 200, or 422 ReloadError with file:line:col lines
 //	GET  /api/transcript    ?user=U → the user's conversation as a *.test.yaml transcript
@@ -144,6 +147,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /api/move", s.command(moveCmd))
 	mux.HandleFunc("POST /api/handoff", s.command(handoffCmd))
 	mux.HandleFunc("POST /api/operator", s.withBot(s.serveOperator))
+	mux.HandleFunc("POST /api/profile", s.serveProfile)
 	mux.HandleFunc("POST /api/clock", s.withBot(s.serveClock))
 	mux.HandleFunc("POST /api/reload", s.withBot(s.serveReload))
 	mux.HandleFunc("GET /api/transcript", s.withBot(s.serveTranscript))

@@ -426,3 +426,43 @@ func TestStudioShowsLocale(t *testing.T) {
 		t.Fatalf("api/session locale %q, want es", got.Locale)
 	}
 }
+
+// TestStudioFollowSwitch: the studio's "follows the account" switch sets
+// what the Graph API double answers for is_user_follow_business, and the
+// bot sees it at its next profile fetch: in examples/follow-to-unlock the
+// "Check again" tap (refresh_profile) unlocks the guide once the user
+// follows, not before.
+func TestStudioFollowSwitch(t *testing.T) {
+	env := harness.Start(t, harness.LoadFS(os.DirFS("../examples"), "follow-to-unlock"))
+	sb := env.Sandbox
+	say := func(after uint64, kind, text string) sandbox.Message {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"user": "u1", "kind": kind, "text": text, "payload": strings.ToUpper(strings.ReplaceAll(text, " ", "_"))})
+		if code := call(t, env, "POST", "api/send", string(body), nil); code != 200 {
+			t.Fatalf("send %q: %d", text, code)
+		}
+		return waitFor(t, sb, "u1", after, func(m sandbox.Message) bool {
+			return m.From == sandbox.FromBot && m.Graph != nil
+		})
+	}
+	m := say(0, "text", "guide")
+	if !strings.Contains(string(m.Graph), "for our followers") {
+		t.Fatalf("guide before following: %s", m.Graph)
+	}
+	m = say(m.Seq, "quick_reply", "Check again")
+	if !strings.Contains(string(m.Graph), "can't see the follow yet") {
+		t.Fatalf("check before following: %s", m.Graph)
+	}
+	if code := call(t, env, "POST", "api/profile", `{"user":"u1","follows":true}`, nil); code != 200 {
+		t.Fatalf("profile: %d", code)
+	}
+	m = say(m.Seq, "quick_reply", "Check again")
+	if !strings.Contains(string(m.Graph), "Thanks for following") {
+		t.Fatalf("check after following: %s", m.Graph)
+	}
+	for _, bad := range []string{`{"user":"u1"}`, `{"follows":true}`, `{"user":"u1","follows":"yes"}`} {
+		if code := call(t, env, "POST", "api/profile", bad, nil); code != http.StatusBadRequest {
+			t.Errorf("profile %s: %d, want 400", bad, code)
+		}
+	}
+}

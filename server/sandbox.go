@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -47,6 +48,33 @@ type Sandbox struct {
 	// webhook is the real webhook handler, set by New before the double
 	// serves: the double's echoes go through it, as Instagram's do.
 	webhook http.Handler
+}
+
+// Profiles wraps the bot's profile lookups (the Instagram client) so that
+// every studio user has a profile at the double, its id as username,
+// unless the studio set one (e.g. its "follows the account" switch). New
+// applies it in sandbox mode.
+func (side *Sandbox) Profiles(next bot.Profiles) bot.Profiles {
+	return sandboxProfiles{double: side.Double, next: next}
+}
+
+type sandboxProfiles struct {
+	double *igtest.Server
+	next   bot.Profiles
+}
+
+// Profile implements bot.Profiles.
+func (p sandboxProfiles) Profile(ctx context.Context, account, user string) (dmflow.Profile, error) {
+	p.double.EnsureProfile(user, igtest.UserProfile{Username: user})
+	return p.next.Profile(ctx, account, user)
+}
+
+// ForgetProfile passes on to the client's cache (bot.ProfileForgetter):
+// refresh_profile and forget drop the cached profile through it.
+func (p sandboxProfiles) ForgetProfile(account, user string) {
+	if f, ok := p.next.(bot.ProfileForgetter); ok {
+		f.ForgetProfile(account, user)
+	}
 }
 
 // NewSandbox creates the double and the clock.

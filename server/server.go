@@ -72,6 +72,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Load != nil {
 		bc.Reload = Reloader(cfg.Load)
 	}
+	if cfg.Sandbox != nil && bc.Profiles != nil {
+		bc.Profiles = cfg.Sandbox.Profiles(bc.Profiles)
+	}
 	if cfg.Sandbox != nil && bc.Clock == nil {
 		bc.Clock = cfg.Sandbox.Clock.Now
 	}

@@ -283,6 +283,29 @@ func (s *Server) SetProfile(igsid string, p UserProfile) {
 	s.profiles[igsid] = p
 }
 
+// EnsureProfile sets igsid's profile to p unless it has one.
+func (s *Server) EnsureProfile(igsid string, p UserProfile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.profiles[igsid]; !ok {
+		s.profiles[igsid] = p
+	}
+}
+
+// SetFollows records whether igsid follows the account (what
+// is_user_follow_business answers), keeping the rest of its profile; a
+// user without one gets a profile with its id as username.
+func (s *Server) SetFollows(igsid string, follows bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.profiles[igsid]
+	if !ok {
+		p.Username = igsid
+	}
+	p.FollowsBusiness = &follows
+	s.profiles[igsid] = p
+}
+
 // IssueToken mints a long-lived token for account, issued at the double's
 // current time and valid for 60 days.
 func (s *Server) IssueToken(account string) string {

@@ -76,7 +76,7 @@ func Start(t testing.TB, load Loader) *Env {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Config{
-		Bot: bot.Config{Store: env.Store, Sender: ig.Client, Engine: eng, Logger: quiet,
+		Bot: bot.Config{Store: env.Store, Sender: ig.Client, Profiles: ig.Client, Engine: eng, Logger: quiet,
 			Poll: 50 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 		Load:    func(context.Context) (*engine.Engine, error) { return load() },
 		Sandbox: side,

@@ -41,6 +41,13 @@ export function initControls(user, onReload) {
     const on = $("handoff").getAttribute("aria-pressed") !== "true";
     act("handoff", "api/handoff", { user: user(), on }, () => notify(on ? "Handoff queued: the bot goes quiet; reply as the agent." : "Release queued: the bot takes over again."));
   };
+  $("follows").onclick = () => {
+    const follows = $("follows").getAttribute("aria-pressed") !== "true";
+    act("profile", "api/profile", { user: user(), follows }, () => {
+      $("follows").setAttribute("aria-pressed", String(follows));
+      notify(follows ? user() + " follows the account now (seen at the next profile fetch)." : user() + " does not follow the account.");
+    });
+  };
   $("operator-send").onclick = () => {
     const text = $("operator-text").value;
     act("operator message", "api/operator", { user: user(), text }, () => {
