@@ -135,12 +135,12 @@ func (d *dispatcher) release(key dmflow.SessionKey, cause error) uint64 {
 	d.claimMu.Lock()
 	defer d.claimMu.Unlock()
 	if !errors.Is(cause, context.Canceled) {
-		d.b.log.Warn("item not processed, user released for a later claim", "user", key.String(), "err", cause)
+		d.b.log.Warn("item not processed, user released for a later claim", "account", key.Account, "user", key.String(), "err", cause)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.b.cfg.Lease)
 	defer cancel()
 	if err := d.b.store.ReleaseInbox(ctx, d.b.cfg.Owner, key); err != nil {
-		d.b.log.Warn("release inbox", "user", key.String(), "err", err)
+		d.b.log.Warn("release inbox", "account", key.Account, "user", key.String(), "err", err)
 	}
 	return d.epoch
 }
