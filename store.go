@@ -120,6 +120,13 @@ type Inbox interface {
 	// expired or already held by c.Owner, and only items not already claimed
 	// by c.Owner and not yet done. Claiming leases the user to c.Owner until
 	// c.Now+c.Lease (renewed by each claim and commit).
+	//
+	// A claim is shared between business accounts round-robin: every
+	// account with claimable items gets its oldest one before any account
+	// gets a second, and so on (within a round, older items first), so one
+	// account's backlog cannot fill a claim while another account's users
+	// wait. Each account's items are its oldest claimable ones, so each
+	// user's come in Seq order. Items are returned in Seq order.
 	ClaimInbox(ctx context.Context, c Claim) ([]InboxItem, error)
 	// ReleaseInbox gives up the owner's leases on the given users (all users
 	// when keys is empty), making their unfinished items claimable again.

@@ -73,7 +73,7 @@ func (b *Bot) claimActions(ctx context.Context, max int, start func(dmflow.Actio
 func (b *Bot) runAction(ctx context.Context, it dmflow.ActionItem) {
 	res := b.callAction(ctx, it)
 	if ctx.Err() != nil {
-		b.log.Info("action interrupted by shutdown; it runs again on the next claim", "action", it.Call.Name, "id", it.Call.ID, "user", it.Call.Key.String())
+		b.log.Info("action interrupted by shutdown; it runs again on the next claim", "action", it.Call.Name, "id", it.Call.ID, "account", it.Call.Key.Account, "user", it.Call.Key.String())
 		return
 	}
 	b.metrics.actions.WithLabelValues(res.Outcome).Inc()
@@ -81,10 +81,10 @@ func (b *Bot) runAction(ctx context.Context, it dmflow.ActionItem) {
 	ev := dmflow.Event{Key: "action:" + call.ID, Kind: dmflow.KindActionResult, Channel: ChannelDmflow,
 		Account: call.Key.Account, User: call.Key.User, Time: b.now(), Action: &res}
 	if err := b.store.CompleteAction(ctx, b.cfg.Owner, call.ID, ev, b.now()); err != nil {
-		b.log.Error("complete action", "action", call.Name, "id", call.ID, "err", err)
+		b.log.Error("complete action", "account", call.Key.Account, "action", call.Name, "id", call.ID, "err", err)
 		return
 	}
-	b.log.Info("action done", "action", call.Name, "id", call.ID, "user", call.Key.String(), "outcome", res.Outcome, "status", res.Status)
+	b.log.Info("action done", "action", call.Name, "id", call.ID, "account", call.Key.Account, "user", call.Key.String(), "outcome", res.Outcome, "status", res.Status)
 	wake(b.inboxWake)
 }
 
@@ -101,7 +101,7 @@ func (b *Bot) callAction(ctx context.Context, it dmflow.ActionItem) (res dmflow.
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			b.log.Error("action panic", "action", call.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			b.log.Error("action panic", "account", call.Key.Account, "action", call.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			res = dmflow.ActionResult{ID: call.ID, Name: call.Name, Outcome: dmflow.OutcomeError, Error: fmt.Sprintf("panic: %v", r)}
 		}
 	}()

@@ -210,7 +210,7 @@ func (b *Bot) keepValid(events []dmflow.Event) []dmflow.Event {
 // handler's OnInvalid) report through it.
 func (b *Bot) InvalidEvent(ev dmflow.Event, err error) {
 	b.metrics.invalid.Inc()
-	b.log.Warn("invalid event dropped; the rest of its batch is stored", "kind", ev.Kind, "err", err)
+	b.log.Warn("invalid event dropped; the rest of its batch is stored", "account", ev.Account, "kind", ev.Kind, "err", err)
 }
 
 // Run runs the dispatcher and workers, the DM sender, the notice poster,

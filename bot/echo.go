@@ -246,7 +246,7 @@ func (b *Bot) storedEcho(ctx context.Context, ev *dmflow.Event) (ours, busy bool
 	}
 	ok, err := b.store.Remembered(ctx, echoKey(ev.MID), b.now())
 	if err != nil {
-		b.log.Warn("look up an unknown echo's id", "user", key.String(), "err", err)
+		b.log.Warn("look up an unknown echo's id", "account", key.Account, "user", key.String(), "err", err)
 	}
 	return ok, len(items) > 0
 }
@@ -266,7 +266,7 @@ func (b *Bot) pendingReplies(ctx context.Context, key dmflow.SessionKey) []dmflo
 	}
 	items, err := pl.PendingOutbox(ctx, dmflow.QueueDM, key, 64)
 	if err != nil {
-		b.log.Warn("list pending replies for an unknown echo", "user", key.String(), "err", err)
+		b.log.Warn("list pending replies for an unknown echo", "account", key.Account, "user", key.String(), "err", err)
 	}
 	return items
 }

@@ -14,7 +14,7 @@ import (
 type dispatcher struct {
 	b        *Bot
 	seed     maphash.Seed
-	queues   []chan claimed
+	queues   []*partition
 	inflight atomic.Int64
 	users    inboxUsers  // users with items in flight, for lease renewal
 	waiting  atomic.Bool // the dispatcher waits for capacity
@@ -31,10 +31,10 @@ type claimed struct {
 }
 
 func (b *Bot) runInbox(ctx context.Context) {
-	d := &dispatcher{b: b, seed: maphash.MakeSeed(), queues: make([]chan claimed, b.cfg.Workers)}
+	d := &dispatcher{b: b, seed: maphash.MakeSeed(), queues: make([]*partition, b.cfg.Workers)}
 	var wg sync.WaitGroup
 	for i := range d.queues {
-		d.queues[i] = make(chan claimed, 64)
+		d.queues[i] = newPartition()
 		wg.Go(func() { d.work(ctx, d.queues[i]) })
 	}
 	stop := make(chan struct{})
@@ -42,7 +42,7 @@ func (b *Bot) runInbox(ctx context.Context) {
 	go func() { defer close(renewing); b.renewLoop(stop, d.renewInbox) }()
 	d.loop(ctx)
 	for _, q := range d.queues {
-		close(q)
+		q.close()
 	}
 	wg.Wait()
 	close(stop)
@@ -94,7 +94,7 @@ func (d *dispatcher) claim(ctx context.Context) (int, bool) {
 func (d *dispatcher) route(c claimed) {
 	k := c.item.Event.SessionKey()
 	h := maphash.String(d.seed, k.Account+"\x00"+k.User)
-	d.queues[h%uint64(len(d.queues))] <- c
+	d.queues[h%uint64(len(d.queues))].push(c)
 }
 
 // finished records that an item of user key left the pipeline.
@@ -105,12 +105,17 @@ func (d *dispatcher) finished(key dmflow.SessionKey) {
 	}
 }
 
-// work processes one partition's items in order. After a failure that is
-// not the item's fault (store error, lost lease), the user is released and
-// its items already queued are dropped until the next claim brings them back.
-func (d *dispatcher) work(ctx context.Context, q <-chan claimed) {
+// work processes one partition's items, each user's in order, the
+// accounts' in turns (see partition). After a failure that is not the
+// item's fault (store error, lost lease), the user is released and its
+// items already queued are dropped until the next claim brings them back.
+func (d *dispatcher) work(ctx context.Context, q *partition) {
 	blocked := map[dmflow.SessionKey]uint64{} // user → epoch of its release
-	for c := range q {
+	for {
+		c, ok := q.pop()
+		if !ok {
+			return
+		}
 		key := c.item.Event.SessionKey()
 		if e, ok := blocked[key]; ok && c.epoch <= e {
 			d.finished(key)
@@ -130,12 +135,12 @@ func (d *dispatcher) release(key dmflow.SessionKey, cause error) uint64 {
 	d.claimMu.Lock()
 	defer d.claimMu.Unlock()
 	if !errors.Is(cause, context.Canceled) {
-		d.b.log.Warn("item not processed, user released for a later claim", "user", key.String(), "err", cause)
+		d.b.log.Warn("item not processed, user released for a later claim", "account", key.Account, "user", key.String(), "err", cause)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.b.cfg.Lease)
 	defer cancel()
 	if err := d.b.store.ReleaseInbox(ctx, d.b.cfg.Owner, key); err != nil {
-		d.b.log.Warn("release inbox", "user", key.String(), "err", err)
+		d.b.log.Warn("release inbox", "account", key.Account, "user", key.String(), "err", err)
 	}
 	return d.epoch
 }

@@ -83,7 +83,7 @@ func (d *dispatcher) renewInbox() {
 		return
 	}
 	for _, k := range lost {
-		d.b.log.Warn("inbox lease lost while items were queued; they will not be committed here", "user", k.String())
+		d.b.log.Warn("inbox lease lost while items were queued; they will not be committed here", "account", k.Account, "user", k.String())
 	}
 }
 
@@ -162,7 +162,7 @@ func (d *drainer) hold(ctx context.Context, key dmflow.SessionKey) bool {
 	defer cancel()
 	lostKeys, err := d.b.store.RenewOutbox(ctx, d.queue, d.b.cfg.Owner, now, key)
 	if err != nil {
-		d.b.log.Warn("renew outbox lease before a send", "queue", d.queue, "user", key.String(), "err", err)
+		d.b.log.Warn("renew outbox lease before a send", "queue", d.queue, "account", key.Account, "user", key.String(), "err", err)
 		return false
 	}
 	d.renewed(map[dmflow.SessionKey]*userQueue{key: q}, lostKeys, now.Add(d.b.cfg.Lease))
@@ -199,10 +199,10 @@ func (d *drainer) drop(ctx context.Context, key dmflow.SessionKey) {
 	d.forget(key)
 	d.b.metrics.leaseLost.WithLabelValues(d.queue).Inc()
 	d.b.log.Warn("outbox lease lost or not renewed; leaving the user's remaining items to the next claim",
-		"queue", d.queue, "user", key.String())
+		"queue", d.queue, "account", key.Account, "user", key.String())
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := d.b.store.ReleaseOutbox(ctx, d.queue, d.b.cfg.Owner, key); err != nil {
-		d.b.log.Error("release outbox", "queue", d.queue, "user", key.String(), "err", err)
+		d.b.log.Error("release outbox", "queue", d.queue, "account", key.Account, "user", key.String(), "err", err)
 	}
 }

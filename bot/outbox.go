@@ -316,7 +316,7 @@ func (d *drainer) ack(ctx context.Context, it *dmflow.OutboxItem, id string, r *
 	if d.onSent != nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if err := d.onSent(ctx, it, id); err != nil {
-			d.b.log.Error("record sent message", "queue", d.queue, "seq", it.Seq, "err", err)
+			d.b.log.Error("record sent message", "queue", d.queue, "account", it.Key.Account, "seq", it.Seq, "err", err)
 		}
 		cancel()
 	}
@@ -330,7 +330,7 @@ func (d *drainer) ack(ctx context.Context, it *dmflow.OutboxItem, id string, r *
 	case r.lost:
 		d.markLost(it.Key) // acknowledged; the user's next items are not ours any more
 	case r.err != nil:
-		d.b.log.Error("ack outbox (the item will be delivered again)", "queue", d.queue, "seq", it.Seq, "err", r.err)
+		d.b.log.Error("ack outbox (the item will be delivered again)", "queue", d.queue, "account", it.Key.Account, "seq", it.Seq, "err", r.err)
 	}
 }
 
@@ -412,10 +412,10 @@ func (d *drainer) retry(ctx context.Context, it *dmflow.OutboxItem, delay time.D
 	d.b.log.Warn("delivery failed, will retry", "queue", d.queue, "account", it.Key.Account, "user", it.Key.String(), "seq", it.Seq,
 		"attempt", it.Attempts+1, "in", delay, "err", reason)
 	if err := d.b.store.RetryOutbox(ctx, d.b.cfg.Owner, it.Seq, d.b.now().Add(delay), reason); err != nil {
-		d.b.log.Error("retry outbox", "queue", d.queue, "seq", it.Seq, "err", err)
+		d.b.log.Error("retry outbox", "queue", d.queue, "account", it.Key.Account, "seq", it.Seq, "err", err)
 	}
 	if err := d.b.store.ReleaseOutbox(ctx, d.queue, d.b.cfg.Owner, it.Key); err != nil {
-		d.b.log.Error("release outbox", "queue", d.queue, "user", it.Key.String(), "err", err)
+		d.b.log.Error("release outbox", "queue", d.queue, "account", it.Key.Account, "user", it.Key.String(), "err", err)
 	}
 }
 
@@ -426,7 +426,7 @@ func (d *drainer) dead(ctx context.Context, it *dmflow.OutboxItem, reason string
 		if errors.Is(err, dmflow.ErrLeaseLost) {
 			d.markLost(it.Key)
 		}
-		d.b.log.Error("dead letter", "queue", d.queue, "seq", it.Seq, "err", err)
+		d.b.log.Error("dead letter", "queue", d.queue, "account", it.Key.Account, "seq", it.Seq, "err", err)
 		return
 	}
 	// Counted once recorded: whoever sees the counter finds the dead letter.

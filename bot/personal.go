@@ -137,7 +137,7 @@ func (b *Bot) forget(ctx context.Context, it *dmflow.InboxItem) error {
 	}
 	b.forgetCaches(key)
 	b.metrics.personal.forgotten.WithLabelValues("person").Inc()
-	b.log.Info("forgot a person", "user", key.String(), "records", n.Total(), "by", it.Event.Admin.By)
+	b.log.Info("forgot a person", "account", key.Account, "user", key.String(), "records", n.Total(), "by", it.Event.Admin.By)
 	return nil
 }
 

@@ -44,7 +44,7 @@ func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
 		if !errors.Is(err, dmflow.ErrConflict) {
 			return err
 		}
-		b.log.Debug("session changed meanwhile, stepping again", "user", it.Event.SessionKey().String())
+		b.log.Debug("session changed meanwhile, stepping again", "account", it.Event.SessionKey().Account, "user", it.Event.SessionKey().String())
 	}
 	return fmt.Errorf("bot: %s: session keeps changing: %w", it.Event.Key, dmflow.ErrConflict)
 }
@@ -132,7 +132,7 @@ func (b *Bot) step(ctx context.Context, s *dmflow.Session, ev dmflow.Event, now 
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			b.log.Error("engine panic", "event", ev.Key, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			b.log.Error("engine panic", "account", ev.Account, "event", ev.Key, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			turn, err = nil, fmt.Errorf("engine panic: %v", r)
 		}
 	}()

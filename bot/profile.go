@@ -85,7 +85,7 @@ func (b *Bot) fetchProfile(ctx context.Context, key dmflow.SessionKey, now time.
 	p, err := b.cfg.Profiles.Profile(ctx, key.Account, key.User)
 	if err != nil {
 		b.profileFails.record(key, now)
-		b.log.Warn("profile lookup failed, going on without it", "user", key.String(), "err", err)
+		b.log.Warn("profile lookup failed, going on without it", "account", key.Account, "user", key.String(), "err", err)
 		return nil
 	}
 	if p.Fetched.IsZero() {

@@ -58,7 +58,7 @@ func (b *Bot) noticeFailed(ctx context.Context, it *dmflow.OutboxItem, reason st
 		Data: map[string]any{"reason": reason, "seq": int(it.Seq)}}
 	c := dmflow.Commit{Owner: b.cfg.Owner, Key: it.Key, Notices: []dmflow.Notice{n}, Now: b.now()}
 	if err := b.store.Commit(ctx, c); err != nil {
-		b.log.Error("queue reply.failed notice", "user", it.Key.String(), "err", err)
+		b.log.Error("queue reply.failed notice", "account", it.Key.Account, "user", it.Key.String(), "err", err)
 		return
 	}
 	wake(b.notices.wake)

@@ -17,7 +17,26 @@ const maxInputBody = 64 << 10
 const sseKeepAlive = 15 * time.Second
 
 func (s *Sandbox) serveConfig(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"account": s.cfg.Account, "studio": s.cfg.Bot != nil, "clock": s.clockStatus(0)})
+	writeJSON(w, http.StatusOK, map[string]any{"account": s.account(), "accounts": s.Accounts(), "studio": s.cfg.Bot != nil, "clock": s.clockStatus(0)})
+}
+
+// serveAccount switches the account the studio plays: {"account": ID},
+// one of /api/config's accounts; it answers like /api/config.
+func (s *Sandbox) serveAccount(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Account string `json:"account"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxInputBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: decode account: %v", err))
+		return
+	}
+	if err := s.SetAccount(req.Account); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.serveConfig(w, r)
 }
 
 func (s *Sandbox) serveSend(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +65,7 @@ func (s *Sandbox) serveMessages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	msgs := s.feed.since(users, after)
+	msgs := s.feed.since(s.account(), users, after)
 	if msgs == nil {
 		msgs = []Message{}
 	}
@@ -67,7 +86,7 @@ func (s *Sandbox) serveEvents(w http.ResponseWriter, r *http.Request) {
 	live, cancel := s.Subscribe(users...)
 	defer cancel()
 	last := after
-	for _, m := range s.feed.since(users, after) {
+	for _, m := range s.feed.since(s.account(), users, after) {
 		last = writeEvent(w, m, last)
 	}
 	if rc.Flush() != nil {

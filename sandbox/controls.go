@@ -57,7 +57,7 @@ func (s *Sandbox) withBot(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Sandbox) key(user string) dmflow.SessionKey {
-	return dmflow.SessionKey{Account: s.cfg.Account, User: user}
+	return dmflow.SessionKey{Account: s.account(), User: user}
 }
 
 // command returns a handler queueing the admin command op for the user.
@@ -321,7 +321,7 @@ func (s *Sandbox) engine() *engine.Engine {
 	if set, ok := eng.(interface {
 		Engine(account string) accounts.Engine
 	}); ok {
-		eng = set.Engine(s.cfg.Account) // a multi-account deployment: the sandbox account's bundle
+		eng = set.Engine(s.account()) // a multi-account deployment: the bundle of the account played now
 	}
 	e, _ := eng.(*engine.Engine)
 	return e

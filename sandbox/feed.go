@@ -20,11 +20,13 @@ const (
 
 // Message is one line of a sandbox conversation.
 type Message struct {
-	Seq  uint64    `json:"seq"` // increasing across all users, from 1
-	User string    `json:"user"`
-	From string    `json:"from"`
-	Time time.Time `json:"time"`
-	MID  string    `json:"mid,omitempty"`
+	Seq  uint64 `json:"seq"` // increasing across all users, from 1
+	User string `json:"user"`
+	// Account is the business account the conversation is with.
+	Account string    `json:"account,omitempty"`
+	From    string    `json:"from"`
+	Time    time.Time `json:"time"`
+	MID     string    `json:"mid,omitempty"`
 	// Input is what the user or agent sent (From user or agent).
 	Input *Input `json:"input,omitempty"`
 	// Graph is the Send API request body the bot posted (From bot): the
@@ -69,13 +71,14 @@ func (f *feed) add(m Message) Message {
 	defer f.mu.Unlock()
 	f.seq++
 	m.Seq = f.seq
-	list := append(f.users[m.User], m)
+	k := feedKey(m.Account, m.User)
+	list := append(f.users[k], m)
 	if len(list) > f.keep {
 		list = append([]Message(nil), list[len(list)-f.keep:]...)
 	}
-	f.users[m.User] = list
+	f.users[k] = list
 	for s := range f.subs {
-		if !s.users[m.User] {
+		if !s.users[k] {
 			continue
 		}
 		select {
@@ -89,12 +92,12 @@ func (f *feed) add(m Message) Message {
 }
 
 // since returns the users' messages after seq, in Seq order.
-func (f *feed) since(users []string, after uint64) []Message {
+func (f *feed) since(account string, users []string, after uint64) []Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []Message
 	for _, u := range slices.Compact(slices.Sorted(slices.Values(users))) {
-		for _, m := range f.users[u] {
+		for _, m := range f.users[feedKey(account, u)] {
 			if m.Seq > after {
 				out = append(out, m)
 			}
@@ -104,10 +107,10 @@ func (f *feed) since(users []string, after uint64) []Message {
 	return out
 }
 
-func (f *feed) subscribe(users []string) (<-chan Message, func()) {
+func (f *feed) subscribe(account string, users []string) (<-chan Message, func()) {
 	s := &sub{c: make(chan Message, subBuffer), users: map[string]bool{}}
 	for _, u := range users {
-		s.users[u] = true
+		s.users[feedKey(account, u)] = true
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -139,3 +142,6 @@ func (f *feed) close() {
 		delete(f.subs, s)
 	}
 }
+
+// feedKey is the feed's key of a conversation: one user of one account.
+func feedKey(account, user string) string { return account + "\x00" + user }

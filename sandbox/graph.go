@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -35,7 +36,7 @@ func (s *Sandbox) GraphHandler() http.Handler {
 		cw := &captureWriter{ResponseWriter: w}
 		s.cfg.Graph.ServeHTTP(cw, r)
 		if cw.status/100 == 2 {
-			s.recordSend(r.Header.Get("Content-Type"), body, cw.body.Bytes())
+			s.recordSend(s.sendAccount(r.URL.Path), r.Header.Get("Content-Type"), body, cw.body.Bytes())
 		}
 	})
 }
@@ -87,7 +88,7 @@ func (s *Sandbox) serveComment(w http.ResponseWriter, r *http.Request, op, comme
 		key, rec["action"] = "moderate", "hide"
 	}
 	g, _ := json.Marshal(map[string]any{key: rec})
-	s.feed.add(Message{User: user, From: FromBot, Time: s.cfg.Now().UTC(), Graph: g})
+	s.feed.add(Message{User: user, Account: s.account(), From: FromBot, Time: s.cfg.Now().UTC(), Graph: g})
 }
 
 // sendRequest is the part of a Send API request the sandbox looks at.
@@ -98,7 +99,17 @@ type sendRequest struct {
 	} `json:"recipient"`
 }
 
-func (s *Sandbox) recordSend(contentType string, body, resp []byte) {
+// sendAccount is the account of a Send API call: the id before
+// "/messages" when it is one the sandbox plays, else the account played now.
+func (s *Sandbox) sendAccount(path string) string {
+	parts := strings.Split(strings.TrimSuffix(path, "/messages"), "/")
+	if id := parts[len(parts)-1]; slices.Contains(s.Accounts(), id) {
+		return id
+	}
+	return s.account()
+}
+
+func (s *Sandbox) recordSend(account, contentType string, body, resp []byte) {
 	body = jsonBody(contentType, body)
 	var req sendRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -113,7 +124,7 @@ func (s *Sandbox) recordSend(contentType string, body, resp []byte) {
 		MessageID string `json:"message_id"`
 	}
 	_ = json.Unmarshal(resp, &out)
-	s.feed.add(Message{User: user, From: FromBot, Time: s.cfg.Now().UTC(), MID: out.MessageID, Graph: body})
+	s.feed.add(Message{User: user, Account: account, From: FromBot, Time: s.cfg.Now().UTC(), MID: out.MessageID, Graph: body})
 }
 
 // jsonBody returns the Send API body as a JSON object without any

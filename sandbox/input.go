@@ -45,11 +45,13 @@ type threadOwners interface {
 
 // Input is one thing typed, tapped or simulated on the chat page.
 type Input struct {
-	User     string `json:"user"`
-	Kind     string `json:"kind"`
-	Text     string `json:"text,omitempty"`
-	Payload  string `json:"payload,omitempty"`
-	URL      string `json:"url,omitempty"`
+	User    string `json:"user"`
+	Kind    string `json:"kind"`
+	Text    string `json:"text,omitempty"`
+	Payload string `json:"payload,omitempty"`
+	URL     string `json:"url,omitempty"`
+	// account is the account played when the input was said.
+	account  string
 	MID      string `json:"mid,omitempty"`      // reaction: the message reacted to
 	Reaction string `json:"reaction,omitempty"` // reaction: "love" (or another reaction); "" unreacts
 	Ref      string `json:"ref,omitempty"`      // ad_referral
@@ -108,6 +110,7 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 		in.Comment = "c_" + mid
 		s.comments.put(in.Comment, in.User)
 	}
+	in.account = s.account()
 	body := s.body(in, mid)
 	if o, ok := s.cfg.Graph.(threadOwners); ok && (in.Kind == InputInboxTake || in.Kind == InputInboxPass) {
 		owner := inboxApp
@@ -131,7 +134,7 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 	if in.Kind == InputAgent {
 		from = FromAgent
 	}
-	m := s.feed.add(Message{User: in.User, From: from, Time: s.cfg.Now().UTC(), MID: mid, Input: &in})
+	m := s.feed.add(Message{User: in.User, Account: in.account, From: from, Time: s.cfg.Now().UTC(), MID: mid, Input: &in})
 	return rec.Code, m, nil
 }
 
@@ -144,7 +147,7 @@ const sampleMedia = "17900000000000042"
 
 func (s *Sandbox) body(in Input, mid string) []byte {
 	wh := igtest.Webhook{Secret: s.cfg.Secret, Now: s.cfg.Now}
-	acct := s.cfg.Account
+	acct := in.account
 	switch in.Kind {
 	case InputQuickReply:
 		return wh.QuickReply(acct, in.User, mid, in.Text, in.Payload)

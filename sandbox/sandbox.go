@@ -5,12 +5,18 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/accounts"
 )
 
 //go:embed static
@@ -64,10 +70,50 @@ type Sandbox struct {
 	feed     *feed
 	clock    *Clock
 	mids     atomic.Uint64
-	run      string     // random prefix of this process's message ids
-	comments *comments  // comment id → user, to show private replies
-	order    sync.Mutex // Say holds it while delivering, observe to record a step
-	unhook   func()     // removes the step observer
+	run      string                 // random prefix of this process's message ids
+	comments *comments              // comment id → user, to show private replies
+	order    sync.Mutex             // Say holds it while delivering, observe to record a step
+	unhook   func()                 // removes the step observer
+	playing  atomic.Pointer[string] // the account played now (nil: Config.Account)
+}
+
+// account returns the business account the sandbox plays now.
+func (s *Sandbox) account() string {
+	if a := s.playing.Load(); a != nil {
+		return *a
+	}
+	return s.cfg.Account
+}
+
+// Accounts lists the business accounts the sandbox can play, sorted:
+// Config.Account and, when the bot's engine serves several accounts (an
+// *accounts.Set of a per-account flows directory), each account with a
+// bundle of its own.
+func (s *Sandbox) Accounts() []string {
+	out := []string{s.cfg.Account}
+	if s.cfg.Bot != nil {
+		if set, ok := s.cfg.Bot.Engine().(interface{ Accounts() []string }); ok {
+			for _, a := range set.Accounts() {
+				if a != accounts.Default && !slices.Contains(out, a) {
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SetAccount switches the account the sandbox plays: new input comes from
+// its users, the studio shows its bundle and its users' conversations
+// (each account keeps its own). account must be one of Accounts
+// (dmflow.ErrInvalid otherwise).
+func (s *Sandbox) SetAccount(account string) error {
+	if !slices.Contains(s.Accounts(), account) {
+		return fmt.Errorf("sandbox: account %q is not one the sandbox can play (%s): %w", account, strings.Join(s.Accounts(), ", "), dmflow.ErrInvalid)
+	}
+	s.playing.Store(&account)
+	return nil
 }
 
 // New checks cfg and returns a Sandbox.
@@ -104,7 +150,8 @@ func New(cfg Config) (*Sandbox, error) {
 // http.StripPrefix, e.g. under "/sandbox":
 //
 //	GET  /                  the page (index.html, css/, js/, vendor/mermaid.min.js)
-//	GET  /api/config        {"account", "studio": bool, "clock": ClockStatus}
+//	GET  /api/config        {"account", "accounts": [...], "studio": bool, "clock": ClockStatus}
+//	POST /api/account       {"account"} → switch the account played (one of "accounts"); answers like /api/config
 //	POST /api/send          an Input (JSON) → {"status": <webhook status>, "message": Message}
 //	GET  /api/messages      ?user=U[&after=SEQ] → the user's recorded messages (JSON array)
 //	GET  /api/events        ?user=U[&user=V…] → Server-Sent Events, one "message" event per
@@ -138,6 +185,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.Handle("GET /", pageHeaders(http.FileServerFS(sub)))
 	mux.Handle("GET /vendor/mermaid.min.js", pageHeaders(http.HandlerFunc(serveMermaid)))
 	mux.HandleFunc("GET /api/config", s.serveConfig)
+	mux.HandleFunc("POST /api/account", s.serveAccount)
 	mux.HandleFunc("POST /api/send", s.serveSend)
 	mux.HandleFunc("GET /api/messages", s.serveMessages)
 	mux.HandleFunc("GET /api/events", s.serveEvents)
@@ -177,9 +225,10 @@ func (s *Sandbox) Close() {
 	s.feed.close()
 }
 
-// Messages returns the recorded messages of user after seq (0: all).
+// Messages returns the recorded messages of user (of the account the
+// sandbox plays now) after seq (0: all).
 func (s *Sandbox) Messages(user string, after uint64) []Message {
-	return s.feed.since([]string{user}, after)
+	return s.feed.since(s.account(), []string{user}, after)
 }
 
 // Subscribe returns a channel of the users' new messages and a function
@@ -187,7 +236,7 @@ func (s *Sandbox) Messages(user string, after uint64) []Message {
 // the channel's buffer is dropped (the channel is closed); it may read the
 // missed messages with Messages and subscribe again.
 func (s *Sandbox) Subscribe(users ...string) (<-chan Message, func()) {
-	return s.feed.subscribe(users)
+	return s.feed.subscribe(s.account(), users)
 }
 
 // Now is the sandbox clock's time.

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,14 +71,14 @@ type Visit struct {
 
 // observe records a step of one of the sandbox account's users in the feed.
 func (s *Sandbox) observe(st bot.Step) {
-	if st.Event.Account != s.cfg.Account {
+	if !slices.Contains(s.Accounts(), st.Event.Account) {
 		return
 	}
 	v := newStep(st)
 	v.Locale = s.locale(v.Session)
 	s.order.Lock() // after the Say that delivered the event has recorded it
 	defer s.order.Unlock()
-	s.feed.add(Message{User: st.Event.User, From: FromEngine, Time: st.Now.UTC(), Step: &v})
+	s.feed.add(Message{User: st.Event.User, Account: st.Event.Account, From: FromEngine, Time: st.Now.UTC(), Step: &v})
 	if st.Turn == nil || st.Err != nil {
 		return
 	}
@@ -86,7 +87,7 @@ func (s *Sandbox) observe(st bot.Step) {
 	for _, r := range st.Turn.Replies {
 		if w := dmflow.CheckWindow(r, st.Now); !w.OK {
 			rep := r.Reply
-			s.feed.add(Message{User: st.Event.User, From: FromBot, Time: st.Now.UTC(), Undelivered: w.Text(), Reply: &rep})
+			s.feed.add(Message{User: st.Event.User, Account: st.Event.Account, From: FromBot, Time: st.Now.UTC(), Undelivered: w.Text(), Reply: &rep})
 		}
 	}
 }

@@ -91,6 +91,7 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	side := &Sandbox{SandboxConfig: cfg, Clock: sandbox.NewClock(nil)}
 	side.Double = igtest.New(igtest.Config{
 		Account: cfg.Account, WebhookSecret: cfg.Secret, OnEcho: side.echo, Now: side.Clock.Now,
+		AnyAccount: true, // the studio may play each account of a per-account flows directory
 	})
 	return side
 }

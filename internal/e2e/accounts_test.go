@@ -1,6 +1,8 @@
 package e2e_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
 	"github.com/dmflow/dmflow/internal/testutil"
+	"github.com/dmflow/dmflow/store/bolt"
 )
 
 // The two business accounts of the multi-account tests and their tokens.
@@ -208,5 +213,60 @@ func TestAccountsThrottledAccountDoesNotSlowAnother(t *testing.T) {
 	}
 	if n.cmd.Process == nil {
 		t.Fatal("no server")
+	}
+}
+
+// TestAccountsBacklogDoesNotDelayAnother: the inbox holds a backlog of the
+// shop's messages larger than what serve keeps in flight (1024), and one
+// of the salon's that came last, when serve starts (as after an outage).
+// The salon's message is processed among the first, not after the shop's
+// backlog: claims are shared between accounts and each worker takes the
+// accounts in turns. (With claims in arrival order it was claimed only
+// once the shop's first ~1,000 were done.)
+func TestAccountsBacklogDoesNotDelayAnother(t *testing.T) {
+	w := accountsWorld(t)
+	const users, each = 40, 40
+	var events []dmflow.Event
+	for i := range each {
+		for u := range users {
+			evs, err := instagram.Parse(w.wh.Text(shopAccount, fmt.Sprint("s", u), fmt.Sprintf("m-s%d-%d", u, i), "hello"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, evs...)
+		}
+	}
+	evs, err := instagram.Parse(w.wh.Text(salonAccount, "b1", "m-b1", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events = append(events, evs...)
+	db, err := bolt.Open(w.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.AppendInbox(context.Background(), events, time.Now())
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || res.Added != users*each+1 {
+		t.Fatalf("backlog: %+v, %v", res, err)
+	}
+
+	w.start()
+	// The shop's items processed by the time the salon's is: read after
+	// the salon's count shows it, so at least as many as at that moment.
+	salonDone := `dmflow_account_events_total{account="` + salonAccount + `",result="ok"}`
+	shopDone := `dmflow_account_events_total{account="` + shopAccount + `",result="ok"}`
+	testutil.Eventually(t, "the salon's message processed", func() bool { return w.metric(salonDone) == 1 })
+	before := w.metric(shopDone)
+	t.Logf("the shop's items processed before the salon's: at most %v of %d", before, users*each)
+	if before >= users*each/3 {
+		t.Fatalf("%v of the shop's %d items were processed before the salon's one; want fewer than %d", before, users*each, users*each/3)
+	}
+	w.waitRepliesFrom(salonAccount, "b1", 1)
+	testutil.Eventually(t, "every reply sent", func() bool { return len(w.graph.Messages()) == users*each+1 })
+	if code := w.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d", code)
 	}
 }

@@ -371,3 +371,44 @@ func TestSessionCache(t *testing.T) {
 		})
 	}
 }
+
+// TestFairClaimsOnAnOldFile: a file whose pending items were appended
+// before the by-account index existed gets the index at its first claim,
+// and the claim is shared between the accounts.
+func TestFairClaimsOnAnOldFile(t *testing.T) {
+	ctx, path := context.Background(), filepath.Join(t.TempDir(), "dmflow.db")
+	db := open(t, path, &bolt.Options{NoInboxLog: true})
+	var evs []dmflow.Event
+	for i, acct := range []string{"a", "a", "a", "b"} {
+		e := storetest.Msg(fmt.Sprint("u", i), fmt.Sprint(acct, i))
+		e.Account = acct
+		evs = append(evs, e)
+	}
+	if _, err := db.AppendInbox(ctx, evs, storetest.T0); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raw.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket([]byte("meta")) != nil {
+			return errors.New("the meta bucket exists before the first claim")
+		}
+		return tx.DeleteBucket([]byte("inbox.pendacct"))
+	})
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, path, &bolt.Options{NoInboxLog: true})
+	items, err := db.ClaimInbox(ctx, dmflow.Claim{Owner: "A", Max: 2, Lease: time.Hour, Now: storetest.T0})
+	if err != nil || len(items) != 2 || items[0].Event.Key != "a0" || items[1].Event.Key != "b3" {
+		t.Fatalf("claim: %+v, %v; want a0 and b3", items, err)
+	}
+	items, err = db.ClaimInbox(ctx, dmflow.Claim{Owner: "A", Max: 5, Lease: time.Hour, Now: storetest.T0})
+	if err != nil || len(items) != 2 {
+		t.Fatalf("second claim: %+v, %v; want a1 and a2", items, err)
+	}
+}

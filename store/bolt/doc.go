@@ -44,7 +44,7 @@
 // version byte 1, then JSON). A record's first byte selects its decoder, so
 // files written by older versions (all JSON) open unchanged;
 // numeric keys are big-endian, times are encoded so they sort. Top-level
-// buckets: inbox.items (by seq), inbox.pending, inbox.byuser, inbox.recv,
+// buckets: inbox.items (by seq), inbox.pending, inbox.pendacct, inbox.byuser, inbox.recv,
 // inbox.dedupe, inbox.failed, sessions, sessions.upd, timers (by due time),
 // outbox.index, outbox.items/<queue>, outbox.queue/<queue>, outbox.dead,
 // actions, actions.id and tokens. The lease buckets (inbox.lease,

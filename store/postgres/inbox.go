@@ -196,27 +196,41 @@ ours AS (SELECT account, user_id FROM mine UNION ALL SELECT account, user_id FRO
 // out without locking their leases: far longer than a claim statement runs.
 const claimMargin = "500000000"
 
-// sqlClaimInbox leases the users of the oldest $6 pending items that $1 may
-// take (not claimed by $1, user's lease free, expired or $1's) and hands out
-// those users' oldest such items, at most $6. It walks the pending items in
-// Seq order, so its cost grows with the items it must skip (users leased by
-// other owners), not with the whole backlog.
+// sqlClaimInbox leases pending items to $1, shared between accounts
+// round-robin: accts lists the accounts with pending items (a loose scan of
+// inbox_pending_account, one index probe per account), eligible takes each
+// account's oldest $6 items that $1 may take (not claimed by $1, user's
+// lease free, expired or $1's), and picked takes the first of every
+// account, then the second, and so on (older first within a round), at
+// most $6. It leases those items' users and hands out the picked items of
+// the users it got. Each account's items are a prefix of its eligible
+// items in Seq order, so every user's are too. Its cost grows with the
+// accounts and with the items it must skip (users leased by other owners),
+// not with one account's backlog.
 const sqlClaimInbox = `
-WITH eligible AS (
-	SELECT i.account, i.user_id, i.seq
-	FROM inbox i
-	LEFT JOIN leases l ON l.queue = $2 AND l.account = i.account AND l.user_id = i.user_id
-	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
-		AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
-	ORDER BY i.seq
-	LIMIT $6),
+WITH RECURSIVE accts AS (
+	(SELECT account FROM inbox WHERE status = 0 ORDER BY account LIMIT 1)
+	UNION ALL
+	SELECT (SELECT i.account FROM inbox i WHERE i.status = 0 AND i.account > a.account ORDER BY i.account LIMIT 1)
+	FROM accts a WHERE a.account IS NOT NULL),
+eligible AS (
+	SELECT e.account, e.user_id, e.seq, row_number() OVER (PARTITION BY e.account ORDER BY e.seq) AS rn
+	FROM accts a CROSS JOIN LATERAL (
+		SELECT i.account, i.user_id, i.seq
+		FROM inbox i
+		LEFT JOIN leases l ON l.queue = $2 AND l.account = i.account AND l.user_id = i.user_id
+		WHERE i.account = a.account AND i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
+			AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
+		ORDER BY i.seq
+		LIMIT $6) e
+	WHERE a.account IS NOT NULL),
+picked AS (
+	SELECT account, user_id, seq FROM eligible ORDER BY rn, seq LIMIT $6),
 cand AS (
-	SELECT account, user_id, min(seq) AS first FROM eligible GROUP BY account, user_id),` + sqlLeaseUsers + `
+	SELECT account, user_id, min(seq) AS first FROM picked GROUP BY account, user_id),` + sqlLeaseUsers + `
 UPDATE inbox SET claimed_by = $1, attempts = attempts + 1
 WHERE status = 0 AND seq IN (
-	SELECT i.seq FROM inbox i JOIN ours g ON g.account = i.account AND g.user_id = i.user_id
-	WHERE i.status = 0 AND i.claimed_by IS DISTINCT FROM $1
-	ORDER BY i.seq LIMIT $6)
+	SELECT p.seq FROM picked p JOIN ours g ON g.account = p.account AND g.user_id = p.user_id)
 RETURNING seq, attempts, received, record`
 
 // ClaimInbox leases pending items to c.Owner; see dmflow.Inbox.

@@ -12,6 +12,7 @@ var inboxTests = []test{
 	{"AppendInvalid", testAppendInvalid},
 	{"ClaimOrder", testClaimOrder},
 	{"ClaimMax", testClaimMax},
+	{"ClaimFairAccounts", testClaimFairAccounts},
 	{"RoundTrip", testInboxRoundTrip},
 	{"History", testHistory},
 	{"HistoryReplies", testHistoryReplies},
@@ -84,6 +85,28 @@ func testClaimMax(h *H) {
 	h.wantTexts(h.claim("A", 2, T0), "u1:3 ", "the rest")
 	_, err := h.S.ClaimInbox(h.Ctx, claimOf("A", 0, T0))
 	h.wantErr(err, dmflow.ErrInvalid, "Max 0")
+}
+
+// testClaimFairAccounts: a claim is shared between accounts round-robin,
+// so one account's backlog does not fill it while another account's items
+// wait; each user's items still come in Seq order.
+func testClaimFairAccounts(h *H) {
+	in := func(acct, u, k string) dmflow.Event {
+		e := Msg(u, k)
+		e.Account = acct
+		return e
+	}
+	h.append(T0, in("a", "u1", "a1"), in("a", "u2", "a2"), in("a", "u1", "a3"), in("a", "u3", "a4"), in("a", "u2", "a5"), in("a", "u3", "a6"))
+	h.append(T0, in("b", "u1", "b1"), in("b", "u1", "b2"), in("c", "u9", "c1"))
+	h.wantTexts(h.claim("A", 5, T0), "u1:a1 u2:a2 u1:b1 u1:b2 u9:c1 ", "rounds: a1 b1 c1, then a2 b2")
+	h.wantTexts(h.claim("A", 2, T0), "u1:a3 u3:a4 ", "then the backlog")
+	// Another owner: account a's free user u4 and account d's user share
+	// a claim of 2 although a's older items of u1-u3 (leased to A) come
+	// first and u4 has more.
+	h.append(T0, in("a", "u4", "a7"), in("a", "u4", "a8"), in("d", "u1", "d1"))
+	h.wantTexts(h.claim("B", 2, T0), "u4:a7 u1:d1 ", "B: one of a's, one of d's")
+	h.wantTexts(h.claim("C", 10, T0), "", "nothing free for C")
+	h.wantTexts(h.claim("B", 1, T0), "u4:a8 ", "B: the rest of u4")
 }
 
 func testInboxRoundTrip(h *H) {

@@ -7,13 +7,17 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/accounts"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/engine"
@@ -62,6 +66,36 @@ func Start(t testing.TB, load Loader) *Env {
 	if err != nil {
 		t.Fatalf("harness: flows: %v", err)
 	}
+	return start(t, eng, func(context.Context) (*engine.Engine, error) { return load() })
+}
+
+// StartAccounts runs the pipeline over several accounts' bundles (account
+// id → its flows), as serve does with a per-account flows directory: the
+// engine is an *accounts.Set. Account must be one of them (the account
+// the sandbox plays first).
+func StartAccounts(t testing.TB, bundles map[string]Loader) *Env {
+	t.Helper()
+	set, err := accounts.New(context.Background(), loaders(bundles))
+	if err != nil {
+		t.Fatalf("harness: flows: %v", err)
+	}
+	return start(t, set, nil)
+}
+
+// loaders is an accounts.Source over Loaders.
+type loaders map[string]Loader
+
+func (l loaders) Accounts() ([]string, error) { return slices.Sorted(maps.Keys(l)), nil }
+
+func (l loaders) Load(_ context.Context, account string) (accounts.Engine, error) {
+	load, ok := l[account]
+	if !ok {
+		return nil, fmt.Errorf("no bundle for %s", account)
+	}
+	return load()
+}
+
+func start(t testing.TB, eng bot.Engine, load func(context.Context) (*engine.Engine, error)) *Env {
 	quiet := slog.New(slog.DiscardHandler)
 	side := server.NewSandbox(server.SandboxConfig{Account: Account, Secret: Secret, VerifyToken: "verify", Logger: quiet})
 	st, _, err := server.OpenStore(t.Context(), server.StoreConfig{Memory: true})
@@ -78,7 +112,7 @@ func Start(t testing.TB, load Loader) *Env {
 	srv, err := server.New(server.Config{
 		Bot: bot.Config{Store: env.Store, Sender: ig.Client, Profiles: ig.Client, Engine: eng, Logger: quiet,
 			Poll: 50 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
-		Load:    func(context.Context) (*engine.Engine, error) { return load() },
+		Load:    load,
 		Sandbox: side,
 	})
 	if err != nil {

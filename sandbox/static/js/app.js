@@ -118,11 +118,31 @@ async function refreshFlow(user) {
   } catch (err) { notify(err.message); }
 }
 
+// showAccounts offers the accounts serve runs (a per-account flows
+// directory) when there are several; switching reloads the page, which then
+// shows that account's bundle and conversations.
+function showAccounts(cfg) {
+  const sel = $("account-select");
+  const list = cfg.accounts || [];
+  if (list.length < 2) return;
+  sel.replaceChildren(...list.map((a) => { const o = el("option", "", a); o.value = a; return o; }));
+  sel.value = cfg.account;
+  sel.hidden = false;
+  $("account").textContent = "account";
+  sel.onchange = async () => {
+    const r = await post("api/account", { account: sel.value }).catch((err) => ({ ok: false, body: { error: err.message } }));
+    if (r.ok) { location.reload(); return; }
+    notify(r.body.error || "could not switch the account");
+    sel.value = cfg.account;
+  };
+}
+
 async function start() {
   flow.initMermaid();
   const cfg = await get("api/config");
   studio = cfg.studio;
   $("account").textContent = "account " + cfg.account;
+  showAccounts(cfg);
   showClock(cfg.clock);
   $("flow").hidden = !studio;
   if (studio) {

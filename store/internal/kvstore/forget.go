@@ -116,7 +116,7 @@ func forgetInbox(tx Tx, ls *leases, prefix []byte, upTo uint64) (int, error) {
 			if upTo == 0 || u64(sk) > upTo {
 				continue
 			}
-			if err := tx.Bucket(bPending).Delete(sk); err != nil {
+			if err := delPending(tx, sk, uk); err != nil {
 				return 0, err
 			}
 			if l, err := ls.get(uk); err != nil {

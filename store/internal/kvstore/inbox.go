@@ -100,6 +100,7 @@ func appendEvent(tx Tx, e *dmflow.Event, rec []byte, now time.Time) error {
 	}
 	return putAll(
 		put{tx.Bucket(bPending), sk, uk},
+		put{tx.Bucket(bPendAcct), pendAcctKey(uk, sk), uk},
 		put{tx.Bucket(bByUser), cat(uk, sk), nil},
 		put{tx.Bucket(bRecv), cat(timeKey(now), sk), nil},
 		put{tx.Bucket(bDedupe), []byte(e.Key), cat(sk, timeKey(now))},
@@ -182,19 +183,20 @@ func claim[T any](ctx context.Context, s *Store, c dmflow.Claim, what string, fn
 }
 
 func claimInbox(tx Tx, c dmflow.Claim) ([]dmflow.InboxItem, error) {
-	ls := newLeases(tx.Bucket(bInLease))
-	userOf := func(_, uk []byte) []byte { return uk }
-	seqs, err := pickLeased(tx.Bucket(bPending), ls, c.Max, userOf, func(k, uk []byte, l *lease) bool {
-		if !l.free(c.Owner, c.Now) || (l != nil && l.Owner == c.Owner && l.has(u64(k))) {
-			return false
-		}
-		ls.take(uk, c.Owner, c.Now, c.Lease, u64(k))
-		return true
-	})
-	if err == nil {
-		err = ls.flush()
+	if err := ensurePendAcct(tx); err != nil {
+		return nil, err
 	}
+	ls := newLeases(tx.Bucket(bInLease))
+	picked, err := pickFair(tx, ls, c)
 	if err != nil {
+		return nil, err
+	}
+	seqs := make([][]byte, len(picked))
+	for i, p := range picked {
+		ls.take(p.uk, c.Owner, c.Now, c.Lease, u64(p.sk))
+		seqs[i] = p.sk
+	}
+	if err := ls.flush(); err != nil {
 		return nil, err
 	}
 	return bumpItems(tx.Bucket(bItems), seqs)

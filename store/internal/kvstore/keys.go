@@ -15,6 +15,7 @@ const (
 	bItems    = "inbox.items"    // seq → InboxItem (pending, done and failed, until pruned)
 	bPending  = "inbox.pending"  // seq → userKey
 	bByUser   = "inbox.byuser"   // userKey seq → (history index)
+	bPendAcct = "inbox.pendacct" // account NUL seq → userKey (pending items by account, for fair claims)
 	bRecv     = "inbox.recv"     // time seq → (prune index)
 	bDedupe   = "inbox.dedupe"   // event key → seq time (seq 0: remembered, no item)
 	bRemember = "inbox.remember" // time event key → (prune index of remembered keys)
@@ -32,6 +33,7 @@ const (
 	bActID    = "actions.id"     // call id → seq
 	bActLease = "actions.lease"  // seq → lease
 	bTokens   = "tokens"         // account → Token
+	bMeta     = "meta"           // name → value: which indexes exist (see ensurePendAcct)
 )
 
 // IsLeaseBucket reports whether a bucket holds leases only. A single-process

@@ -218,7 +218,7 @@ func finishItem(tx Tx, ls *leases, c *dmflow.Commit, uk []byte) error {
 	if err := ls.flush(); err != nil {
 		return err
 	}
-	return tx.Bucket(bPending).Delete(sk)
+	return delPending(tx, sk, uk)
 }
 
 // GetSession returns the stored session or an error wrapping ErrNotFound.

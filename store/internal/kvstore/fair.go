@@ -1,0 +1,140 @@
+package kvstore
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/dmflow/dmflow"
+)
+
+// Fair claims. ClaimInbox shares a claim between business accounts (see
+// dmflow.Inbox): it reads each account's claimable items from the
+// inbox.pendacct index (account NUL seq → userKey), which mirrors
+// inbox.pending, instead of walking inbox.pending in Seq order, where one
+// account's backlog would fill every claim.
+
+// metaPendAcct is the bMeta key recording that inbox.pendacct holds every
+// pending item (a file written before the index existed gets it on the
+// first claim).
+const metaPendAcct = "inbox.pendacct"
+
+// pendAcctKey is the index key of the pending item sk of user uk.
+func pendAcctKey(uk, sk []byte) []byte {
+	a, _, _ := bytes.Cut(uk, []byte{0})
+	return cat(a, []byte{0}, sk)
+}
+
+// delPending removes the pending item sk of user uk from inbox.pending and
+// its index.
+func delPending(tx Tx, sk, uk []byte) error {
+	if err := tx.Bucket(bPending).Delete(sk); err != nil {
+		return err
+	}
+	return tx.Bucket(bPendAcct).Delete(pendAcctKey(uk, sk))
+}
+
+// ensurePendAcct builds inbox.pendacct from inbox.pending once, for a file
+// whose pending items were appended before the index existed (every write
+// since keeps both in step).
+func ensurePendAcct(tx Tx) error {
+	meta := tx.Bucket(bMeta)
+	if meta.Get([]byte(metaPendAcct)) != nil {
+		return nil
+	}
+	idx := tx.Bucket(bPendAcct)
+	var puts []put
+	err := tx.Bucket(bPending).Scan(nil, func(k, v []byte) bool {
+		puts = append(puts, put{idx, pendAcctKey(v, k), bytes.Clone(v)})
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if err := putAll(puts...); err != nil {
+		return err
+	}
+	return meta.Put([]byte(metaPendAcct), []byte{1})
+}
+
+// candidate is a claimable pending item: its seq key and user key.
+type candidate struct{ sk, uk []byte }
+
+// pickFair returns up to c.Max claimable items (pending, their user's lease
+// free for c.Owner, not claimed by c.Owner already), in Seq order, shared
+// between accounts round-robin: every account with claimable items gets
+// its oldest one before any account gets a second, and so on; within a
+// round the older items go first. Each account's items are a prefix of its
+// claimable items in Seq order, so every user's are too.
+func pickFair(tx Tx, ls *leases, c dmflow.Claim) ([]candidate, error) {
+	lists, err := claimableByAccount(tx, ls, c)
+	if err != nil {
+		return nil, err
+	}
+	var out []candidate
+	for r := 0; len(out) < c.Max; r++ {
+		var round []candidate
+		for _, l := range lists {
+			if r < len(l) {
+				round = append(round, l[r])
+			}
+		}
+		if len(round) == 0 {
+			break
+		}
+		slices.SortFunc(round, func(a, b candidate) int { return bytes.Compare(a.sk, b.sk) })
+		out = append(out, round[:min(len(round), c.Max-len(out))]...)
+	}
+	slices.SortFunc(out, func(a, b candidate) int { return bytes.Compare(a.sk, b.sk) })
+	return out, nil
+}
+
+// claimableByAccount returns, for each account with claimable items, its
+// oldest c.Max of them in Seq order. Once an account has c.Max it seeks to
+// the next account, so an account's long backlog is not walked.
+func claimableByAccount(tx Tx, ls *leases, c dmflow.Claim) ([][]candidate, error) {
+	idx, pending := tx.Bucket(bPendAcct), tx.Bucket(bPending)
+	var lists [][]candidate
+	var acct []byte // the account being read
+	var from []byte
+	for {
+		var seek []byte
+		var lerr error
+		err := idx.Scan(from, func(k, uk []byte) bool {
+			if len(k) < 9 {
+				return true
+			}
+			a, sk := k[:len(k)-9], k[len(k)-8:]
+			if acct == nil || !bytes.Equal(a, acct) {
+				acct = bytes.Clone(a)
+				lists = append(lists, nil)
+			}
+			cur := &lists[len(lists)-1]
+			if len(*cur) >= c.Max {
+				seek = append(bytes.Clone(a), 1) // past "account NUL …"
+				return false
+			}
+			if !bytes.Equal(pending.Get(sk), uk) {
+				return true // not pending (cannot happen while the index is kept in step)
+			}
+			l, err := ls.get(uk)
+			if lerr = err; err != nil {
+				return false
+			}
+			if !l.free(c.Owner, c.Now) || (l != nil && l.Owner == c.Owner && l.has(u64(sk))) {
+				return true
+			}
+			*cur = append(*cur, candidate{bytes.Clone(sk), bytes.Clone(uk)})
+			return true
+		})
+		if err == nil {
+			err = lerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		if seek == nil {
+			return lists, nil
+		}
+		from = seek
+	}
+}
