@@ -67,6 +67,7 @@ type DB struct {
 	acks    grouper[*ackReq]
 	apps    grouper[*appendReq]
 	commits grouper[*commitReq]
+	tracer  *tracer // counts Traffic
 }
 
 var _ dmflow.Store = (*DB)(nil)
@@ -86,11 +87,13 @@ func Open(ctx context.Context, url string, opts *Options) (*DB, error) {
 	case !strings.Contains(url, "pool_max_conns"):
 		cfg.MaxConns = DefaultMaxConns
 	}
+	tr := &tracer{}
+	cfg.ConnConfig.Tracer = tr
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: open: %w", err)
 	}
-	db := &DB{pool: pool, schema: schema, opts: o}
+	db := &DB{pool: pool, schema: schema, opts: o, tracer: tr}
 	if err := db.prepare(ctx); err != nil {
 		pool.Close()
 		return nil, err
