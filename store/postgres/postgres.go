@@ -67,7 +67,8 @@ type DB struct {
 	acks    grouper[*ackReq]
 	apps    grouper[*appendReq]
 	commits grouper[*commitReq]
-	tracer  *tracer // counts Traffic
+	tracer  *tracer   // counts Traffic
+	work    workCache // sessions for WorkSession
 }
 
 var _ dmflow.Store = (*DB)(nil)

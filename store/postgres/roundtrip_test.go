@@ -15,8 +15,8 @@ import (
 
 // Upper bounds of TestRoundTripsPerEvent, per event processed.
 const (
-	maxTripsPerEvent      = 4.5
-	maxStatementsPerEvent = 12.5
+	maxTripsPerEvent      = 3.25
+	maxStatementsPerEvent = 6.5
 )
 
 // TestRoundTripsPerEvent processes events through the Store contract the
@@ -112,7 +112,7 @@ func (p *pipeline) run(ctx context.Context, events int) {
 // timer and replies, as a step would.
 func (p *pipeline) process(ctx context.Context, it dmflow.InboxItem) {
 	key := it.Event.SessionKey()
-	s, err := p.db.GetSession(ctx, key)
+	s, err := p.db.WorkSession(ctx, p.owner, key) // as bot loads it
 	switch {
 	case errors.Is(err, dmflow.ErrNotFound):
 		s = &dmflow.Session{Key: key, Flow: "count", State: "0"}
