@@ -16,7 +16,7 @@ import (
 // Upper bounds of TestRoundTripsPerEvent, per event processed.
 const (
 	maxTripsPerEvent      = 3.25
-	maxStatementsPerEvent = 6.5
+	maxStatementsPerEvent = 4.5
 )
 
 // TestRoundTripsPerEvent processes events through the Store contract the
