@@ -97,7 +97,6 @@ func commitBatch(c dmflow.Commit, base []byte) (*pgx.Batch, written, error) {
 	if err := insertOutbox(q, c); err != nil {
 		return nil, w, err
 	}
-	addCounts(q, c)
 	if err := insertActions(q, c); err != nil {
 		return nil, w, err
 	}
@@ -294,21 +293,50 @@ func insertActions(q *commitSQL, c dmflow.Commit) error {
 	return nil
 }
 
-// addCounts adds the commit's funnel counters; rows are locked in key
-// order, so concurrent groups never deadlock on them.
-func addCounts(q *commitSQL, c dmflow.Commit) {
+// countRow is one funnel counter increment of a commit.
+type countRow struct {
+	hour             int64
+	shard            int16
+	kind, flow, name string
+}
+
+// countRows are the commit's funnel counter increments. They are not part
+// of the commit's statement: a group of commits adds all of its counters
+// in one statement at its end (see queueCounts).
+func countRows(c dmflow.Commit) []countRow {
 	if len(c.Counts) == 0 {
-		return
-	}
-	kinds, flows, names := make([]string, len(c.Counts)), make([]string, len(c.Counts)), make([]string, len(c.Counts))
-	for i, n := range c.Counts {
-		kinds[i], flows[i], names[i] = n.Kind, n.Flow, n.Name
+		return nil
 	}
 	h := fnv.New32a()
 	h.Write([]byte(c.Key.Account + "\x00" + c.Key.User))
-	q.cte("fs", `INSERT INTO funnel_stats (hour, shard, kind, flow, name, n)
-	SELECT `+q.arg(c.Now.Truncate(dmflow.StatsBucket).Unix(), "int8")+`, `+q.arg(int16(h.Sum32()%statsShards), "int2")+`, k, f, nm, count(*)
-	FROM unnest(`+q.arg(kinds, "text[]")+`, `+q.arg(flows, "text[]")+`, `+q.arg(names, "text[]")+`) AS t(k, f, nm)
-	GROUP BY k, f, nm ORDER BY k, f, nm
-	ON CONFLICT (hour, shard, kind, flow, name) DO UPDATE SET n = funnel_stats.n + excluded.n`)
+	hour, shard := c.Now.Truncate(dmflow.StatsBucket).Unix(), int16(h.Sum32()%statsShards)
+	rows := make([]countRow, len(c.Counts))
+	for i, n := range c.Counts {
+		rows[i] = countRow{hour, shard, n.Kind, n.Flow, n.Name}
+	}
+	return rows
+}
+
+// sqlAddCounts adds funnel counters, locking their rows in key order.
+const sqlAddCounts = `INSERT INTO funnel_stats (hour, shard, kind, flow, name, n)
+SELECT h, s, k, f, nm, count(*) FROM unnest($1::int8[], $2::int2[], $3::text[], $4::text[], $5::text[]) AS t(h, s, k, f, nm)
+GROUP BY h, s, k, f, nm ORDER BY h, s, k COLLATE "C", f COLLATE "C", nm COLLATE "C"
+ON CONFLICT (hour, shard, kind, flow, name) DO UPDATE SET n = funnel_stats.n + excluded.n`
+
+// queueCounts queues one statement adding the counters rows of a group of
+// commits, after the commits' own statements: every transaction locks the
+// shared counter rows last and in key order, so groups never deadlock on
+// them (commits adding their own counters each locked them in the order of
+// the group's users, and two groups could lock the same two rows in
+// opposite orders: a deadlock, 1 s each, every few commits).
+func queueCounts(b *pgx.Batch, rows []countRow) {
+	if len(rows) == 0 {
+		return
+	}
+	hours, shards := make([]int64, len(rows)), make([]int16, len(rows))
+	kinds, flows, names := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		hours[i], shards[i], kinds[i], flows[i], names[i] = r.hour, r.shard, r.kind, r.flow, r.name
+	}
+	b.Queue(sqlAddCounts, hours, shards, kinds, flows, names)
 }

@@ -32,13 +32,14 @@ func (db *DB) Commit(ctx context.Context, c dmflow.Commit) error {
 	if err != nil {
 		return fmt.Errorf("store/postgres: %s: %w", op, err)
 	}
-	if b.Len() == 0 {
+	counts := countRows(c)
+	if b.Len() == 0 && len(counts) == 0 {
 		return nil
 	}
 	if db.closed.Load() {
 		return fmt.Errorf("store/postgres: %s: %w", op, dmflow.ErrClosed)
 	}
-	r := &commitReq{op: op, key: c.Key, batch: b, done: make(chan struct{})}
+	r := &commitReq{op: op, key: c.Key, batch: b, counts: counts, done: make(chan struct{})}
 	db.commits.add(ctx, r, db.commitGroup)
 	select {
 	case <-r.done:
@@ -74,11 +75,12 @@ type written struct {
 
 // commitReq is one Commit waiting in a group.
 type commitReq struct {
-	op    string
-	key   dmflow.SessionKey
-	batch *pgx.Batch
-	err   error
-	done  chan struct{}
+	op     string
+	key    dmflow.SessionKey
+	batch  *pgx.Batch
+	counts []countRow // added by the group (see queueCounts)
+	err    error
+	done   chan struct{}
 }
 
 // failedAt is the error of the statement at index i of a combined batch.
@@ -112,11 +114,14 @@ func (db *DB) commitGroup(ctx context.Context, rs []*commitReq) {
 				// Fresh queued queries each time: pgx keeps a statement
 				// description in each, which a failed batch invalidates.
 				b := &pgx.Batch{}
+				var counts []countRow
 				for _, r := range rs {
 					for _, q := range r.batch.QueuedQueries {
 						b.Queue(q.SQL, q.Arguments...)
 					}
+					counts = append(counts, r.counts...)
 				}
+				queueCounts(b, counts)
 				br := db.pool.SendBatch(ctx, b)
 				for j := range b.Len() {
 					if _, err := br.Exec(); err != nil {
@@ -132,7 +137,7 @@ func (db *DB) commitGroup(ctx context.Context, rs []*commitReq) {
 		}
 		var f *failedAt
 		var pe *pgconn.PgError
-		if errors.As(err, &f) && errors.As(f.err, &pe) && len(rs) > 1 && !retryable(f.err) {
+		if errors.As(err, &f) && f.i < len(owner) && errors.As(f.err, &pe) && len(rs) > 1 && !retryable(f.err) {
 			bad := rs[owner[f.i]]
 			bad.err = wrap(bad.op, f.err)
 			close(bad.done)
