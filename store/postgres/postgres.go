@@ -177,11 +177,21 @@ func (db *DB) run(ctx context.Context, op string, fn func(context.Context) error
 	var err error
 	for range maxRetries {
 		err = fn(ctx)
-		if !retryable(err) {
+		if !db.retryable(err) {
 			break
 		}
 	}
 	return wrap(op, err)
+}
+
+// retryable reports whether err is worth a retry (counting deadlocks in
+// Traffic).
+func (db *DB) retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == stateDeadlock {
+		db.tracer.deadlocks.Add(1)
+	}
+	return retryable(err)
 }
 
 func retryable(err error) bool {

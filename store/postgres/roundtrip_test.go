@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,5 +151,40 @@ func (p *pipeline) check(ctx context.Context) {
 	}
 	if n, err := p.db.OutboxDepth(ctx, dmflow.QueueDM); err != nil || n != 0 {
 		p.t.Errorf("outbox depth %d, %v; want 0", n, err)
+	}
+}
+
+// TestCommitGroupsDoNotDeadlockOnCounters commits turns with funnel
+// counters for many users from many goroutines, so that commits are
+// grouped and groups add to the same counter rows: no transaction may be
+// aborted as deadlocked (each such abort waits deadlock_timeout).
+func TestCommitGroupsDoNotDeadlockOnCounters(t *testing.T) {
+	db := openSchema(t, newSchema(t), 16)
+	ctx := context.Background()
+	const goroutines, commits = 48, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range commits {
+				k := storetest.Key(fmt.Sprint("u", (g*7+i*13)%97))
+				c := dmflow.Commit{Key: k, Now: storetest.T0, Counts: []dmflow.Count{
+					{Kind: "entered", Flow: "f", Name: fmt.Sprint("s", i%3)},
+					{Kind: "edge", Flow: "f", Name: fmt.Sprint("s", (i+1)%3)},
+				}}
+				if err := db.Commit(ctx, c); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := db.Traffic().Deadlocks; n != 0 {
+		t.Errorf("%d transactions aborted as deadlocked, want 0", n)
 	}
 }

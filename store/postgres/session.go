@@ -131,7 +131,7 @@ func (db *DB) commitGroup(ctx context.Context, rs []*commitReq) {
 				}
 				return br.Close()
 			}()
-			if !retryable(err) {
+			if !db.retryable(err) {
 				break
 			}
 		}

@@ -20,17 +20,20 @@ type Traffic struct {
 	// Statements counts SQL statements executed: each statement of a batch
 	// counts on its own.
 	Statements uint64
+	// Deadlocks counts transactions PostgreSQL aborted as deadlocked (each
+	// waited deadlock_timeout, 1 s by default, and was retried).
+	Deadlocks uint64
 }
 
 // Traffic returns the counters since Open.
 func (db *DB) Traffic() Traffic {
-	return Traffic{RoundTrips: db.tracer.trips.Load(), Statements: db.tracer.stmts.Load()}
+	return Traffic{RoundTrips: db.tracer.trips.Load(), Statements: db.tracer.stmts.Load(), Deadlocks: db.tracer.deadlocks.Load()}
 }
 
 // tracer counts round trips and statements (pgx.QueryTracer and
 // pgx.BatchTracer on every connection of the pool).
 type tracer struct {
-	trips, stmts atomic.Uint64
+	trips, stmts, deadlocks atomic.Uint64
 }
 
 var (
