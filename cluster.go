@@ -50,3 +50,22 @@ type Pacer interface {
 	// if that is earlier. Slots not used are lost, which only slows sending.
 	Pace(ctx context.Context, account, class string, n int, interval time.Duration, burst int, now time.Time) (first time.Time, err error)
 }
+
+// WorkSessions is implemented by stores that hand the owner of a claimed
+// inbox item its user's session without a round trip: a shared store
+// fetches the sessions with the claim and keeps the ones its owner commits.
+// The bot loads the session to step through it when the store has it.
+type WorkSessions interface {
+	// WorkSession returns the session to step for an inbox item owner
+	// claimed, or an error wrapping ErrNotFound when none is stored, like
+	// GetSession. It may answer from the copy fetched with owner's claim
+	// or written by owner's last commit of the user, which is stale when
+	// someone else wrote the session since (an operator's reset on another
+	// replica, a takeover). Commit of a session based on such a copy fails
+	// with ErrConflict: the store compares the stored session with the one
+	// it handed out, not only its version (a reset and a new session may
+	// reach the same version), and then forgets the copy, so the next
+	// WorkSession reads the stored session. Read-only callers (admin,
+	// exports) use GetSession, which always reads the store.
+	WorkSession(ctx context.Context, owner string, key SessionKey) (*Session, error)
+}

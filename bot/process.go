@@ -49,8 +49,16 @@ func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
 	return fmt.Errorf("bot: %s: session keeps changing: %w", it.Event.Key, dmflow.ErrConflict)
 }
 
+// loadSession loads the session to step, from the store's copy of its
+// claim or last commit when it keeps one (dmflow.WorkSessions).
 func (b *Bot) loadSession(ctx context.Context, key dmflow.SessionKey) (*dmflow.Session, error) {
-	s, err := b.store.GetSession(ctx, key)
+	var s *dmflow.Session
+	var err error
+	if ws, ok := b.store.(dmflow.WorkSessions); ok {
+		s, err = ws.WorkSession(ctx, b.cfg.Owner, key)
+	} else {
+		s, err = b.store.GetSession(ctx, key)
+	}
 	if errors.Is(err, dmflow.ErrNotFound) {
 		return nil, nil
 	}

@@ -36,6 +36,9 @@ func (db *DB) Forget(ctx context.Context, f dmflow.Forget) (dmflow.Forgotten, er
 		n, err = forgetTx(ctx, tx, f)
 		return err
 	})
+	db.work.dropWhere(func(k dmflow.SessionKey, _ *workEntry) bool {
+		return k.Account == f.Key.Account && (f.Key.User == "" || k.User == f.Key.User)
+	})
 	return n, err
 }
 

@@ -207,6 +207,9 @@ const claimMargin = "500000000"
 // items in Seq order, so every user's are too. Its cost grows with the
 // accounts and with the items it must skip (users leased by other owners),
 // not with one account's backlog.
+// With each user's first item it returns the user's stored session (version
+// and record, NULL when none), kept for WorkSession: the worker's session
+// read rides on the claim.
 const sqlClaimInbox = `
 WITH RECURSIVE accts AS (
 	(SELECT account FROM inbox WHERE status = 0 ORDER BY account LIMIT 1)
@@ -227,11 +230,17 @@ eligible AS (
 picked AS (
 	SELECT account, user_id, seq FROM eligible ORDER BY rn, seq LIMIT $6),
 cand AS (
-	SELECT account, user_id, min(seq) AS first FROM picked GROUP BY account, user_id),` + sqlLeaseUsers + `
-UPDATE inbox SET claimed_by = $1, attempts = attempts + 1
-WHERE status = 0 AND seq IN (
-	SELECT p.seq FROM picked p JOIN ours g ON g.account = p.account AND g.user_id = p.user_id)
-RETURNING seq, attempts, received, record`
+	SELECT account, user_id, min(seq) AS first FROM picked GROUP BY account, user_id),` + sqlLeaseUsers + `,
+claimed AS (
+	UPDATE inbox SET claimed_by = $1, attempts = attempts + 1
+	WHERE status = 0 AND seq IN (
+		SELECT p.seq FROM picked p JOIN ours g ON g.account = p.account AND g.user_id = p.user_id)
+	RETURNING seq, attempts, received, record, account, user_id),
+firsts AS (SELECT account, user_id, min(seq) AS seq FROM claimed GROUP BY account, user_id)
+SELECT c.seq, c.attempts, c.received, c.record, f.seq IS NOT NULL, s.version, s.record
+FROM claimed c
+LEFT JOIN firsts f ON f.seq = c.seq
+LEFT JOIN sessions s ON f.seq IS NOT NULL AND s.account = c.account AND s.user_id = c.user_id`
 
 // ClaimInbox leases pending items to c.Owner; see dmflow.Inbox.
 func (db *DB) ClaimInbox(ctx context.Context, c dmflow.Claim) ([]dmflow.InboxItem, error) {
@@ -245,19 +254,32 @@ func (db *DB) ClaimInbox(ctx context.Context, c dmflow.Claim) ([]dmflow.InboxIte
 		if err != nil {
 			return err
 		}
-		items, err = collectInbox(rows)
+		items, err = db.collectClaimed(rows, c.Owner)
 		return err
 	})
 	sort.Slice(items, func(i, j int) bool { return items[i].Seq < items[j].Seq })
 	return items, err
 }
 
-// collectInbox scans rows of (seq, attempts, received, record).
-func collectInbox(rows pgx.Rows) ([]dmflow.InboxItem, error) {
+// collectClaimed scans the rows of sqlClaimInbox and keeps the sessions
+// they carry as owner's (see workCache).
+func (db *DB) collectClaimed(rows pgx.Rows, owner string) ([]dmflow.InboxItem, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (dmflow.InboxItem, error) {
 		var it dmflow.InboxItem
-		err := scanInbox(row, &it)
-		return it, err
+		var first bool
+		var version *int64
+		var sess []byte
+		if err := scanInbox(row, &it, &first, &version, &sess); err != nil {
+			return it, err
+		}
+		if first {
+			v := uint64(0)
+			if version != nil {
+				v = uint64(*version)
+			}
+			db.work.fetched(owner, it.Event.SessionKey(), v, sess)
+		}
+		return it, nil
 	})
 }
 
@@ -311,6 +333,10 @@ var (
 
 // ReleaseInbox gives up owner's leases on the users (all when none given).
 func (db *DB) ReleaseInbox(ctx context.Context, owner string, keys ...dmflow.SessionKey) error {
+	if len(keys) == 0 {
+		db.work.dropWhere(func(_ dmflow.SessionKey, e *workEntry) bool { return e.owner == owner })
+	}
+	db.work.drop(keys...)
 	accounts, users := keyColumns(keys)
 	return db.run(ctx, "release inbox", func(ctx context.Context) error {
 		_, err := db.pool.Exec(ctx, sqlReleaseInbox, leaseInbox, owner, accounts, users)
@@ -320,7 +346,9 @@ func (db *DB) ReleaseInbox(ctx context.Context, owner string, keys ...dmflow.Ses
 
 // RenewInbox extends owner's live inbox leases on keys.
 func (db *DB) RenewInbox(ctx context.Context, owner string, now time.Time, keys ...dmflow.SessionKey) ([]dmflow.SessionKey, error) {
-	return db.renew(ctx, "renew inbox", leaseInbox, owner, now, keys)
+	lost, err := db.renew(ctx, "renew inbox", leaseInbox, owner, now, keys)
+	db.work.drop(lost...)
+	return lost, err
 }
 
 // sqlRenew extends $2's live leases ($3 = now) of queue $1 on the users

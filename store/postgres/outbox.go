@@ -78,30 +78,34 @@ func scanOutbox(row pgx.CollectableRow, it *dmflow.OutboxItem, dest ...any) erro
 	return nil
 }
 
-// sqlRemember records the keys $1 as remembered at $2, refreshing a key
-// remembered at or before $3 (past the dedupe retention).
-const sqlRemember = `
-INSERT INTO remembered AS m (event_key, at) SELECT DISTINCT k, $2::int8 FROM unnest($1::text[]) AS k
-ON CONFLICT (event_key) DO UPDATE SET at = excluded.at WHERE m.at <= $3`
-
-// sqlAckRenew renews owner $2's live leases ($3 = now) on the users of the
-// outbox items $1, locking the lease rows in key order (see sqlLeaseUsers),
-// and returns the leases renewed.
-const sqlAckRenew = `
+// sqlAck renews owner $2's live leases ($3 = now) on the users of the
+// outbox items $1, locking the lease rows in key order (see
+// sqlLeaseUsers), then deletes the items (the one-time filter on renewed
+// runs the renewal first: lease rows before outbox rows, like the claims)
+// and remembers the keys $4 at $3 (refreshing a key remembered at or
+// before $5, past the dedupe retention), all in one statement. It returns
+// each deleted item with its lease and whether owner's lease was renewed.
+const sqlAck = `
 WITH u AS (SELECT DISTINCT 'outbox:' || queue AS queue, account, user_id FROM outbox WHERE seq = ANY($1)),
 lk AS (
 	SELECT l.queue, l.account, l.user_id FROM leases l
 	JOIN u ON l.queue = u.queue AND l.account = u.account AND l.user_id = u.user_id
 	WHERE l.owner = $2 AND l.expires > $3
 	ORDER BY l.account COLLATE "C", l.user_id COLLATE "C", l.queue COLLATE "C"
-	FOR UPDATE OF l)
-UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM lk
-WHERE l.queue = lk.queue AND l.account = lk.account AND l.user_id = lk.user_id AND l.owner = $2 AND l.expires > $3
-RETURNING l.queue, l.account, l.user_id`
-
-// sqlAck deletes the items $1 (after sqlAckRenew, in the same transaction:
-// lease rows before outbox rows, like the claims) and returns them.
-const sqlAck = `DELETE FROM outbox WHERE seq = ANY($1) RETURNING seq, 'outbox:' || queue, account, user_id`
+	FOR UPDATE OF l),
+renewed AS (
+	UPDATE leases l SET expires = greatest(l.expires, $3 + l.ttl) FROM lk
+	WHERE l.queue = lk.queue AND l.account = lk.account AND l.user_id = lk.user_id AND l.owner = $2 AND l.expires > $3
+	RETURNING l.queue, l.account, l.user_id),
+acked AS (
+	DELETE FROM outbox WHERE seq = ANY($1) AND (SELECT count(*) FROM renewed) >= 0
+	RETURNING seq, 'outbox:' || queue AS queue, account, user_id),
+rem AS (
+	INSERT INTO remembered AS m (event_key, at) SELECT DISTINCT k, $3::int8 FROM unnest($4::text[]) AS k
+	ON CONFLICT (event_key) DO UPDATE SET at = excluded.at WHERE m.at <= $5)
+SELECT a.seq, a.account, a.user_id,
+	EXISTS (SELECT 1 FROM renewed r WHERE r.queue = a.queue AND r.account = a.account AND r.user_id = a.user_id)
+FROM acked a`
 
 // AckOutbox removes delivered items, renews owner's leases on their users
 // and remembers the acks' keys, in one implicit transaction (the
@@ -179,39 +183,24 @@ func (db *DB) ackOwner(ctx context.Context, owner string, rs []*ackReq) error {
 			}
 		}
 	}
-	type lease struct {
-		queue string
-		key   dmflow.SessionKey
-	}
 	return db.run(ctx, "ack outbox", func(ctx context.Context) error {
 		for _, r := range rs {
 			r.lost = nil
 		}
-		held := map[lease]bool{}
-		b := &pgx.Batch{}
-		b.Queue(sqlAckRenew, ids, owner, nanos(now)).Query(func(rows pgx.Rows) error {
-			var l lease
-			_, err := pgx.ForEachRow(rows, []any{&l.queue, &l.key.Account, &l.key.User}, func() error {
-				held[l] = true
-				return nil
-			})
+		rows, err := db.pool.Query(ctx, sqlAck, ids, owner, nanos(now), keys, nanos(now.Add(-db.opts.DedupeRetention)))
+		if err != nil {
 			return err
-		})
-		b.Queue(sqlAck, ids).Query(func(rows pgx.Rows) error {
-			var seq int64
-			var l lease
-			_, err := pgx.ForEachRow(rows, []any{&seq, &l.queue, &l.key.Account, &l.key.User}, func() error {
-				if r := bySeq[seq]; r != nil && !held[l] && !slices.Contains(r.lost, l.key.String()) {
-					r.lost = append(r.lost, l.key.String())
-				}
-				return nil
-			})
-			return err
-		})
-		if len(keys) > 0 {
-			b.Queue(sqlRemember, keys, nanos(now), nanos(now.Add(-db.opts.DedupeRetention)))
 		}
-		return db.pool.SendBatch(ctx, b).Close()
+		var seq int64
+		var key dmflow.SessionKey
+		var held bool
+		_, err = pgx.ForEachRow(rows, []any{&seq, &key.Account, &key.User, &held}, func() error {
+			if r := bySeq[seq]; r != nil && !held && !slices.Contains(r.lost, key.String()) {
+				r.lost = append(r.lost, key.String())
+			}
+			return nil
+		})
+		return err
 	})
 }
 

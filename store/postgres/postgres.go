@@ -67,6 +67,8 @@ type DB struct {
 	acks    grouper[*ackReq]
 	apps    grouper[*appendReq]
 	commits grouper[*commitReq]
+	tracer  *tracer   // counts Traffic
+	work    workCache // sessions for WorkSession
 }
 
 var _ dmflow.Store = (*DB)(nil)
@@ -86,11 +88,13 @@ func Open(ctx context.Context, url string, opts *Options) (*DB, error) {
 	case !strings.Contains(url, "pool_max_conns"):
 		cfg.MaxConns = DefaultMaxConns
 	}
+	tr := &tracer{}
+	cfg.ConnConfig.Tracer = tr
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: open: %w", err)
 	}
-	db := &DB{pool: pool, schema: schema, opts: o}
+	db := &DB{pool: pool, schema: schema, opts: o, tracer: tr}
 	if err := db.prepare(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -173,11 +177,21 @@ func (db *DB) run(ctx context.Context, op string, fn func(context.Context) error
 	var err error
 	for range maxRetries {
 		err = fn(ctx)
-		if !retryable(err) {
+		if !db.retryable(err) {
 			break
 		}
 	}
 	return wrap(op, err)
+}
+
+// retryable reports whether err is worth a retry (counting deadlocks in
+// Traffic).
+func (db *DB) retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == stateDeadlock {
+		db.tracer.deadlocks.Add(1)
+	}
+	return retryable(err)
 }
 
 func retryable(err error) bool {

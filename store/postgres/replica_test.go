@@ -115,7 +115,7 @@ func (r *replicaRun) process(ctx context.Context, db *postgres.DB, owner string,
 	var keys []dmflow.SessionKey
 	for _, it := range items {
 		k := it.Event.SessionKey()
-		s, err := db.GetSession(ctx, k)
+		s, err := db.WorkSession(ctx, owner, k) // as bot loads it
 		if errors.Is(err, dmflow.ErrNotFound) {
 			s, err = &dmflow.Session{Key: k, Vars: map[string]any{"n": 0}}, nil
 		}
