@@ -115,7 +115,8 @@ func (d *drainer) start(ctx context.Context, key dmflow.SessionKey) {
 }
 
 // sender delivers key's items, then waits for the next user handed out by
-// start, until the claims are over or enough other senders are idle.
+// start, until the claims are over, enough other senders are idle, or none
+// came for senderIdle.
 func (d *drainer) sender(ctx context.Context, key dmflow.SessionKey) {
 	r := &ackReq{done: make(chan struct{}, 1)}
 	for {
@@ -124,15 +125,26 @@ func (d *drainer) sender(ctx context.Context, key dmflow.SessionKey) {
 			d.idle.Add(-1)
 			return
 		}
+		idle := time.NewTimer(senderIdle)
 		select {
 		case key = <-d.ready:
+			idle.Stop()
 			d.idle.Add(-1)
 		case <-d.quit:
+			idle.Stop()
+			d.idle.Add(-1)
+			return
+		case <-idle.C: // quiet: the pool shrinks back (a burst's senders do not stay forever)
 			d.idle.Add(-1)
 			return
 		}
 	}
 }
+
+// senderIdle is how long an idle sender waits for another user before it
+// exits: long enough to carry a steady stream without a goroutine per
+// event, short enough that the pool shrinks back after a burst.
+const senderIdle = 2 * time.Second
 
 func (d *drainer) room() int {
 	d.mu.Lock()
