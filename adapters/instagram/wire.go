@@ -1,92 +1,21 @@
 package instagram
 
 import (
-	"bytes"
 	"encoding/json"
-	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/dmflow/dmflow/internal/metahook"
 )
 
-// flexString decodes a JSON string or number as a string, so ids survive
-// whichever type the platform (or its dashboard test tool) chose.
-type flexString string
-
-func (s *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	// Fast paths (one allocation, no second decoder) for what the platform
-	// sends: the decoder hands an Unmarshaler only a valid JSON value, so a
-	// quoted string without escapes in valid UTF-8 is its own content,
-	// and a value starting with '-' or a digit is a number, whose text is
-	// what json.Number would hold.
-	if len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
-		*s = flexString(b[1 : len(b)-1])
-		return nil
-	}
-	if len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
-		*s = flexString(b)
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = flexString(v)
-		return nil
-	}
-	if string(b) == "null" {
-		*s = ""
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*s = flexString(n.String())
-	return nil
-}
-
-// flexInt decodes a JSON number or a string holding a number.
-type flexInt int64
-
-func (n *flexInt) UnmarshalJSON(b []byte) error {
-	var s flexString
-	if err := s.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	if s == "" {
-		*n = 0
-		return nil
-	}
-	if i, err := strconv.ParseInt(string(s), 10, 64); err == nil {
-		*n = flexInt(i)
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(s), 64)
-	if err != nil {
-		return err
-	}
-	*n = flexInt(f)
-	return nil
-}
-
-// msThreshold separates second timestamps from millisecond ones: 1e11 ms is
-// 1973, 1e11 s is year 5138. Real deliveries use milliseconds, the
-// dashboard's test tool and some comment entries use seconds.
-const msThreshold = 100_000_000_000
+// flexString and flexInt decode ids and timestamps whichever JSON type
+// the platform chose (shared with the other Meta adapters).
+type (
+	flexString = metahook.FlexString
+	flexInt    = metahook.FlexInt
+)
 
 // platformTime converts a platform timestamp (ms, or s when small) to UTC.
-func platformTime(n flexInt) time.Time {
-	switch {
-	case n <= 0:
-		return time.Time{}
-	case n < msThreshold:
-		return time.Unix(int64(n), 0).UTC()
-	default:
-		return time.UnixMilli(int64(n)).UTC()
-	}
-}
+func platformTime(n flexInt) time.Time { return n.Time() }
 
 // webhookBody is the envelope Meta posts: {"object":"instagram","entry":[...]}.
 type webhookBody struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // FlexString decodes a JSON string or number as a string, so ids survive
@@ -14,15 +15,28 @@ type FlexString string
 // UnmarshalJSON implements json.Unmarshaler.
 func (s *FlexString) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) > 0 && b[0] == '"':
+	// Fast paths (one allocation, no second decoder) for what the platform
+	// sends: the decoder hands an Unmarshaler only a valid JSON value, so a
+	// quoted string without escapes in valid UTF-8 is its own content,
+	// and a value starting with '-' or a digit is a number, whose text is
+	// what json.Number would hold.
+	if len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
+		*s = FlexString(b[1 : len(b)-1])
+		return nil
+	}
+	if len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
+		*s = FlexString(b)
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
 		*s = FlexString(v)
 		return nil
-	case string(b) == "null":
+	}
+	if string(b) == "null" {
 		*s = ""
 		return nil
 	}
