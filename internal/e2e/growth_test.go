@@ -104,3 +104,31 @@ func TestCommentToDM(t *testing.T) {
 		t.Fatalf("ig.me referral: %q", got)
 	}
 }
+
+// TestFollowToUnlock runs examples/follow-to-unlock through `dmflow serve`
+// against the Graph double: the profile the bot fetches says the user does
+// not follow the account, so the guide stays locked and "Check again" says
+// so; once the double says they follow, the next "Check again" (a state
+// with refresh_profile, whose input gets a fresh profile despite the cached
+// one) unlocks it.
+func TestFollowToUnlock(t *testing.T) {
+	w := newWorld(t, worldOpts{flow: "../../../examples/follow-to-unlock/follow-to-unlock.yaml"})
+	w.start()
+	g := w.graph
+	no := false
+	g.SetProfile("u1", igtest.UserProfile{Username: "bob", FollowsBusiness: &no})
+
+	w.mustPost(w.wh.Text(account, "u1", "m-f-1", "guide"))
+	if got := w.waitReplies("u1", 1, 20*time.Second); !strings.Contains(got[0], "for our followers") {
+		t.Fatalf("guide before following: %q", got)
+	}
+	w.mustPost(w.wh.QuickReply(account, "u1", "m-f-2", "Check again", "CHECK_AGAIN"))
+	if got := w.waitReplies("u1", 2, 20*time.Second); !strings.Contains(got[1], "can't see the follow yet") {
+		t.Fatalf("check before following: %q", got)
+	}
+	g.SetFollows("u1", true)
+	w.mustPost(w.wh.QuickReply(account, "u1", "m-f-3", "Check again", "CHECK_AGAIN"))
+	if got := w.waitReplies("u1", 3, 20*time.Second); !strings.Contains(got[2], "Thanks for following") {
+		t.Fatalf("check after following: %q", got)
+	}
+}
