@@ -51,6 +51,8 @@ func (s *Sandbox) serveSend(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrInput):
 		writeError(w, http.StatusBadRequest, err)
+	case errors.Is(err, ErrNotThreadOwner):
+		writeError(w, http.StatusConflict, err)
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err)
 	case status != http.StatusOK:

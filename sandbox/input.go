@@ -40,8 +40,14 @@ const inboxApp = "1217981644879628"
 // threadOwners is implemented by a Graph double that keeps thread
 // ownership (igtest.Server): the sandbox's inbox simulation moves it too.
 type threadOwners interface {
+	ThreadOwner(account, user string) string
 	SetThreadOwner(account, user, app string)
 }
+
+// ErrNotThreadOwner refuses a simulated inbox pass while the inbox does not
+// own the thread (the bot has not passed it yet): Meta sends a pass from
+// the app that owns the thread only.
+var ErrNotThreadOwner = errors.New("sandbox: the Instagram inbox does not own this thread (yet), so it cannot pass it back")
 
 // Input is one thing typed, tapped or simulated on the chat page.
 type Input struct {
@@ -115,9 +121,12 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 	if o, ok := s.cfg.Graph.(threadOwners); ok && (in.Kind == InputInboxTake || in.Kind == InputInboxPass) {
 		owner := inboxApp
 		if in.Kind == InputInboxPass {
+			if o.ThreadOwner(in.account, in.User) != inboxApp {
+				return 0, Message{}, ErrNotThreadOwner
+			}
 			owner = ""
 		}
-		o.SetThreadOwner(s.cfg.Account, in.User, owner)
+		o.SetThreadOwner(in.account, in.User, owner)
 	}
 	// Hold the engine's step of this input back until the input is in the
 	// feed, so the page sees the input first (see observe).
