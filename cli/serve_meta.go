@@ -207,7 +207,7 @@ func (s *server) openCode(code string) (*deletionCode, bool) {
 	if err != nil || len(code) > 4096 {
 		return nil, false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(code)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(code) // one spelling per code
 	if err != nil || len(raw) < aead.NonceSize() {
 		return nil, false
 	}
