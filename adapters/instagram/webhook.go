@@ -2,15 +2,12 @@ package instagram
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/internal/metahook"
-	"github.com/dmflow/dmflow/internal/secure"
 )
 
 // Signature headers Meta sets on every webhook POST.
@@ -21,7 +18,7 @@ const (
 
 // DefaultMaxBody is the default webhook body limit (1 MiB). Meta batches at
 // most 1000 updates per request, far below it.
-const DefaultMaxBody = 1 << 20
+const DefaultMaxBody = metahook.DefaultMaxBody
 
 // Signature errors. Both wrap dmflow.ErrInvalid; ErrNoSignature also
 // wraps dmflow.ErrUnsigned.
@@ -113,106 +110,7 @@ func NewWebhook(cfg WebhookConfig, sink Sink) http.Handler {
 	if sink == nil {
 		panic("instagram: NewWebhook needs a sink")
 	}
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = DefaultMaxBody
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &webhook{cfg: cfg, verifier: Verifier{Secrets: cfg.AppSecrets, AllowSHA1: cfg.AllowSHA1}, sink: sink}
-}
-
-type webhook struct {
-	cfg      WebhookConfig
-	verifier Verifier
-	sink     Sink
-}
-
-func (wh *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		wh.handshake(w, r)
-	case http.MethodPost:
-		wh.deliver(w, r)
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-	}
-}
-
-func (wh *webhook) handshake(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	token := q.Get("hub.verify_token")
-	ok := q.Get("hub.mode") == "subscribe" && wh.cfg.VerifyToken != "" &&
-		secure.Equal(token, wh.cfg.VerifyToken)
-	if !ok {
-		wh.cfg.Logger.Warn("instagram webhook: verification refused", "mode", q.Get("hub.mode"))
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, q.Get("hub.challenge"))
-}
-
-func (wh *webhook) deliver(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wh.cfg.MaxBody))
-	if err != nil {
-		wh.reject(w, r, readStatus(err), err)
-		return
-	}
-	if err := wh.verifier.Verify(body, r.Header); err != nil {
-		status := http.StatusForbidden
-		if errors.Is(err, ErrNoSignature) {
-			status = http.StatusUnauthorized
-		}
-		wh.reject(w, r, status, err)
-		return
-	}
-	events, err := Parse(body)
-	if err != nil {
-		wh.reject(w, r, http.StatusBadRequest, err)
-		return
-	}
-	events = wh.dropInvalid(events)
-	if len(events) > 0 {
-		if err := wh.sink(r.Context(), events); err != nil {
-			wh.cfg.Logger.Error("instagram webhook: sink failed, Meta will redeliver", "events", len(events), "err", err)
-			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-			return
-		}
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// dropInvalid removes the events no store can keep, telling OnInvalid or
-// else logging each (kind and error, which quotes the ids; never the
-// message content).
-func (wh *webhook) dropInvalid(events []dmflow.Event) []dmflow.Event {
-	out := events[:0:0]
-	for i := range events {
-		err := events[i].Check()
-		if err == nil {
-			out = append(out, events[i])
-			continue
-		}
-		if wh.cfg.OnInvalid != nil {
-			wh.cfg.OnInvalid(events[i], err)
-			continue
-		}
-		wh.cfg.Logger.Warn("instagram webhook: invalid event dropped, the rest of the delivery is kept", "kind", events[i].Kind, "err", err)
-	}
-	return out
-}
-
-func readStatus(err error) int {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusBadRequest
-}
-
-func (wh *webhook) reject(w http.ResponseWriter, r *http.Request, status int, err error) {
-	wh.cfg.Logger.Warn("instagram webhook: rejected", "status", status, "remote", r.RemoteAddr, "err", err)
-	http.Error(w, http.StatusText(status), status)
+	a := Adapter{VerifyToken: cfg.VerifyToken, Verifier: Verifier{Secrets: cfg.AppSecrets, AllowSHA1: cfg.AllowSHA1}}
+	// The handling every Meta channel shares (statuses, limits, logging).
+	return metahook.NewWebhook(a, metahook.Config{MaxBody: cfg.MaxBody, Logger: cfg.Logger, OnInvalid: cfg.OnInvalid}, metahook.Sink(sink))
 }
