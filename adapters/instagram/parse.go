@@ -1,16 +1,15 @@
 package instagram
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/metahook"
 )
 
 // Channel is the Event.Channel of every event this package produces.
@@ -24,7 +23,7 @@ const Channel = "instagram"
 // ignored. A body that is not a JSON object (or an array of objects) returns
 // an error wrapping dmflow.ErrInvalid.
 func Parse(body []byte) ([]dmflow.Event, error) {
-	bodies, err := decodeBodies(body)
+	bodies, err := metahook.DecodeBodies[webhookBody](body)
 	if err != nil {
 		return nil, fmt.Errorf("instagram: parse webhook: %w: %w", dmflow.ErrInvalid, err)
 	}
@@ -37,27 +36,8 @@ func Parse(body []byte) ([]dmflow.Event, error) {
 			events = appendEntry(events, e)
 		}
 	}
-	sortPerUser(events)
+	metahook.SortPerUser(events)
 	return events, nil
-}
-
-// decodeBodies accepts a single envelope or, as some documentation samples
-// show, an array of them.
-func decodeBodies(body []byte) ([]webhookBody, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var many []webhookBody
-		err := json.Unmarshal(trimmed, &many)
-		return many, err
-	}
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, fmt.Errorf("body is not a JSON object")
-	}
-	var one webhookBody
-	if err := json.Unmarshal(trimmed, &one); err != nil {
-		return nil, err
-	}
-	return []webhookBody{one}, nil
 }
 
 // appendEntry normalizes one entry: messaging[], standby[] and changes[].
@@ -310,27 +290,4 @@ func firstNonEmpty[S ~string](vs ...S) S {
 		}
 	}
 	return ""
-}
-
-// sortPerUser orders each user's events by time, stably, leaving the slots
-// each user occupies (and so the interleaving of users) unchanged.
-func sortPerUser(events []dmflow.Event) {
-	slots := map[dmflow.SessionKey][]int{}
-	for i := range events {
-		k := events[i].SessionKey()
-		slots[k] = append(slots[k], i)
-	}
-	for _, idx := range slots {
-		if len(idx) < 2 {
-			continue
-		}
-		group := make([]dmflow.Event, len(idx))
-		for j, i := range idx {
-			group[j] = events[i]
-		}
-		slices.SortStableFunc(group, func(a, b dmflow.Event) int { return a.Time.Compare(b.Time) })
-		for j, i := range idx {
-			events[i] = group[j]
-		}
-	}
 }

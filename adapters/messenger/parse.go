@@ -1,12 +1,10 @@
 package messenger
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/dmflow/dmflow"
@@ -25,7 +23,7 @@ const Channel = "messenger"
 // event kinds and fields are skipped. A body that is not a JSON object (or
 // an array of objects) returns an error wrapping dmflow.ErrInvalid.
 func Parse(body []byte) ([]dmflow.Event, error) {
-	bodies, err := decodeBodies(body)
+	bodies, err := mh.DecodeBodies[wireBody](body)
 	if err != nil {
 		return nil, fmt.Errorf("messenger: parse webhook: %w: %w", dmflow.ErrInvalid, err)
 	}
@@ -38,25 +36,8 @@ func Parse(body []byte) ([]dmflow.Event, error) {
 			events = appendEntry(events, e)
 		}
 	}
-	sortPerUser(events)
+	mh.SortPerUser(events)
 	return events, nil
-}
-
-func decodeBodies(body []byte) ([]wireBody, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var many []wireBody
-		err := json.Unmarshal(trimmed, &many)
-		return many, err
-	}
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, fmt.Errorf("body is not a JSON object")
-	}
-	var one wireBody
-	if err := json.Unmarshal(trimmed, &one); err != nil {
-		return nil, err
-	}
-	return []wireBody{one}, nil
 }
 
 func appendEntry(events []dmflow.Event, e wireEntry) []dmflow.Event {
@@ -213,29 +194,6 @@ func firstNonEmpty[S ~string](vs ...S) S {
 		}
 	}
 	return ""
-}
-
-// sortPerUser orders each user's events by time, stably, keeping the slots
-// each user occupies.
-func sortPerUser(events []dmflow.Event) {
-	slots := map[dmflow.SessionKey][]int{}
-	for i := range events {
-		k := events[i].SessionKey()
-		slots[k] = append(slots[k], i)
-	}
-	for _, idx := range slots {
-		if len(idx) < 2 {
-			continue
-		}
-		group := make([]dmflow.Event, len(idx))
-		for j, i := range idx {
-			group[j] = events[i]
-		}
-		slices.SortStableFunc(group, func(a, b dmflow.Event) int { return a.Time.Compare(b.Time) })
-		for j, i := range idx {
-			events[i] = group[j]
-		}
-	}
 }
 
 type (
