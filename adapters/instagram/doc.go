@@ -196,7 +196,8 @@
 //     Instagram Login messaging pages document no opt-in token. So a flow
 //     cannot message outside the 24-hour window except a person's
 //     HUMAN_AGENT reply (7 days) and a private reply (7 days after the
-//     comment); `dmflow validate` warns about timeouts that would.
+//     comment); `dmflow validate` rejects timeouts that would (alone or
+//     chained), tested by cli's TestValidate "outside the window".
 //     messaging_optins events are still parsed (KindOptin) and reach
 //     triggers.
 //   - Welcome message flows for Click-to-Instagram-Direct ads exist for
