@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +13,10 @@ import (
 // split) through `dmflow serve` against the Graph double. The split is
 // deterministic — user-1 gets the warm welcome and user-4 the short one,
 // as in the example's transcripts (ab.test.yaml) — the variant is in the
-// stored session and counted in dmflow_experiment_assignments_total, and a
-// burst is answered as one turn once the 3 s settle window closes.
+// stored session and counted in dmflow_experiment_assignments_total, a
+// burst is answered as one turn once the 3 s settle window closes, and the
+// funnel (entered, left, failed asks) is in dmflow_funnel_total and
+// `dmflow admin stats --flow welcome`.
 func TestSplitThroughServe(t *testing.T) {
 	w := newWorld(t, worldOpts{flow: "../../../examples/welcome-ab/welcome.yaml"})
 	w.start()
@@ -49,6 +52,31 @@ func TestSplitThroughServe(t *testing.T) {
 	w.mustPost(w.text("user-1", "a4", "ann@example.com"))
 	if got := w.waitReplies("user-1", 3, 20*time.Second); !strings.Contains(got[2], "(warm welcome)") {
 		t.Fatalf("the variant in a reply: %q", got)
+	}
+
+	// The funnel of this traffic (issue 19, item 3): user-4 fails the
+	// e-mail ask once. Per-state counts in Prometheus (labels from the
+	// flow file) and through the admin API.
+	w.mustPost(w.text("user-4", "b2", "refund"))
+	w.waitReplies("user-4", 2, 20*time.Second)
+	w.mustPost(w.text("user-4", "b3", "not an address"))
+	if got := w.waitReplies("user-4", 3, 20*time.Second); !strings.Contains(got[2], "doesn't look like an e-mail") {
+		t.Fatalf("retry: %q", got)
+	}
+	w.waitIdle(20 * time.Second)
+	for metric, want := range map[string]float64{
+		`dmflow_funnel_total{flow="welcome",kind="entered",name="welcome_warm"}`:  1,
+		`dmflow_funnel_total{flow="welcome",kind="entered",name="welcome_short"}`: 1,
+		`dmflow_funnel_total{flow="welcome",kind="entered",name="ask_email"}`:     2,
+		`dmflow_funnel_total{flow="welcome",kind="ask_failed",name="ask_email"}`:  1,
+	} {
+		if v := w.metric(metric); v != want {
+			t.Errorf("%s = %v, want %v", metric, v, want)
+		}
+	}
+	out, code := w.cli("stats", "--flow", "welcome")
+	if code != 0 || !regexp.MustCompile(`(?m)^ask_email\s+2\s+1\s+0\s+0\s+1$`).MatchString(out) {
+		t.Fatalf("dmflow admin stats --flow welcome: exit %d\n%s", code, out)
 	}
 }
 
