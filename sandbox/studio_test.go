@@ -592,3 +592,47 @@ func TestStudioSimulatesGrowthEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestStudioSetsLocale: the studio's locale control sets the user's locale
+// through the user's inbox (admin locale: the flows' locale variable), and
+// the bot's next replies are in it; api/session lists the supported
+// locales; a locale the flows do not support, or flows without locales,
+// are refused with 400.
+func TestStudioSetsLocale(t *testing.T) {
+	env := harness.Start(t, harness.LoadFS(os.DirFS("../examples"), "faq"))
+	sb := env.Sandbox
+	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hi"}`, nil)
+	m := stepTo(t, sb, "u1", 0, "menu")
+	var view struct {
+		Locale  string   `json:"locale"`
+		Locales []string `json:"locales"`
+	}
+	if call(t, env, "GET", "api/session?user=u1", "", &view); view.Locale != "en" || strings.Join(view.Locales, ",") != "en,es" {
+		t.Fatalf("api/session: %+v", view)
+	}
+	if code := call(t, env, "POST", "api/locale", `{"user":"u1","locale":"es"}`, nil); code != http.StatusAccepted {
+		t.Fatalf("locale es: %d", code)
+	}
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return s.Vars["lang"] == "es" })
+	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"horario"}`, nil)
+	m = waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool {
+		return m.From == sandbox.FromEngine && m.Step.Event.Kind == dmflow.KindMessage
+	})
+	if m.Step.Locale != "es" {
+		t.Fatalf("step locale %q after setting es", m.Step.Locale)
+	}
+	// (The first turn's English replies may still be arriving: look for the
+	// Spanish answer.)
+	waitFor(t, sb, "u1", m.Seq, func(m sandbox.Message) bool {
+		return m.From == sandbox.FromBot && strings.Contains(string(m.Graph), "lunes a viernes")
+	})
+	for _, bad := range []string{`{"user":"u1","locale":"fr"}`, `{"user":"u1"}`, `{"locale":"es"}`} {
+		if code := call(t, env, "POST", "api/locale", bad, nil); code != http.StatusBadRequest {
+			t.Errorf("locale %s: %d, want 400", bad, code)
+		}
+	}
+	plain := leadCapture(t)
+	if code := call(t, plain, "POST", "api/locale", `{"user":"u1","locale":"en"}`, nil); code != http.StatusBadRequest {
+		t.Errorf("locale without localized flows: %d, want 400", code)
+	}
+}
