@@ -159,7 +159,8 @@
 //     2026, lists neither field for Unified Login); searched again
 //     2026-12-05, no Instagram-Login page documents them. A refusal is a
 //     permanent error: the outbox dead-letters it at once with Meta's
-//     error (logged, counted, a reply.failed notice), never a crash. The
+//     error (logged, counted, a reply.failed notice where notices are
+//     configured), never a crash. The
 //     handoff itself does not depend on the call: the engine hands the
 //     session off before the pass is queued, so the bot stays silent and
 //     an operator answers (admin send, or the Instagram app, whose echo
