@@ -177,9 +177,9 @@ func TestInboxHandoffWithoutRouting(t *testing.T) {
 		t.Fatalf("dead letters: %s", body)
 	}
 	n.waitLog(t, "delivery failed permanently, dead-lettered", 20*time.Second)
-	if v := w.metric(`dmflow_deliveries_total{queue="dm",result="dead"}`); v != 1 {
-		t.Fatalf(`dmflow_deliveries_total{queue="dm",result="dead"} = %v, want 1`, v)
-	}
+	testutil.EventuallyWithin(t, 20*time.Second, `dmflow_deliveries_total{queue="dm",result="dead"} to be 1`, func() bool {
+		return w.metric(`dmflow_deliveries_total{queue="dm",result="dead"}`) == 1
+	})
 	if acts := w.graph.ThreadActions(); len(acts) != 0 {
 		t.Fatalf("the double accepted thread control: %+v", acts)
 	}
