@@ -250,7 +250,7 @@ func (db *DB) ClaimInbox(ctx context.Context, c dmflow.Claim) ([]dmflow.InboxIte
 	var items []dmflow.InboxItem
 	err := db.run(ctx, "claim inbox", func(ctx context.Context) error {
 		ttl := db.leaseTTL(c)
-		rows, err := db.pool.Query(ctx, sqlClaimInbox, c.Owner, leaseInbox, nanos(c.Now.Add(ttl)), nanos(c.Now), int64(ttl), c.Max)
+		rows, err := db.pool.Query(ctx, sqlClaimInbox, customPlan, c.Owner, leaseInbox, nanos(c.Now.Add(ttl)), nanos(c.Now), int64(ttl), c.Max)
 		if err != nil {
 			return err
 		}
@@ -383,7 +383,7 @@ func (db *DB) renew(ctx context.Context, op, queue, owner string, now time.Time,
 	accounts, users := keyColumns(keys)
 	var held map[dmflow.SessionKey]bool
 	err := db.run(ctx, op, func(ctx context.Context) error {
-		rows, err := db.pool.Query(ctx, sqlRenew, queue, owner, nanos(now), accounts, users)
+		rows, err := db.pool.Query(ctx, sqlRenew, customPlan, queue, owner, nanos(now), accounts, users)
 		if err != nil {
 			return err
 		}
