@@ -34,13 +34,14 @@ type Bot struct {
 	observers observers // OnStep functions
 
 	inboxWake, timerWake, actionWake chan struct{}
+	dm, notices                      *drainer
+	noticeClient                     *http.Client // Config.HTTPClient, no redirects to another host
+	live                             *liveness
+
 	// timerSleep is when the timer loop wakes by itself (Unix nanoseconds
 	// of the clock), 0 while it is awake: only a timer due before then
 	// needs to wake it (see wakeTimers).
 	timerSleep atomic.Int64
-	dm, notices                      *drainer
-	noticeClient                     *http.Client // Config.HTTPClient, no redirects to another host
-	live                             *liveness
 
 	running  atomic.Bool
 	stopOnce sync.Once
