@@ -34,7 +34,7 @@ func (db *DB) ClaimActions(ctx context.Context, c dmflow.Claim) ([]dmflow.Action
 	}
 	var rows []row
 	err := db.run(ctx, "claim actions", func(ctx context.Context) error {
-		rs, err := db.pool.Query(ctx, sqlClaimActions, c.Owner, nanos(c.Now.Add(db.leaseTTL(c))), nanos(c.Now), c.Max)
+		rs, err := db.pool.Query(ctx, sqlClaimActions, customPlan, c.Owner, nanos(c.Now.Add(db.leaseTTL(c))), nanos(c.Now), c.Max)
 		if err != nil {
 			return err
 		}

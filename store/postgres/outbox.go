@@ -44,7 +44,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]
 	var items []dmflow.OutboxItem
 	err := db.run(ctx, "claim outbox "+queue, func(ctx context.Context) error {
 		ttl := db.leaseTTL(c)
-		rows, err := db.pool.Query(ctx, sqlClaimOutbox, c.Owner, leaseOutbox(queue), nanos(c.Now.Add(ttl)),
+		rows, err := db.pool.Query(ctx, sqlClaimOutbox, customPlan, c.Owner, leaseOutbox(queue), nanos(c.Now.Add(ttl)),
 			nanos(c.Now), int64(ttl), c.Max, queue)
 		if err != nil {
 			return err
