@@ -166,6 +166,13 @@ func TestTestCommand(t *testing.T) {
 			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 		}
 	})
+	t.Run("channels", func(t *testing.T) {
+		// one flow branching on event.channel, a transcript per channel
+		code, out, errs := runAuthor(t, "", "test", author+"channels")
+		if code != exitOK || errs != "" || !strings.HasPrefix(out, "ok   3 transcripts, 6 steps\n") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+		}
+	})
 	t.Run("nothing matches", func(t *testing.T) {
 		code, _, errs := runAuthor(t, "", "test", "--run", "zzz", author+"good")
 		if code != exitFail || !strings.Contains(errs, "no transcript matched") {
