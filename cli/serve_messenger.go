@@ -52,13 +52,16 @@ func (c *serveConfig) validateMessenger() error {
 
 // withMessenger adds the Messenger channel to cfg when configured: the
 // webhook beside Instagram's, the Page's replies routed to the Messenger
-// Send API, and no Instagram profile lookups for the Page's users.
+// Send API (paced per Page, across replicas on a shared store), and no
+// Instagram profile lookups for the Page's users.
 func (s *server) withMessenger(cfg *srv.Config) {
 	m := s.cfg.Messenger
 	if !m.enabled() || s.sandbox != nil {
 		return
 	}
-	client := messenger.NewClient(messenger.ClientConfig{BaseURL: m.GraphURL, Tokens: messenger.PageTokens{m.PageID: m.PageToken}})
+	pacer, _ := s.store.(dmflow.Pacer) // a shared store paces the Page across replicas; nil: this process
+	client := messenger.NewClient(messenger.ClientConfig{BaseURL: m.GraphURL, Tokens: messenger.PageTokens{m.PageID: m.PageToken},
+		Pacer: pacer})
 	cfg.Bot.Sender = srv.SenderByAccount{Default: cfg.Bot.Sender, Accounts: map[string]dmflow.Sender{m.PageID: client}}
 	cfg.Bot.Profiles = srv.ProfilesExcept(cfg.Bot.Profiles, m.PageID)
 	cfg.Messenger = &messenger.WebhookConfig{
