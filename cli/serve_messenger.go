@@ -15,6 +15,8 @@ type msgrConfig struct {
 	AppSecret   string
 	VerifyToken string
 	GraphURL    string
+	// ProfileFile is the Page's Messenger profile (messenger_setup.go).
+	ProfileFile string
 }
 
 func (m msgrConfig) enabled() bool {
