@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -117,5 +118,37 @@ func TestMessengerSetupErrors(t *testing.T) {
 	}
 	if code, _, errs := runCmd(t, env(""), "messenger", "reset"); code != exitUsage || !strings.Contains(errs, "want the subcommand setup") {
 		t.Errorf("unknown subcommand: exit %d: %s", code, errs)
+	}
+}
+
+// TestDocsMessengerPageProfile loads the Page profile documented in
+// docs/messenger.md, so the documented YAML stays valid, and checks the
+// doc names the command and its setting.
+func TestDocsMessengerPageProfile(t *testing.T) {
+	b, err := os.ReadFile("../docs/messenger.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, block := range yamlBlocks(string(b)) {
+		if !strings.Contains(block, "get_started:") {
+			continue
+		}
+		found++
+		p, err := loadPageProfile(writeFile(t, "page.yaml", block))
+		if err != nil {
+			t.Fatalf("documented profile does not load: %v\n%s", err, block)
+		}
+		if p.GetStarted == "" || len(p.Greeting) != 2 || len(p.IceBreakers) != 1 || len(p.PersistentMenu) != 1 {
+			t.Errorf("documented profile: %+v", p)
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d ```yaml blocks with get_started, want 1", found)
+	}
+	for _, want := range []string{"dmflow messenger setup", "--messenger-page-profile", "channels: [instagram, messenger]", "channel: messenger"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("docs/messenger.md does not mention %q", want)
+		}
 	}
 }
