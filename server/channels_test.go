@@ -17,7 +17,9 @@ func (f *forgetful) Profile(_ context.Context, account, user string) (dmflow.Pro
 	return dmflow.Profile{Username: user}, nil
 }
 
-func (f *forgetful) ForgetProfile(account, user string) { f.forgot = append(f.forgot, account+"/"+user) }
+func (f *forgetful) ForgetProfile(account, user string) {
+	f.forgot = append(f.forgot, account+"/"+user)
+}
 
 // TestProfilesExcept: the skipped account's users get an empty profile
 // without a lookup; the others are asked, and refresh_profile's forget
