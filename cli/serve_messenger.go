@@ -24,7 +24,7 @@ func (m msgrConfig) enabled() bool {
 }
 
 // validateMessenger: Messenger is all or nothing, and served only in
-// production mode (the sandbox is Instagram-only).
+// production mode (the sandbox simulates a Page of its own).
 func (c *serveConfig) validateMessenger() error {
 	m := c.Messenger
 	if !m.enabled() {
@@ -41,7 +41,7 @@ func (c *serveConfig) validateMessenger() error {
 		return configErrorf("Messenger is partly configured; also set %s, or unset the messenger settings", strings.Join(missing, ", "))
 	}
 	if c.Sandbox() {
-		return configErrorf("the sandbox is Instagram-only: messenger settings need Instagram credentials (production mode)")
+		return configErrorf("messenger settings are for production mode (the sandbox simulates a Messenger Page of its own): set the Instagram credentials too, or unset the messenger settings")
 	}
 	if m.PageID == c.Instagram.AccountID {
 		return configErrorf("messenger.page_id %s is also the Instagram account id: each channel's account must be its own id", m.PageID)
