@@ -76,7 +76,6 @@ func TestMessengerSetupWithoutProfile(t *testing.T) {
 	}
 }
 
-
 // TestMessengerSetupErrors: a profile the platform would refuse is an
 // error at its position, before any request; so are missing settings and
 // a token the double refuses.
