@@ -58,13 +58,13 @@ type Conversation struct {
 	eng     Stepper
 	channel string
 	key     dmflow.SessionKey
-	store  dmflow.Store
-	sess   *dmflow.Session // nil: no session yet
-	now    time.Time
-	seq    int
-	taps   []Tappable // what the user can tap now (see mergeTaps)
-	answer AnswerFunc
-	onTurn func(*dmflow.Turn)
+	store   dmflow.Store
+	sess    *dmflow.Session // nil: no session yet
+	now     time.Time
+	seq     int
+	taps    []Tappable // what the user can tap now (see mergeTaps)
+	answer  AnswerFunc
+	onTurn  func(*dmflow.Turn)
 	// platform is what Instagram answers for the user's profile; the
 	// session gets it when the bot would fetch it (bot.ProfileDue).
 	platform *dmflow.Profile
