@@ -13,12 +13,20 @@ import (
 // apply to its replies.
 const DefaultChannel = "test"
 
-func knownChannel(name string) bool {
+// KnownChannel reports whether a conversation can be on channel: the
+// DefaultChannel or one adapters/channels knows.
+func KnownChannel(name string) bool {
 	_, ok := channels.Capabilities(name)
 	return ok || name == DefaultChannel
 }
 
-func channelNames() []string { return append([]string{DefaultChannel}, channels.Names()...) }
+func knownChannel(name string) bool { return KnownChannel(name) }
+
+// ChannelNames are the channels a conversation can be on, DefaultChannel
+// first.
+func ChannelNames() []string { return append([]string{DefaultChannel}, channels.Names()...) }
+
+func channelNames() []string { return ChannelNames() }
 
 // Unrenderable lists the replies channel cannot deliver, as the channel's
 // sender would refuse them (a permanent error: serve dead-letters them):
