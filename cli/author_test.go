@@ -61,6 +61,12 @@ func TestValidate(t *testing.T) {
 		{name: "warnings", args: []string{author + "warn"}, code: exitOK,
 			stdout: "ok   testdata/author/warn: 1 flow warned (main); 3 states; 2 warnings\n", stderrFile: "validate-warn.stderr"},
 		{name: "strict", args: []string{"--strict", author + "warn"}, code: exitFail, stderrFile: "validate-strict.stderr"},
+		// A message outside the messaging window is never delivered (Instagram
+		// Login apps have no opt-in message): rejected without --strict, as
+		// an error, for a long timeout and for a chain of timeouts.
+		{name: "outside the window", args: []string{author + "window"}, code: exitFail, stderrFile: "validate-window.stderr"},
+		{name: "outside the window by a chain", args: []string{"../flows/testdata/err/timeout_chain.yaml"}, code: exitFail,
+			stderrHas: "timeout_chain.yaml:16:14: state ask: its timeout sends a message 26h after the user's last one"},
 		{name: "several bundles", args: []string{author + "good", author + "bad"}, code: exitFail,
 			stdout: "ok   testdata/author/good: 1 flow shop (main); 6 states\n", stderrFile: "validate-bad.stderr"},
 		// A directory with flow files is one bundle, its sub-directories

@@ -30,6 +30,11 @@ searched; a directory without flow files is searched recursively for such
 bundles; files named together are one bundle) and prints every error
 and warning to stderr as file:line:col: message. Exits 1 when a bundle has
 errors (or warnings, with --strict); otherwise prints one ok line per bundle.
+A message the platform never delivers — a timeout that says something 24 h
+or more after the user's last message, alone or through a chain of
+timeouts — is an error here (the flow still loads in serve, whose sender
+refuses it): Instagram Login apps have no opt-in message to reach a user
+outside the messaging window.
 
 With --against DB_OR_URL it then checks the live sessions against the flows
 (one bundle): which would be stranded (their state is gone without a
@@ -137,7 +142,10 @@ func validateBundle(b flowtest.Bundle, fo *flows.Options, strict bool, channels 
 		r.Error = err.Error()
 		return r
 	}
-	r.OK = !strict || len(bundle.Warnings) == 0
+	// A message that is never delivered (outside the messaging window) is
+	// rejected even without --strict: the flow loads, but validate fails.
+	r.OK = !slices.ContainsFunc(bundle.Warnings, func(e *flows.Error) bool { return e.Undeliverable }) &&
+		(!strict || len(bundle.Warnings) == 0)
 	chans, cd := bundleChannels(bundle, channels)
 	cd = append(cd, channelDiagnostics(bundle, chans)...)
 	if len(cd) > 0 {
@@ -167,7 +175,7 @@ func diagnostics(list flows.ErrorList) []diagnostic {
 	out := make([]diagnostic, len(list))
 	for i, e := range list {
 		sev := "error"
-		if e.Warning {
+		if e.Warning && !e.Undeliverable {
 			sev = "warning"
 		}
 		out[i] = diagnostic{File: e.Pos.File, Line: e.Pos.Line, Col: e.Pos.Col, Severity: sev, Message: e.Msg}

@@ -69,6 +69,9 @@ func eventFor(in *Input, channel string, key dmflow.SessionKey, now time.Time, m
 	case "admin":
 		ev.Kind, ev.Key = dmflow.KindAdmin, "admin:"+mid
 		ev.Admin = &dmflow.AdminCommand{Op: in.Type, State: in.State, By: "test"}
+		if in.Type == dmflow.AdminLocale { // `admin: locale es`: the argument is the locale
+			ev.Admin.State, ev.Admin.Locale = "", in.State
+		}
 	case "event":
 		return rawEvent(ev, in.Raw)
 	default:

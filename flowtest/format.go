@@ -477,7 +477,7 @@ func (p *tparser) fields(v *yaml.Node, what, short string, fs map[string]*string
 	eachPair(v, func(k string, val *yaml.Node) { p.decode(val, fs[k]) })
 }
 
-var adminOps = []string{"reset", "release", "handoff", "move"}
+var adminOps = []string{"reset", "release", "handoff", "move", "locale"}
 
 func (p *tparser) admin(v *yaml.Node, in *Input) {
 	var s string
@@ -486,10 +486,12 @@ func (p *tparser) admin(v *yaml.Node, in *Input) {
 	in.Type, in.State = op, strings.TrimSpace(arg)
 	switch {
 	case !contains(adminOps, op):
-		p.errf(v, "admin: want one of reset, release, handoff, move STATE; got %q", s)
+		p.errf(v, "admin: want one of reset, release, handoff, move STATE, locale LOCALE; got %q", s)
 	case op == "move" && in.State == "":
 		p.errf(v, "admin: move needs a state: `admin: move menu`")
-	case op != "move" && in.State != "":
+	case op == "locale" && in.State == "":
+		p.errf(v, "admin: locale needs a locale: `admin: locale es`")
+	case op != "move" && op != "locale" && in.State != "":
 		p.errf(v, "admin: %s takes no argument", op)
 	}
 }

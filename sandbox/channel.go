@@ -78,7 +78,7 @@ func (s *Sandbox) SetChannel(channel string) error {
 
 // messengerKinds are the inputs a Messenger user can make in the studio.
 var messengerKinds = []string{InputText, InputQuickReply, InputPostback, InputImage, InputAgent, InputReaction,
-	InputIceBreaker, InputAdReferral}
+	InputIceBreaker, InputAdReferral, InputReferral}
 
 // sayMessenger delivers in to the Messenger webhook handler as a signed
 // delivery; the caller holds s.order.
@@ -102,6 +102,8 @@ func (s *Sandbox) sayMessenger(ctx context.Context, in Input, mid string) (int, 
 		body = wh.Reaction(m.Page, in.User, in.MID, cmp.Or(in.Reaction, "love"), "")
 	case InputAdReferral:
 		body = messengertest.Merge(wh.Referral(m.Page, in.User, cmp.Or(in.Ref, "ad")), wh.Text(m.Page, in.User, mid, in.Text))
+	case InputReferral: // an m.me link opened in an existing thread
+		body = wh.Referral(m.Page, in.User, in.Ref)
 	default:
 		body = wh.Text(m.Page, in.User, mid, in.Text)
 	}

@@ -94,6 +94,9 @@ func TestStudioSimulatesMessenger(t *testing.T) {
 	if !strings.Contains(string(m.Graph), "9-17 on messenger") {
 		t.Fatalf("quick reply on messenger: %s", m.Graph)
 	}
+	if code := call(t, env, "POST", "api/send", `{"user":"u1","kind":"referral","ref":"spring"}`, &sent); code != 200 || sent.Status != 200 {
+		t.Errorf("an m.me link on Messenger: %d, webhook %d", code, sent.Status)
+	}
 	if code := call(t, env, "POST", "api/send", `{"user":"u1","kind":"story_mention","url":"https://x/y.jpg"}`, nil); code != 400 {
 		t.Errorf("a story mention on Messenger: %d, want 400", code)
 	}

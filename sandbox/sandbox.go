@@ -181,10 +181,13 @@ func New(cfg Config) (*Sandbox, error) {
 // Studio (with Config.Bot; 501 without):
 //
 //	GET  /api/graph         ?flow=F → FlowGraph (default: the main flow)
-//	GET  /api/session       ?user=U → {"session": Session or null, "clock": ClockStatus, "locale": L (localized flows)}
+//	GET  /api/session       ?user=U → {"session": Session or null, "clock": ClockStatus, "locale": L,
+//	                        "locales": [supported...] (both for localized flows)}
 //	POST /api/reset         {"user"} → 202; the reset travels through the user's inbox
 //	POST /api/move          {"user", "state"} → 202
 //	POST /api/handoff       {"user", "on": bool} → 202 (hand off / release)
+//	POST /api/locale        {"user", "locale"} → 202: sets the user's locale (admin locale: the
+//	                        main flow's locale variable); 400 for a locale the flows do not support
 //	POST /api/operator      {"user", "text"} → 202 (an operator's message, admin send)
 //	POST /api/profile       {"user", "follows": bool} → 200: what the Graph API double answers
 //	                        for is_user_follow_business (works without a bot too)
@@ -211,6 +214,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /api/reset", s.command(resetCmd))
 	mux.HandleFunc("POST /api/move", s.command(moveCmd))
 	mux.HandleFunc("POST /api/handoff", s.command(handoffCmd))
+	mux.HandleFunc("POST /api/locale", s.withBot(s.serveLocale))
 	mux.HandleFunc("POST /api/operator", s.withBot(s.serveOperator))
 	mux.HandleFunc("POST /api/profile", s.serveProfile)
 	mux.HandleFunc("POST /api/clock", s.withBot(s.serveClock))

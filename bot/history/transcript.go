@@ -284,7 +284,7 @@ func input(s *tStep, ev dmflow.Event) error {
 	case ev.Kind == dmflow.KindRead && !ev.Standby:
 		s.Read = true
 	case ev.Kind == dmflow.KindAdmin:
-		s.Admin = strings.TrimSpace(ev.Admin.Op + " " + ev.Admin.State)
+		s.Admin = strings.TrimSpace(ev.Admin.Op + " " + ev.Admin.State + ev.Admin.Locale)
 	default:
 		m, err := eventFields(ev)
 		if err != nil {

@@ -6,7 +6,7 @@
 import { get, post, stream } from "./api.js";
 import { createChat, el } from "./chat.js";
 import * as flow from "./flow.js";
-import { initControls, notify, showClock, showHandoff } from "./controls.js";
+import { initControls, notify, showClock, showHandoff, showLocale, showLocales } from "./controls.js";
 
 const $ = (id) => document.getElementById(id);
 const KEY = "dmflow.studio.users";
@@ -89,6 +89,7 @@ function onMessage(m) {
 
 async function showStep(step, now) {
   flow.showSession(step.session, now, step.locale);
+  showLocale(step.locale);
   showHandoff(!!(step.session && step.session.handoff));
   try {
     await flow.showFlow(step.flow || "");
@@ -103,12 +104,16 @@ async function showStep(step, now) {
 async function refreshFlow(user) {
   flow.clearSteps();
   const last = steps.get(user);
-  if (last) return showStep(last, new Date());
+  if (last) {
+    get("api/session?user=" + encodeURIComponent(user)).then((r) => showLocales(r.locales, r.locale)).catch(() => {});
+    return showStep(last, new Date());
+  }
   try {
     const r = await get("api/session?user=" + encodeURIComponent(user));
     showClock(r.clock);
     const s = r.session;
     flow.showSession(s, new Date(r.clock.now), r.locale);
+    showLocales(r.locales, r.locale);
     showHandoff(!!(s && s.handoff));
     await flow.showFlow(s ? s.flow : "");
     flow.highlight(s ? s.state : "", []);
