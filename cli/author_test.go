@@ -172,6 +172,13 @@ func TestTestCommand(t *testing.T) {
 			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 		}
 	})
+	t.Run("channels", func(t *testing.T) {
+		// one flow branching on event.channel, a transcript per channel
+		code, out, errs := runAuthor(t, "", "test", author+"channels")
+		if code != exitOK || errs != "" || !strings.HasPrefix(out, "ok   3 transcripts, 6 steps\n") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+		}
+	})
 	t.Run("nothing matches", func(t *testing.T) {
 		code, _, errs := runAuthor(t, "", "test", "--run", "zzz", author+"good")
 		if code != exitFail || !strings.Contains(errs, "no transcript matched") {
@@ -286,5 +293,22 @@ func TestExamples(t *testing.T) {
 		if code, out, errs := runAuthor(t, "", cmd, "../examples"); code != exitOK {
 			t.Errorf("dmflow %s examples: exit %d\n%s%s", cmd, code, out, errs)
 		}
+	}
+}
+
+// TestChatChannel: --channel is the user's event.channel, and a reply the
+// channel cannot render is marked as not delivered.
+func TestChatChannel(t *testing.T) {
+	flow := writeFile(t, "love.yaml", "flow: love\nstart: a\nstates:\n  a:\n    say: [{text: 'on {{ event.channel }}'}, {heart: true}]\n    end: true\n")
+	code, out, errs := runAuthor(t, "hi\n", "chat", "--channel", "messenger", flow)
+	if code != exitOK || !strings.Contains(out, "on messenger") ||
+		!strings.Contains(out, "-- not delivered: messenger cannot render like_heart replies") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if code, out, _ := runAuthor(t, "hi\n", "chat", flow); code != exitOK || !strings.Contains(out, "on test") || strings.Contains(out, "not delivered") {
+		t.Errorf("default channel: exit %d\n%s", code, out)
+	}
+	if code, _, errs := runAuthor(t, "", "chat", "--channel", "sms", flow); code != exitUsage || !strings.Contains(errs, `--channel "sms"`) {
+		t.Errorf("unknown channel: exit %d: %s", code, errs)
 	}
 }

@@ -157,6 +157,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"messenger-app-secret", "MESSENGER_APP_SECRET", "messenger.app_secret", "", "Meta app secret that signs Messenger webhooks", true, &c.Messenger.AppSecret},
 		{"messenger-verify-token", "MESSENGER_WEBHOOK_VERIFY_TOKEN", "messenger.verify_token", "", "Messenger webhook verification token typed in the App Dashboard", true, &c.Messenger.VerifyToken},
 		{"messenger-graph-url", "DMFLOW_MESSENGER_GRAPH_URL", "messenger.graph_url", "https://graph.facebook.com", "Messenger Send API base URL (point it at a test double)", false, &c.Messenger.GraphURL},
+		{"messenger-page-profile", "DMFLOW_MESSENGER_PAGE_PROFILE", "messenger.profile", "", "YAML file with the Page's get_started, greeting, ice_breakers and persistent_menu, applied by 'dmflow messenger setup'", false, &c.Messenger.ProfileFile},
 		{"notify-url", "DMFLOW_NOTIFY_URL", "notify.url", "", "outgoing webhook URL for notices (message received, reply sent, …)", false, &c.NotifyURL},
 		{"notify-secret", "DMFLOW_NOTIFY_SECRET", "notify.secret", "", "HMAC secret signing outgoing webhooks", true, &c.NotifySecret},
 	}
@@ -330,7 +331,7 @@ func configFileEntry(c *serveConfig, byKey map[string]*configSetting, path, key 
 		return c.Instagram.Messenger.decodeWelcomeFlows(path, key, k, v)
 	case key == "instagram.ice_breakers" || key == "instagram.persistent_menu":
 		return c.Instagram.Messenger.decodeField(path, strings.TrimPrefix(key, "instagram."), key, k, v)
-	case key == "instagram" || key == "notify":
+	case key == "instagram" || key == "notify" || key == "messenger":
 		return walkConfigFile(c, byKey, path, key+".", v)
 	case byKey[key] == nil:
 		return configErrorf("%s: unknown setting %q (known: %s)", at, key, strings.Join(configKnownKeys(byKey), ", "))

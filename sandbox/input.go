@@ -132,6 +132,12 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 		s.comments.put(in.Comment, in.User)
 	}
 	in.account = s.account()
+	if s.Channel() == ChannelMessenger {
+		s.order.Lock()
+		defer s.order.Unlock()
+		code, err := s.sayMessenger(ctx, in, mid)
+		return s.said(in, mid, code, err)
+	}
 	body := s.body(in, mid)
 	if o, ok := s.cfg.Graph.(threadOwners); ok && (in.Kind == InputInboxTake || in.Kind == InputInboxPass) {
 		owner := inboxApp
@@ -150,16 +156,25 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 	rec := httptest.NewRecorder()
 	wh := igtest.Webhook{Secret: s.cfg.Secret, Now: s.cfg.Now}
 	s.cfg.Webhook.ServeHTTP(rec, wh.Request(ctx, "http://sandbox.local/webhook/instagram", body))
-	if rec.Code != http.StatusOK {
-		s.cfg.Logger.Warn("sandbox: webhook refused the input", "status", rec.Code, "user", in.User)
-		return rec.Code, Message{}, nil
+	return s.said(in, mid, rec.Code, nil)
+}
+
+// said records in in the feed when the webhook handler accepted it (HTTP
+// 200); the caller holds s.order.
+func (s *Sandbox) said(in Input, mid string, code int, err error) (int, Message, error) {
+	if err != nil {
+		return 0, Message{}, err
+	}
+	if code != http.StatusOK {
+		s.cfg.Logger.Warn("sandbox: webhook refused the input", "status", code, "user", in.User)
+		return code, Message{}, nil
 	}
 	from := FromUser
 	if in.Kind == InputAgent {
 		from = FromAgent
 	}
 	m := s.feed.add(Message{User: in.User, Account: in.account, From: from, Time: s.cfg.Now().UTC(), MID: mid, Input: &in})
-	return rec.Code, m, nil
+	return code, m, nil
 }
 
 func (s *Sandbox) nextMID() string {

@@ -86,3 +86,20 @@ func TestTranscriptInputs(t *testing.T) {
 		t.Fatal("an empty history: want an error")
 	}
 }
+
+// TestTranscriptChannel: the transcript names the channel of the user's
+// events (not the bot's own timer, action and admin events), so a
+// Messenger conversation replays on Messenger.
+func TestTranscriptChannel(t *testing.T) {
+	items := []dmflow.InboxItem{
+		{Seq: 1, Received: t0, Event: dmflow.Event{Kind: dmflow.KindAdmin, Channel: "dmflow", Admin: &dmflow.AdminCommand{Op: "move", State: "menu", By: "admin"}}},
+		{Seq: 2, Received: t0, Event: dmflow.Event{Kind: dmflow.KindMessage, Channel: "messenger", Text: "hi"}},
+	}
+	out, err := history.Transcript(items, history.TranscriptOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "\nchannel: messenger\n") {
+		t.Errorf("transcript does not name its channel:\n%s", out)
+	}
+}

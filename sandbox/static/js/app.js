@@ -142,12 +142,34 @@ function showAccounts(cfg) {
   };
 }
 
+// showChannels offers the channels the studio simulates (Instagram and
+// Messenger); switching reloads the page, which then shows that channel's
+// conversations (the Messenger Page is an account of its own).
+function showChannels(cfg) {
+  const sel = $("channel-select");
+  const list = cfg.channels || [];
+  document.body.dataset.channel = cfg.channel || "instagram";
+  if (list.length < 2) return;
+  const names = { instagram: "Instagram", messenger: "Messenger" };
+  sel.replaceChildren(...list.map((c) => { const o = el("option", "", names[c] || c); o.value = c; return o; }));
+  sel.value = cfg.channel;
+  sel.hidden = false;
+  $("channel-label").hidden = false;
+  sel.onchange = async () => {
+    const r = await post("api/channel", { channel: sel.value }).catch((err) => ({ ok: false, body: { error: err.message } }));
+    if (r.ok) { location.reload(); return; }
+    notify(r.body.error || "could not switch the channel");
+    sel.value = cfg.channel;
+  };
+}
+
 async function start() {
   flow.initMermaid();
   const cfg = await get("api/config");
   studio = cfg.studio;
-  $("account").textContent = "account " + cfg.account;
-  showAccounts(cfg);
+  $("account").textContent = (cfg.channel === "messenger" ? "Page " : "account ") + cfg.account;
+  showChannels(cfg);
+  if (cfg.channel !== "messenger") showAccounts(cfg);
   showClock(cfg.clock);
   $("flow").hidden = !studio;
   if (studio) {
