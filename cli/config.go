@@ -129,7 +129,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"public-url", "DMFLOW_PUBLIC_URL", "public_url", "", "the server's public https base URL, for links Meta shows (data deletion status); default: the origin of the redirect URI", false, &c.PublicURL},
 		{"handoff-release", "DMFLOW_HANDOFF_RELEASE", "handoff_release", "24h", "give a handed-off conversation back to the bot after this idle time, for handoffs without release_after (0: never)", false, &c.HandoffRelease},
 		{"dropoff", "DMFLOW_DROPOFF", "dropoff", "24h", "funnels: a session that gets no message within this long after the last one counts as dropped off in its state (dmflow admin stats; 0: do not count; off in the sandbox)", false, &c.DropOff},
-		{"workers", "DMFLOW_WORKERS", "workers", "64", "inbox workers (users processed in parallel)", false, &c.Workers},
+		{"workers", "DMFLOW_WORKERS", "workers", "256", "inbox workers (users processed in parallel)", false, &c.Workers},
 		{"lease", "DMFLOW_LEASE", "lease", "30s", "how long a replica holds a user's inbox and outbox work while it is alive (PostgreSQL: a crashed replica's work is taken over after 3 heartbeats instead)", false, &c.Lease},
 		{"heartbeat", "DMFLOW_HEARTBEAT", "heartbeat", "1s", "PostgreSQL: how often a replica records that it is alive; other replicas take a replica's users, replies and action calls over once it missed 3 heartbeats", false, &c.Heartbeat},
 		{"migrate", "DMFLOW_MIGRATE", "migrate", "false", "PostgreSQL: serve applies the embedded schema migrations at start (under the advisory lock, like dmflow migrate) instead of refusing a schema that is behind", false, &c.Migrate},
