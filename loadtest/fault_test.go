@@ -85,7 +85,8 @@ func TestGraphFaults(t *testing.T) {
 		}
 		waitIdle(t, p.URL(), time.Minute)
 		if want := max(c.fault.Times, 1) + map[bool]int{true: 1}[c.dead == ""]; graph.Calls()-calls < want {
-			t.Fatalf("%s: %d Graph calls, want at least %d (the fault was not hit)", c.name, graph.Calls()-calls, want)
+			t.Fatalf("%s: %d Graph calls, want at least %d (the fault was not hit); replies to %s: %+v; server log:\n%s",
+				c.name, graph.Calls()-calls, want, loadtest.User(i), rec.Replies(loadtest.User(i)), p.Stderr())
 		}
 		graph.ClearFaults()
 	}
