@@ -83,6 +83,12 @@ type Claim struct {
 	Max   int           // at most this many items (>= 1)
 	Lease time.Duration // how long the owner holds the user before others may take over
 	Now   time.Time
+	// Skip lists business accounts whose items ClaimOutbox must not
+	// return: a sender passes the accounts that already hold their share
+	// of its claimed capacity, so that their waiting items (throttled,
+	// paced) never take the room another account's replies need.
+	// ClaimInbox ignores it.
+	Skip []string
 }
 
 // AppendResult tells what AppendInbox did.
@@ -265,6 +271,15 @@ type Outbox interface {
 	// the oldest is due (NotBefore <= c.Now); a user whose head item waits
 	// for a retry contributes nothing, so order per user holds. Items already
 	// claimed by c.Owner are not returned again until released or retried.
+	//
+	// Like ClaimInbox, a claim is shared between business accounts
+	// round-robin: every account with claimable items gets its oldest one
+	// before any account gets a second, and so on (within a round, older
+	// items first), so one account's backlog (an outage's, or a paced
+	// account's) cannot fill a claim while another account's replies wait.
+	// Each account's items are its oldest claimable ones, so each user's
+	// come in Seq order. Accounts in c.Skip contribute nothing. Items are
+	// returned in Seq order.
 	ClaimOutbox(ctx context.Context, queue string, c Claim) ([]OutboxItem, error)
 	// AckOutbox removes delivered items (unknown seqs are ignored) and, in
 	// the same transaction, remembers each Ack.Remember key as an inbox

@@ -70,8 +70,15 @@ func pickFair(tx Tx, ls *leases, c dmflow.Claim) ([]candidate, error) {
 	if err != nil {
 		return nil, err
 	}
+	return roundRobin(lists, c.Max), nil
+}
+
+// roundRobin picks up to max candidates from the per-account lists (each
+// in Seq order): every list's first before any list's second, and so on,
+// older first within a round. The result is in Seq order.
+func roundRobin(lists [][]candidate, max int) []candidate {
 	var out []candidate
-	for r := 0; len(out) < c.Max; r++ {
+	for r := 0; len(out) < max; r++ {
 		var round []candidate
 		for _, l := range lists {
 			if r < len(l) {
@@ -82,10 +89,10 @@ func pickFair(tx Tx, ls *leases, c dmflow.Claim) ([]candidate, error) {
 			break
 		}
 		slices.SortFunc(round, func(a, b candidate) int { return bytes.Compare(a.sk, b.sk) })
-		out = append(out, round[:min(len(round), c.Max-len(out))]...)
+		out = append(out, round[:min(len(round), max-len(out))]...)
 	}
 	slices.SortFunc(out, func(a, b candidate) int { return bytes.Compare(a.sk, b.sk) })
-	return out, nil
+	return out
 }
 
 // claimableByAccount returns, for each account with claimable items, its
