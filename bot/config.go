@@ -104,7 +104,11 @@ type Config struct {
 	// least one is left to the others), and a freed slot goes to the
 	// waiting account with the fewest sends in flight, so an account that
 	// Meta throttles, or that has a long backlog, does not delay another
-	// account's replies. Default 128.
+	// account's replies. Items claimed and not yet sent are bounded by
+	// 16×Senders per queue, shared the same way: one account holds at
+	// most 7/8 of them, so its waiting items never take the room another
+	// account's replies need (and claims are fair between accounts, see
+	// dmflow.Outbox). Default 128.
 	Senders int
 	// ActionWorkers bounds concurrent action calls. Default 16.
 	ActionWorkers int
