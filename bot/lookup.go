@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -9,9 +10,11 @@ import (
 
 // Platform lookups off the worker. Before an event is stepped the bot may
 // ask the platform for the customer's profile (withProfile) or for the
-// commented media (withMedia). Such a call can take up to ProfileTimeout
-// when the Graph API is slow for one account (throttling, an outage), and
-// an inbox worker serves the users of every account hashed to it. So the
+// commented media (withMedia), and an echo may wait for a send in flight
+// to its user (ownEcho). Such a lookup can take up to ProfileTimeout (an
+// echo up to EchoGrace) when the Graph API is slow for one account
+// (throttling, an outage), and an inbox worker serves the users of every
+// account hashed to it. So the
 // worker runs a lookup in a goroutine and waits for it at most
 // lookupInline; when it takes longer, the item is parked: it goes back to
 // the head of its user's items in the partition, that user is skipped
@@ -36,6 +39,8 @@ type lookups struct {
 	profileDone bool
 	media       *dmflow.Comment
 	mediaDone   bool
+	ownEcho     bool // the echo is of the bot's own reply
+	echoDone    bool
 	wait        chan struct{} // the lookup in flight, closed when it ended; nil: none
 }
 
@@ -61,4 +66,18 @@ func (l *lookups) await(fn func()) bool {
 	case <-t.C:
 		return false
 	}
+}
+
+// isOwnEcho reports whether the echo ev is of the bot's own reply (see
+// ownEcho), waiting for the user's sends in flight off the worker:
+// errParked means it still waits.
+func (b *Bot) isOwnEcho(ctx context.Context, ev *dmflow.Event, l *lookups) (bool, error) {
+	if !l.echoDone {
+		e := *ev
+		if !l.await(func() { l.ownEcho = b.ownEcho(ctx, &e) }) {
+			return false, errParked
+		}
+		l.echoDone = true
+	}
+	return l.ownEcho, nil
 }

@@ -30,8 +30,14 @@ func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem, l *lookups) erro
 	if isForget(&it.Event) {
 		return b.forget(ctx, it)
 	}
-	if it.Event.Kind == dmflow.KindEcho && b.ownEcho(ctx, &it.Event) {
-		return b.commit(ctx, it, nil, dmflow.Commit{}, start) // reply.sent was queued at delivery
+	if it.Event.Kind == dmflow.KindEcho {
+		own, err := b.isOwnEcho(ctx, &it.Event, l)
+		if err != nil {
+			return err
+		}
+		if own {
+			return b.commit(ctx, it, nil, dmflow.Commit{}, start) // reply.sent was queued at delivery
+		}
 	}
 	for range maxConflicts {
 		s, err := b.loadSession(ctx, it.Event.SessionKey())
