@@ -83,11 +83,11 @@ type Claim struct {
 	Max   int           // at most this many items (>= 1)
 	Lease time.Duration // how long the owner holds the user before others may take over
 	Now   time.Time
-	// Skip lists business accounts whose items ClaimOutbox must not
-	// return: a sender passes the accounts that already hold their share
-	// of its claimed capacity, so that their waiting items (throttled,
-	// paced) never take the room another account's replies need.
-	// ClaimInbox ignores it.
+	// Skip lists business accounts whose items ClaimOutbox and
+	// ClaimActions must not return: a sender (or the action runner) passes
+	// the accounts that already hold their share of its capacity, so that
+	// their waiting items (throttled, paced, slow) never take the room
+	// another account's need. ClaimInbox ignores it.
 	Skip []string
 }
 
@@ -334,7 +334,8 @@ type ActionItem struct {
 // per-user transaction.
 type Actions interface {
 	// ClaimActions leases up to c.Max recorded calls to c.Owner (calls leased
-	// by another live owner are skipped), incrementing Attempts.
+	// by another live owner, and calls of the accounts in c.Skip, are
+	// skipped), oldest first, incrementing Attempts.
 	ClaimActions(ctx context.Context, c Claim) ([]ActionItem, error)
 	// CompleteAction atomically appends result (a KindActionResult event,
 	// Key "action:<id>") to the inbox and forgets the call, so a completed

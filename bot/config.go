@@ -111,7 +111,9 @@ type Config struct {
 	// account's replies need (and claims are fair between accounts, see
 	// dmflow.Outbox). Default 128.
 	Senders int
-	// ActionWorkers bounds concurrent action calls. Default 16.
+	// ActionWorkers bounds concurrent action calls, shared between
+	// accounts: one account runs at most ActionWorkers − ActionWorkers/8
+	// of them (at least one is left to the others). Default 16.
 	ActionWorkers int
 	// ClaimBatch is the most items asked for per claim. Default 256.
 	ClaimBatch int

@@ -65,13 +65,17 @@
 //     of claims (dmflow.Claim.Skip), so a throttled or paced account's
 //     waiting replies never take the room another account's need.
 //
+//   - Action calls (Config.ActionWorkers at once) are shared the same
+//     way: one account runs at most 7/8 of them and an account at its
+//     share is left out of claims, so an account whose action endpoint is
+//     slow never holds every action worker. Within an account's share
+//     calls are claimed oldest first.
+//
 // What is shared without a fair share: the store (its fsyncs and, with
-// PostgreSQL, its connections), the CPU, a step of the engine (fast, no
-// I/O), and the action runner (Config.ActionWorkers calls at once, claimed
-// in call order: an account whose action endpoint is slow can hold them
-// all while it has calls waiting). Several accounts stalled at once can
-// fill the send slots and claimed items between them; a new account then
-// waits for one of them to move.
+// PostgreSQL, its connections), the CPU and a step of the engine (fast, no
+// I/O). Several accounts stalled at once can fill the send slots, claimed
+// items or action workers between them; a new account then waits for one
+// of them to move.
 //
 // # Echoes
 //
