@@ -34,7 +34,7 @@ func (b *Bot) runActions(ctx context.Context) {
 		room, skip := actionRoom(b.cfg.ActionWorkers, len(running), held)
 		mu.Unlock()
 		if room > 0 {
-			b.claimActions(ctx, room, skip, func(it dmflow.ActionItem) {
+			n := b.claimActions(ctx, room, skip, func(it dmflow.ActionItem) {
 				mu.Lock()
 				defer mu.Unlock()
 				if running[it.Call.ID] {
@@ -54,6 +54,9 @@ func (b *Bot) runActions(ctx context.Context) {
 					wake(b.actionWake)
 				})
 			})
+			if n == room {
+				continue // more may be waiting (another account's, now that this one may be at its share)
+			}
 		}
 		if !b.idle(b.actionWake, b.cfg.Poll) {
 			break
@@ -86,17 +89,20 @@ func actionRoom(workers, running int, held map[string]int) (int, []string) {
 	return min(workers-running, share-most), skip
 }
 
-func (b *Bot) claimActions(ctx context.Context, max int, skip []string, start func(dmflow.ActionItem)) {
+// claimActions claims up to max calls, leaving out the accounts in skip,
+// starts them and returns how many it claimed.
+func (b *Bot) claimActions(ctx context.Context, max int, skip []string, start func(dmflow.ActionItem)) int {
 	items, err := b.store.ClaimActions(ctx, dmflow.Claim{Owner: b.cfg.Owner, Max: max, Lease: b.cfg.ActionLease, Now: b.now(), Skip: skip})
 	if err != nil {
 		if ctx.Err() == nil {
 			b.log.Error("claim actions", "err", err)
 		}
-		return
+		return 0
 	}
 	for _, it := range items {
 		start(it)
 	}
+	return len(items)
 }
 
 // runAction runs one call and feeds its result back into the user's inbox.

@@ -64,7 +64,6 @@
 //     account holds at most 7/8, and an account at its share is left out
 //     of claims (dmflow.Claim.Skip), so a throttled or paced account's
 //     waiting replies never take the room another account's need.
-//
 //   - Action calls (Config.ActionWorkers at once) are shared the same
 //     way: one account runs at most 7/8 of them and an account at its
 //     share is left out of claims, so an account whose action endpoint is
