@@ -184,9 +184,12 @@ type TimerFire struct {
 
 // AdminCommand is an operator command routed through the user's queue.
 type AdminCommand struct {
-	Op    string `json:"op"`              // reset | move | release | handoff | forget | send
+	Op    string `json:"op"`              // reset | move | release | handoff | forget | send | locale
 	State string `json:"state,omitempty"` // target state for move
-	By    string `json:"by,omitempty"`
+	// Locale is the user's new locale for locale (one of the bundle's
+	// supported locales).
+	Locale string `json:"locale,omitempty"`
+	By     string `json:"by,omitempty"`
 	// Reply is the operator's message for send (a text, optionally with
 	// quick replies).
 	Reply *Reply `json:"reply,omitempty"`
@@ -204,4 +207,8 @@ const (
 	// AdminSend sends an operator's message (Reply) to the user, queued
 	// behind the user's pending events; see OperatorTag and CheckOperator.
 	AdminSend = "send"
+	// AdminLocale sets the user's locale (Locale): the main flow's locale
+	// variable, as the flow's own language choice would (the studio's
+	// locale control; transcripts preset it with `locale:`).
+	AdminLocale = "locale"
 )

@@ -38,6 +38,11 @@ type Bot struct {
 	noticeClient                     *http.Client // Config.HTTPClient, no redirects to another host
 	live                             *liveness
 
+	// timerSleep is when the timer loop wakes by itself (Unix nanoseconds
+	// of the clock), 0 while it is awake: only a timer due before then
+	// needs to wake it (see wakeTimers).
+	timerSleep atomic.Int64
+
 	running  atomic.Bool
 	stopOnce sync.Once
 	stop     chan struct{} // closed: stop claiming new work

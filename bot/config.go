@@ -90,7 +90,10 @@ type Config struct {
 	// Owner identifies this process in leases; it must be unique per
 	// process. Default: hostname-pid-random.
 	Owner string
-	// Workers is the number of inbox workers (user partitions). Default 64.
+	// Workers is the number of inbox workers (user partitions). Each worker
+	// waits for its commit (a bbolt group commit with its fsyncs) before its
+	// next item, so the workers bound how many commits share one group
+	// commit. Default 256.
 	Workers int
 	// MaxInflight bounds inbox items claimed but not finished. Default 1024.
 	MaxInflight int
@@ -170,7 +173,7 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	setInt(&c.Workers, 64)
+	setInt(&c.Workers, 256)
 	setInt(&c.MaxInflight, 1024)
 	setInt(&c.Senders, 128)
 	setInt(&c.ActionWorkers, 16)

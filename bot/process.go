@@ -140,7 +140,7 @@ func (b *Bot) afterCommit(it *dmflow.InboxItem, c *dmflow.Commit) {
 		wake(b.actionWake)
 	}
 	if c.Session != nil && len(c.Session.Timers) > 0 {
-		wake(b.timerWake)
+		b.wakeTimers(c.Session.Timers)
 	}
 }
 

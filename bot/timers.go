@@ -4,19 +4,41 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/dmflow/dmflow"
 )
 
 // fireBatch is the most timers fired per FireTimers call.
 const fireBatch = 256
 
 // runTimers fires due timers into the inbox, sleeping until the next one is
-// due (at most Config.Poll) or until a commit sets a timer.
+// due (at most Config.Poll) or until a commit sets a timer due before then.
 func (b *Bot) runTimers(ctx context.Context) {
 	for !b.stopping() {
+		b.timerSleep.Store(0) // awake: a commit's timer may be due before the next one read below
 		if _, err := b.FireTimersNow(ctx, b.now()); err != nil && ctx.Err() == nil {
 			b.log.Error("fire timers", "err", err)
 		}
-		if !b.idle(b.timerWake, b.untilNextTimer(ctx)) {
+		d := b.untilNextTimer(ctx)
+		b.timerSleep.Store(b.now().Add(d).UnixNano())
+		if !b.idle(b.timerWake, d) {
+			return
+		}
+	}
+}
+
+// wakeTimers wakes the timer loop when one of timers, just committed, is
+// due before the loop wakes by itself. Waking it for every commit that
+// keeps a timer cost two statements (FireTimers, NextTimer) per few events
+// under load (PostgreSQL: 5,600 per 20,000 events in dmflow bench), to
+// learn a next due time that had not changed. A commit that finishes while
+// the loop is awake wakes it (the signal waits in the channel), so a timer
+// committed after the loop read the next due time is never missed.
+func (b *Bot) wakeTimers(timers []dmflow.Timer) {
+	sleep := b.timerSleep.Load()
+	for _, t := range timers {
+		if sleep == 0 || t.Due.UnixNano() < sleep {
+			wake(b.timerWake)
 			return
 		}
 	}

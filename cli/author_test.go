@@ -61,6 +61,12 @@ func TestValidate(t *testing.T) {
 		{name: "warnings", args: []string{author + "warn"}, code: exitOK,
 			stdout: "ok   testdata/author/warn: 1 flow warned (main); 3 states; 2 warnings\n", stderrFile: "validate-warn.stderr"},
 		{name: "strict", args: []string{"--strict", author + "warn"}, code: exitFail, stderrFile: "validate-strict.stderr"},
+		// A message outside the messaging window is never delivered (Instagram
+		// Login apps have no opt-in message): rejected without --strict, as
+		// an error, for a long timeout and for a chain of timeouts.
+		{name: "outside the window", args: []string{author + "window"}, code: exitFail, stderrFile: "validate-window.stderr"},
+		{name: "outside the window by a chain", args: []string{"../flows/testdata/err/timeout_chain.yaml"}, code: exitFail,
+			stderrHas: "timeout_chain.yaml:16:14: state ask: its timeout sends a message 26h after the user's last one"},
 		{name: "several bundles", args: []string{author + "good", author + "bad"}, code: exitFail,
 			stdout: "ok   testdata/author/good: 1 flow shop (main); 6 states\n", stderrFile: "validate-bad.stderr"},
 		// A directory with flow files is one bundle, its sub-directories
@@ -163,6 +169,13 @@ func TestTestCommand(t *testing.T) {
 	t.Run("messaging window", func(t *testing.T) {
 		code, out, errs := runAuthor(t, "", "test", author+"window")
 		if code != exitOK || errs != "" || !strings.HasPrefix(out, "ok   2 transcripts, 5 steps\n") {
+			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+		}
+	})
+	t.Run("channels", func(t *testing.T) {
+		// one flow branching on event.channel, a transcript per channel
+		code, out, errs := runAuthor(t, "", "test", author+"channels")
+		if code != exitOK || errs != "" || !strings.HasPrefix(out, "ok   3 transcripts, 6 steps\n") {
 			t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 		}
 	})
@@ -280,5 +293,22 @@ func TestExamples(t *testing.T) {
 		if code, out, errs := runAuthor(t, "", cmd, "../examples"); code != exitOK {
 			t.Errorf("dmflow %s examples: exit %d\n%s%s", cmd, code, out, errs)
 		}
+	}
+}
+
+// TestChatChannel: --channel is the user's event.channel, and a reply the
+// channel cannot render is marked as not delivered.
+func TestChatChannel(t *testing.T) {
+	flow := writeFile(t, "love.yaml", "flow: love\nstart: a\nstates:\n  a:\n    say: [{text: 'on {{ event.channel }}'}, {heart: true}]\n    end: true\n")
+	code, out, errs := runAuthor(t, "hi\n", "chat", "--channel", "messenger", flow)
+	if code != exitOK || !strings.Contains(out, "on messenger") ||
+		!strings.Contains(out, "-- not delivered: messenger cannot render like_heart replies") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if code, out, _ := runAuthor(t, "hi\n", "chat", flow); code != exitOK || !strings.Contains(out, "on test") || strings.Contains(out, "not delivered") {
+		t.Errorf("default channel: exit %d\n%s", code, out)
+	}
+	if code, _, errs := runAuthor(t, "", "chat", "--channel", "sms", flow); code != exitUsage || !strings.Contains(errs, `--channel "sms"`) {
+		t.Errorf("unknown channel: exit %d: %s", code, errs)
 	}
 }

@@ -20,7 +20,7 @@ type benchOpts struct {
 	rate                                 float64
 	duration, drain                      time.Duration
 	configs, store, dir                  string
-	cpuProfile, memProfile               string
+	cpuProfile, memProfile, trace        string
 	child                                string
 	childAddr, childGraph                string
 }
@@ -85,6 +85,7 @@ func (o *benchOpts) declare(fs *flag.FlagSet) {
 	fs.StringVar(&o.dir, "dir", "", "work directory for data files (default: a temporary directory, removed)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write each dmflow configuration's CPU profile to <this>.<config>")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write each dmflow configuration's heap profile, taken after the last reply, to <this>.<config>")
+	fs.StringVar(&o.trace, "trace", "", "write each dmflow configuration's execution trace (go tool trace; blocking profiles with -pprof=sync) to <this>.<config>")
 	fs.StringVar(&o.child, "child", "", "internal: run as a benchmark server (ceiling, or serve under the CPU profiler)")
 	fs.StringVar(&o.childAddr, "child-addr", "127.0.0.1:0", "internal: the child's listen address")
 	fs.StringVar(&o.childGraph, "child-graph", "", "internal: the ceiling's Graph API URL")
@@ -116,7 +117,7 @@ func runBench(ctx context.Context, o *benchOpts, stdio IO) int {
 		fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
 		return exitFail
 	}
-	env := benchEnv{exe: exe, dir: dir, flows: flowsDir, store: o.store, cpuProfile: o.cpuProfile, memProfile: o.memProfile, errw: stdio.Err}
+	env := benchEnv{exe: exe, dir: dir, flows: flowsDir, store: o.store, cpuProfile: o.cpuProfile, memProfile: o.memProfile, trace: o.trace, errw: stdio.Err}
 	cfgs, err := benchConfigs(o.configs, env)
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
@@ -257,8 +258,8 @@ func exited(procs []*loadtest.Process) error {
 
 // benchEnv is what every configuration is started with.
 type benchEnv struct {
-	exe, dir, flows, store, cpuProfile, memProfile string
-	errw                                           io.Writer // the bench's stderr
+	exe, dir, flows, store, cpuProfile, memProfile, trace string
+	errw                                                  io.Writer // the bench's stderr
 }
 
 // benchConfig is one configuration: how to start its server(s), how big
@@ -327,8 +328,11 @@ func fileSize(path string) int64 {
 // which runs the same serve command under the profilers.
 func (env benchEnv) serve(name string, i int, extra, e []string) (*loadtest.Process, error) {
 	args := append([]string{"serve"}, benchServeArgs(env, extra...)...)
-	if env.cpuProfile != "" || env.memProfile != "" {
+	if env.cpuProfile != "" || env.memProfile != "" || env.trace != "" {
 		child := []string{"bench", "--child", "serve"}
+		if env.trace != "" {
+			child = append(child, "--trace", profilePath(env.trace, name, i))
+		}
 		if env.cpuProfile != "" {
 			child = append(child, "--cpuprofile", profilePath(env.cpuProfile, name, i))
 		}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/dmflow/dmflow/loadtest"
@@ -20,6 +21,14 @@ import (
 func runBenchChild(ctx context.Context, o *benchOpts, rest []string, stdio IO) int {
 	if o.cpuProfile != "" {
 		stop, err := startProfile(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
+			return exitFail
+		}
+		defer stop()
+	}
+	if o.trace != "" {
+		stop, err := startTrace(o.trace)
 		if err != nil {
 			fmt.Fprintf(stdio.Err, "dmflow bench: %v\n", err)
 			return exitFail
@@ -51,6 +60,19 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// startTrace starts the execution tracer, writing to path.
+func startTrace(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }
 
 // heapOnDemand writes a heap profile to path whenever path.want appears

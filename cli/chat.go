@@ -22,12 +22,12 @@ import (
 )
 
 func chatCmd(opts *Options) *Command {
-	var storeArg, user, now, actionMode, mockFile *string
+	var storeArg, user, now, actionMode, mockFile, channel *string
 	return &Command{
 		Name:    "chat",
 		Summary: "talk to a flow in the terminal (real engine, fake clock)",
 		Usage: `Usage: dmflow chat [--store mem|FILE.db] [--user ID] [--now RFC3339]
-                   [--actions manual|real] [--mock FILE] FLOW|DIR
+                   [--actions manual|real] [--mock FILE] [--channel C] FLOW|DIR
 
 Runs the flow with the real engine and prints the bot's replies. Type a
 message, the number of a chip or button to tap it, or a command (/help).
@@ -36,13 +36,17 @@ End of input or /quit exits.
 Action calls are answered by a mock of the same name from --mock FILE (a
 YAML mapping written like a transcript's mock:), else with --actions real
 HTTP actions are made for real (${NAME} secrets from DMFLOW_SECRET_NAME in
-the environment, as 'dmflow serve' does), else they wait for /result.`,
+the environment, as 'dmflow serve' does), else they wait for /result.
+
+--channel instagram|messenger is the channel the user writes on
+(event.channel); a reply it cannot render is marked "not delivered".`,
 		Flags: func(fs *flag.FlagSet) {
 			storeArg = fs.String("store", "mem", "where the session lives: mem, or a bbolt FILE.db (survives restarts)")
 			user = fs.String("user", "user-1", "the user id (IGSID) to chat as")
 			now = fs.String("now", "", "start the fake clock at this RFC 3339 time (default: now); only /advance moves it")
 			actionMode = fs.String("actions", actionsManual, "manual: answer action calls with /result; real: make HTTP actions for real")
 			mockFile = fs.String("mock", "", "YAML file of action mocks by name (as in transcripts), used before --actions")
+			channel = fs.String("channel", flowtest.DefaultChannel, "the channel the user writes on: "+strings.Join(flowtest.ChannelNames(), ", "))
 		},
 		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, io IO) int {
 			if code, ok := parseFlags(fs, args); !ok {
@@ -61,7 +65,11 @@ the environment, as 'dmflow serve' does), else they wait for /result.`,
 				fmt.Fprintln(io.Err, "dmflow chat: name a flow file or directory")
 				return exitUsage
 			}
-			o := chatOptions{Store: *storeArg, User: *user, Now: start, Actions: *actionMode, Flows: opts.Flows, Go: opts.Actions}
+			if !flowtest.KnownChannel(*channel) {
+				fmt.Fprintf(io.Err, "dmflow chat: --channel %q: want %s\n", *channel, strings.Join(flowtest.ChannelNames(), ", "))
+				return exitUsage
+			}
+			o := chatOptions{Store: *storeArg, User: *user, Now: start, Actions: *actionMode, Flows: opts.Flows, Go: opts.Actions, Channel: *channel}
 			if o.Actions != actionsManual && o.Actions != actionsReal {
 				fmt.Fprintf(io.Err, "dmflow chat: --actions %q: want manual or real\n", o.Actions)
 				return exitUsage
@@ -87,6 +95,7 @@ type chatOptions struct {
 	Mocks   map[string]*flowtest.Mock // --mock, by action name
 	Flows   *flows.Options            // the program's helpers and Go action signatures
 	Go      *actions.Registry         // the program's Go actions (run with --actions real)
+	Channel string                    // --channel: event.channel
 }
 
 // chat is one terminal session.
@@ -134,7 +143,7 @@ func newChat(ctx context.Context, eng *engine.Engine, st dmflow.Store, o chatOpt
 	c.acts = newActionAnswerer(o, stdio.Env)
 	var err error
 	c.conv, err = flowtest.NewConversation(ctx, flowtest.Config{Engine: eng, Key: dmflow.SessionKey{Account: "chat", User: o.User},
-		Clock: o.Now, Store: st, Answer: c.acts.answer})
+		Clock: o.Now, Store: st, Answer: c.acts.answer, Channel: o.Channel})
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +225,9 @@ func (c *chat) show(before *dmflow.Session, out *flowtest.Outcome, err error) {
 				c.print.Print(o)
 				if w := out.Windows[i]; !w.OK {
 					fmt.Fprintf(c.out, "-- not delivered: %s\n", w.Text())
+				}
+				for _, why := range flowtest.Unrenderable(c.conv.Channel(), out.Replies[i:i+1]) {
+					fmt.Fprintf(c.out, "-- not delivered: %s\n", strings.TrimPrefix(why, "reply 1: "))
 				}
 			}
 			c.taps = c.print.Taps

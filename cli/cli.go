@@ -61,7 +61,7 @@ type Command struct {
 func commands(o *Options) []*Command {
 	cmds := []*Command{
 		validateCmd(o), testCmd(o), chatCmd(o), graphCmd(o),
-		serveCmd(o), authCmd(), adminCmd(o), migrateCmd(), benchCmd(), instagramCmd(), schemaCmd(),
+		serveCmd(o), authCmd(), adminCmd(o), migrateCmd(), benchCmd(), instagramCmd(), messengerCmd(), schemaCmd(),
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return cmds

@@ -129,7 +129,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"public-url", "DMFLOW_PUBLIC_URL", "public_url", "", "the server's public https base URL, for links Meta shows (data deletion status); default: the origin of the redirect URI", false, &c.PublicURL},
 		{"handoff-release", "DMFLOW_HANDOFF_RELEASE", "handoff_release", "24h", "give a handed-off conversation back to the bot after this idle time, for handoffs without release_after (0: never)", false, &c.HandoffRelease},
 		{"dropoff", "DMFLOW_DROPOFF", "dropoff", "24h", "funnels: a session that gets no message within this long after the last one counts as dropped off in its state (dmflow admin stats; 0: do not count; off in the sandbox)", false, &c.DropOff},
-		{"workers", "DMFLOW_WORKERS", "workers", "64", "inbox workers (users processed in parallel)", false, &c.Workers},
+		{"workers", "DMFLOW_WORKERS", "workers", "256", "inbox workers (users processed in parallel)", false, &c.Workers},
 		{"lease", "DMFLOW_LEASE", "lease", "30s", "how long a replica holds a user's inbox and outbox work while it is alive (PostgreSQL: a crashed replica's work is taken over after 3 heartbeats instead)", false, &c.Lease},
 		{"heartbeat", "DMFLOW_HEARTBEAT", "heartbeat", "1s", "PostgreSQL: how often a replica records that it is alive; other replicas take a replica's users, replies and action calls over once it missed 3 heartbeats", false, &c.Heartbeat},
 		{"migrate", "DMFLOW_MIGRATE", "migrate", "false", "PostgreSQL: serve applies the embedded schema migrations at start (under the advisory lock, like dmflow migrate) instead of refusing a schema that is behind", false, &c.Migrate},
@@ -157,6 +157,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"messenger-app-secret", "MESSENGER_APP_SECRET", "messenger.app_secret", "", "Meta app secret that signs Messenger webhooks", true, &c.Messenger.AppSecret},
 		{"messenger-verify-token", "MESSENGER_WEBHOOK_VERIFY_TOKEN", "messenger.verify_token", "", "Messenger webhook verification token typed in the App Dashboard", true, &c.Messenger.VerifyToken},
 		{"messenger-graph-url", "DMFLOW_MESSENGER_GRAPH_URL", "messenger.graph_url", "https://graph.facebook.com", "Messenger Send API base URL (point it at a test double)", false, &c.Messenger.GraphURL},
+		{"messenger-page-profile", "DMFLOW_MESSENGER_PAGE_PROFILE", "messenger.profile", "", "YAML file with the Page's get_started, greeting, ice_breakers and persistent_menu, applied by 'dmflow messenger setup'", false, &c.Messenger.ProfileFile},
 		{"notify-url", "DMFLOW_NOTIFY_URL", "notify.url", "", "outgoing webhook URL for notices (message received, reply sent, …)", false, &c.NotifyURL},
 		{"notify-secret", "DMFLOW_NOTIFY_SECRET", "notify.secret", "", "HMAC secret signing outgoing webhooks", true, &c.NotifySecret},
 	}
@@ -330,7 +331,7 @@ func configFileEntry(c *serveConfig, byKey map[string]*configSetting, path, key 
 		return c.Instagram.Messenger.decodeWelcomeFlows(path, key, k, v)
 	case key == "instagram.ice_breakers" || key == "instagram.persistent_menu":
 		return c.Instagram.Messenger.decodeField(path, strings.TrimPrefix(key, "instagram."), key, k, v)
-	case key == "instagram" || key == "notify":
+	case key == "instagram" || key == "notify" || key == "messenger":
 		return walkConfigFile(c, byKey, path, key+".", v)
 	case byKey[key] == nil:
 		return configErrorf("%s: unknown setting %q (known: %s)", at, key, strings.Join(configKnownKeys(byKey), ", "))

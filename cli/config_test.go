@@ -44,7 +44,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DB != "./dmflow.db" || c.LogFormat != "text" || c.LogLevel != "info" ||
-		c.Instagram.GraphURL != "https://graph.instagram.com" || c.SessionTTL != 90*24*time.Hour || c.Workers != 64 ||
+		c.Instagram.GraphURL != "https://graph.instagram.com" || c.SessionTTL != 90*24*time.Hour || c.Workers != 256 ||
 		c.Senders != 128 || c.SendTimeout != 30*time.Second || c.DBNoSync {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}

@@ -15,6 +15,8 @@ type msgrConfig struct {
 	AppSecret   string
 	VerifyToken string
 	GraphURL    string
+	// ProfileFile is the Page's Messenger profile (messenger_setup.go).
+	ProfileFile string
 }
 
 func (m msgrConfig) enabled() bool {
@@ -22,7 +24,7 @@ func (m msgrConfig) enabled() bool {
 }
 
 // validateMessenger: Messenger is all or nothing, and served only in
-// production mode (the sandbox is Instagram-only).
+// production mode (the sandbox simulates a Page of its own).
 func (c *serveConfig) validateMessenger() error {
 	m := c.Messenger
 	if !m.enabled() {
@@ -39,7 +41,7 @@ func (c *serveConfig) validateMessenger() error {
 		return configErrorf("Messenger is partly configured; also set %s, or unset the messenger settings", strings.Join(missing, ", "))
 	}
 	if c.Sandbox() {
-		return configErrorf("the sandbox is Instagram-only: messenger settings need Instagram credentials (production mode)")
+		return configErrorf("messenger settings are for production mode (the sandbox simulates a Messenger Page of its own): set the Instagram credentials too, or unset the messenger settings")
 	}
 	if m.PageID == c.Instagram.AccountID {
 		return configErrorf("messenger.page_id %s is also the Instagram account id: each channel's account must be its own id", m.PageID)
@@ -52,13 +54,16 @@ func (c *serveConfig) validateMessenger() error {
 
 // withMessenger adds the Messenger channel to cfg when configured: the
 // webhook beside Instagram's, the Page's replies routed to the Messenger
-// Send API, and no Instagram profile lookups for the Page's users.
+// Send API (paced per Page, across replicas on a shared store), and no
+// Instagram profile lookups for the Page's users.
 func (s *server) withMessenger(cfg *srv.Config) {
 	m := s.cfg.Messenger
 	if !m.enabled() || s.sandbox != nil {
 		return
 	}
-	client := messenger.NewClient(messenger.ClientConfig{BaseURL: m.GraphURL, Tokens: messenger.PageTokens{m.PageID: m.PageToken}})
+	pacer, _ := s.store.(dmflow.Pacer) // a shared store paces the Page across replicas; nil: this process
+	client := messenger.NewClient(messenger.ClientConfig{BaseURL: m.GraphURL, Tokens: messenger.PageTokens{m.PageID: m.PageToken},
+		Pacer: pacer})
 	cfg.Bot.Sender = srv.SenderByAccount{Default: cfg.Bot.Sender, Accounts: map[string]dmflow.Sender{m.PageID: client}}
 	cfg.Bot.Profiles = srv.ProfilesExcept(cfg.Bot.Profiles, m.PageID)
 	cfg.Messenger = &messenger.WebhookConfig{

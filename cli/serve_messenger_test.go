@@ -33,7 +33,7 @@ func TestValidateMessenger(t *testing.T) {
 	if !s.Sandbox() {
 		t.Skip("a config without Instagram credentials is not sandbox mode here")
 	}
-	if err := s.validateMessenger(); err == nil || !strings.Contains(err.Error(), "Instagram-only") {
+	if err := s.validateMessenger(); err == nil || !strings.Contains(err.Error(), "for production mode") {
 		t.Errorf("messenger in sandbox mode: %v", err)
 	}
 }

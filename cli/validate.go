@@ -30,6 +30,11 @@ searched; a directory without flow files is searched recursively for such
 bundles; files named together are one bundle) and prints every error
 and warning to stderr as file:line:col: message. Exits 1 when a bundle has
 errors (or warnings, with --strict); otherwise prints one ok line per bundle.
+A message the platform never delivers — a timeout that says something 24 h
+or more after the user's last message, alone or through a chain of
+timeouts — is an error here (the flow still loads in serve, whose sender
+refuses it): Instagram Login apps have no opt-in message to reach a user
+outside the messaging window.
 
 With --against DB_OR_URL it then checks the live sessions against the flows
 (one bundle): which would be stranded (their state is gone without a
@@ -39,15 +44,17 @@ running server holds is refused: use its URL), a postgres:// URL, or a
 running server's http(s):// URL (admin API, --admin-token or
 DMFLOW_ADMIN_TOKEN). Exits 1 when any session would be stranded.
 
-With --channels instagram,messenger every declared reply must render on
-each named channel (e.g. a heart or a reaction is Instagram-only): one
-error per reply and channel, at the reply's position.`,
+Every declared reply must render on each channel the bundle runs on (e.g.
+a heart or a reaction is Instagram-only): one error per reply and
+channel, at the reply's position. The channels are the main flow's
+'channels: [instagram, messenger]' (default: instagram only), or the
+--channels list, which overrides the declaration.`,
 		Flags: func(fs *flag.FlagSet) {
 			strict = fs.Bool("strict", false, "fail on warnings too")
 			asJSON = fs.Bool("json", false, "print one JSON report per bundle on stdout instead of text")
 			against = fs.String("against", "", "bbolt file, postgres:// URL or http(s):// server URL whose live sessions the flows must not strand")
 			adminToken = fs.String("admin-token", "", "admin token for an http(s) --against (env DMFLOW_ADMIN_TOKEN)")
-			channels = fs.String("channels", "", "comma-separated channels the flows must render on: instagram, messenger")
+			channels = fs.String("channels", "", "comma-separated channels the flows must render on, instead of the bundle's channels: (instagram, messenger)")
 		},
 		Run: func(ctx context.Context, fs *flag.FlagSet, args []string, io IO) int {
 			if code, ok := parseFlags(fs, args); !ok {
@@ -135,8 +142,13 @@ func validateBundle(b flowtest.Bundle, fo *flows.Options, strict bool, channels 
 		r.Error = err.Error()
 		return r
 	}
-	r.OK = !strict || len(bundle.Warnings) == 0
-	if cd := channelDiagnostics(bundle, channels); len(cd) > 0 {
+	// A message that is never delivered (outside the messaging window) is
+	// rejected even without --strict: the flow loads, but validate fails.
+	r.OK = !slices.ContainsFunc(bundle.Warnings, func(e *flows.Error) bool { return e.Undeliverable }) &&
+		(!strict || len(bundle.Warnings) == 0)
+	chans, cd := bundleChannels(bundle, channels)
+	cd = append(cd, channelDiagnostics(bundle, chans)...)
+	if len(cd) > 0 {
 		r.Diagnostics = append(r.Diagnostics, cd...)
 		r.OK = false
 	}
@@ -163,7 +175,7 @@ func diagnostics(list flows.ErrorList) []diagnostic {
 	out := make([]diagnostic, len(list))
 	for i, e := range list {
 		sev := "error"
-		if e.Warning {
+		if e.Warning && !e.Undeliverable {
 			sev = "warning"
 		}
 		out[i] = diagnostic{File: e.Pos.File, Line: e.Pos.Line, Col: e.Pos.Col, Severity: sev, Message: e.Msg}

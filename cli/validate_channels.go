@@ -7,16 +7,9 @@ import (
 	"strings"
 
 	"github.com/dmflow/dmflow"
-	"github.com/dmflow/dmflow/adapters/instagram"
-	"github.com/dmflow/dmflow/adapters/messenger"
+	"github.com/dmflow/dmflow/adapters/channels"
 	"github.com/dmflow/dmflow/flows"
 )
-
-// channelCaps are the channels `dmflow validate --channels` knows.
-var channelCaps = map[string]dmflow.Capabilities{
-	instagram.Channel: instagram.Capabilities,
-	messenger.Channel: messenger.Capabilities,
-}
 
 // parseChannels splits a --channels list; unknown names are an error.
 func parseChannels(list string) ([]string, error) {
@@ -26,8 +19,8 @@ func parseChannels(list string) ([]string, error) {
 		if c == "" {
 			continue
 		}
-		if _, ok := channelCaps[c]; !ok {
-			return nil, fmt.Errorf("--channels: unknown channel %q (known: %s)", c, strings.Join(slices.Sorted(maps.Keys(channelCaps)), ", "))
+		if _, ok := channels.Capabilities(c); !ok {
+			return nil, fmt.Errorf("--channels: unknown channel %q (known: %s)", c, strings.Join(channels.Names(), ", "))
 		}
 		if !slices.Contains(out, c) {
 			out = append(out, c)
@@ -61,19 +54,43 @@ func replyKind(r *flows.ReplySpec) dmflow.ReplyKind {
 	return dmflow.ReplyText
 }
 
+// bundleChannels are the channels a bundle is checked against: the
+// --channels list when given, else the bundle's own `channels:` (default
+// flows.DefaultChannels). A declared channel dmflow has no adapter for is
+// an error at its position.
+func bundleChannels(b *flows.Bundle, flag []string) ([]string, []diagnostic) {
+	if len(flag) > 0 {
+		return flag, nil
+	}
+	var names []string
+	var out []diagnostic
+	for _, c := range b.Channels {
+		if _, ok := channels.Capabilities(c.Name); !ok {
+			out = append(out, diagnostic{File: c.Pos.File, Line: c.Pos.Line, Col: c.Pos.Col, Severity: "error",
+				Message: fmt.Sprintf("channels: unknown channel %q (known: %s)", c.Name, strings.Join(channels.Names(), ", "))})
+			continue
+		}
+		names = append(names, c.Name)
+	}
+	if b.Channels == nil {
+		names = flows.ChannelNames(nil)
+	}
+	return names, out
+}
+
 // channelDiagnostics reports, at its position, every declared reply that
-// one of channels cannot render (an Instagram heart or reaction on
+// one of chans cannot render (an Instagram heart or reaction on
 // Messenger, ...), and quick replies over a channel's limit.
-func channelDiagnostics(b *flows.Bundle, channels []string) []diagnostic {
+func channelDiagnostics(b *flows.Bundle, chans []string) []diagnostic {
 	var out []diagnostic
 	check := func(rs []*flows.ReplySpec) {
 		for _, r := range rs {
 			kind := replyKind(r)
-			for _, c := range channels {
-				caps := channelCaps[c]
+			for _, c := range chans {
+				caps, _ := channels.Capabilities(c)
 				if !caps.Renders(kind) {
 					out = append(out, diagnostic{File: r.Pos.File, Line: r.Pos.Line, Col: r.Pos.Col, Severity: "error",
-						Message: fmt.Sprintf("%s cannot render %s replies (declared channels: %s)", c, kind, strings.Join(channels, ", "))})
+						Message: fmt.Sprintf("%s cannot render %s replies (declared channels: %s)", c, kind, strings.Join(chans, ", "))})
 				}
 				if n := len(r.QuickReplies); n > caps.MaxQuickReplies {
 					out = append(out, diagnostic{File: r.Pos.File, Line: r.Pos.Line, Col: r.Pos.Col, Severity: "error",

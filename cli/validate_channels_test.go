@@ -50,3 +50,37 @@ states:
 		t.Errorf("unknown channel: exit %d: %s", code, errs)
 	}
 }
+
+// TestValidateDeclaredChannels: without --channels, validate checks the
+// replies against the bundle's own `channels:` (default instagram only);
+// --channels overrides it; an unknown declared channel is an error at its
+// position.
+func TestValidateDeclaredChannels(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, channels string) string {
+		path := filepath.Join(dir, name+".yaml")
+		src := "flow: " + name + "\n" + channels + "start: hello\nstates:\n  hello:\n    say:\n      - text: hi\n      - heart: true\n    end: true\n"
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	both := write("both", "channels: [instagram, messenger]\n")
+	undeclared := write("plain", "")
+	unknown := write("tg", "channels: [instagram, telegram]\n")
+
+	code, _, errs := runAuthor(t, "", "validate", both)
+	if want := both + ":8:9: messenger cannot render like_heart replies (declared channels: instagram, messenger)"; code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("declared both: exit %d, want 1 and %q:\n%s", code, want, errs)
+	}
+	if code, _, errs := runAuthor(t, "", "validate", "--channels", "instagram", both); code != 0 {
+		t.Errorf("--channels instagram overrides the declaration: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runAuthor(t, "", "validate", undeclared); code != 0 {
+		t.Errorf("undeclared (instagram only): exit %d: %s", code, errs)
+	}
+	code, _, errs = runAuthor(t, "", "validate", unknown)
+	if want := unknown + `:2:23: channels: unknown channel "telegram" (known: instagram, messenger)`; code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("unknown declared: exit %d, want 1 and %q:\n%s", code, want, errs)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -382,8 +384,34 @@ func (st *step) admin() error {
 		return nil
 	case dmflow.AdminSend:
 		return st.operatorSend(by)
+	case dmflow.AdminLocale:
+		return st.setLocale(cmd.Locale, by)
 	}
 	return fmt.Errorf("admin: unknown op %q: %w", cmd.Op, dmflow.ErrInvalid)
+}
+
+// setLocale sets the user's locale for an operator (or the studio): it
+// stores a supported locale in the main flow's locale variable, the same
+// variable the flow's own language choice sets, so user.locale and the
+// texts follow from the next reply on. Nothing is said. The variable
+// belongs to the main flow: while the session is in a sub-flow the
+// command is refused (set it once the sub-flow returned).
+func (st *step) setLocale(want, by string) error {
+	l, main := st.e.b.Locales, st.e.b.Main
+	switch {
+	case l == nil:
+		return fmt.Errorf("admin locale: the flows declare no locales: %w", dmflow.ErrInvalid)
+	case !slices.Contains(l.Supported, want):
+		return fmt.Errorf("admin locale %q: want one of %s: %w", want, strings.Join(l.Supported, ", "), dmflow.ErrInvalid)
+	case st.s.Flow != main:
+		return fmt.Errorf("admin locale: the session is in sub-flow %s, the locale is a variable of the main flow %s: %w", st.s.Flow, main, dmflow.ErrInvalid)
+	}
+	st.use(st.e.machines[main], st.s.State)
+	if !st.setVar(l.Var, want) {
+		return fmt.Errorf("admin locale: variable %s refused %q: %w", l.Var, want, dmflow.ErrInvalid)
+	}
+	st.tracef("set", "", "locale ", want, " (", l.Var, ") by ", by)
+	return nil
 }
 
 // operatorSend sends an operator's message: tagged HUMAN_AGENT while the

@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dmflow/dmflow"
@@ -169,5 +171,41 @@ states:
 	eq(t, "set", texts(c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "en"})), []string{"Hi"})
 	if e2 := load(t, "flow: g\nstart: a\nstates:\n  a: {say: [{text: hi}], end: true}\n"); e2.Locale(c.s) != "" {
 		t.Errorf("a bundle without locales has locale %q", e2.Locale(c.s))
+	}
+}
+
+// TestAdminLocale: the admin locale command (the studio's locale control)
+// sets the main flow's locale variable to a supported locale, says
+// nothing, and the next replies render in it; an unsupported locale, a
+// bundle without locales and a session inside a sub-flow are refused.
+func TestAdminLocale(t *testing.T) {
+	e := load(t, localeMain, localeSub)
+	c := newConv(t, e)
+	c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "hi"})
+	setLocale := func(l string) (*dmflow.Turn, error) {
+		return c.try(dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: dmflow.AdminLocale, Locale: l}})
+	}
+	turn, err := setLocale("pt-BR")
+	if err != nil || len(turn.Replies) != 0 {
+		t.Fatalf("admin locale pt-BR: %v, replies %q", err, texts(turn))
+	}
+	eq(t, "stored", c.s.Vars["lang"], "pt-BR")
+	eq(t, "state kept", c.s.State, "hello")
+	eq(t, "next reply", texts(c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "Ana"})), []string{"Olá Ana"})
+
+	for _, bad := range []string{"fr", "", "{{ user.id }}"} {
+		if _, err := setLocale(bad); !errors.Is(err, dmflow.ErrInvalid) {
+			t.Errorf("admin locale %q: %v, want ErrInvalid", bad, err)
+		}
+	}
+	c.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "help"}) // into the faq sub-flow
+	if _, err := setLocale("es"); !errors.Is(err, dmflow.ErrInvalid) || !strings.Contains(err.Error(), "sub-flow faq") {
+		t.Errorf("admin locale in a sub-flow: %v", err)
+	}
+
+	plain := newConv(t, load(t, "flow: x\nmain: true\nstart: a\nstates:\n  a: {say: [{text: hi}], end: true}\n"))
+	plain.step(dmflow.Event{Kind: dmflow.KindMessage, Text: "hi"})
+	if _, err := plain.try(dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: dmflow.AdminLocale, Locale: "en"}}); !errors.Is(err, dmflow.ErrInvalid) {
+		t.Errorf("admin locale without locales: %v", err)
 	}
 }

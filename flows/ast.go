@@ -29,6 +29,11 @@ type Bundle struct {
 	// Locales are the languages the bundle's texts come in: the main flow's
 	// `locales`, nil when the bundle is not localized.
 	Locales *Locales
+	// Channels are the channels the bundle runs on: the main flow's
+	// `channels`, nil when it declares none (then DefaultChannels apply;
+	// see ChannelNames). `dmflow validate` checks every reply renders on
+	// each of them.
+	Channels []Channel
 }
 
 // Locales declares the languages of a bundle's localized texts (`locales:`
@@ -76,6 +81,10 @@ type Flow struct {
 	// Locales is the flow's `locales` (only the main flow may declare it;
 	// Bundle.Locales is what applies).
 	Locales *Locales
+	// Channels is the flow's `channels` (main flow only; Bundle.Channels
+	// is what applies), at ChannelsPos.
+	Channels    []Channel
+	ChannelsPos Pos
 	// LookupMedia asks the bot to look up the commented media's caption
 	// and permalink (cached) before stepping a comment event
 	// (event.caption, event.permalink).

@@ -17,6 +17,7 @@ func (o *Options) bundle(all []*Flow, files []string) (*Bundle, ErrorList) {
 	}
 	b.Main = mainFlow(all, b, &e)
 	checkLocales(all, b, &e)
+	checkChannels(all, b, &e)
 	for _, f := range all {
 		checkCalls(f, b, &e)
 	}

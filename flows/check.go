@@ -110,7 +110,7 @@ func (c *checker) lateTimeout(s *State) {
 		says, to = len(next.Say) > 0, next.Next
 	}
 	if says {
-		c.e.warnf(t.Pos, "state %s: a timeout of %s sends a message at least 24 h after the user's last one, outside Instagram's messaging window: it is never delivered (use less than 24h, e.g. 23h)", s.Name, fmtDuration(t.After))
+		c.e.undeliverablef(t.Pos, "state %s: a timeout of %s sends a message at least 24 h after the user's last one, outside Instagram's messaging window: it is never delivered (use less than 24h, e.g. 23h)", s.Name, fmtDuration(t.After))
 	}
 }
 
@@ -154,7 +154,7 @@ func (c *checker) timeoutChains() {
 		if at >= dmflow.MessagingWindow {
 			if says && elapsed > 0 && t.After < dmflow.MessagingWindow && !warned[s.Name] {
 				warned[s.Name] = true
-				c.e.warnf(t.Pos, "state %s: its timeout sends a message %s after the user's last one when the session gets here by timeouts (%s), outside Instagram's messaging window: it is never delivered (keep the chain under 24h)",
+				c.e.undeliverablef(t.Pos, "state %s: its timeout sends a message %s after the user's last one when the session gets here by timeouts (%s), outside Instagram's messaging window: it is never delivered (keep the chain under 24h)",
 					s.Name, fmtDuration(at), strings.Join(append(via, s.Name), " → "))
 			}
 			return

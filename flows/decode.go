@@ -17,7 +17,7 @@ var (
 
 // Allowed keys, per YAML mapping.
 var (
-	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle", "entry", "locales", "lookup_media"}
+	flowKeys  = []string{"flow", "version", "description", "main", "start", "params", "vars", "triggers", "migrate", "states", "settle", "entry", "locales", "lookup_media", "channels"}
 	stateKeys = []string{"describe", "set", "say", "ask", "on", "next", "timeout", "handoff", "end", "call", "return", "action", "split", "settle", "refresh_profile"}
 	varKeys   = []string{"type", "default"}
 	trigKeys  = []string{"keywords", "when", "set", "say", "goto", "handoff"}
@@ -57,6 +57,7 @@ func (d *decoder) decodeFlow(doc *yaml.Node) *Flow {
 	d.vars(m.get("vars"))
 	d.env = baseEnv(f.Vars)
 	d.locales(m.get("locales"))
+	d.channels(m.get("channels"))
 	d.params(m.get("params"))
 	d.states(m.get("states"))
 	d.triggers(m.get("triggers"))

@@ -12,6 +12,12 @@ type Error struct {
 	Pos     Pos
 	Msg     string
 	Warning bool
+	// Undeliverable marks a warning about a message the platform never
+	// delivers (sent outside the messaging window, with no opt-in or tag
+	// that allows it). The flow still loads — the sender refuses such a
+	// message and dead-letters it — but `dmflow validate` rejects the
+	// bundle, with or without --strict.
+	Undeliverable bool
 }
 
 // Error renders "file:line:col: message", or "file:line:col: warning: message".
@@ -116,4 +122,10 @@ func (e *errs) errorf(pos Pos, format string, args ...any) {
 
 func (e *errs) warnf(pos Pos, format string, args ...any) {
 	e.list = append(e.list, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// undeliverablef records a warning about a message that is never
+// delivered (Error.Undeliverable).
+func (e *errs) undeliverablef(pos Pos, format string, args ...any) {
+	e.list = append(e.list, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Warning: true, Undeliverable: true})
 }

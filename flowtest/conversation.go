@@ -1,6 +1,7 @@
 package flowtest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ type Config struct {
 	Answer AnswerFunc
 	// OnTurn sees every turn (coverage).
 	OnTurn func(*dmflow.Turn)
+	// Channel is the Event.Channel of the user's events (default
+	// DefaultChannel).
+	Channel string
 	// Platform is what Instagram answers for the user's profile (nil: the
 	// lookup fails, e.g. no consent); SetPlatformProfile changes it.
 	Platform *dmflow.Profile
@@ -51,15 +55,16 @@ type Config struct {
 // server's timer index fires them, and each reply given the 24 h messaging
 // window's verdict the sender would give it (dmflow.CheckWindow).
 type Conversation struct {
-	eng    Stepper
-	key    dmflow.SessionKey
-	store  dmflow.Store
-	sess   *dmflow.Session // nil: no session yet
-	now    time.Time
-	seq    int
-	taps   []Tappable // what the user can tap now (see mergeTaps)
-	answer AnswerFunc
-	onTurn func(*dmflow.Turn)
+	eng     Stepper
+	channel string
+	key     dmflow.SessionKey
+	store   dmflow.Store
+	sess    *dmflow.Session // nil: no session yet
+	now     time.Time
+	seq     int
+	taps    []Tappable // what the user can tap now (see mergeTaps)
+	answer  AnswerFunc
+	onTurn  func(*dmflow.Turn)
 	// platform is what Instagram answers for the user's profile; the
 	// session gets it when the bot would fetch it (bot.ProfileDue).
 	platform *dmflow.Profile
@@ -68,7 +73,7 @@ type Conversation struct {
 // NewConversation starts a conversation; the session already in cfg.Store
 // (chat --store FILE.db) or cfg.Start is where it resumes.
 func NewConversation(ctx context.Context, cfg Config) (*Conversation, error) {
-	c := &Conversation{eng: cfg.Engine, key: cfg.Key, store: cfg.Store, now: cfg.Clock, answer: cfg.Answer, onTurn: cfg.OnTurn, platform: cfg.Platform}
+	c := &Conversation{eng: cfg.Engine, channel: cmp.Or(cfg.Channel, DefaultChannel), key: cfg.Key, store: cfg.Store, now: cfg.Clock, answer: cfg.Answer, onTurn: cfg.OnTurn, platform: cfg.Platform}
 	if c.store == nil {
 		c.store = mem.New(nil)
 	}
@@ -98,6 +103,9 @@ func (c *Conversation) Session() *dmflow.Session { return c.sess }
 
 // Now is the fake clock's time.
 func (c *Conversation) Now() time.Time { return c.now }
+
+// Channel is the Event.Channel of the user's events.
+func (c *Conversation) Channel() string { return c.channel }
 
 // Key is the conversation's session key.
 func (c *Conversation) Key() dmflow.SessionKey { return c.key }
@@ -149,7 +157,7 @@ func (c *Conversation) Send(ctx context.Context, in *Input) (*Outcome, error) {
 		return c.Advance(ctx, in.After)
 	}
 	c.seq++
-	ev, err := eventFor(in, c.key, c.now, fmt.Sprintf("mid-%d", c.seq), c.taps)
+	ev, err := eventFor(in, c.channel, c.key, c.now, fmt.Sprintf("mid-%d", c.seq), c.taps)
 	if err != nil {
 		return nil, err
 	}

@@ -17,8 +17,8 @@ const InboxApp = "1217981644879628"
 // eventFor builds the inbound event of an input. taps are the tappables of
 // the bot's last replies (for `tap:` and payloads without text); mid names
 // the event (unique per conversation).
-func eventFor(in *Input, key dmflow.SessionKey, now time.Time, mid string, taps []Tappable) (dmflow.Event, error) {
-	ev := dmflow.Event{Key: "m:" + mid, Kind: dmflow.KindMessage, Channel: "test", Account: key.Account,
+func eventFor(in *Input, channel string, key dmflow.SessionKey, now time.Time, mid string, taps []Tappable) (dmflow.Event, error) {
+	ev := dmflow.Event{Key: "m:" + mid, Kind: dmflow.KindMessage, Channel: channel, Account: key.Account,
 		User: key.User, Time: now, MID: mid}
 	switch in.Kind {
 	case "user":
@@ -69,6 +69,9 @@ func eventFor(in *Input, key dmflow.SessionKey, now time.Time, mid string, taps 
 	case "admin":
 		ev.Kind, ev.Key = dmflow.KindAdmin, "admin:"+mid
 		ev.Admin = &dmflow.AdminCommand{Op: in.Type, State: in.State, By: "test"}
+		if in.Type == dmflow.AdminLocale { // `admin: locale es`: the argument is the locale
+			ev.Admin.State, ev.Admin.Locale = "", in.State
+		}
 	case "event":
 		return rawEvent(ev, in.Raw)
 	default:

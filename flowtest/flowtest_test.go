@@ -1,6 +1,7 @@
 package flowtest_test
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"path/filepath"
@@ -226,5 +227,43 @@ func TestMocks(t *testing.T) {
 	}
 	if _, err := flowtest.MockOf(dmflow.ActionResult{Name: "x", Body: []byte("{")}); err == nil {
 		t.Error("MockOf of a broken body: no error")
+	}
+}
+
+// TestChannelRules: a transcript's channel is every event's
+// event.channel, and a reply the channel cannot render fails the step as
+// its sender would refuse it; on the default channel no rule applies.
+func TestChannelRules(t *testing.T) {
+	dir := t.TempDir()
+	flow := "flow: love\nstart: a\nstates:\n  a:\n    say: [{text: 'on {{ event.channel }}'}, {heart: true}]\n    end: true\n"
+	if err := os.WriteFile(filepath.Join(dir, "bot.yaml"), []byte(flow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := flowtest.NewRunner(nil)
+	for _, tc := range []struct{ channel, text, failure string }{
+		{"", "on test", ""},
+		{"instagram", "on instagram", ""},
+		{"messenger", "on messenger", "reply 2: messenger cannot render like_heart replies (the sender refuses it)"},
+	} {
+		t.Run(cmp.Or(tc.channel, "default"), func(t *testing.T) {
+			src := "steps:\n  - user: hi\n    bot: ['" + tc.text + "', {heart: true}]\n"
+			if tc.channel != "" {
+				src = "channel: " + tc.channel + "\n" + src
+			}
+			f := filepath.Join(dir, cmp.Or(tc.channel, "default")+".test.yaml")
+			if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := r.RunFile(context.Background(), f)
+			if err != nil || len(res) != 1 {
+				t.Fatalf("RunFile: %v, %v", res, err)
+			}
+			if tc.failure == "" && res[0].Failure != "" {
+				t.Errorf("failed:\n%s", res[0])
+			}
+			if tc.failure != "" && !strings.Contains(res[0].Failure, tc.failure) {
+				t.Errorf("report:\n%s\nwant it to contain %q", res[0], tc.failure)
+			}
+		})
 	}
 }

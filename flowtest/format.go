@@ -35,7 +35,11 @@ type transcript struct {
 	// Locale is the user's locale at the start: the value of the bundle's
 	// locale variable (flows.Locales.Var) in the main flow.
 	Locale string
-	Steps  []*step
+	// Channel is the channel the conversation is on (DefaultChannel, or
+	// one adapters/channels knows): events carry it, replies must render
+	// on it.
+	Channel string
+	Steps   []*step
 }
 
 // profileSpec is what Instagram's User Profile API answers for the user;
@@ -243,13 +247,13 @@ func parseTranscripts(file string, src []byte) ([]*transcript, error) {
 	return out, nil
 }
 
-var transcriptKeys = []string{"name", "flows", "flow", "user_id", "profile", "start", "clock", "mock", "steps", "variants", "locale"}
+var transcriptKeys = []string{"name", "flows", "flow", "user_id", "profile", "start", "clock", "mock", "steps", "variants", "locale", "channel"}
 
 func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 	if !p.mapping(n, "transcript", transcriptKeys) {
 		return nil
 	}
-	t := &transcript{File: p.file, Line: n.Line, Clock: defaultClock, UserID: "user-1"}
+	t := &transcript{File: p.file, Line: n.Line, Clock: defaultClock, UserID: "user-1", Channel: DefaultChannel}
 	t.Name = strings.TrimSuffix(filepath.Base(p.file), ".test.yaml")
 	if doc > 1 {
 		t.Name = fmt.Sprintf("%s#%d", t.Name, doc)
@@ -289,6 +293,11 @@ func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 			p.decode(v, &t.Locale)
 			if strings.TrimSpace(t.Locale) == "" {
 				p.errf(v, "locale: want a locale such as en or es")
+			}
+		case "channel":
+			p.decode(v, &t.Channel)
+			if !knownChannel(t.Channel) {
+				p.errf(v, "channel: %q is not a channel (known: %s)", t.Channel, strings.Join(channelNames(), ", "))
 			}
 		case "steps":
 			steps = v
@@ -468,7 +477,7 @@ func (p *tparser) fields(v *yaml.Node, what, short string, fs map[string]*string
 	eachPair(v, func(k string, val *yaml.Node) { p.decode(val, fs[k]) })
 }
 
-var adminOps = []string{"reset", "release", "handoff", "move"}
+var adminOps = []string{"reset", "release", "handoff", "move", "locale"}
 
 func (p *tparser) admin(v *yaml.Node, in *Input) {
 	var s string
@@ -477,10 +486,12 @@ func (p *tparser) admin(v *yaml.Node, in *Input) {
 	in.Type, in.State = op, strings.TrimSpace(arg)
 	switch {
 	case !contains(adminOps, op):
-		p.errf(v, "admin: want one of reset, release, handoff, move STATE; got %q", s)
+		p.errf(v, "admin: want one of reset, release, handoff, move STATE, locale LOCALE; got %q", s)
 	case op == "move" && in.State == "":
 		p.errf(v, "admin: move needs a state: `admin: move menu`")
-	case op != "move" && in.State != "":
+	case op == "locale" && in.State == "":
+		p.errf(v, "admin: locale needs a locale: `admin: locale es`")
+	case op != "move" && op != "locale" && in.State != "":
 		p.errf(v, "admin: %s takes no argument", op)
 	}
 }

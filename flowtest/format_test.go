@@ -19,6 +19,7 @@ func TestTranscriptErrors(t *testing.T) {
 		{"bad outcome", "steps:\n  - user: hi\n    mock: {a: {outcome: maybe}}\n", "t.test.yaml:3:15: mock outcome \"maybe\""},
 		{"bad clock", "clock: tomorrow\nsteps:\n  - user: hi\n", "t.test.yaml:1:8: clock: want RFC 3339"},
 		{"empty step", "steps:\n  - {}\n", "t.test.yaml:2:5: empty step"},
+		{"unknown channel", "channel: telegram\nsteps:\n  - user: hi\n", `t.test.yaml:1:10: channel: "telegram" is not a channel (known: test, instagram, messenger)`},
 		{"empty locale", "locale: ''\nsteps:\n  - user: hi\n", "t.test.yaml:1:9: locale: want a locale"},
 	}
 	for _, tt := range tests {

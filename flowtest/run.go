@@ -225,7 +225,7 @@ func (r *Runner) join(ctx context.Context, users *transcriptUsers, e *engine.Eng
 // gets its start, profile and flow.
 func (r *Runner) config(e *engine.Engine, t *transcript, user string, clock time.Time, stepMocks *map[string]*Mock) Config {
 	key := dmflow.SessionKey{Account: "test-account", User: user}
-	cfg := Config{Engine: e, Key: key, Clock: clock, OnTurn: r.cov.visit(e)}
+	cfg := Config{Engine: e, Key: key, Clock: clock, OnTurn: r.cov.visit(e), Channel: t.Channel}
 	if user == t.UserID && (t.Start != nil || t.Profile != nil || t.Flow != "" || t.Variants != nil || t.Locale != "") {
 		f := e.Flow(t.Flow)
 		s := &dmflow.Session{Key: key, Vars: map[string]any{}, Created: t.Clock, Updated: t.Clock}
@@ -309,6 +309,7 @@ func (r *Runner) step(ctx context.Context, users *transcriptUsers, who string, s
 		}
 	}
 	d := compareStep(&s.Want, c.sess, out, defaults)
+	d = append(d, Unrenderable(c.Channel(), out.Replies)...)
 	if s.Want.Locale != nil && users.locale != nil {
 		d.str("locale", s.Want.Locale, users.locale(c.sess))
 	}

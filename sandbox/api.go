@@ -17,7 +17,8 @@ const maxInputBody = 64 << 10
 const sseKeepAlive = 15 * time.Second
 
 func (s *Sandbox) serveConfig(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"account": s.account(), "accounts": s.Accounts(), "studio": s.cfg.Bot != nil, "clock": s.clockStatus(0)})
+	writeJSON(w, http.StatusOK, map[string]any{"account": s.account(), "accounts": s.Accounts(), "channel": s.Channel(),
+		"channels": s.Channels(), "studio": s.cfg.Bot != nil, "clock": s.clockStatus(0)})
 }
 
 // serveAccount switches the account the studio plays: {"account": ID},
@@ -33,6 +34,26 @@ func (s *Sandbox) serveAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.SetAccount(req.Account); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.serveConfig(w, r)
+}
+
+// serveChannel switches the channel the studio simulates: {"channel":
+// "instagram"|"messenger"}, one of /api/config's channels; it answers like
+// /api/config.
+func (s *Sandbox) serveChannel(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Channel string `json:"channel"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxInputBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: decode channel: %v", err))
+		return
+	}
+	if err := s.SetChannel(req.Channel); err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}

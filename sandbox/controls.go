@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/bot/history"
 	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/flows"
 )
 
 // errNoBot answers studio requests of a sandbox configured without a Bot.
@@ -27,6 +29,7 @@ type control struct {
 	NextTimer bool   `json:"next_timer,omitempty"` // clock: advance to the user's next timer
 	Text      string `json:"text,omitempty"`       // operator: the message
 	Follows   *bool  `json:"follows,omitempty"`    // profile: the user follows the account (or not)
+	Locale    string `json:"locale,omitempty"`     // locale: the user's new locale
 }
 
 // decodeControl reads a control body; needUser requires a valid user.
@@ -239,6 +242,9 @@ func (s *Sandbox) serveSession(w http.ResponseWriter, r *http.Request) {
 	if l := s.locale(sess); l != "" {
 		out["locale"] = l
 	}
+	if ls := s.locales(); ls != nil {
+		out["locales"] = ls.Supported
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -325,6 +331,41 @@ func (s *Sandbox) engine() *engine.Engine {
 	}
 	e, _ := eng.(*engine.Engine)
 	return e
+}
+
+// locales are the flows' locales (nil when they declare none or the
+// engine is not known).
+func (s *Sandbox) locales() *flows.Locales {
+	if e := s.engine(); e != nil {
+		return e.Bundle().Locales
+	}
+	return nil
+}
+
+// serveLocale sets the user's locale (the studio's locale control) with an
+// admin locale command through the user's inbox, as the flow's own
+// language choice would: checked here first against the flows' supported
+// locales, so a bad one is a 400, not a failed event.
+func (s *Sandbox) serveLocale(w http.ResponseWriter, r *http.Request) {
+	c, ok := decodeControl(w, r, true)
+	if !ok {
+		return
+	}
+	ls := s.locales()
+	switch {
+	case ls == nil:
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: locale: the flows declare no locales: %w", dmflow.ErrInvalid))
+		return
+	case !slices.Contains(ls.Supported, c.Locale):
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: locale %q: want one of %s: %w", c.Locale, strings.Join(ls.Supported, ", "), dmflow.ErrInvalid))
+		return
+	}
+	cmd := dmflow.AdminCommand{Op: dmflow.AdminLocale, Locale: c.Locale, By: "sandbox"}
+	if _, err := s.cfg.Bot.Command(r.Context(), s.key(c.User), cmd); err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"queued": cmd.Op})
 }
 
 // locale is the locale sess's texts render in ("" when the flows declare

@@ -27,6 +27,13 @@
 // controls (reset, jump to a state, handoff, advance the Clock to fire
 // timers, reload the flows with file:line:col errors).
 //
+// With Config.Messenger the studio also simulates Messenger (SetChannel,
+// POST api/channel): input goes through the real Messenger webhook handler
+// as deliveries to a Facebook Page, an account of its own, and
+// MessengerGraphHandler records the replies the bot's Messenger client
+// sends to the Messenger double; a user on both channels has two
+// conversations.
+//
 // The page is plain HTML, CSS and JavaScript modules embedded with the
 // binary: no CDN, no build step (static/vendor/README.md says where
 // mermaid.min.js.gz comes from).

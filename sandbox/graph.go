@@ -23,22 +23,29 @@ func (s *Sandbox) GraphHandler() http.Handler {
 			s.serveComment(w, r, op, comment)
 			return
 		}
-		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") {
-			s.cfg.Graph.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxSendBody))
-		if err != nil {
-			http.Error(w, "sandbox: read body", http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		cw := &captureWriter{ResponseWriter: w}
-		s.cfg.Graph.ServeHTTP(cw, r)
-		if cw.status/100 == 2 {
-			s.recordSend(s.sendAccount(r.URL.Path), r.Header.Get("Content-Type"), body, cw.body.Bytes())
-		}
+		s.recorded(w, r, s.cfg.Graph, func() string { return s.sendAccount(r.URL.Path) })
 	})
+}
+
+// recorded passes r to the double graph and records a Send API request it
+// accepted (POST …/messages answered 2xx) as a FromBot message of account's
+// conversation with the recipient.
+func (s *Sandbox) recorded(w http.ResponseWriter, r *http.Request, graph http.Handler, account func() string) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/messages") {
+		graph.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxSendBody))
+	if err != nil {
+		http.Error(w, "sandbox: read body", http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	cw := &captureWriter{ResponseWriter: w}
+	graph.ServeHTTP(cw, r)
+	if cw.status/100 == 2 {
+		s.recordSend(account(), r.Header.Get("Content-Type"), body, cw.body.Bytes())
+	}
 }
 
 // commentCall recognises a public comment reply (POST /{comment}/replies)

@@ -25,6 +25,9 @@ const (
 	InputComment      = "comment"       // a comment with Text on one of the account's posts
 	InputIceBreaker   = "ice_breaker"   // an ice-breaker question tapped: Text its title, Payload its payload
 	InputAdReferral   = "ad_referral"   // the first message (Text) after a click-to-DM ad (Ref, AdID)
+	// InputReferral is an ig.me link with Ref opened in an existing thread
+	// (a referral webhook, no message): flows route it with `entry:`.
+	InputReferral = "referral"
 	// InputInboxTake is an agent taking the thread in the Instagram inbox
 	// (take_thread_control webhook): the bot goes silent.
 	InputInboxTake = "inbox_take"
@@ -60,14 +63,21 @@ type Input struct {
 	account  string
 	MID      string `json:"mid,omitempty"`      // reaction: the message reacted to
 	Reaction string `json:"reaction,omitempty"` // reaction: "love" (or another reaction); "" unreacts
-	Ref      string `json:"ref,omitempty"`      // ad_referral
+	Ref      string `json:"ref,omitempty"`      // ad_referral, referral
 	AdID     string `json:"ad_id,omitempty"`    // ad_referral
+	// Media is the post or reel an InputComment is made on (its
+	// event.media_id; default a sample post's id): digits only.
+	Media string `json:"media,omitempty"`
 	// Comment is the id of the comment an InputComment created (set by Say).
 	Comment string `json:"comment,omitempty"`
 }
 
 // maxUserLen bounds sandbox user ids (they become IGSIDs in the store).
 const maxUserLen = 64
+
+// maxIDLen bounds the media and ad ids of simulated events (Meta's ids are
+// numeric, up to about 20 digits).
+const maxIDLen = 32
 
 func checkUser(user string) error {
 	if user == "" || len(user) > maxUserLen || strings.ContainsAny(user, "/ \t\r\n") {
@@ -80,7 +90,7 @@ func checkUser(user string) error {
 var required = map[string][]string{
 	InputText: {"text"}, InputQuickReply: {"payload"}, InputPostback: {"payload"}, InputImage: {"url"},
 	InputAgent: {"text"}, InputReaction: {"mid"}, InputStoryMention: {"url"}, InputComment: {"text"},
-	InputIceBreaker: {"text", "payload"}, InputAdReferral: {"text"}, InputInboxTake: nil, InputInboxPass: nil,
+	InputIceBreaker: {"text", "payload"}, InputAdReferral: {"text"}, InputReferral: {"ref"}, InputInboxTake: nil, InputInboxPass: nil,
 }
 
 func (in *Input) check() error {
@@ -89,12 +99,17 @@ func (in *Input) check() error {
 	}
 	fields, ok := required[in.Kind]
 	if !ok {
-		return fmt.Errorf("kind %q: want text, quick_reply, postback, image, agent, reaction, story_mention, comment, ice_breaker, ad_referral, inbox_take or inbox_pass", in.Kind)
+		return fmt.Errorf("kind %q: want text, quick_reply, postback, image, agent, reaction, story_mention, comment, ice_breaker, ad_referral, referral, inbox_take or inbox_pass", in.Kind)
 	}
-	values := map[string]string{"text": in.Text, "payload": in.Payload, "url": in.URL, "mid": in.MID}
+	values := map[string]string{"text": in.Text, "payload": in.Payload, "url": in.URL, "mid": in.MID, "ref": in.Ref}
 	for _, f := range fields {
 		if strings.TrimSpace(values[f]) == "" {
 			return fmt.Errorf("%s: %s is required", in.Kind, f)
+		}
+	}
+	for name, id := range map[string]string{"media": in.Media, "ad_id": in.AdID} {
+		if id != "" && (len(id) > maxIDLen || strings.Trim(id, "0123456789") != "") {
+			return fmt.Errorf("%s: %s %q: want an id of 1-%d digits", in.Kind, name, id, maxIDLen)
 		}
 	}
 	return nil
@@ -117,6 +132,12 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 		s.comments.put(in.Comment, in.User)
 	}
 	in.account = s.account()
+	if s.Channel() == ChannelMessenger {
+		s.order.Lock()
+		defer s.order.Unlock()
+		code, err := s.sayMessenger(ctx, in, mid)
+		return s.said(in, mid, code, err)
+	}
 	body := s.body(in, mid)
 	if o, ok := s.cfg.Graph.(threadOwners); ok && (in.Kind == InputInboxTake || in.Kind == InputInboxPass) {
 		owner := inboxApp
@@ -135,16 +156,25 @@ func (s *Sandbox) Say(ctx context.Context, in Input) (int, Message, error) {
 	rec := httptest.NewRecorder()
 	wh := igtest.Webhook{Secret: s.cfg.Secret, Now: s.cfg.Now}
 	s.cfg.Webhook.ServeHTTP(rec, wh.Request(ctx, "http://sandbox.local/webhook/instagram", body))
-	if rec.Code != http.StatusOK {
-		s.cfg.Logger.Warn("sandbox: webhook refused the input", "status", rec.Code, "user", in.User)
-		return rec.Code, Message{}, nil
+	return s.said(in, mid, rec.Code, nil)
+}
+
+// said records in in the feed when the webhook handler accepted it (HTTP
+// 200); the caller holds s.order.
+func (s *Sandbox) said(in Input, mid string, code int, err error) (int, Message, error) {
+	if err != nil {
+		return 0, Message{}, err
+	}
+	if code != http.StatusOK {
+		s.cfg.Logger.Warn("sandbox: webhook refused the input", "status", code, "user", in.User)
+		return code, Message{}, nil
 	}
 	from := FromUser
 	if in.Kind == InputAgent {
 		from = FromAgent
 	}
 	m := s.feed.add(Message{User: in.User, Account: in.account, From: from, Time: s.cfg.Now().UTC(), MID: mid, Input: &in})
-	return rec.Code, m, nil
+	return code, m, nil
 }
 
 func (s *Sandbox) nextMID() string {
@@ -169,9 +199,11 @@ func (s *Sandbox) body(in Input, mid string) []byte {
 	case InputReaction:
 		return wh.Reaction(acct, in.User, in.MID, in.Reaction)
 	case InputComment:
-		return wh.Comment(acct, in.User, in.User, in.Comment, sampleMedia, in.Text)
+		return wh.Comment(acct, in.User, in.User, in.Comment, cmp.Or(in.Media, sampleMedia), in.Text)
 	case InputAdReferral:
 		return wh.AdReferral(acct, in.User, mid, in.Text, cmp.Or(in.AdID, "120200000000000001"), in.Ref)
+	case InputReferral:
+		return wh.Referral(acct, in.User, in.Ref)
 	case InputInboxTake:
 		return wh.Handover(acct, in.User, "take", "", inboxApp)
 	case InputInboxPass:

@@ -61,6 +61,10 @@ type Config struct {
 	// or the cookie a visit to /?token=TOKEN sets); any Host is then
 	// accepted. For a studio listening on a non-loopback address.
 	Token string
+	// Messenger, when set, adds the Messenger channel: the studio's
+	// channel switch (SetChannel) plays a Facebook Page beside the
+	// Instagram account.
+	Messenger *MessengerConfig
 }
 
 // Sandbox is the web chat and its message feed. It is safe for concurrent
@@ -75,10 +79,15 @@ type Sandbox struct {
 	order    sync.Mutex             // Say holds it while delivering, observe to record a step
 	unhook   func()                 // removes the step observer
 	playing  atomic.Pointer[string] // the account played now (nil: Config.Account)
+	channel  atomic.Pointer[string] // the channel simulated now (nil: instagram)
 }
 
-// account returns the business account the sandbox plays now.
+// account returns the business account the sandbox plays now: the
+// Messenger Page on the Messenger channel.
 func (s *Sandbox) account() string {
+	if s.Channel() == ChannelMessenger {
+		return s.cfg.Messenger.Page
+	}
 	if a := s.playing.Load(); a != nil {
 		return *a
 	}
@@ -126,6 +135,11 @@ func New(cfg Config) (*Sandbox, error) {
 	case cfg.Webhook == nil || cfg.Graph == nil:
 		return nil, errors.New("sandbox: config: Webhook and Graph handlers are required")
 	}
+	if cfg.Messenger != nil {
+		if err := cfg.Messenger.check(); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.History <= 0 {
 		cfg.History = 500
 	}
@@ -150,8 +164,10 @@ func New(cfg Config) (*Sandbox, error) {
 // http.StripPrefix, e.g. under "/sandbox":
 //
 //	GET  /                  the page (index.html, css/, js/, vendor/mermaid.min.js)
-//	GET  /api/config        {"account", "accounts": [...], "studio": bool, "clock": ClockStatus}
+//	GET  /api/config        {"account", "accounts": [...], "channel", "channels": [...], "studio": bool, "clock": ClockStatus}
 //	POST /api/account       {"account"} → switch the account played (one of "accounts"); answers like /api/config
+//	POST /api/channel       {"channel"} → switch the channel simulated (one of "channels": instagram,
+//	                        messenger with Config.Messenger); answers like /api/config
 //	POST /api/send          an Input (JSON) → {"status": <webhook status>, "message": Message}
 //	GET  /api/messages      ?user=U[&after=SEQ] → the user's recorded messages (JSON array)
 //	GET  /api/events        ?user=U[&user=V…] → Server-Sent Events, one "message" event per
@@ -165,10 +181,13 @@ func New(cfg Config) (*Sandbox, error) {
 // Studio (with Config.Bot; 501 without):
 //
 //	GET  /api/graph         ?flow=F → FlowGraph (default: the main flow)
-//	GET  /api/session       ?user=U → {"session": Session or null, "clock": ClockStatus, "locale": L (localized flows)}
+//	GET  /api/session       ?user=U → {"session": Session or null, "clock": ClockStatus, "locale": L,
+//	                        "locales": [supported...] (both for localized flows)}
 //	POST /api/reset         {"user"} → 202; the reset travels through the user's inbox
 //	POST /api/move          {"user", "state"} → 202
 //	POST /api/handoff       {"user", "on": bool} → 202 (hand off / release)
+//	POST /api/locale        {"user", "locale"} → 202: sets the user's locale (admin locale: the
+//	                        main flow's locale variable); 400 for a locale the flows do not support
 //	POST /api/operator      {"user", "text"} → 202 (an operator's message, admin send)
 //	POST /api/profile       {"user", "follows": bool} → 200: what the Graph API double answers
 //	                        for is_user_follow_business (works without a bot too)
@@ -186,6 +205,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.Handle("GET /vendor/mermaid.min.js", pageHeaders(http.HandlerFunc(serveMermaid)))
 	mux.HandleFunc("GET /api/config", s.serveConfig)
 	mux.HandleFunc("POST /api/account", s.serveAccount)
+	mux.HandleFunc("POST /api/channel", s.serveChannel)
 	mux.HandleFunc("POST /api/send", s.serveSend)
 	mux.HandleFunc("GET /api/messages", s.serveMessages)
 	mux.HandleFunc("GET /api/events", s.serveEvents)
@@ -194,6 +214,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /api/reset", s.command(resetCmd))
 	mux.HandleFunc("POST /api/move", s.command(moveCmd))
 	mux.HandleFunc("POST /api/handoff", s.command(handoffCmd))
+	mux.HandleFunc("POST /api/locale", s.withBot(s.serveLocale))
 	mux.HandleFunc("POST /api/operator", s.withBot(s.serveOperator))
 	mux.HandleFunc("POST /api/profile", s.serveProfile)
 	mux.HandleFunc("POST /api/clock", s.withBot(s.serveClock))

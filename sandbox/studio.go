@@ -58,6 +58,7 @@ type Step struct {
 // StepEvent is the gist of the event a step handled.
 type StepEvent struct {
 	Kind    dmflow.EventKind `json:"kind"`
+	Channel string           `json:"channel,omitempty"` // event.channel
 	Summary string           `json:"summary"`
 }
 
@@ -69,9 +70,10 @@ type Visit struct {
 	Name string `json:"name"`
 }
 
-// observe records a step of one of the sandbox account's users in the feed.
+// observe records a step of one of the sandbox accounts' users (or the
+// Messenger Page's) in the feed.
 func (s *Sandbox) observe(st bot.Step) {
-	if !slices.Contains(s.Accounts(), st.Event.Account) {
+	if !slices.Contains(s.Accounts(), st.Event.Account) && (s.cfg.Messenger == nil || st.Event.Account != s.cfg.Messenger.Page) {
 		return
 	}
 	v := newStep(st)
@@ -94,7 +96,7 @@ func (s *Sandbox) observe(st bot.Step) {
 
 func newStep(st bot.Step) Step {
 	// The bot goes on to update the Turn's session when it commits: keep copies.
-	v := Step{Event: StepEvent{Kind: st.Event.Kind, Summary: summary(&st.Event)}, Session: st.Before.Clone()}
+	v := Step{Event: StepEvent{Kind: st.Event.Kind, Channel: st.Event.Channel, Summary: summary(&st.Event)}, Session: st.Before.Clone()}
 	if st.Before != nil {
 		v.Before = st.Before.State
 	}

@@ -17,6 +17,8 @@
 # (postgres refuses root), from a mktemp directory, listening only on
 # 127.0.0.1 on a free port, with its unix socket inside that directory,
 # trust authentication, and a database named dmflow_test.
+# DMFLOW_TEST_POSTGRES_OPTIONS adds server options (postgres -c ...), e.g.
+# "-c shared_preload_libraries=pg_stat_statements" to profile statements.
 
 pgt_log() { echo "pg-test: $*" >&2; }
 
@@ -92,7 +94,7 @@ pgt_start() {
 	for try in 1 2 3 4 5; do
 		port=$(pgt_port) || break
 		if pgt_as "$user" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-			-o "-c listen_addresses=127.0.0.1 -p $port -k $dir/sock -c max_connections=300" start >&2; then
+			-o "-c listen_addresses=127.0.0.1 -p $port -k $dir/sock -c max_connections=300 ${DMFLOW_TEST_POSTGRES_OPTIONS:-}" start >&2; then
 			PGT_URL="postgres://dmflow@127.0.0.1:$port/dmflow_test?sslmode=disable"
 			PGT_DIR=$dir
 			pgt_as "$user" "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U dmflow -d postgres \

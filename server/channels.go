@@ -51,3 +51,11 @@ func (p profilesExcept) Profile(ctx context.Context, account, user string) (dmfl
 	}
 	return p.next.Profile(ctx, account, user)
 }
+
+// ForgetProfile passes on to p (bot.ProfileForgetter), so refresh_profile
+// still drops the cached profile of the other accounts' users.
+func (p profilesExcept) ForgetProfile(account, user string) {
+	if f, ok := p.next.(bot.ProfileForgetter); ok && !p.skip[account] {
+		f.ForgetProfile(account, user)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/adapters/instagram"
 	"github.com/dmflow/dmflow/adapters/instagram/igtest"
+	"github.com/dmflow/dmflow/adapters/messenger"
+	"github.com/dmflow/dmflow/adapters/messenger/messengertest"
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/sandbox"
 )
@@ -33,7 +35,14 @@ type SandboxConfig struct {
 	Token string
 	// Logger logs refused echo webhooks (nil: slog.Default()).
 	Logger *slog.Logger
+	// MessengerPage is the Facebook Page the studio's Messenger channel
+	// plays (default SandboxPage): a Page of its own beside Account, so a
+	// studio user on both channels has two conversations.
+	MessengerPage string
 }
+
+// SandboxPage is the default Page id of the studio's Messenger channel.
+const SandboxPage = messengertest.DefaultPage
 
 // Sandbox is sandbox mode: the Graph API double standing in for Instagram,
 // its advanceable clock, the studio, and the secrets that sign the
@@ -45,6 +54,10 @@ type Sandbox struct {
 	Clock  *sandbox.Clock   // the studio advances it; the bot and the double read it
 	Double *igtest.Server   // the Graph API double
 	Studio *sandbox.Sandbox // set by New
+	// Messenger is the Messenger Send API double of the studio's
+	// Messenger channel; the bot's Messenger client reaches it in-process,
+	// through the studio's recording (sandbox.MessengerGraphHandler).
+	Messenger *messengertest.Server
 	// webhook is the real webhook handler, set by New before the double
 	// serves: the double's echoes go through it, as Instagram's do.
 	webhook http.Handler
@@ -88,7 +101,11 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MessengerPage == "" {
+		cfg.MessengerPage = SandboxPage
+	}
 	side := &Sandbox{SandboxConfig: cfg, Clock: sandbox.NewClock(nil)}
+	side.Messenger = messengertest.NewServer(messengertest.Config{Now: side.Clock.Now})
 	side.Double = igtest.New(igtest.Config{
 		Account: cfg.Account, WebhookSecret: cfg.Secret, OnEcho: side.echo, Now: side.Clock.Now,
 		AnyAccount: true, // the studio may play each account of a per-account flows directory
@@ -117,15 +134,53 @@ func (side *Sandbox) Close() {
 	if side.Studio != nil {
 		side.Studio.Close()
 	}
+	side.Messenger.Close()
+}
+
+// withMessenger adds the studio's Messenger channel to a sandbox server's
+// bot: the Page's replies go to a Messenger client talking to the double
+// in-process (recorded by the studio), the Page's users get no Instagram
+// profile lookups, and it returns the Messenger webhook's configuration
+// (signed with the sandbox's secret).
+func (side *Sandbox) withMessenger(bc *bot.Config, wh instagram.WebhookConfig) *messenger.WebhookConfig {
+	page := side.MessengerPage
+	client := messenger.NewClient(messenger.ClientConfig{BaseURL: "http://messenger.sandbox.local",
+		Tokens: messenger.PageTokens{page: SandboxToken}, Clock: side.Clock.Now,
+		HTTPClient: &http.Client{Transport: handlerTransport{side.messengerGraph}}})
+	bc.Sender = SenderByAccount{Default: bc.Sender, Accounts: map[string]dmflow.Sender{page: client}}
+	bc.Profiles = ProfilesExcept(bc.Profiles, page)
+	return &messenger.WebhookConfig{Adapter: messenger.Adapter{VerifyToken: side.VerifyToken, AppSecrets: []string{side.Secret}},
+		MaxBody: wh.MaxBody, Logger: wh.Logger}
+}
+
+// messengerGraph is the Messenger double as the studio records it (the
+// double alone until the studio is mounted).
+func (side *Sandbox) messengerGraph() http.Handler {
+	if side.Studio == nil {
+		return side.Messenger
+	}
+	return side.Studio.MessengerGraphHandler()
+}
+
+// handlerTransport serves requests in-process with the handler h returns.
+type handlerTransport struct{ h func() http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h().ServeHTTP(rec, r)
+	res := rec.Result()
+	res.Request = r
+	return res, nil
 }
 
 // mount creates the studio over the real webhook handler wh and the bot and
 // adds /sandbox/ to mux.
-func (side *Sandbox) mount(mux *http.ServeMux, wh http.Handler, b *bot.Bot, st dmflow.Store, log *slog.Logger) error {
+func (side *Sandbox) mount(mux *http.ServeMux, wh, msgr http.Handler, b *bot.Bot, st dmflow.Store, log *slog.Logger) error {
 	side.webhook = wh
 	sb, err := sandbox.New(sandbox.Config{
 		Account: side.Account, Secret: side.Secret, Webhook: wh, Graph: side.Double, Logger: log,
 		Clock: side.Clock, Bot: b, Sessions: st, Hosts: side.Hosts, Token: side.Token,
+		Messenger: &sandbox.MessengerConfig{Page: side.MessengerPage, Secret: side.Secret, Webhook: msgr, Graph: side.Messenger},
 	})
 	if err != nil {
 		return err

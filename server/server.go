@@ -48,7 +48,9 @@ type Config struct {
 	// with this token; "" disables it.
 	AdminToken string
 	// Sandbox, when set, serves the studio at /sandbox/ (and redirects / to
-	// it) over the same webhook handler and bot.
+	// it) over the same webhook handler and bot, with a Messenger channel
+	// (a Page of its own at /webhook/messenger, replies to the sandbox's
+	// Messenger double) unless Messenger is set.
 	Sandbox *Sandbox
 	// ShutdownTimeout bounds Serve's graceful shutdown (default 15 s).
 	ShutdownTimeout time.Duration
@@ -78,6 +80,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Sandbox != nil && bc.Clock == nil {
 		bc.Clock = cfg.Sandbox.Clock.Now
 	}
+	if cfg.Sandbox != nil && cfg.Messenger == nil { // the studio's Messenger channel
+		cfg.Messenger = cfg.Sandbox.withMessenger(&bc, cfg.Webhook)
+	}
 	b, err := bot.New(bc)
 	if err != nil {
 		return nil, err
@@ -95,10 +100,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.Webhook = instagram.NewWebhook(whc, b.Ingest)
 	s.Mux.Handle("/webhook/instagram", b.CountWebhooks(s.Webhook))
+	var msgr http.Handler
 	if cfg.Messenger != nil {
 		mc := *cfg.Messenger
 		mc.OnInvalid = b.InvalidEvent
-		s.Mux.Handle("/webhook/messenger", b.CountWebhooks(messenger.NewWebhook(mc, b.Ingest)))
+		msgr = b.CountWebhooks(messenger.NewWebhook(mc, b.Ingest))
+		s.Mux.Handle("/webhook/messenger", msgr)
 	}
 	ops := b.OpsHandler()
 	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /metrics"} {
@@ -108,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 	s.Mux.Handle("GET /admin/backup", BackupHandler(bc.Store, cfg.AdminToken, log))
 	s.Mux.Handle("POST /admin/compact", CompactHandler(bc.Store, cfg.AdminToken, log))
 	if cfg.Sandbox != nil {
-		if err := cfg.Sandbox.mount(s.Mux, s.Webhook, b, bc.Store, log); err != nil {
+		if err := cfg.Sandbox.mount(s.Mux, s.Webhook, msgr, b, bc.Store, log); err != nil {
 			return nil, err
 		}
 	}

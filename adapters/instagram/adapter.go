@@ -39,7 +39,7 @@ func (Adapter) Capabilities() dmflow.Capabilities { return Capabilities }
 var Capabilities = dmflow.Capabilities{
 	Replies: []dmflow.ReplyKind{dmflow.ReplyText, dmflow.ReplyMedia, dmflow.ReplyLikeHeart, dmflow.ReplyMediaShare,
 		dmflow.ReplyGeneric, dmflow.ReplyButtons, dmflow.ReplyAction, dmflow.ReplyReact,
-		dmflow.ReplyCommentReply, dmflow.ReplyModerate},
+		dmflow.ReplyCommentReply, dmflow.ReplyModerate, dmflow.ReplyThreadControl},
 	MaxText: dmflow.MaxTextBytes, MaxTextUnit: "bytes",
 	MaxQuickReplies: dmflow.MaxQuickReplies, MaxButtons: dmflow.MaxButtons, MaxElements: dmflow.MaxElements,
 	Tags: []string{dmflow.TagHumanAgent},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/pace"
 )
 
 // Defaults of ClientConfig.
@@ -85,7 +86,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	limiters map[string]*limiter
-	paces    map[string]*sharedLimiter
+	pacer    *pace.Pacer
 	profiles map[profileKey]cachedProfile
 	media    mediaCache
 }
@@ -128,7 +129,8 @@ func NewClient(cfg ClientConfig) *Client {
 	cfg.RateLimits = cfg.RateLimits.withDefaults()
 	return &Client{
 		cfg: cfg, caller: caller{hc: cfg.HTTPClient, log: cfg.Logger},
-		limiters: map[string]*limiter{}, paces: map[string]*sharedLimiter{}, profiles: map[profileKey]cachedProfile{},
+		limiters: map[string]*limiter{}, pacer: pace.New(cfg.RateLimits.paceRates(), cfg.Pacer, cfg.Clock),
+		profiles: map[profileKey]cachedProfile{},
 	}
 }
 
@@ -221,12 +223,9 @@ func (c *Client) sendPart(ctx context.Context, account string, p part) (string, 
 }
 
 // pace waits for a send slot of the account: cluster-wide with a Pacer,
-// else from this process's limiter.
+// else in this process (internal/pace).
 func (c *Client) pace(ctx context.Context, account string, kind limitKind) error {
-	if c.cfg.Pacer != nil {
-		return c.shared(account).wait(ctx, kind)
-	}
-	return c.limiter(account).wait(ctx, kind)
+	return c.pacer.Wait(ctx, account, kind)
 }
 
 // withRetry performs cl with the account's token, retrying retryable
@@ -327,7 +326,7 @@ func (c *Client) limiter(account string) *limiter {
 	defer c.mu.Unlock()
 	l, ok := c.limiters[account]
 	if !ok {
-		l = newLimiter(c.cfg.RateLimits)
+		l = new(limiter)
 		c.limiters[account] = l
 	}
 	return l
@@ -341,16 +340,5 @@ func (c *Client) nodeURL(account, edge string) string {
 	return c.cfg.BaseURL + "/" + c.cfg.Version + "/" + account + "/" + edge
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error { return pace.Sleep(ctx, d) }

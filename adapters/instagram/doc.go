@@ -156,8 +156,19 @@
 //     messaging_handover and standby webhooks, is not stated on the
 //     Instagram Login pages read ("Instagram webhook fields and
 //     permissions", .../instagram-platform/webhooks/fields, Updated Oct 28,
-//     2026, lists neither field for Unified Login). A refusal is a dead
-//     letter with Meta's error, never a crash.
+//     2026, lists neither field for Unified Login); searched again
+//     2026-12-05, no Instagram-Login page documents them. A refusal is a
+//     permanent error: the outbox dead-letters it at once with Meta's
+//     error (logged, counted, a reply.failed notice where notices are
+//     configured), never a crash. The
+//     handoff itself does not depend on the call: the engine hands the
+//     session off before the pass is queued, so the bot stays silent and
+//     an operator answers (admin send, or the Instagram app, whose echo
+//     pauses the bot) whether or not Meta moved the thread; a take that is
+//     refused on release does not keep the bot silent. igtest's
+//     Config.NoThreadControl refuses every edge with (#100)/33, Graph's
+//     answer for an operation a node does not support [inferred: the
+//     actual answer of graph.instagram.com is not documented].
 //
 // # Media (posts and reels)
 //
@@ -186,7 +197,8 @@
 //     Instagram Login messaging pages document no opt-in token. So a flow
 //     cannot message outside the 24-hour window except a person's
 //     HUMAN_AGENT reply (7 days) and a private reply (7 days after the
-//     comment); `dmflow validate` warns about timeouts that would.
+//     comment); `dmflow validate` rejects timeouts that would (alone or
+//     chained), tested by cli's TestValidate "outside the window".
 //     messaging_optins events are still parsed (KindOptin) and reach
 //     triggers.
 //   - Welcome message flows for Click-to-Instagram-Direct ads exist for

@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/pace"
 )
 
 // sendBody is one Send API request body.
@@ -65,13 +66,13 @@ type defaultAction struct {
 	URL  string `json:"url"`
 }
 
-// limitKind selects the rate limiter a part counts against.
-type limitKind int
+// limitKind selects the send budget a part counts against.
+type limitKind = pace.Class
 
 const (
-	limitText limitKind = iota
-	limitMedia
-	limitPrivate
+	limitText    = pace.Text
+	limitMedia   = pace.Media
+	limitPrivate = pace.Private
 )
 
 // part is one request of an outgoing reply (long text and mixed media take

@@ -1,13 +1,12 @@
 package instagram
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/dmflow/dmflow/internal/pace"
 )
 
 // RateLimits are per-account send rates. Zero fields take the platform's
@@ -62,39 +61,18 @@ const (
 	pauseDefault = time.Minute
 )
 
-// limiter holds one account's rate limiters and throttle state.
+// limiter holds one account's throttle state (the send slots are the
+// client's pace.Pacer's).
 type limiter struct {
-	text, media, private *rate.Limiter
-
 	mu    sync.Mutex
 	until time.Time     // no calls before this (platform asked us to wait)
 	slow  time.Duration // extra delay per call near the usage limit
 }
 
-func newLimiter(l RateLimits) *limiter {
-	mk := func(perSec float64, burst int) *rate.Limiter {
-		if perSec < 0 {
-			return rate.NewLimiter(rate.Inf, 1)
-		}
-		return rate.NewLimiter(rate.Limit(perSec), burst)
-	}
-	return &limiter{
-		text:    mk(l.Text, max(1, int(l.Text))),
-		media:   mk(l.Media, max(1, int(l.Media))),
-		private: mk(l.PrivateReplies/3600, l.PrivateBurst),
-	}
-}
-
-// wait queues for a send slot of kind; it fails only when ctx ends first
-// (or the wait would outlast ctx's deadline).
-func (l *limiter) wait(ctx context.Context, kind limitKind) error {
-	switch kind {
-	case limitMedia:
-		return l.media.Wait(ctx)
-	case limitPrivate:
-		return l.private.Wait(ctx)
-	}
-	return l.text.Wait(ctx)
+// paceRates are l's rates for a pace.Pacer.
+func (l RateLimits) paceRates() pace.Rates {
+	return pace.Rates{Text: l.Text, Media: l.Media, Private: l.PrivateReplies / 3600, PrivateBurst: l.PrivateBurst,
+		Headroom: l.Headroom}
 }
 
 // pause returns how long calls must wait for the platform's throttle, and

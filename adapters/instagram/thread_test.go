@@ -117,3 +117,30 @@ func TestThreadControlLogs(t *testing.T) {
 		t.Fatal("the token was logged")
 	}
 }
+
+// TestThreadControlUnsupported: a host that does not serve the
+// thread-control edges (as graph.instagram.com may not: Meta documents
+// them for Page tokens) answers (#100) subcode 33; every action fails at
+// once as a permanent error, so the outbox dead-letters it instead of
+// retrying.
+func TestThreadControlUnsupported(t *testing.T) {
+	srv, c := setup(t, igtest.Config{NoThreadControl: true}, nil)
+	ctx := context.Background()
+	for _, action := range []string{dmflow.ThreadPass, dmflow.ThreadTake, dmflow.ThreadRelease, dmflow.ThreadRequest} {
+		calls := srv.Calls()
+		_, err := c.Send(ctx, thread(action))
+		var ae *instagram.APIError
+		if !errors.As(err, &ae) || ae.Code != 100 || ae.Subcode != 33 || !errors.Is(err, dmflow.ErrPermanent) {
+			t.Fatalf("%s on a host without thread control: %v", action, err)
+		}
+		if n := srv.Calls() - calls; n != 1 {
+			t.Errorf("%s: %d calls, want 1 (permanent: no retry)", action, n)
+		}
+	}
+	if got := srv.ThreadOwner(acct, user); got != "" {
+		t.Fatalf("owner = %q after refused calls", got)
+	}
+	if len(srv.ThreadActions()) != 0 {
+		t.Fatal("a refused call was recorded as accepted")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/pace"
 	"github.com/dmflow/dmflow/internal/secure"
 )
 
@@ -28,6 +29,42 @@ const (
 	// names no wait.
 	DefaultThrottleWait = 30 * time.Second
 )
+
+// RateLimits are per-Page send rates. Zero fields take the platform's
+// published limits [RL]; a negative field leaves that class unpaced.
+type RateLimits struct {
+	// Text is sends per second per Page of text, links, reactions,
+	// stickers, templates and sender actions (default 300).
+	Text float64
+	// Media is sends per second per Page of audio or video (default 10).
+	Media float64
+	// Headroom is the fraction of both rates that a cluster-wide pacer
+	// (ClientConfig.Pacer) leaves unused, for the jitter between a send's
+	// slot and its arrival at the platform (default 0.15; negative: none).
+	Headroom float64
+}
+
+// Published Send API limits per Page [RL].
+const (
+	DefaultTextRate  = 300
+	DefaultMediaRate = 10
+)
+
+func (l RateLimits) withDefaults() RateLimits {
+	if l.Text == 0 {
+		l.Text = DefaultTextRate
+	}
+	if l.Media == 0 {
+		l.Media = DefaultMediaRate
+	}
+	switch {
+	case l.Headroom == 0:
+		l.Headroom = 0.15
+	case l.Headroom < 0 || l.Headroom >= 1:
+		l.Headroom = 0
+	}
+	return l
+}
 
 // maxResponse bounds how much of a Send API answer is read.
 const maxResponse = 1 << 20
@@ -47,11 +84,19 @@ type ClientConfig struct {
 	MaxRetries int
 	Backoff    time.Duration    // first retry delay, doubled per attempt
 	Clock      func() time.Time // for the messaging window (default time.Now)
+	// RateLimits pace sends per Page (internal/pace, shared with the
+	// Instagram client): in this process, or across every process sharing
+	// Pacer when it is set (a store/postgres store).
+	RateLimits RateLimits
+	Pacer      dmflow.Pacer
 }
 
 // Client sends through the Messenger Send API for any number of Pages. It
 // implements dmflow.Sender and is safe for concurrent use.
-type Client struct{ cfg ClientConfig }
+type Client struct {
+	cfg   ClientConfig
+	pacer *pace.Pacer // per Page
+}
 
 var _ dmflow.Sender = (*Client)(nil)
 
@@ -76,7 +121,9 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &Client{cfg: cfg}
+	cfg.RateLimits = cfg.RateLimits.withDefaults()
+	r := cfg.RateLimits
+	return &Client{cfg: cfg, pacer: pace.New(pace.Rates{Text: r.Text, Media: r.Media, Private: -1, Headroom: r.Headroom}, cfg.Pacer, cfg.Clock)}
 }
 
 // Send delivers m from Page m.Key.Account to the PSID m.To.ID and returns
@@ -119,6 +166,10 @@ func (c *Client) sendOne(ctx context.Context, page, tok string, b sendBody) (str
 	body, err := json.Marshal(b)
 	if err != nil {
 		return "", fmt.Errorf("messenger: encode: %w: %w", dmflow.ErrPermanent, err)
+	}
+	if err := c.pacer.Wait(ctx, page, b.class()); err != nil {
+		// nothing was sent: the outbox retries after Wait
+		return "", &APIError{Class: dmflow.ClassRetryable, Wait: time.Second, Err: fmt.Errorf("rate limit queue: %w", err)}
 	}
 	u := c.cfg.BaseURL + "/" + c.cfg.Version + "/" + url.PathEscape(page) + "/messages"
 	delay := c.cfg.Backoff

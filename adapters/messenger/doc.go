@@ -50,9 +50,22 @@
 //     2018278 is outside the window; 100 / 2018001 no matching user; 551
 //     the person is not available; 190 a bad token; 200-299 permissions;
 //     368 a policy block (all permanent).
-//   - Messenger Profile API [MP]: POST /me/messenger_profile with a Page
-//     token (pages_messaging) sets get_started {payload}, greeting
-//     [{locale, text}], ice_breakers and persistent_menu.
+//   - Rate limits [RL]: per Page, 300 Send API calls per second for text,
+//     links, reactions and stickers, 10 per second for audio or video; a
+//     single thread may be limited when sent too many messages. The
+//     Client paces each Page at these rates (RateLimits; internal/pace,
+//     shared with the Instagram client), across replicas when a
+//     dmflow.Pacer is configured.
+//   - Messenger Profile API [MP]: POST /me/messenger_profile (or
+//     /{PAGE-ID}/) with a Page token (pages_messaging) sets get_started
+//     {payload}, greeting [{locale, text}] (a default locale required,
+//     text up to 160 characters, {{user_first_name}} allowed [GRT]),
+//     ice_breakers [{locale, call_to_actions: [{question, payload}]}] (at
+//     most 4 questions; shown instead of the Get Started button when both
+//     are set [IB]) and persistent_menu [{locale, call_to_actions}] (up to
+//     20 postback or web_url buttons, flat; shown only with a Get Started
+//     button [MENU]); GET with fields=... reads them back. 10 calls per
+//     10 minutes per Page [GRT]: Client.SetProfile sends one request.
 //
 // Sources:
 //
@@ -74,14 +87,20 @@
 //	[GT]    https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/template/generic
 //	[ERR]   https://developers.facebook.com/docs/messenger-platform/error-codes
 //	[MP]    https://developers.facebook.com/documentation/business-messaging/messenger-platform/reference/messenger-profile-api
+//	[GRT]   https://developers.facebook.com/docs/messenger-platform/reference/messenger-profile-api/greeting
+//	[IB]    https://developers.facebook.com/documentation/business-messaging/messenger-platform/reference/messenger-profile-api/ice-breakers
+//	[MENU]  https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/persistent-menu
+//	[RL]    https://developers.facebook.com/documentation/business-messaging/messenger-platform/overview/rate-limiting (updated 2026-03-23)
 //
 // # Caveats
 //
-//   - Client.SetProfile sets the Get Started payload, greeting and
-//     persistent menu, but no command calls it yet. Not yet: Page-level
-//     rate pacing (the bot's outbox retries with
-//     RetryAfter), the User Profile API, user_ref recipients (items without
-//     a PSID are skipped), private replies to Page comments.
+//   - `dmflow messenger setup` applies a Profile (cli); nothing resets the
+//     parts a profile leaves out (DELETE messenger_profile is not used).
+//   - Pacing covers the per-second Send API rates only: the daily budget
+//     (200 calls × engaged people per 24 h [RL]) and per-thread limits are
+//     met by the outbox retrying throttle errors with their RetryAfter.
+//   - Not yet: the User Profile API, user_ref recipients (items without a
+//     PSID are skipped), private replies to Page comments.
 //   - Text is limited in characters here but in bytes on Instagram; each
 //     sender splits long text by its own rule.
 package messenger

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/pace"
 )
 
 // Send API limits (sources in the package doc).
@@ -71,6 +72,15 @@ type outElement struct {
 	ImageURL      string          `json:"image_url,omitempty"`
 	DefaultAction *dmflow.Button  `json:"default_action,omitempty"`
 	Buttons       []dmflow.Button `json:"buttons,omitempty"`
+}
+
+// class is the send budget of b (Send API rate limits [RL]): audio and
+// video have their own, smaller one.
+func (b sendBody) class() pace.Class {
+	if m := b.Message; m != nil && m.Attachment != nil && (m.Attachment.Type == "audio" || m.Attachment.Type == "video") {
+		return pace.Media
+	}
+	return pace.Text
 }
 
 // encode turns a reply into the Send API requests that deliver it, in

@@ -61,7 +61,8 @@ func Transcript(items []dmflow.InboxItem, opts TranscriptOptions) ([]byte, error
 	if len(g.steps) == 0 {
 		return nil, fmt.Errorf("history: nothing to record (no events in the history)")
 	}
-	t := tDoc{Name: text(opts.Name), Flows: opts.Flows, UserID: opts.UserID, Clock: g.start.UTC().Format(time.RFC3339Nano), Steps: g.steps}
+	t := tDoc{Name: text(opts.Name), Flows: opts.Flows, UserID: opts.UserID, Channel: g.channel,
+		Clock: g.start.UTC().Format(time.RFC3339Nano), Steps: g.steps}
 	if t.Name == "" {
 		t.Name = "recorded conversation"
 	}
@@ -90,6 +91,7 @@ type tDoc struct {
 	Name    text      `yaml:"name"`
 	Flows   []string  `yaml:"flows,omitempty"`
 	UserID  string    `yaml:"user_id"`
+	Channel string    `yaml:"channel,omitempty"`
 	Profile *tProfile `yaml:"profile,omitempty"`
 	Clock   string    `yaml:"clock"`
 	Steps   []*tStep  `yaml:"steps"`
@@ -178,6 +180,10 @@ type gen struct {
 	clock  time.Time
 	events int
 	last   *tStep // the last step an event went into (actions answer it)
+	// channel is the channel of the user's first event (instagram,
+	// messenger): the transcript replays on it, so event.channel
+	// conditions and the channel's rendering rules hold as recorded.
+	channel string
 }
 
 func (g *gen) item(it dmflow.InboxItem) error {
@@ -193,6 +199,13 @@ func (g *gen) item(it dmflow.InboxItem) error {
 		g.start, g.clock = at, at
 	}
 	g.events++
+	switch ev.Kind {
+	case dmflow.KindTimer, dmflow.KindActionResult, dmflow.KindAdmin: // the bot's own events
+	default:
+		if g.channel == "" && ev.Channel != "dmflow" {
+			g.channel = ev.Channel
+		}
+	}
 	if ev.Kind == dmflow.KindActionResult {
 		return g.actionResult(it)
 	}
@@ -271,7 +284,7 @@ func input(s *tStep, ev dmflow.Event) error {
 	case ev.Kind == dmflow.KindRead && !ev.Standby:
 		s.Read = true
 	case ev.Kind == dmflow.KindAdmin:
-		s.Admin = strings.TrimSpace(ev.Admin.Op + " " + ev.Admin.State)
+		s.Admin = strings.TrimSpace(ev.Admin.Op + " " + ev.Admin.State + ev.Admin.Locale)
 	default:
 		m, err := eventFields(ev)
 		if err != nil {

@@ -73,6 +73,7 @@ func TestTranscriptInputs(t *testing.T) {
 		{Seq: 2, Received: at(0), Event: dmflow.Event{Kind: dmflow.KindPostback, Payload: "P", Title: "Pick"}},
 		{Seq: 3, Received: at(60), Event: dmflow.Event{Kind: dmflow.KindEcho, Text: "an agent here"}},
 		{Seq: 4, Received: at(61), Event: dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: "move", State: "menu", By: "admin"}}},
+		{Seq: 6, Received: at(61), Event: dmflow.Event{Kind: dmflow.KindAdmin, Admin: &dmflow.AdminCommand{Op: dmflow.AdminLocale, Locale: "es", By: "sandbox"}}},
 		{Seq: 5, Received: at(62), Event: dmflow.Event{Kind: dmflow.KindReaction, MID: "m1", Reaction: &dmflow.Reaction{MID: "m1", Action: "react", Reaction: "love"}}},
 		{Seq: 7, Received: at(64), Event: dmflow.Event{Kind: dmflow.KindMessage, Text: "late"}, Replies: []dmflow.Outgoing{{Reply: dmflow.Reply{Kind: dmflow.ReplyText, Text: "x"}, LastInbound: t0.Add(-25 * time.Hour)}}},
 	}
@@ -83,5 +84,22 @@ func TestTranscriptInputs(t *testing.T) {
 	golden(t, "inputs.test.yaml", out)
 	if _, err := history.Transcript(nil, history.TranscriptOptions{}); err == nil {
 		t.Fatal("an empty history: want an error")
+	}
+}
+
+// TestTranscriptChannel: the transcript names the channel of the user's
+// events (not the bot's own timer, action and admin events), so a
+// Messenger conversation replays on Messenger.
+func TestTranscriptChannel(t *testing.T) {
+	items := []dmflow.InboxItem{
+		{Seq: 1, Received: t0, Event: dmflow.Event{Kind: dmflow.KindAdmin, Channel: "dmflow", Admin: &dmflow.AdminCommand{Op: "move", State: "menu", By: "admin"}}},
+		{Seq: 2, Received: t0, Event: dmflow.Event{Kind: dmflow.KindMessage, Channel: "messenger", Text: "hi"}},
+	}
+	out, err := history.Transcript(items, history.TranscriptOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "\nchannel: messenger\n") {
+		t.Errorf("transcript does not name its channel:\n%s", out)
 	}
 }

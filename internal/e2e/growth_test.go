@@ -110,7 +110,7 @@ func TestCommentToDM(t *testing.T) {
 // not follow the account, so the guide stays locked and "Check again" says
 // so; once the double says they follow, the next "Check again" (a state
 // with refresh_profile, whose input gets a fresh profile despite the cached
-// one) unlocks it.
+// one) unlocks it. A user without a readable profile is "not yet".
 func TestFollowToUnlock(t *testing.T) {
 	w := newWorld(t, worldOpts{flow: "../../../examples/follow-to-unlock/follow-to-unlock.yaml"})
 	w.start()
@@ -130,5 +130,23 @@ func TestFollowToUnlock(t *testing.T) {
 	w.mustPost(w.wh.QuickReply(account, "u1", "m-f-3", "Check again", "CHECK_AGAIN"))
 	if got := w.waitReplies("u1", 3, 20*time.Second); !strings.Contains(got[2], "Thanks for following") {
 		t.Fatalf("check after following: %q", got)
+	}
+
+	// A user whose profile Instagram will not give (the double answers
+	// error 230, "User consent is required"): the follow status is
+	// unknown, read as "not yet" — a reply, no failed turn, no dead letter.
+	w.mustPost(w.text("u2", "m-f-4", "guide"))
+	if got := w.waitReplies("u2", 1, 20*time.Second); !strings.Contains(got[0], "for our followers") {
+		t.Fatalf("guide without a profile: %q", got)
+	}
+	w.mustPost(w.wh.QuickReply(account, "u2", "m-f-5", "Check again", "CHECK_AGAIN"))
+	if got := w.waitReplies("u2", 2, 20*time.Second); !strings.Contains(got[1], "can't see the follow yet") {
+		t.Fatalf("check without a profile: %q", got)
+	}
+	w.waitIdle(20 * time.Second)
+	for _, path := range []string{"/admin/deadletters", "/admin/failed"} {
+		if _, body := w.admin("GET", path, ""); strings.Contains(body, `"u2"`) {
+			t.Fatalf("%s after an unknown profile: %s", path, body)
+		}
 	}
 }

@@ -84,6 +84,9 @@ type world struct {
 type worldOpts struct {
 	flow   string // testdata file copied to flows/e2e.yaml (default v1.yaml)
 	echoes bool   // deliver the double's echo webhooks to the server
+	// noThreadControl makes the double refuse every thread-control edge
+	// (igtest.Config.NoThreadControl).
+	noThreadControl bool
 }
 
 func newWorld(t *testing.T, o worldOpts) *world {
@@ -98,6 +101,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	if o.echoes {
 		cfg.OnEcho = w.deliverEcho
 	}
+	cfg.NoThreadControl = o.noThreadControl
 	w.graph = igtest.NewServer(cfg)
 	t.Cleanup(w.graph.Close)
 	if err := os.Mkdir(w.flows, 0o755); err != nil {

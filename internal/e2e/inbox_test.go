@@ -150,3 +150,69 @@ func TestStudioInboxTakeover(t *testing.T) {
 		t.Fatalf("the bot spoke while the inbox owns the thread: %q", got)
 	}
 }
+
+// TestInboxHandoffWithoutRouting runs examples/human-inbox through `dmflow
+// serve` against a Graph double that serves no thread-control edge (as
+// graph.instagram.com may not: Meta documents conversation routing for
+// Page tokens only). The handoff still happens on the bot's side: the bot
+// says its goodbye and then stays silent, an operator can answer with
+// `dmflow admin send`; the refused pass is visible (a dead letter with
+// Meta's error, an error log line, dmflow_deliveries_total{result="dead"}),
+// never silent and never retried forever. A release ends the handoff even
+// though the take is refused too, and the bot speaks again.
+func TestInboxHandoffWithoutRouting(t *testing.T) {
+	w := newWorld(t, worldOpts{flow: "../../../examples/human-inbox/human-inbox.yaml", noThreadControl: true})
+	n := w.start()
+
+	w.mustPost(w.text("u1", "m1", "agent"))
+	if got := w.waitReplies("u1", 1, 20*time.Second); !strings.Contains(got[0], "Putting you through") {
+		t.Fatalf("before the pass: %q", got)
+	}
+	testutil.EventuallyWithin(t, 20*time.Second, "the refused pass to be dead-lettered", func() bool {
+		_, body := w.admin(http.MethodGet, "/admin/deadletters", "")
+		return strings.Contains(body, "thread_control")
+	})
+	_, body := w.admin(http.MethodGet, "/admin/deadletters", "")
+	if !strings.Contains(body, "pass_thread_control: HTTP 400 code 100/33") || strings.Count(body, `"thread_control"`) != 1 {
+		t.Fatalf("dead letters: %s", body)
+	}
+	n.waitLog(t, "delivery failed permanently, dead-lettered", 20*time.Second)
+	testutil.EventuallyWithin(t, 20*time.Second, `dmflow_deliveries_total{queue="dm",result="dead"} to be 1`, func() bool {
+		return w.metric(`dmflow_deliveries_total{queue="dm",result="dead"}`) == 1
+	})
+	if acts := w.graph.ThreadActions(); len(acts) != 0 {
+		t.Fatalf("the double accepted thread control: %+v", acts)
+	}
+
+	// The handoff is on anyway: the user's messages (not on standby, as
+	// the thread never moved) get no answer from the bot.
+	if code, body := w.admin(http.MethodGet, "/admin/sessions/"+account+"/u1", ""); code != http.StatusOK || !strings.Contains(body, `"handoff"`) {
+		t.Fatalf("session after the refused pass: %d %s", code, body)
+	}
+	w.mustPost(w.text("u1", "m2", "hello? anyone?"))
+	w.waitIdle(20 * time.Second)
+	if got := w.replies("u1"); len(got) != 1 {
+		t.Fatalf("the bot answered during the handoff: %q", got)
+	}
+
+	// A person answers through the admin API.
+	if out, code := w.cli("send", account+"/u1", "Hi, Sam here. How can I help?"); code != 0 {
+		t.Fatalf("admin send: exit %d: %s", code, out)
+	}
+	if got := w.waitReplies("u1", 2, 20*time.Second); got[1] != "Hi, Sam here. How can I help?" {
+		t.Fatalf("operator message: %q", got)
+	}
+
+	// A release ends the handoff; the take is refused (a second dead
+	// letter) and the bot speaks again, at the handoff's next.
+	if code, body := w.admin(http.MethodPost, "/admin/sessions/"+account+"/u1/release", ""); code != http.StatusAccepted {
+		t.Fatalf("release: %d %s", code, body)
+	}
+	if got := w.waitReplies("u1", 3, 20*time.Second); got[2] != "I'm back! Anything else I can help with?" {
+		t.Fatalf("after the release: %q", got)
+	}
+	testutil.EventuallyWithin(t, 20*time.Second, "the refused take to be dead-lettered", func() bool {
+		_, body := w.admin(http.MethodGet, "/admin/deadletters", "")
+		return strings.Contains(body, "take_thread_control: HTTP 400 code 100/33")
+	})
+}

@@ -1,9 +1,15 @@
 package e2e_test
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"os"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +44,7 @@ func TestPGPacingAcrossReplicas(t *testing.T) {
 	c := newCluster(t, worldOpts{}, 3, 30*time.Second)
 	start := time.Now()
 	stall := watchStalls()
+	load0 := loadAverage()
 	<-c.w.load("p", users, msgs)
 	if dups := c.w.checkAllAnswered("p", users, msgs); dups != 0 {
 		t.Fatalf("%d replies sent twice without any crash", dups)
@@ -51,20 +58,71 @@ func TestPGPacingAcrossReplicas(t *testing.T) {
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
 	peak := maxInWindow(times, time.Second)
 	span := times[len(times)-1].Sub(times[0])
-	t.Logf("%d sends to one account from 3 replicas in %v (%.0f/s on average, test took %v); busiest sliding second: %d sends",
-		len(times), span.Round(time.Millisecond), float64(len(times)-1)/span.Seconds(), time.Since(start).Round(time.Millisecond), peak)
+	starts := callStarts(t, c.live(), account)
+	if len(starts) != len(times) {
+		t.Fatalf("the replicas logged %d Send API calls to the account, the double received %d", len(starts), len(times))
+	}
+	sourcePeak := maxInWindow(starts, time.Second)
+	t.Logf("%d sends to one account from 3 replicas in %v (%.0f/s on average, test took %v); busiest sliding second: %d sends at the double, %d calls started by the replicas",
+		len(times), span.Round(time.Millisecond), float64(len(times)-1)/span.Seconds(), time.Since(start).Round(time.Millisecond), peak, sourcePeak)
+	// What dmflow controls: when the replicas' calls leave the pacer.
+	if sourcePeak > 100 {
+		t.Fatalf("the replicas started %d calls to one account within one second, above the platform's 100/s", sourcePeak)
+	}
+	// What Meta sees: arrivals. Between a call's start and its arrival
+	// are the machine's schedulers and the loopback's queues; on a machine
+	// whose CPUs are overcommitted (this test process starved for longer
+	// than the pacing's headroom, or a load average above twice the CPU
+	// count) a delayed burst there is not the pacing's doing.
 	worst := stall()
+	load := max(load0, loadAverage())
+	busy := worst >= starvedAfter || load > 2*float64(runtime.NumCPU())
 	switch {
-	case peak > 100 && worst < starvedAfter:
-		t.Fatalf("%d sends to one account within one second, above the platform's 100/s", peak)
+	case peak > 100 && !busy:
+		t.Fatalf("%d sends to one account within one second at the double, above the platform's 100/s", peak)
 	case peak > 100:
 		// docs/scaling.md, known limits: slots are spaced at 85% of the
 		// rate; a process starved of CPU for longer than that headroom
-		// sends (or, the double, stamps) a delayed burst. Not the pacing's
-		// fault, and not judgeable on this machine at this moment.
-		t.Logf("%d sends within one second, but this test process was starved of CPU for %v (> %v): inconclusive on this machine now",
-			peak, worst.Round(time.Millisecond), starvedAfter)
+		// sends (or, the double, stamps) a delayed burst.
+		t.Logf("%d sends within one second at the double while the calls left paced (%d); this machine was overcommitted (test process starved %v, load average %.1f on %d CPUs): the arrivals are inconclusive on this machine now",
+			peak, sourcePeak, worst.Round(time.Millisecond), load, runtime.NumCPU())
 	}
+}
+
+// callStarts returns when the replicas started their successful Send API
+// calls to acct: each "instagram graph call" log line's time minus its
+// latency (millisecond precision), i.e. when the call left the pacer.
+func callStarts(t *testing.T, nodes []*node, acct string) []time.Time {
+	t.Helper()
+	var out []time.Time
+	for _, n := range nodes {
+		sc := bufio.NewScanner(strings.NewReader(n.stderr.String()))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var l struct {
+				Time              time.Time
+				Msg, Method, Path string
+				Latency           int64
+			}
+			if json.Unmarshal(sc.Bytes(), &l) != nil || l.Msg != "instagram graph call" ||
+				l.Method != "POST" || !strings.HasSuffix(l.Path, "/"+acct+"/messages") {
+				continue
+			}
+			out = append(out, l.Time.Add(-time.Duration(l.Latency)))
+		}
+	}
+	return out
+}
+
+// loadAverage is the 1-minute load average (0 where /proc/loadavg is not
+// readable).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	return f
 }
 
 // starvedAfter is a scheduling delay longer than the pacing's headroom

@@ -590,15 +590,33 @@ func (l *inboxLog) truncate() error {
 	return nil
 }
 
+// applyDelay is how long the applier leaves a log batch to the next bbolt
+// write transaction before it runs one of its own. Under load a claim or
+// commit follows within a few milliseconds (the bot claims as soon as an
+// append returns) and applies the batch for free; a transaction of the
+// applier's own costs a bbolt commit with its two fsyncs. Reads of the
+// inbox apply first (InboxSync), so the delay is never visible.
+const applyDelay = 20 * time.Millisecond
+
 // applier follows every log batch with a bbolt transaction (which applies
-// it) when no other write comes first, and deletes applied segments.
+// it) when no other write comes first within applyDelay, and deletes
+// applied segments.
 func (l *inboxLog) applier() {
 	defer close(l.idle)
+	t := time.NewTimer(applyDelay)
+	t.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-l.wake:
+		}
+		t.Reset(applyDelay)
+		select {
+		case <-l.stop:
+			t.Stop()
+			return
+		case <-t.C:
 		}
 		// An error here failed a bbolt transaction: the records stay
 		// pending and the next transaction applies them.

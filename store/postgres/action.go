@@ -39,7 +39,7 @@ func (db *DB) ClaimActions(ctx context.Context, c dmflow.Claim) ([]dmflow.Action
 		if skip == nil {
 			skip = []string{} // NULL would leave out every account
 		}
-		rs, err := db.pool.Query(ctx, sqlClaimActions, c.Owner, nanos(c.Now.Add(db.leaseTTL(c))), nanos(c.Now), c.Max, skip)
+		rs, err := db.pool.Query(ctx, sqlClaimActions, customPlan, c.Owner, nanos(c.Now.Add(db.leaseTTL(c))), nanos(c.Now), c.Max, skip)
 		if err != nil {
 			return err
 		}

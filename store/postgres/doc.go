@@ -45,11 +45,14 @@
 // # Round trips and group commit
 //
 // AppendInbox inserts the whole batch of events with one statement (unnest
-// of arrays, ON CONFLICT (event_key) DO NOTHING); Commit pipelines its
-// statements (lease check, session CAS, timers, outbox, actions) with
-// pgx.Batch into one implicit transaction: one network round trip each,
-// using prepared statements from pgx's statement cache. Failed checks raise
-// from SQL (dmflow_check) and roll the whole commit back. PostgreSQL itself
+// of arrays, ON CONFLICT (event_key) DO NOTHING, forgetting keys past the
+// retention in a CTE); a Commit is one statement too (lease check, session
+// CAS, timers, outbox, actions as data-modifying CTEs): one network round
+// trip each, using prepared statements from pgx's statement cache. Claims
+// and renewals are not prepared: PostgreSQL plans each for its arguments
+// and the tables' current size, never with a generic plan cached while the
+// tables were empty (see customPlan). Failed checks raise from SQL
+// (dmflow_check) and roll the whole commit back. PostgreSQL itself
 // group-commits the WAL of concurrent transactions, so many goroutines
 // calling AppendInbox or Commit at once share fsyncs; throughput grows with
 // concurrency up to the pool size.

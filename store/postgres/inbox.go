@@ -20,19 +20,23 @@ const (
 
 const leaseInbox = "inbox"
 
-// sqlForget releases the keys $1 of finished items received at or before
-// $2 (past the dedupe retention), so they count as new again.
-const sqlForget = `UPDATE inbox SET event_key = NULL
-WHERE event_key = ANY($1) AND status <> 0 AND received <= $2`
-
-// sqlAppend inserts a batch of events in one statement, in order; keys seen
-// before (also earlier in the batch) and keys remembered after $6 are
-// skipped. It returns the keys inserted.
+// sqlAppend inserts a batch of events in one statement, in order. First
+// (forget) it releases the keys $1 of finished items received at or before
+// $6 (past the dedupe retention), so they count as new again: the insert
+// refers to forget, so forget runs to completion first, and the row
+// versions it replaced no longer conflict. Then keys seen before (also
+// earlier in the batch) and keys remembered after $6 are skipped. It
+// returns the keys inserted.
 const sqlAppend = `
+WITH forget AS (
+	UPDATE inbox SET event_key = NULL
+	WHERE event_key = ANY($1) AND status <> 0 AND received <= $6
+	RETURNING 1)
 INSERT INTO inbox (event_key, account, user_id, received, record)
 SELECT k, a, u, $5, r
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY AS e(k, a, u, r, ord)
-WHERE NOT EXISTS (SELECT 1 FROM remembered m WHERE m.event_key = e.k AND m.at > $6)
+WHERE (SELECT count(*) FROM forget) >= 0
+	AND NOT EXISTS (SELECT 1 FROM remembered m WHERE m.event_key = e.k AND m.at > $6)
 ORDER BY ord
 ON CONFLICT (event_key) DO NOTHING
 RETURNING event_key`
@@ -48,8 +52,8 @@ type appendReq struct {
 
 // AppendInbox stores the events whose Key was not seen before (pending, or
 // received within the DedupeRetention), in order. Concurrent calls are
-// grouped (see grouper): their events go in one pipelined pair of
-// statements, one implicit transaction, so many webhooks at once cost one
+// grouped (see grouper): their events go in one statement (sqlAppend), one
+// implicit transaction, so many webhooks at once cost one
 // round trip and one WAL flush; each call returns once its events are
 // committed.
 func (db *DB) AppendInbox(ctx context.Context, events []dmflow.Event, now time.Time) (dmflow.AppendResult, error) {
@@ -119,10 +123,9 @@ func (db *DB) appendBatch(ctx context.Context, rs []*appendReq) {
 	}
 }
 
-// queueAppend queues the statements appending cols at now.
+// queueAppend queues the statement appending cols at now.
 func (db *DB) queueAppend(b *pgx.Batch, cols eventCols, now time.Time) *pgx.QueuedQuery {
 	cutoff := nanos(now.Add(-db.opts.DedupeRetention))
-	b.Queue(sqlForget, cols.keys, cutoff)
 	return b.Queue(sqlAppend, cols.keys, cols.accounts, cols.users, cols.records, nanos(now), cutoff)
 }
 
@@ -250,7 +253,7 @@ func (db *DB) ClaimInbox(ctx context.Context, c dmflow.Claim) ([]dmflow.InboxIte
 	var items []dmflow.InboxItem
 	err := db.run(ctx, "claim inbox", func(ctx context.Context) error {
 		ttl := db.leaseTTL(c)
-		rows, err := db.pool.Query(ctx, sqlClaimInbox, c.Owner, leaseInbox, nanos(c.Now.Add(ttl)), nanos(c.Now), int64(ttl), c.Max)
+		rows, err := db.pool.Query(ctx, sqlClaimInbox, customPlan, c.Owner, leaseInbox, nanos(c.Now.Add(ttl)), nanos(c.Now), int64(ttl), c.Max)
 		if err != nil {
 			return err
 		}
@@ -383,7 +386,7 @@ func (db *DB) renew(ctx context.Context, op, queue, owner string, now time.Time,
 	accounts, users := keyColumns(keys)
 	var held map[dmflow.SessionKey]bool
 	err := db.run(ctx, op, func(ctx context.Context) error {
-		rows, err := db.pool.Query(ctx, sqlRenew, queue, owner, nanos(now), accounts, users)
+		rows, err := db.pool.Query(ctx, sqlRenew, customPlan, queue, owner, nanos(now), accounts, users)
 		if err != nil {
 			return err
 		}

@@ -68,7 +68,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]
 		if skip == nil {
 			skip = []string{} // NULL would leave out every account
 		}
-		rows, err := db.pool.Query(ctx, sqlClaimOutbox, c.Owner, leaseOutbox(queue), nanos(c.Now.Add(ttl)),
+		rows, err := db.pool.Query(ctx, sqlClaimOutbox, customPlan, c.Owner, leaseOutbox(queue), nanos(c.Now.Add(ttl)),
 			nanos(c.Now), int64(ttl), c.Max, queue, skip)
 		if err != nil {
 			return err

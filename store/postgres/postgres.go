@@ -155,6 +155,19 @@ func (db *DB) Prune(ctx context.Context, now time.Time) (int, error) {
 	return db.PruneInbox(ctx, now.Add(-db.opts.DedupeRetention))
 }
 
+// customPlan runs a statement unprepared (pgx's unnamed statement, still
+// one round trip), so PostgreSQL plans it for its arguments and the tables'
+// current size every time. The claims and renewals need it: a prepared
+// statement switches to a generic plan after five runs, planned while the
+// tables were nearly empty (a fresh schema, or statistics older than the
+// backlog), and keeps it; for the claims that plan joined every pending row
+// against every candidate with filters instead of index lookups
+// (`auto_explain`: 176,000 buffers and 2.7 s for one outbox claim of 256
+// items during `dmflow bench`, and the backlog it caused made the next claim
+// slower still). A claim runs once per tens of events, so planning it each
+// time costs little.
+const customPlan = pgx.QueryExecModeExec
+
 // SQLSTATEs raised by dmflow_check and PostgreSQL codes worth a retry.
 const (
 	stateConflict  = "DF001"

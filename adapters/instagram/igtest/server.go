@@ -67,6 +67,14 @@ type Config struct {
 	// NoConversationRouting makes take_thread_control fail with (#27), as
 	// for an account without conversation routing.
 	NoConversationRouting bool
+	// NoThreadControl makes every *_thread_control edge answer Graph's
+	// unknown-operation error ((#100) "Unsupported post request", subcode
+	// 33), as a host that does not serve conversation routing would: Meta
+	// documents the edges on graph.facebook.com with Page tokens, not on
+	// graph.instagram.com with Instagram User tokens (adapters/instagram,
+	// doc.go, "Routing to people"). The error Meta would actually answer
+	// there is not documented [inferred].
+	NoThreadControl bool
 }
 
 // Server is an in-process double of the Instagram Graph API

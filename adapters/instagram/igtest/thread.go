@@ -101,9 +101,15 @@ type threadRequest struct {
 // needs a numeric target other than the caller and a thread the caller
 // owns (or idle); a release needs the caller to own it; a request needs
 // another app to own it; a take works unless Config.NoConversationRouting.
+// With Config.NoThreadControl every edge is refused.
 func (s *Server) threadCall(w http.ResponseWriter, r *http.Request, id, op string) {
 	acct, ok := s.node(w, r, id)
 	if !ok {
+		return
+	}
+	if s.cfg.NoThreadControl {
+		writeError(w, 400, apiErr{Code: 100, Subcode: 33, Type: "GraphMethodException", Message: "Unsupported post request. Object with ID '" +
+			acct + "' does not exist, cannot be loaded due to missing permissions, or does not support this operation."})
 		return
 	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))

@@ -67,6 +67,8 @@ type Server struct {
 	faults   []*Fault
 	changed  chan struct{}
 	profiles map[string]map[string]json.RawMessage
+	// profileCalls counts Messenger Profile API calls per Page
+	profileCalls map[string]int
 }
 
 // NewServer starts a double on 127.0.0.1.
@@ -157,12 +159,21 @@ func (s *Server) Profile(page string) map[string]json.RawMessage {
 	return out
 }
 
+// ProfileCalls counts the Messenger Profile API calls made for page
+// (POST and GET).
+func (s *Server) ProfileCalls(page string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.profileCalls[page]
+}
+
 func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, path string) {
 	page, ok := s.auth(r, path)
 	if !ok {
 		writeError(w, 401, 190, 0, "Invalid OAuth access token.")
 		return
 	}
+	s.countProfileCall(page)
 	var fields map[string]json.RawMessage
 	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil || len(fields) == 0 {
 		writeError(w, 400, 100, 0, "Invalid profile")
@@ -175,6 +186,13 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, path string)
 			writeError(w, 400, 100, 0, "unknown profile field "+k)
 			return
 		}
+	}
+	s.mu.Lock()
+	_, hadStart := s.profiles[page]["get_started"]
+	s.mu.Unlock()
+	if msg := checkProfile(fields, hadStart); msg != "" {
+		writeError(w, 400, 100, 0, msg)
+		return
 	}
 	s.mu.Lock()
 	if s.profiles == nil {
@@ -190,10 +208,128 @@ func (s *Server) setProfile(w http.ResponseWriter, r *http.Request, path string)
 	writeJSON(w, 200, map[string]string{"result": "success"})
 }
 
+func (s *Server) countProfileCall(page string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.profileCalls == nil {
+		s.profileCalls = map[string]int{}
+	}
+	s.profileCalls[page]++
+}
+
+// getProfile answers GET messenger_profile?fields=a,b: {"data": [{...}]}
+// with the fields set, or an empty data list.
+func (s *Server) getProfile(w http.ResponseWriter, r *http.Request, path string) {
+	page, ok := s.auth(r, path)
+	if !ok {
+		writeError(w, 401, 190, 0, "Invalid OAuth access token.")
+		return
+	}
+	s.countProfileCall(page)
+	want := strings.Split(r.URL.Query().Get("fields"), ",")
+	if r.URL.Query().Get("fields") == "" {
+		writeError(w, 400, 100, 0, "fields is required")
+		return
+	}
+	s.mu.Lock()
+	got := map[string]json.RawMessage{}
+	for _, f := range want {
+		if v, ok := s.profiles[page][f]; ok {
+			got[f] = v
+		}
+	}
+	s.mu.Unlock()
+	data := []map[string]json.RawMessage{}
+	if len(got) > 0 {
+		data = append(data, got)
+	}
+	writeJSON(w, 200, map[string]any{"data": data})
+}
+
+// checkProfile applies the Messenger Profile API's rules to a POST: a
+// default locale in greeting, ice_breakers and persistent_menu; greeting
+// texts of 1-160 characters; 1-4 ice breakers with question and payload
+// per locale; 1-20 postback or web_url menu buttons per locale; a menu
+// only with a Get Started button (set before, or in the same call).
+func checkProfile(fields map[string]json.RawMessage, hadStart bool) string {
+	if raw, ok := fields["get_started"]; ok {
+		var gs struct{ Payload string }
+		if json.Unmarshal(raw, &gs) != nil || gs.Payload == "" {
+			return "get_started: a payload is required"
+		}
+	}
+	if raw, ok := fields["greeting"]; ok {
+		var gs []struct{ Locale, Text string }
+		if json.Unmarshal(raw, &gs) != nil || !hasDefault(len(gs), func(i int) string { return gs[i].Locale }) {
+			return "greeting: a list with a default locale is required"
+		}
+		for _, g := range gs {
+			if n := utf8.RuneCountInString(g.Text); n == 0 || n > 160 {
+				return "greeting: text must be 1 to 160 characters"
+			}
+		}
+	}
+	if raw, ok := fields["ice_breakers"]; ok {
+		var ibs []struct {
+			Locale string
+			CTAs   []struct{ Question, Payload string } `json:"call_to_actions"`
+		}
+		if json.Unmarshal(raw, &ibs) != nil || !hasDefault(len(ibs), func(i int) string { return ibs[i].Locale }) {
+			return "ice_breakers: a list with a default locale is required"
+		}
+		for _, ib := range ibs {
+			if len(ib.CTAs) == 0 || len(ib.CTAs) > 4 {
+				return "ice_breakers: 1 to 4 questions per locale"
+			}
+			for _, q := range ib.CTAs {
+				if q.Question == "" || q.Payload == "" {
+					return "ice_breakers: each needs a question and a payload"
+				}
+			}
+		}
+	}
+	if raw, ok := fields["persistent_menu"]; ok {
+		var ms []struct {
+			Locale string
+			CTAs   []struct{ Type, Title, Payload, URL string } `json:"call_to_actions"`
+		}
+		if json.Unmarshal(raw, &ms) != nil || !hasDefault(len(ms), func(i int) string { return ms[i].Locale }) {
+			return "persistent_menu: a list with a default locale is required"
+		}
+		for _, m := range ms {
+			if len(m.CTAs) == 0 || len(m.CTAs) > 20 {
+				return "persistent_menu: 1 to 20 buttons per locale"
+			}
+			for _, b := range m.CTAs {
+				if b.Title == "" || !(b.Type == "postback" && b.Payload != "" || b.Type == "web_url" && b.URL != "") {
+					return "persistent_menu: buttons are postback (payload) or web_url (url) with a title"
+				}
+			}
+		}
+		if _, now := fields["get_started"]; !now && !hadStart {
+			return "persistent_menu requires a get_started button"
+		}
+	}
+	return ""
+}
+
+func hasDefault(n int, locale func(int) string) bool {
+	for i := range n {
+		if locale(i) == "default" {
+			return true
+		}
+	}
+	return false
+}
+
 // ServeHTTP implements the Send API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := profilePath.FindStringSubmatch(r.URL.Path); p != nil && r.Method == http.MethodPost {
 		s.setProfile(w, r, p[1])
+		return
+	}
+	if p := profilePath.FindStringSubmatch(r.URL.Path); p != nil && r.Method == http.MethodGet {
+		s.getProfile(w, r, p[1])
 		return
 	}
 	m := messagesPath.FindStringSubmatch(r.URL.Path)

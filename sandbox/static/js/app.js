@@ -6,7 +6,7 @@
 import { get, post, stream } from "./api.js";
 import { createChat, el } from "./chat.js";
 import * as flow from "./flow.js";
-import { initControls, notify, showClock, showHandoff } from "./controls.js";
+import { initControls, notify, showClock, showHandoff, showLocale, showLocales } from "./controls.js";
 
 const $ = (id) => document.getElementById(id);
 const KEY = "dmflow.studio.users";
@@ -89,6 +89,7 @@ function onMessage(m) {
 
 async function showStep(step, now) {
   flow.showSession(step.session, now, step.locale);
+  showLocale(step.locale);
   showHandoff(!!(step.session && step.session.handoff));
   try {
     await flow.showFlow(step.flow || "");
@@ -103,12 +104,16 @@ async function showStep(step, now) {
 async function refreshFlow(user) {
   flow.clearSteps();
   const last = steps.get(user);
-  if (last) return showStep(last, new Date());
+  if (last) {
+    get("api/session?user=" + encodeURIComponent(user)).then((r) => showLocales(r.locales, r.locale)).catch(() => {});
+    return showStep(last, new Date());
+  }
   try {
     const r = await get("api/session?user=" + encodeURIComponent(user));
     showClock(r.clock);
     const s = r.session;
     flow.showSession(s, new Date(r.clock.now), r.locale);
+    showLocales(r.locales, r.locale);
     showHandoff(!!(s && s.handoff));
     await flow.showFlow(s ? s.flow : "");
     flow.highlight(s ? s.state : "", []);
@@ -137,12 +142,34 @@ function showAccounts(cfg) {
   };
 }
 
+// showChannels offers the channels the studio simulates (Instagram and
+// Messenger); switching reloads the page, which then shows that channel's
+// conversations (the Messenger Page is an account of its own).
+function showChannels(cfg) {
+  const sel = $("channel-select");
+  const list = cfg.channels || [];
+  document.body.dataset.channel = cfg.channel || "instagram";
+  if (list.length < 2) return;
+  const names = { instagram: "Instagram", messenger: "Messenger" };
+  sel.replaceChildren(...list.map((c) => { const o = el("option", "", names[c] || c); o.value = c; return o; }));
+  sel.value = cfg.channel;
+  sel.hidden = false;
+  $("channel-label").hidden = false;
+  sel.onchange = async () => {
+    const r = await post("api/channel", { channel: sel.value }).catch((err) => ({ ok: false, body: { error: err.message } }));
+    if (r.ok) { location.reload(); return; }
+    notify(r.body.error || "could not switch the channel");
+    sel.value = cfg.channel;
+  };
+}
+
 async function start() {
   flow.initMermaid();
   const cfg = await get("api/config");
   studio = cfg.studio;
-  $("account").textContent = "account " + cfg.account;
-  showAccounts(cfg);
+  $("account").textContent = (cfg.channel === "messenger" ? "Page " : "account ") + cfg.account;
+  showChannels(cfg);
+  if (cfg.channel !== "messenger") showAccounts(cfg);
   showClock(cfg.clock);
   $("flow").hidden = !studio;
   if (studio) {

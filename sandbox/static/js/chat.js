@@ -189,6 +189,7 @@ export function createChat(user, send) {
   const inputLabels = {
     story_mention: "mentioned you in their story", comment: "commented on your post",
     ice_breaker: "tapped an ice breaker", ad_referral: "came from an ad", postback: "tapped a button",
+    referral: "opened an ig.me link",
     inbox_take: "(an agent took the thread in the Instagram inbox)", inbox_pass: "(the inbox passed the thread back)",
   };
 
@@ -196,7 +197,7 @@ export function createChat(user, send) {
     const i = m.input || {};
     if (i.kind === "reaction") return reacted(i.mid, i.reaction, false);
     showChips(null);
-    const label = m.from === "agent" ? "agent (Instagram inbox)" : inputLabels[i.kind] + (i.ref ? " · ref " + i.ref : "");
+    const label = m.from === "agent" ? "agent (Instagram inbox)" : inputLabels[i.kind] + (i.ref ? " · ref " + i.ref : "") + (i.ad_id ? " · ad " + i.ad_id : "") + (i.media ? " · post " + i.media : "");
     const r = row(m.from, i.kind in inputLabels || m.from === "agent" ? label : "");
     r.dataset.mid = m.mid || "";
     if (i.url) r.append(media(i.url, i.kind === "story_mention" ? "story" : "image"));

@@ -48,6 +48,10 @@ export function initControls(user, onReload) {
       notify(follows ? user() + " follows the account now (seen at the next profile fetch)." : user() + " does not follow the account.");
     });
   };
+  $("locale-set").onclick = () => {
+    const locale = $("locale-select").value;
+    act("locale", "api/locale", { user: user(), locale }, () => notify("Locale " + locale + " queued for " + user() + ": the next replies are in it."));
+  };
   $("operator-send").onclick = () => {
     const text = $("operator-text").value;
     act("operator message", "api/operator", { user: user(), text }, () => {
@@ -91,6 +95,23 @@ async function exportTest(u) {
 function clockDone(c) {
   showClock(c);
   notify("Clock advanced; " + c.fired + (c.fired === 1 ? " timer" : " timers") + " fired.");
+}
+
+// showLocales shows the locale control for localized flows (locales: the
+// supported locales, unset or empty: none) and selects the user's locale.
+export function showLocales(locales, current) {
+  const ctl = $("locale-ctl"), sel = $("locale-select");
+  ctl.hidden = !(locales && locales.length);
+  if (ctl.hidden) return;
+  if ([...sel.options].map((o) => o.value).join() !== locales.join()) {
+    sel.replaceChildren(...locales.map((l) => { const o = el("option", "", l); o.value = l; return o; }));
+  }
+  if (current) sel.value = current;
+}
+
+// showLocale selects the user's current locale in the locale control.
+export function showLocale(current) {
+  if (current && !$("locale-ctl").hidden) $("locale-select").value = current;
 }
 
 // showHandoff reflects the session's handoff in the toggle.

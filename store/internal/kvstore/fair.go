@@ -65,17 +65,32 @@ type candidate struct{ sk, uk []byte }
 // its oldest one before any account gets a second, and so on; within a
 // round the older items go first. Each account's items are a prefix of its
 // claimable items in Seq order, so every user's are too.
+//
+// Round r looks only at each account's item r, so when the first depth
+// rounds fill the claim, or no account has more than depth claimable
+// items, reading depth items per account gives exactly the result of
+// reading c.Max per account. pickFair therefore reads a few per account
+// first and reads deeper only when that is not enough: with many accounts
+// a claim reads about c.Max items, not c.Max per account.
 func pickFair(tx Tx, ls *leases, c dmflow.Claim) ([]candidate, error) {
-	lists, err := claimableByAccount(tx, ls, c)
-	if err != nil {
-		return nil, err
+	for depth := min(firstDepth, c.Max); ; depth = min(4*depth, c.Max) {
+		lists, deeper, err := claimableByAccount(tx, ls, c, depth)
+		if err != nil {
+			return nil, err
+		}
+		out := roundRobin(lists, c.Max)
+		if len(out) == c.Max || !deeper || depth == c.Max {
+			return out, nil
+		}
 	}
-	return roundRobin(lists, c.Max), nil
 }
 
-// roundRobin picks up to max candidates from the per-account lists (each
-// in Seq order): every list's first before any list's second, and so on,
-// older first within a round. The result is in Seq order.
+// firstDepth is how many claimable items per account pickFair reads first.
+const firstDepth = 8
+
+// roundRobin takes up to max candidates from lists (each in Seq order),
+// round by round, the older first within a round, and returns them in Seq
+// order.
 func roundRobin(lists [][]candidate, max int) []candidate {
 	var out []candidate
 	for r := 0; len(out) < max; r++ {
@@ -96,13 +111,17 @@ func roundRobin(lists [][]candidate, max int) []candidate {
 }
 
 // claimableByAccount returns, for each account with claimable items, its
-// oldest c.Max of them in Seq order. Once an account has c.Max it seeks to
-// the next account, so an account's long backlog is not walked.
-func claimableByAccount(tx Tx, ls *leases, c dmflow.Claim) ([][]candidate, error) {
+// oldest depth of them in Seq order, and whether an account may have more
+// (it had depth and items after them were not read). Once an account has
+// depth it seeks to the next account, so an account's long backlog is not
+// walked. The lease is checked before the pending record, so the items
+// this owner already claimed (its items in flight) cost no B-tree lookup.
+func claimableByAccount(tx Tx, ls *leases, c dmflow.Claim, depth int) ([][]candidate, bool, error) {
 	idx, pending := tx.Bucket(bPendAcct), tx.Bucket(bPending)
 	var lists [][]candidate
 	var acct []byte // the account being read
 	var from []byte
+	deeper := false
 	for {
 		var seek []byte
 		var lerr error
@@ -116,12 +135,10 @@ func claimableByAccount(tx Tx, ls *leases, c dmflow.Claim) ([][]candidate, error
 				lists = append(lists, nil)
 			}
 			cur := &lists[len(lists)-1]
-			if len(*cur) >= c.Max {
+			if len(*cur) >= depth {
+				deeper = true
 				seek = append(bytes.Clone(a), 1) // past "account NUL …"
 				return false
-			}
-			if !bytes.Equal(pending.Get(sk), uk) {
-				return true // not pending (cannot happen while the index is kept in step)
 			}
 			l, err := ls.get(uk)
 			if lerr = err; err != nil {
@@ -130,6 +147,9 @@ func claimableByAccount(tx Tx, ls *leases, c dmflow.Claim) ([][]candidate, error
 			if !l.free(c.Owner, c.Now) || (l != nil && l.Owner == c.Owner && l.has(u64(sk))) {
 				return true
 			}
+			if !bytes.Equal(pending.Get(sk), uk) {
+				return true // not pending (cannot happen while the index is kept in step)
+			}
 			*cur = append(*cur, candidate{bytes.Clone(sk), bytes.Clone(uk)})
 			return true
 		})
@@ -137,10 +157,10 @@ func claimableByAccount(tx Tx, ls *leases, c dmflow.Claim) ([][]candidate, error
 			err = lerr
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if seek == nil {
-			return lists, nil
+			return lists, deeper, nil
 		}
 		from = seek
 	}

@@ -1,4 +1,4 @@
-package instagram
+package pace
 
 import (
 	"context"
@@ -34,9 +34,9 @@ func (p *memPacer) Pace(_ context.Context, account, class string, n int, interva
 	return start, nil
 }
 
-// TestSharedPaceSpacesAndBatches: sends of one account from three clients
+// TestSharedPaceSpacesAndBatches: sends of one account from three pacers
 // sharing a Pacer each get a slot of their own from it (the Pacer spaces
-// the slots), and the sends waiting in one client share reservations.
+// the slots), and the sends waiting in one process share reservations.
 func TestSharedPaceSpacesAndBatches(t *testing.T) {
 	p := &memPacer{tat: map[string]time.Time{}}
 	var mu sync.Mutex
@@ -44,10 +44,10 @@ func TestSharedPaceSpacesAndBatches(t *testing.T) {
 	var wg sync.WaitGroup
 	const clients, sends = 3, 40
 	for range clients {
-		c := NewClient(ClientConfig{Tokens: StaticToken("t"), Pacer: p, RateLimits: RateLimits{Text: 1000, Headroom: -1}})
+		c := New(Rates{Text: 1000}, p, nil)
 		for range sends {
 			wg.Go(func() {
-				if err := c.pace(context.Background(), "acct", limitText); err != nil {
+				if err := c.Wait(context.Background(), "acct", Text); err != nil {
 					t.Error(err)
 					return
 				}
@@ -97,5 +97,33 @@ func TestSharedPaceRetakesSlotAfterLateWakeup(t *testing.T) {
 	}
 	if len(s.slots) != 0 || s.waiting != 0 {
 		t.Fatalf("left %d slots, %d waiting", len(s.slots), s.waiting)
+	}
+}
+
+// TestLocalRates: in one process, a class goes in a burst of one second's
+// worth and then at its rate; a negative rate is unpaced; accounts and
+// classes have budgets of their own.
+func TestLocalRates(t *testing.T) {
+	p := New(Rates{Text: 5, Media: -1, Private: 1.0 / 3600, PrivateBurst: 2}, nil, nil)
+	t0 := time.Now() // every send at the same instant: no refill
+	try := func(account string, c Class) bool { return p.localFor(account)[c].AllowN(t0, 1) }
+	for i := range 5 {
+		if !try("a", Text) {
+			t.Fatalf("text send %d of the burst waited", i+1)
+		}
+	}
+	if try("a", Text) {
+		t.Error("6th text send in the same instant did not wait")
+	}
+	if !try("b", Text) {
+		t.Error("another account's text waited for a's budget")
+	}
+	for i := range 100 {
+		if !try("a", Media) {
+			t.Fatalf("unpaced media send %d waited", i+1)
+		}
+	}
+	if !try("a", Private) || !try("a", Private) || try("a", Private) {
+		t.Error("private replies: want a burst of 2, then a wait")
 	}
 }

@@ -1,4 +1,4 @@
-package instagram
+package pace
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func (s *sharedPace) wait(ctx context.Context) error {
 			sl := s.slots[0]
 			s.slots = s.slots[1:]
 			s.mu.Unlock()
-			if err := sleep(ctx, sl.at.Sub(now)); err != nil {
+			if err := Sleep(ctx, sl.at.Sub(now)); err != nil {
 				s.mu.Lock()
 				s.waiting--
 				s.mu.Unlock()
@@ -128,32 +128,3 @@ func (s *sharedPace) wait(ctx context.Context) error {
 // came back, that moment plus stale (the reservation's round trip makes
 // every process's first slot a little late alike).
 type slot struct{ at, stale time.Time }
-
-// sharedLimiter is one account's cluster-wide pacers, one per class.
-type sharedLimiter struct{ text, media, private *sharedPace }
-
-func (c *Client) shared(account string) *sharedLimiter {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	l, ok := c.paces[account]
-	if !ok {
-		r, p, clock := c.cfg.RateLimits, c.cfg.Pacer, c.cfg.Clock
-		l = &sharedLimiter{
-			text:    newSharedPace(p, account, dmflow.PaceText, r.Text*(1-r.Headroom), 1, clock),
-			media:   newSharedPace(p, account, dmflow.PaceMedia, r.Media*(1-r.Headroom), 1, clock),
-			private: newSharedPace(p, account, dmflow.PacePrivate, r.PrivateReplies/3600, r.PrivateBurst, clock),
-		}
-		c.paces[account] = l
-	}
-	return l
-}
-
-func (l *sharedLimiter) wait(ctx context.Context, kind limitKind) error {
-	switch kind {
-	case limitMedia:
-		return l.media.wait(ctx)
-	case limitPrivate:
-		return l.private.wait(ctx)
-	}
-	return l.text.wait(ctx)
-}
