@@ -83,6 +83,12 @@ type Claim struct {
 	Max   int           // at most this many items (>= 1)
 	Lease time.Duration // how long the owner holds the user before others may take over
 	Now   time.Time
+	// Skip lists business accounts whose items ClaimOutbox and
+	// ClaimActions must not return: a sender (or the action runner) passes
+	// the accounts that already hold their share of its capacity, so that
+	// their waiting items (throttled, paced, slow) never take the room
+	// another account's need. ClaimInbox ignores it.
+	Skip []string
 }
 
 // AppendResult tells what AppendInbox did.
@@ -265,6 +271,15 @@ type Outbox interface {
 	// the oldest is due (NotBefore <= c.Now); a user whose head item waits
 	// for a retry contributes nothing, so order per user holds. Items already
 	// claimed by c.Owner are not returned again until released or retried.
+	//
+	// Like ClaimInbox, a claim is shared between business accounts
+	// round-robin: every account with claimable items gets its oldest one
+	// before any account gets a second, and so on (within a round, older
+	// items first), so one account's backlog (an outage's, or a paced
+	// account's) cannot fill a claim while another account's replies wait.
+	// Each account's items are its oldest claimable ones, so each user's
+	// come in Seq order. Accounts in c.Skip contribute nothing. Items are
+	// returned in Seq order.
 	ClaimOutbox(ctx context.Context, queue string, c Claim) ([]OutboxItem, error)
 	// AckOutbox removes delivered items (unknown seqs are ignored) and, in
 	// the same transaction, remembers each Ack.Remember key as an inbox
@@ -319,7 +334,8 @@ type ActionItem struct {
 // per-user transaction.
 type Actions interface {
 	// ClaimActions leases up to c.Max recorded calls to c.Owner (calls leased
-	// by another live owner are skipped), incrementing Attempts.
+	// by another live owner, and calls of the accounts in c.Skip, are
+	// skipped), oldest first, incrementing Attempts.
 	ClaimActions(ctx context.Context, c Claim) ([]ActionItem, error)
 	// CompleteAction atomically appends result (a KindActionResult event,
 	// Key "action:<id>") to the inbox and forgets the call, so a completed

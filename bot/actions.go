@@ -10,7 +10,8 @@ import (
 )
 
 // runActions claims recorded action calls and runs them, at most
-// Config.ActionWorkers at once, outside any per-user transaction. When the
+// Config.ActionWorkers at once, shared between accounts (see actionRoom),
+// outside any per-user transaction. When the
 // bot stops it cancels the running calls at once instead of waiting for
 // them: they are not completed and run again, with the same
 // Idempotency-Key, after releaseAll gave up their leases.
@@ -25,28 +26,37 @@ func (b *Bot) runActions(ctx context.Context) {
 		}
 	}()
 	running := map[string]bool{} // call ids running in this process
+	held := map[string]int{}     // calls running per account
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for !b.stopping() {
 		mu.Lock()
-		room := b.cfg.ActionWorkers - len(running)
+		room, skip := actionRoom(b.cfg.ActionWorkers, len(running), held)
 		mu.Unlock()
 		if room > 0 {
-			b.claimActions(ctx, room, func(it dmflow.ActionItem) {
+			n := b.claimActions(ctx, room, skip, func(it dmflow.ActionItem) {
 				mu.Lock()
 				defer mu.Unlock()
 				if running[it.Call.ID] {
 					return
 				}
 				running[it.Call.ID] = true
+				acct := it.Call.Key.Account
+				held[acct]++
 				wg.Go(func() {
 					b.runAction(ctx, it)
 					mu.Lock()
 					delete(running, it.Call.ID)
+					if held[acct]--; held[acct] <= 0 {
+						delete(held, acct)
+					}
 					mu.Unlock()
 					wake(b.actionWake)
 				})
 			})
+			if n == room {
+				continue // more may be waiting (another account's, now that this one may be at its share)
+			}
 		}
 		if !b.idle(b.actionWake, b.cfg.Poll) {
 			break
@@ -55,17 +65,44 @@ func (b *Bot) runActions(ctx context.Context) {
 	wg.Wait()
 }
 
-func (b *Bot) claimActions(ctx context.Context, max int, start func(dmflow.ActionItem)) {
-	items, err := b.store.ClaimActions(ctx, dmflow.Claim{Owner: b.cfg.Owner, Max: max, Lease: b.cfg.ActionLease, Now: b.now()})
+// actionRoom returns how many calls the next claim may take and the
+// accounts it must leave out, given the calls running and how many of them
+// each account runs. The ActionWorkers are shared between accounts like the
+// send slots: one account runs at most workers − workers/8 calls at once
+// (at least one is left to the others), an account at its share is left
+// out of claims, and a claim takes no more than the others may still run,
+// so an account whose action endpoint is slow never holds every worker.
+func actionRoom(workers, running int, held map[string]int) (int, []string) {
+	share := workers - workers/8
+	if workers >= 2 && share == workers {
+		share = workers - 1
+	}
+	var skip []string
+	most := 0
+	for acct, h := range held {
+		if h >= share {
+			skip = append(skip, acct)
+		} else {
+			most = max(most, h)
+		}
+	}
+	return min(workers-running, share-most), skip
+}
+
+// claimActions claims up to max calls, leaving out the accounts in skip,
+// starts them and returns how many it claimed.
+func (b *Bot) claimActions(ctx context.Context, max int, skip []string, start func(dmflow.ActionItem)) int {
+	items, err := b.store.ClaimActions(ctx, dmflow.Claim{Owner: b.cfg.Owner, Max: max, Lease: b.cfg.ActionLease, Now: b.now(), Skip: skip})
 	if err != nil {
 		if ctx.Err() == nil {
 			b.log.Error("claim actions", "err", err)
 		}
-		return
+		return 0
 	}
 	for _, it := range items {
 		start(it)
 	}
+	return len(items)
 }
 
 // runAction runs one call and feeds its result back into the user's inbox.

@@ -65,7 +65,8 @@ type Config struct {
 	// ProfileTTL is how long a fetched profile is used. Default 24 h.
 	ProfileTTL time.Duration
 	// ProfileTimeout bounds one lookup; the user's events wait for it, so it
-	// is short. Default 2 s.
+	// is short (the worker's other users do not: a lookup still running
+	// after 50 ms is waited for off the worker). Default 2 s.
 	ProfileTimeout time.Duration
 	// ProfileRetry is how long after a failed lookup the user's profile is
 	// not asked for again (by this process). Default 10 min.
@@ -107,9 +108,15 @@ type Config struct {
 	// least one is left to the others), and a freed slot goes to the
 	// waiting account with the fewest sends in flight, so an account that
 	// Meta throttles, or that has a long backlog, does not delay another
-	// account's replies. Default 128.
+	// account's replies. Items claimed and not yet sent are bounded by
+	// 16×Senders per queue, shared the same way: one account holds at
+	// most 7/8 of them, so its waiting items never take the room another
+	// account's replies need (and claims are fair between accounts, see
+	// dmflow.Outbox). Default 128.
 	Senders int
-	// ActionWorkers bounds concurrent action calls. Default 16.
+	// ActionWorkers bounds concurrent action calls, shared between
+	// accounts: one account runs at most ActionWorkers − ActionWorkers/8
+	// of them (at least one is left to the others). Default 16.
 	ActionWorkers int
 	// ClaimBatch is the most items asked for per claim. Default 256.
 	ClaimBatch int
@@ -147,10 +154,11 @@ type Config struct {
 	// MaxItemAttempts is how often an inbox item or action may be claimed
 	// before it is given up (a crash loop). Default 10.
 	MaxItemAttempts int
-	// EchoGrace is how long a worker waits for an in-flight send to the same
+	// EchoGrace is how long an echo waits for an in-flight send to the same
 	// user, and for the user's replies in the outbox (which another replica
 	// may be sending) to be acknowledged, before deciding that an unknown
-	// echo came from a person. Default 10 s.
+	// echo came from a person. The user's later events wait with it; the
+	// worker goes on with its other users. Default 10 s.
 	EchoGrace time.Duration
 
 	// Retention is how long inbox history, delivery records, dead letters

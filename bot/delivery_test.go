@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 var errTransient = errors.New("graph: 500 internal error")
@@ -346,5 +347,51 @@ func TestTimerDueDuringDowntimeFiresOnceAfterRestart(t *testing.T) {
 		if got := s.texts(key("u1")); !slices.Equal(got, []string{"timer set", "timeout m:1"}) {
 			t.Fatalf("replies %q", got)
 		}
+	})
+}
+
+// TestEchoWaitDoesNotDelayOthers: a person answers account a's user from
+// the Instagram inbox while the bot's reply to that user is stuck in
+// flight (Meta throttles account a). The echo waits for that send (up to
+// EchoGrace) to tell whether it is the bot's own, but off the only inbox
+// worker: account b's user is answered meanwhile, and the echo hands the
+// conversation off once the send ended.
+func TestEchoWaitDoesNotDelayOthers(t *testing.T) {
+	s := newSender()
+	release := make(chan struct{})
+	inSend := make(chan struct{}, 1)
+	s.block = func(ctx context.Context, m dmflow.Outgoing) error {
+		if m.Key.Account != "a" {
+			return nil
+		}
+		inSend <- struct{}{}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cfg := testConfig(s)
+	cfg.Workers, cfg.EchoGrace = 1, time.Hour
+	b := start(t, cfg)
+	ev := func(e dmflow.Event, account string) dmflow.Event {
+		e.Account = account
+		return e
+	}
+	ingest(t, b, ev(msg("u1", "1", "hi"), "a"))
+	testutil.Recv(t, inSend, "a's send in flight")
+	ingest(t, b, ev(echo("u1", "mid.human"), "a"), ev(msg("u2", "2", "hello"), "b"))
+	if got := s.waitSent(t); got.Key.Account != "b" || got.Text != "re: hello" {
+		t.Fatalf("sent %+v while a's echo waits, want b's reply", got)
+	}
+	close(release)
+	if got := s.waitSent(t); got.Key.Account != "a" || got.Text != "re: hi" {
+		t.Fatalf("sent %+v, want a's reply", got)
+	}
+	a := dmflow.SessionKey{Account: "a", User: "u1"}
+	eventually(t, "handoff", func() bool {
+		sess, err := cfg.Store.GetSession(ctx, a)
+		return err == nil && sess.Handoff != nil
 	})
 }

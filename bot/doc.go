@@ -39,6 +39,43 @@
 // items: it releases them for their new owner or the next claim
 // (dmflow_outbox_leases_lost_total counts these).
 //
+// # Isolation between accounts
+//
+// One bot serves any number of business accounts, and one account's
+// trouble (a backlog after an outage, Meta throttling it, a slow Graph
+// API) must not delay another account's users:
+//
+//   - Inbox claims and outbox claims are shared between accounts
+//     round-robin (dmflow.Inbox.ClaimInbox, dmflow.Outbox.ClaimOutbox):
+//     every account with waiting items gets its oldest one before any
+//     account gets a second.
+//   - Each inbox worker takes the accounts queued in its partition in
+//     turns (partition), so a user waits for at most one item of each
+//     other account queued there.
+//   - Nothing slow runs on a worker while other users wait: the profile
+//     and media lookups and an echo's wait for a send in flight run in a
+//     goroutine; one still running after 50 ms parks its item (its user
+//     is skipped in the partition until it ended) and the worker goes on
+//     (see lookups). Actions run in the action runner, not in the worker.
+//   - Send slots (Config.Senders) are shared fairly: one account holds at
+//     most Senders − Senders/8, and a freed slot goes to the waiting
+//     account with the fewest (fairSlots). Outbox items claimed and not
+//     sent (at most 16×Senders per queue) are shared the same way: one
+//     account holds at most 7/8, and an account at its share is left out
+//     of claims (dmflow.Claim.Skip), so a throttled or paced account's
+//     waiting replies never take the room another account's need.
+//   - Action calls (Config.ActionWorkers at once) are shared the same
+//     way: one account runs at most 7/8 of them and an account at its
+//     share is left out of claims, so an account whose action endpoint is
+//     slow never holds every action worker. Within an account's share
+//     calls are claimed oldest first.
+//
+// What is shared without a fair share: the store (its fsyncs and, with
+// PostgreSQL, its connections), the CPU and a step of the engine (fast, no
+// I/O). Several accounts stalled at once can fill the send slots, claimed
+// items or action workers between them; a new account then waits for one
+// of them to move.
+//
 // # Echoes
 //
 // Instagram echoes every message the account sends. When a send succeeds,
@@ -48,7 +85,8 @@
 // is dropped as a duplicate at ingest when it arrives later. When the
 // platform echo wins the race, the worker recognises it by the message ids
 // this process sent recently; if a send to that user is still in flight it
-// waits for it (at most Config.EchoGrace) before deciding. An echo whose id
+// waits for it (at most Config.EchoGrace, off the worker: see Isolation)
+// before deciding. An echo whose id
 // is unknown is then compared by content (its text, else its first
 // attachment's type) with the last few replies this process delivered to
 // the user (5 minutes) and with the user's replies still in the outbox
@@ -84,8 +122,8 @@
 //     recent or pending reply (or a long part of a long one) is taken for
 //     the bot (no handoff).
 //   - A person's echo to a user with replies in the outbox waits up to
-//     Config.EchoGrace before it hands off, and holds its worker (the other
-//     users of that worker partition) meanwhile.
+//     Config.EchoGrace before it hands off; the user's later events wait
+//     with it (the worker's other users do not).
 //   - Delivery is at least once: a crash between a successful send and its
 //     acknowledgement sends the message again after restart.
 //   - A user whose commit fails for a transient store error is released and
@@ -108,8 +146,11 @@
 //     renewed. flows.MaxActionTime (timeout × attempts ≤ 90 s) and
 //     actions.MaxRetryDelay keep flow actions within the default 2 min; a
 //     shorter ActionLease fails long calls.
-//   - Config.Profiles is called by the worker before stepping a message or
-//     postback of a user without a fresh profile; the worker's other users
-//     wait for it, at most Config.ProfileTimeout. A failed lookup is not
-//     retried for Config.ProfileRetry (per process).
+//   - Config.Profiles is called before stepping a message or postback of
+//     a user without a fresh profile; the user's events wait for it, at
+//     most Config.ProfileTimeout, the worker's other users for at most 50
+//     ms (then the lookup goes on off the worker). A failed lookup is not
+//     retried for Config.ProfileRetry (per process). A lookup is made once
+//     per item, so a parked item sees the profile as it was when its
+//     lookup started.
 package bot

@@ -24,10 +24,12 @@ type dispatcher struct {
 	epoch   uint64 // claims done so far; guarded by claimMu
 }
 
-// claimed is an inbox item with the number of the claim that returned it.
+// claimed is an inbox item with the number of the claim that returned it
+// and, once a worker started on it, its platform lookups.
 type claimed struct {
 	item  *dmflow.InboxItem
 	epoch uint64
+	look  *lookups
 }
 
 func (b *Bot) runInbox(ctx context.Context) {
@@ -86,7 +88,7 @@ func (d *dispatcher) claim(ctx context.Context) (int, bool) {
 		d.users.add(items[i].Event.SessionKey())
 	}
 	for i := range items {
-		d.route(claimed{&items[i], epoch})
+		d.route(claimed{item: &items[i], epoch: epoch})
 	}
 	return len(items), len(items) == max
 }
@@ -106,9 +108,11 @@ func (d *dispatcher) finished(key dmflow.SessionKey) {
 }
 
 // work processes one partition's items, each user's in order, the
-// accounts' in turns (see partition). After a failure that is not the
-// item's fault (store error, lost lease), the user is released and its
-// items already queued are dropped until the next claim brings them back.
+// accounts' in turns (see partition). An item whose platform lookup takes
+// long is parked until it ended, and the worker goes on with other users
+// (see lookups). After a failure that is not the item's fault (store
+// error, lost lease), the user is released and its items already queued
+// are dropped until the next claim brings them back.
 func (d *dispatcher) work(ctx context.Context, q *partition) {
 	blocked := map[dmflow.SessionKey]uint64{} // user → epoch of its release
 	for {
@@ -122,7 +126,15 @@ func (d *dispatcher) work(ctx context.Context, q *partition) {
 			continue
 		}
 		delete(blocked, key)
-		if err := d.b.handle(ctx, c.item); err != nil {
+		if c.look == nil {
+			c.look = &lookups{}
+		}
+		err := d.b.handle(ctx, c.item, c.look)
+		if errors.Is(err, errParked) {
+			q.park(c, c.look.wait)
+			continue
+		}
+		if err != nil {
 			blocked[key] = d.release(key, err)
 		}
 		d.finished(key)

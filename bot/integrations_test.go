@@ -16,6 +16,7 @@ import (
 	"github.com/dmflow/dmflow"
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/bot/actions"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 func TestActionResultsComeBackThroughTheInbox(t *testing.T) {
@@ -203,4 +204,61 @@ func ExampleVerifyNoticeSignature() {
 	// Output:
 	// <nil>
 	// bot: bad notice signature
+}
+
+// stallingRunner stalls the calls of account a until release is closed
+// (its action endpoint hangs), telling started about each, and completes
+// the others at once.
+type stallingRunner struct {
+	started chan string
+	release chan struct{}
+}
+
+func (r stallingRunner) Run(ctx context.Context, c dmflow.ActionCall) dmflow.ActionResult {
+	if c.Key.Account == "a" {
+		r.started <- c.ID
+		select {
+		case <-r.release:
+		case <-ctx.Done():
+			return dmflow.ActionResult{ID: c.ID, Name: c.Name, Outcome: dmflow.OutcomeError, Error: ctx.Err().Error()}
+		}
+	}
+	return dmflow.ActionResult{ID: c.ID, Name: c.Name, Outcome: dmflow.OutcomeOK, Status: 200}
+}
+
+// TestSlowActionsDoNotHoldEveryActionWorker: account a's action endpoint
+// hangs while a has more calls than there are action workers. a runs at
+// most its share of them (one of two here), so account b's call runs and
+// its result comes back while a's calls hang. (With the workers taken in
+// call order, a's calls held both and b's waited for them.)
+func TestSlowActionsDoNotHoldEveryActionWorker(t *testing.T) {
+	s := newSender()
+	r := stallingRunner{started: make(chan string, 10), release: make(chan struct{})}
+	cfg := testConfig(s)
+	cfg.Actions, cfg.ActionWorkers = r, 2
+	b := start(t, cfg)
+	in := func(acct, user, id string) dmflow.Event {
+		e := msg(user, id, "act slow")
+		e.Account = acct
+		return e
+	}
+	ingest(t, b, in("a", "u1", "a1"), in("a", "u2", "a2"), in("a", "u3", "a3"))
+	testutil.Recv(t, r.started, "a's first call")
+	ingest(t, b, in("b", "u1", "b1"))
+	for {
+		m := s.waitSent(t)
+		if m.Key.Account == "a" && strings.HasPrefix(m.Text, "action") {
+			t.Fatalf("a's call completed while it hangs: %+v", m)
+		}
+		if m.Key.Account == "b" && strings.HasPrefix(m.Text, "action ok") {
+			break
+		}
+	}
+	close(r.release)
+	done := 0
+	for done < 3 {
+		if m := s.waitSent(t); m.Key.Account == "a" && strings.HasPrefix(m.Text, "action ok") {
+			done++
+		}
+	}
 }

@@ -46,6 +46,7 @@ type drainer struct {
 	mu      sync.Mutex
 	users   map[dmflow.SessionKey]*userQueue // present while a goroutine runs
 	pending int                              // items claimed, not finished
+	held    map[string]int                   // pending per account
 
 	ready chan dmflow.SessionKey // hands a user to an idle sender (unbuffered)
 	quit  chan struct{}          // closed when no more users are handed out
@@ -76,7 +77,7 @@ type userQueue struct {
 
 func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc, remember rememberFunc) *drainer {
 	return &drainer{b: b, queue: queue, deliver: deliver, onSent: onSent, remember: remember, wake: make(chan struct{}, 1),
-		slots: newFairSlots(b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{},
+		slots: newFairSlots(b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{}, held: map[string]int{},
 		ready: make(chan dmflow.SessionKey), quit: make(chan struct{}), acks: make(chan *ackReq, maxAckBatch)}
 }
 
@@ -146,22 +147,49 @@ func (d *drainer) sender(ctx context.Context, key dmflow.SessionKey) {
 // event, short enough that the pool shrinks back after a burst.
 const senderIdle = 2 * time.Second
 
-func (d *drainer) room() int {
+// room returns how many items the next claim may ask for and the accounts
+// it must leave out. The items claimed and not finished are bounded by
+// 16×Senders, shared between accounts like the send slots: one account
+// holds at most 7/8 of them (see claimShare). An account at its share is
+// left out of claims (Claim.Skip), and a claim asks for no more than the
+// others may still take, so the items one account cannot send yet
+// (throttled by Meta, paced, behind its own backlog) never hold the room
+// another account's replies need: those are claimed by the next claim.
+func (d *drainer) room() (int, []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return min(d.b.cfg.ClaimBatch, 16*d.b.cfg.Senders-d.pending)
+	total, share := claimShare(d.b.cfg.Senders)
+	n := min(d.b.cfg.ClaimBatch, total-d.pending)
+	var skip []string
+	most := 0 // the most items an account not skipped holds
+	for acct, h := range d.held {
+		if h >= share {
+			skip = append(skip, acct)
+		} else {
+			most = max(most, h)
+		}
+	}
+	return min(n, share-most), skip
+}
+
+// claimShare returns the bound on items claimed and not finished
+// (16×Senders) and one account's share of it (7/8, leaving at least 1/8
+// to the other accounts).
+func claimShare(senders int) (total, share int) {
+	total = 16 * max(senders, 1)
+	return total, total - total/8
 }
 
 // claim leases due items and hands them to their user's goroutine.
 func (d *drainer) claim(ctx context.Context) (int, bool) {
 	d.claimMu.Lock()
 	defer d.claimMu.Unlock()
-	max := d.room()
+	max, skip := d.room()
 	if max <= 0 {
 		return 0, false
 	}
 	now := d.b.now()
-	items, err := d.b.store.ClaimOutbox(ctx, d.queue, dmflow.Claim{Owner: d.b.cfg.Owner, Max: max, Lease: d.b.cfg.Lease, Now: now})
+	items, err := d.b.store.ClaimOutbox(ctx, d.queue, dmflow.Claim{Owner: d.b.cfg.Owner, Max: max, Lease: d.b.cfg.Lease, Now: now, Skip: skip})
 	if err != nil {
 		if ctx.Err() == nil {
 			d.b.log.Error("claim outbox", "queue", d.queue, "err", err)
@@ -172,6 +200,7 @@ func (d *drainer) claim(ctx context.Context) (int, bool) {
 	defer d.mu.Unlock()
 	d.pending += len(items)
 	for _, it := range items {
+		d.held[it.Key.Account]++
 		q := d.users[it.Key]
 		if q == nil {
 			q = &userQueue{}
@@ -214,15 +243,24 @@ func (d *drainer) forget(key dmflow.SessionKey) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if q := d.users[key]; q != nil {
-		d.pending -= len(q.items)
+		d.finished(key.Account, len(q.items))
 		delete(d.users, key)
 	}
 }
 
-func (d *drainer) done(n int) {
+// done counts one of the user's claimed items as finished.
+func (d *drainer) done(key dmflow.SessionKey) {
 	d.mu.Lock()
-	d.pending -= n
+	d.finished(key.Account, 1)
 	d.mu.Unlock()
+}
+
+// finished counts n of account's claimed items as finished; d.mu is held.
+func (d *drainer) finished(account string, n int) {
+	d.pending -= n
+	if d.held[account] -= n; d.held[account] <= 0 {
+		delete(d.held, account)
+	}
 }
 
 // outcome is what became of one delivery attempt.
@@ -256,13 +294,13 @@ func (d *drainer) runUser(ctx context.Context, key dmflow.SessionKey, r *ackReq)
 		d.slots.acquire(key.Account)
 		if !d.hold(ctx, key) {
 			d.slots.release(key.Account)
-			d.done(1)
+			d.done(key)
 			d.drop(ctx, key)
 			return
 		}
 		id, res, delay, reason := d.attempt(ctx, &it)
 		d.slots.release(key.Account)
-		d.done(1)
+		d.done(key)
 		switch res {
 		case delivered:
 			d.ack(ctx, &it, id, r)

@@ -16,10 +16,12 @@ const maxConflicts = 5
 var errNoEngine = errors.New("bot: no engine loaded")
 
 // handle processes one claimed inbox item: load, step, one Commit. It
-// returns an error only when the item was not committed for a reason that
+// returns errParked when the item waits for a platform lookup (the caller
+// calls handle again with the same l once l.wait is closed, see lookups),
+// and another error only when the item was not committed for a reason that
 // is not the item's fault (store error, lost lease, shutdown); the caller
 // then releases the user so the item is claimed again.
-func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
+func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem, l *lookups) error {
 	start := time.Now()
 	if it.Attempts > b.cfg.MaxItemAttempts {
 		reason := fmt.Sprintf("given up after %d claims (crash loop?)", it.Attempts)
@@ -28,18 +30,29 @@ func (b *Bot) handle(ctx context.Context, it *dmflow.InboxItem) error {
 	if isForget(&it.Event) {
 		return b.forget(ctx, it)
 	}
-	if it.Event.Kind == dmflow.KindEcho && b.ownEcho(ctx, &it.Event) {
-		return b.commit(ctx, it, nil, dmflow.Commit{}, start) // reply.sent was queued at delivery
+	if it.Event.Kind == dmflow.KindEcho {
+		own, err := b.isOwnEcho(ctx, &it.Event, l)
+		if err != nil {
+			return err
+		}
+		if own {
+			return b.commit(ctx, it, nil, dmflow.Commit{}, start) // reply.sent was queued at delivery
+		}
 	}
-	var profile *dmflow.Profile // looked up at most once per item
-	var media *dmflow.Comment   // likewise
 	for range maxConflicts {
 		s, err := b.loadSession(ctx, it.Event.SessionKey())
 		if err != nil {
 			return err
 		}
-		ev := b.withMedia(ctx, &it.Event, &media)
-		c := b.commitFor(ctx, b.withProfile(ctx, s, ev, &profile), ev)
+		ev, err := b.withMedia(ctx, &it.Event, l)
+		if err != nil {
+			return err
+		}
+		from, err := b.withProfile(ctx, s, ev, l)
+		if err != nil {
+			return err
+		}
+		c := b.commitFor(ctx, from, ev)
 		err = b.commit(ctx, it, s, c, start)
 		if !errors.Is(err, dmflow.ErrConflict) {
 			return err

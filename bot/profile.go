@@ -47,31 +47,39 @@ func (f *profileFailures) record(k dmflow.SessionKey, now time.Time) {
 // (a minimal session with only Key, Profile and Created for a new user,
 // which the engine starts like no session). Only messages and postbacks
 // fetch; a failed or slow lookup is logged and the conversation goes on
-// with what it has. *cache holds the result across conflict retries.
-func (b *Bot) withProfile(ctx context.Context, s *dmflow.Session, ev *dmflow.Event, cache **dmflow.Profile) *dmflow.Session {
+// with what it has. The lookup runs off the worker: errParked means it
+// is still running (see lookups); l holds its result across parking and
+// conflict retries.
+func (b *Bot) withProfile(ctx context.Context, s *dmflow.Session, ev *dmflow.Event, l *lookups) (*dmflow.Session, error) {
 	if b.cfg.Profiles == nil {
-		return s
+		return s, nil
 	}
 	now := b.now()
 	refresh := b.refreshState(s)
 	if !ProfileDue(s, ev, now, b.cfg.ProfileTTL, refresh) {
-		return s
+		return s, nil
 	}
-	if *cache == nil {
-		if pf, ok := b.cfg.Profiles.(ProfileForgetter); ok && refresh {
-			pf.ForgetProfile(ev.Account, ev.User) // past the adapter's cache too
+	if !l.profileDone {
+		key := ev.SessionKey()
+		if !b.profileFails.recent(key, now, b.cfg.ProfileRetry) && !l.await(func() {
+			if pf, ok := b.cfg.Profiles.(ProfileForgetter); ok && refresh {
+				pf.ForgetProfile(key.Account, key.User) // past the adapter's cache too
+			}
+			l.profile = b.fetchProfile(ctx, key, now)
+		}) {
+			return nil, errParked
 		}
-		*cache = b.fetchProfile(ctx, ev.SessionKey(), now)
-		if *cache == nil {
-			return s
-		}
+		l.profileDone = true
+	}
+	if l.profile == nil {
+		return s, nil
 	}
 	if s == nil {
-		return &dmflow.Session{Key: ev.SessionKey(), Profile: *cache, Created: now}
+		return &dmflow.Session{Key: ev.SessionKey(), Profile: l.profile, Created: now}, nil
 	}
 	c := *s // shallow: the engine never mutates its input
-	c.Profile = *cache
-	return &c
+	c.Profile = l.profile
+	return &c, nil
 }
 
 // fetchProfile asks Config.Profiles within Config.ProfileTimeout; nil when

@@ -13,6 +13,7 @@ import (
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/engine"
 	"github.com/dmflow/dmflow/flows"
+	"github.com/dmflow/dmflow/internal/testutil"
 )
 
 const greetFlow = `
@@ -189,5 +190,67 @@ states:
 	}
 	if n := prof.count("ann"); n != 2 {
 		t.Fatalf("%d lookups, want 2", n)
+	}
+}
+
+// stallingProfiles stalls the lookups of the users in stall until release
+// is closed (as when the Graph API stalls for one account), telling
+// started about each, and answers the others at once.
+type stallingProfiles struct {
+	stall   map[dmflow.SessionKey]bool
+	started chan dmflow.SessionKey
+	release chan struct{}
+}
+
+func (p *stallingProfiles) Profile(ctx context.Context, account, user string) (dmflow.Profile, error) {
+	k := dmflow.SessionKey{Account: account, User: user}
+	if p.stall[k] {
+		p.started <- k
+		select {
+		case <-p.release:
+		case <-ctx.Done():
+			return dmflow.Profile{}, ctx.Err()
+		}
+	}
+	return dmflow.Profile{Username: user + ".ig"}, nil
+}
+
+// TestStalledProfileLookupDoesNotDelayOthers: one inbox worker serves two
+// accounts; the profile lookup of account a's user "stuck" stalls (bounded
+// only by a long ProfileTimeout). The worker does not wait for it: account
+// b's user and account a's other user get their replies while the lookup
+// stalls, and stuck's two messages are answered in order once it ends.
+// (With the lookup inline in the worker, every reply waited for it.)
+func TestStalledProfileLookupDoesNotDelayOthers(t *testing.T) {
+	in := func(acct, user, id string) dmflow.Event {
+		e := msg(user, id, id)
+		e.Account = acct
+		return e
+	}
+	stuck := dmflow.SessionKey{Account: "a", User: "stuck"}
+	prof := &stallingProfiles{stall: map[dmflow.SessionKey]bool{stuck: true},
+		started: make(chan dmflow.SessionKey, 1), release: make(chan struct{})}
+	s := newSender()
+	cfg := testConfig(s)
+	cfg.Workers, cfg.Profiles, cfg.ProfileTimeout = 1, prof, time.Hour
+	b := start(t, cfg)
+	ingest(t, b, in("a", "stuck", "s1"), in("a", "stuck", "s2"))
+	if got := testutil.Recv(t, prof.started, "stuck's lookup"); got != stuck {
+		t.Fatalf("lookup of %v", got)
+	}
+	ingest(t, b, in("b", "bea", "b1"), in("a", "ann", "a1"))
+	got := map[string]bool{}
+	for range 2 {
+		m := s.waitSent(t)
+		got[m.Key.Account+"/"+m.Key.User+": "+m.Text] = true
+	}
+	if !got["b/bea: re: b1"] || !got["a/ann: re: a1"] {
+		t.Fatalf("sent %v while stuck's lookup stalls, want bea's and ann's replies", got)
+	}
+	close(prof.release)
+	for _, want := range []string{"re: s1", "re: s2"} {
+		if m := s.waitSent(t); m.Key != stuck || m.Text != want {
+			t.Fatalf("sent %+v, want %q to stuck", m, want)
+		}
 	}
 }

@@ -270,3 +270,92 @@ func TestAccountsBacklogDoesNotDelayAnother(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// TestAccountsOutboxBacklogDoesNotDelayAnother: the outbox holds a backlog
+// of the shop's replies far larger than what serve keeps claimed (16 ×
+// --senders = 32), and one of the salon's that was queued last, when serve
+// starts (as after an outage; the shop's replies are also paced at its
+// 100 sends/s). The salon's reply is delivered among the first, not after
+// the shop's backlog: outbox claims are shared between accounts and one
+// account holds at most 7/8 of the claimed items. (With claims in queue
+// order it was claimed only once the shop's backlog was nearly sent.)
+func TestAccountsOutboxBacklogDoesNotDelayAnother(t *testing.T) {
+	w := accountsWorld(t)
+	const users, each = 15, 20
+	w.queueReplies(shopAccount, users, each, true)
+	w.start("--senders", "2")
+	w.waitRepliesFrom(salonAccount, "b1", 1)
+	before := 0
+	for _, m := range w.graph.Messages() {
+		if m.Account == salonAccount {
+			break
+		}
+		before++
+	}
+	t.Logf("the shop's replies sent before the salon's: %d of %d", before, users*each)
+	if before >= 32 {
+		t.Fatalf("%d of the shop's %d replies were sent before the salon's one; want fewer than 32 (one claim's worth)", before, users*each)
+	}
+	testutil.Eventually(t, "every reply sent", func() bool { return len(w.graph.Messages()) == users*each+1 })
+	if code := w.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+// queueReplies writes each replies for each of users of account (users
+// s0, s1, …, in rounds) into the stopped world's outbox, and one of the
+// salon's to b1 after them when salon is set.
+func (w *world) queueReplies(account string, users, each int, salon bool) {
+	w.t.Helper()
+	db, err := bolt.Open(w.db, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	reply := func(account, user, text string) error {
+		k := dmflow.SessionKey{Account: account, User: user}
+		out := dmflow.Outgoing{Key: k, To: dmflow.Recipient{ID: user}, Reply: dmflow.Reply{Kind: dmflow.ReplyText, Text: text}}
+		return db.Commit(context.Background(), dmflow.Commit{Key: k, Outbox: []dmflow.Outgoing{out}, Now: time.Now()})
+	}
+	for i := range each {
+		for u := range users {
+			if err == nil {
+				err = reply(account, fmt.Sprint("s", u), fmt.Sprintf("queued %d", i))
+			}
+		}
+	}
+	if err == nil && salon {
+		err = reply(salonAccount, "b1", "salon 0")
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		w.t.Fatalf("queue replies: %v", err)
+	}
+}
+
+// TestAccountsStalledBacklogDoesNotHoldTheSender: the shop's Graph calls
+// stall (as when Meta throttles an account) while it has more replies
+// queued than serve keeps claimed (16 × --senders = 32). Its claimed
+// replies wait for a send slot, but they hold at most 7/8 of the claimed
+// items, so the salon's reply to a new message is claimed and delivered
+// while the shop is stalled. (When the shop's waiting replies could hold
+// every claimed item, the salon's reply was not even claimed until the
+// shop's calls returned.)
+func TestAccountsStalledBacklogDoesNotHoldTheSender(t *testing.T) {
+	w := accountsWorld(t)
+	w.graph.Inject(igtest.Fault{Path: "/" + shopAccount + "/messages", Times: -1, Latency: time.Hour})
+	w.queueReplies(shopAccount, 20, 3, false)
+	w.start("--senders", "2", "--send-timeout", "1h")
+	t.Cleanup(w.stopAll) // before the double closes: its stalled requests end with the server's connections
+	testutil.Eventually(t, "the shop's stalled send", func() bool { return w.graph.Calls() >= 1 })
+	w.mustPost(w.wh.Text(salonAccount, "b1", "m-b1", "hello"))
+	if got := w.waitRepliesFrom(salonAccount, "b1", 1); !equal(got, []string{"salon ready"}) {
+		t.Fatalf("salon conversation %q", got)
+	}
+	for _, m := range w.graph.Messages() {
+		if m.Account == shopAccount {
+			t.Fatalf("the shop sent %q although its calls stall", m.Text())
+		}
+	}
+}

@@ -412,3 +412,48 @@ func TestFairClaimsOnAnOldFile(t *testing.T) {
 		t.Fatalf("second claim: %+v, %v; want a1 and a2", items, err)
 	}
 }
+
+// TestFairOutboxClaimsOnAnOldFile: a file whose replies were queued before
+// the outbox's by-account index existed gets the index at its first
+// claim, and the claim is shared between the accounts.
+func TestFairOutboxClaimsOnAnOldFile(t *testing.T) {
+	ctx, path := context.Background(), filepath.Join(t.TempDir(), "dmflow.db")
+	db := open(t, path, &bolt.Options{NoInboxLog: true})
+	for i, acct := range []string{"a", "a", "a", "b"} {
+		k := dmflow.SessionKey{Account: acct, User: fmt.Sprint("u", i)}
+		out := dmflow.Outgoing{Key: k, To: dmflow.Recipient{ID: k.User}, Reply: dmflow.Reply{Kind: dmflow.ReplyText, Text: fmt.Sprint(acct, i)}}
+		if err := db.Commit(ctx, dmflow.Commit{Key: k, Outbox: []dmflow.Outgoing{out}, Now: storetest.T0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raw.Update(func(tx *bbolt.Tx) error {
+		if m := tx.Bucket([]byte("meta")); m != nil && m.Get([]byte("outbox.acct/dm")) != nil {
+			return errors.New("the outbox index is marked built before the first claim")
+		}
+		return tx.DeleteBucket([]byte("outbox.acct/dm"))
+	})
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, path, &bolt.Options{NoInboxLog: true})
+	texts := func(items []dmflow.OutboxItem) (s []string) {
+		for _, it := range items {
+			s = append(s, it.Message.Reply.Text)
+		}
+		return s
+	}
+	items, err := db.ClaimOutbox(ctx, dmflow.QueueDM, dmflow.Claim{Owner: "A", Max: 2, Lease: time.Hour, Now: storetest.T0})
+	if got := texts(items); err != nil || fmt.Sprint(got) != "[a0 b3]" {
+		t.Fatalf("claim: %v, %v; want a0 and b3", got, err)
+	}
+	items, err = db.ClaimOutbox(ctx, dmflow.QueueDM, dmflow.Claim{Owner: "A", Max: 5, Lease: time.Hour, Now: storetest.T0})
+	if got := texts(items); err != nil || fmt.Sprint(got) != "[a1 a2]" {
+		t.Fatalf("second claim: %v, %v; want a1 and a2", got, err)
+	}
+}

@@ -46,7 +46,8 @@
 // numeric keys are big-endian, times are encoded so they sort. Top-level
 // buckets: inbox.items (by seq), inbox.pending, inbox.pendacct, inbox.byuser, inbox.recv,
 // inbox.dedupe, inbox.failed, sessions, sessions.upd, timers (by due time),
-// outbox.index, outbox.items/<queue>, outbox.queue/<queue>, outbox.dead,
+// outbox.index, outbox.items/<queue>, outbox.queue/<queue>, outbox.acct/<queue>
+// (queued items by account, for fair claims), outbox.dead,
 // actions, actions.id and tokens. The lease buckets (inbox.lease,
 // outbox.lease/<queue>, actions.lease) are kept in memory, not in the file:
 // only this process can hold a lease, and a restart drops them anyway. Their
@@ -85,9 +86,12 @@
 //     acknowledged.
 //   - The file never shrinks; deleted pages are reused. Compact offline with
 //     `bbolt compact` if it grew from a backlog.
-//   - Claims scan the pending items of the inbox or of one outbox queue, so a
-//     backlog of many thousands of items makes each claim slower; depths
-//     (InboxDepth, OutboxDepth) walk the bucket's pages.
+//   - Claims read each account's oldest items of the inbox or of one outbox
+//     queue (inbox.pendacct, outbox.acct/<queue>; built at the first claim
+//     after upgrading a file) and stop at Max per account, but they read
+//     past the items of users leased by another owner or (outbox) waiting
+//     for a retry, so such a backlog of many thousands of items makes each
+//     claim slower; depths (InboxDepth, OutboxDepth) walk the bucket's pages.
 //   - A record a newer dmflow wrote in a format this version does not know
 //     reads as dmflow.ErrCorrupt, as garbage does.
 package bolt

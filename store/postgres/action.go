@@ -13,13 +13,14 @@ import (
 )
 
 // sqlClaimActions leases calls whose lease is free or expired, or held by
-// a dead owner (its heartbeat expired), oldest first; SKIP LOCKED lets
-// replicas claim disjoint calls concurrently.
+// a dead owner (its heartbeat expired), of accounts not in $5, oldest
+// first; SKIP LOCKED lets replicas claim disjoint calls concurrently.
 const sqlClaimActions = `
 UPDATE actions SET owner = $1, expires = $2, attempts = attempts + 1
 WHERE id IN (
-	SELECT id FROM actions a WHERE a.owner IS NULL OR a.expires <= $3
-		OR EXISTS (SELECT 1 FROM replicas r WHERE r.owner = a.owner AND r.expires <= $3)
+	SELECT id FROM actions a WHERE (a.owner IS NULL OR a.expires <= $3
+		OR EXISTS (SELECT 1 FROM replicas r WHERE r.owner = a.owner AND r.expires <= $3))
+		AND NOT (a.account = ANY($5::text[]))
 	ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
 RETURNING seq, attempts, record`
 
@@ -34,7 +35,11 @@ func (db *DB) ClaimActions(ctx context.Context, c dmflow.Claim) ([]dmflow.Action
 	}
 	var rows []row
 	err := db.run(ctx, "claim actions", func(ctx context.Context) error {
-		rs, err := db.pool.Query(ctx, sqlClaimActions, customPlan, c.Owner, nanos(c.Now.Add(db.leaseTTL(c))), nanos(c.Now), c.Max)
+		skip := c.Skip
+		if skip == nil {
+			skip = []string{} // NULL would leave out every account
+		}
+		rs, err := db.pool.Query(ctx, sqlClaimActions, customPlan, c.Owner, nanos(c.Now.Add(db.leaseTTL(c))), nanos(c.Now), c.Max, skip)
 		if err != nil {
 			return err
 		}

@@ -93,10 +93,13 @@
 //     asynchronously, acknowledged events can be lost.
 //   - Leases rely on the replicas' clocks; a replica whose clock runs ahead
 //     takes over leases early.
-//   - ClaimInbox walks pending items in Seq order skipping users leased by
-//     other owners, and ClaimOutbox looks at the head of every user's queue
-//     of the queue: both cost more as the backlog of leased users grows (fine
-//     for thousands of pending items, not for millions).
+//   - ClaimInbox and ClaimOutbox are shared between accounts round-robin:
+//     each walks every account's oldest items (indexes inbox_pending_account,
+//     migration 0006, and outbox_account, migration 0007) and stops at Max
+//     eligible ones per account, but skips, reading them, the items of users
+//     leased by other owners and (outbox) of users waiting for a retry: both
+//     cost more as such a backlog grows (fine for thousands of items, not
+//     for millions).
 //   - PgBouncer in transaction pooling mode breaks the per-connection
 //     search_path and prepared statements; use session pooling or connect
 //     directly.

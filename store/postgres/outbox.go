@@ -13,25 +13,45 @@ import (
 	"github.com/dmflow/dmflow"
 )
 
-// sqlClaimOutbox leases users of queue $7 whose head item is due and who
-// have items not yet claimed by $1, and hands out those items, at most $6.
+// sqlClaimOutbox leases due items of queue $7 to $1, shared between
+// accounts round-robin, like sqlClaimInbox: accts lists the accounts with
+// queued items (a loose scan of outbox_user, one index probe per account),
+// eligible takes each account's oldest $6 items that $1 may take (not
+// claimed by $1, user's lease free, expired or $1's, user's head item due:
+// a user waiting for a retry contributes nothing), leaving out the
+// accounts in $8, and picked takes the first of every account, then the
+// second, and so on (older first within a round), at most $6. It leases
+// those items' users and hands out the picked items of the users it got.
+// Each account's items are a prefix of its eligible items in Seq order, so
+// every user's are too. An account's walk (outbox_account) stops at $6
+// eligible items; the items it must skip (users leased by other owners or
+// waiting for a retry) are read, as before the claim was fair.
 const sqlClaimOutbox = `
-WITH heads AS (
-	SELECT DISTINCT ON (account, user_id) account, user_id, seq AS first, not_before
-	FROM outbox WHERE queue = $7 ORDER BY account, user_id, seq),
+WITH RECURSIVE accts AS (
+	(SELECT account FROM outbox WHERE queue = $7 ORDER BY account LIMIT 1)
+	UNION ALL
+	SELECT (SELECT o.account FROM outbox o WHERE o.queue = $7 AND o.account > a.account ORDER BY o.account LIMIT 1)
+	FROM accts a WHERE a.account IS NOT NULL),
+eligible AS (
+	SELECT e.account, e.user_id, e.seq, row_number() OVER (PARTITION BY e.account ORDER BY e.seq) AS rn
+	FROM accts a CROSS JOIN LATERAL (
+		SELECT o.account, o.user_id, o.seq
+		FROM outbox o
+		LEFT JOIN leases l ON l.queue = $2 AND l.account = o.account AND l.user_id = o.user_id
+		WHERE o.queue = $7 AND o.account = a.account AND o.claimed_by IS DISTINCT FROM $1
+			AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
+			AND (SELECT h.not_before FROM outbox h WHERE h.queue = $7 AND h.account = o.account
+				AND h.user_id = o.user_id ORDER BY h.seq LIMIT 1) <= $4
+		ORDER BY o.seq
+		LIMIT $6) e
+	WHERE a.account IS NOT NULL AND NOT (a.account = ANY($8::text[]))),
+picked AS (
+	SELECT account, user_id, seq FROM eligible ORDER BY rn, seq LIMIT $6),
 cand AS (
-	SELECT h.account, h.user_id, h.first FROM heads h
-	LEFT JOIN leases l ON l.queue = $2 AND l.account = h.account AND l.user_id = h.user_id
-	WHERE h.not_before <= $4 AND (l.owner IS NULL OR l.owner = $1 OR l.expires <= $4 OR ` + sqlDeadOwner + `)
-		AND EXISTS (SELECT 1 FROM outbox o WHERE o.queue = $7 AND o.account = h.account
-			AND o.user_id = h.user_id AND o.claimed_by IS DISTINCT FROM $1)
-	ORDER BY h.first
-	LIMIT $6),` + sqlLeaseUsers + `
+	SELECT account, user_id, min(seq) AS first FROM picked GROUP BY account, user_id),` + sqlLeaseUsers + `
 UPDATE outbox SET claimed_by = $1
-WHERE seq IN (
-	SELECT o.seq FROM outbox o JOIN ours g ON g.account = o.account AND g.user_id = o.user_id
-	WHERE o.queue = $7 AND o.claimed_by IS DISTINCT FROM $1
-	ORDER BY o.seq LIMIT $6)
+WHERE claimed_by IS DISTINCT FROM $1 AND seq IN (
+	SELECT p.seq FROM picked p JOIN ours g ON g.account = p.account AND g.user_id = p.user_id)
 RETURNING seq, attempts, not_before, last_error, record`
 
 func leaseOutbox(queue string) string { return "outbox:" + queue }
@@ -44,8 +64,12 @@ func (db *DB) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]
 	var items []dmflow.OutboxItem
 	err := db.run(ctx, "claim outbox "+queue, func(ctx context.Context) error {
 		ttl := db.leaseTTL(c)
+		skip := c.Skip
+		if skip == nil {
+			skip = []string{} // NULL would leave out every account
+		}
 		rows, err := db.pool.Query(ctx, sqlClaimOutbox, customPlan, c.Owner, leaseOutbox(queue), nanos(c.Now.Add(ttl)),
-			nanos(c.Now), int64(ttl), c.Max, queue)
+			nanos(c.Now), int64(ttl), c.Max, queue, skip)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,37 @@ var actionTests = []test{
 	{"ClaimComplete", testActions},
 	{"Dedupe", testActionDedupe},
 	{"Release", testActionRelease},
+	{"Skip", testActionSkip},
+}
+
+// testActionSkip: a claim leaves out the calls of the accounts in
+// Claim.Skip (an account holding its share of the runner) and takes the
+// others' oldest first.
+func testActionSkip(h *H) {
+	for i, acct := range []string{"a", "a", "b", "a", "c"} {
+		k := dmflow.SessionKey{Account: acct, User: "u1"}
+		id := acct + string(rune('0'+i))
+		h.commit(dmflow.Commit{Key: k, Now: T0, Actions: []dmflow.ActionCall{{ID: id, Name: "crm", Kind: "go", Key: k}}})
+	}
+	ids := func(items []dmflow.ActionItem) string {
+		s := ""
+		for _, it := range items {
+			s += it.Call.ID + " "
+		}
+		return s
+	}
+	c := claimOf("A", 2, T0)
+	c.Skip = []string{"a"}
+	items, err := h.S.ClaimActions(h.Ctx, c)
+	h.check(err, "ClaimActions")
+	if got := ids(items); got != "b2 c4 " {
+		h.Fatalf("claimed %q skipping a, want b2 c4", got)
+	}
+	items, err = h.S.ClaimActions(h.Ctx, claimOf("A", 10, T0))
+	h.check(err, "ClaimActions")
+	if got := ids(items); got != "a0 a1 a3 " {
+		h.Fatalf("claimed %q, want a's", got)
+	}
 }
 
 func (h *H) claimActs(owner string, now int) []dmflow.ActionItem {

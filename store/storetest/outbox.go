@@ -11,6 +11,7 @@ import (
 var outboxTests = []test{
 	{"FIFO", testOutboxFIFO},
 	{"HeadOfLine", testHeadOfLine},
+	{"ClaimFairAccounts", testOutboxFairAccounts},
 	{"Ack", testAck},
 	{"AckRemembers", testAckRemembers},
 	{"AckRemembersPendingKey", testAckRemembersPendingKey},
@@ -80,6 +81,51 @@ func testOutboxFIFO(h *H) {
 	h.wantOut(h.claimOut("B", 10), "", "other owner")
 	h.send("u3", "e")
 	h.wantOut(h.claimOut("A", 1), "u3:e ", "new item")
+}
+
+// testOutboxFairAccounts: a claim is shared between accounts round-robin,
+// so one account's backlog does not fill it while another account's
+// replies wait; each user's items still come in Seq order, users waiting
+// for a retry or leased to another owner contribute nothing, and the
+// accounts in Claim.Skip contribute nothing.
+func testOutboxFairAccounts(h *H) {
+	send := func(acct, u string, texts ...string) {
+		k := dmflow.SessionKey{Account: acct, User: u}
+		c := dmflow.Commit{Key: k, Now: T0}
+		for _, t := range texts {
+			c.Outbox = append(c.Outbox, dmflow.Outgoing{Key: k, To: dmflow.Recipient{ID: u}, Reply: dmflow.Reply{Kind: dmflow.ReplyText, Text: t}})
+		}
+		h.commit(c)
+	}
+	claim := func(owner string, max int, skip ...string) []dmflow.OutboxItem {
+		c := claimOf(owner, max, T0)
+		c.Skip = skip
+		items, err := h.S.ClaimOutbox(h.Ctx, dmflow.QueueDM, c)
+		h.check(err, "ClaimOutbox")
+		return items
+	}
+	send("a", "u1", "a1", "a2", "a3")
+	send("a", "u2", "a4", "a5")
+	send("b", "u1", "b1", "b2")
+	send("c", "u9", "c1")
+	h.wantOut(claim("A", 4), "u1:a1 u1:a2 u1:b1 u9:c1 ", "rounds: a1 b1 c1, then a2")
+	h.wantOut(claim("A", 3), "u1:a3 u2:a4 u1:b2 ", "rounds: a3 b2, then a4")
+	h.wantOut(claim("A", 10, "a"), "", "account a skipped")
+	// Another owner: account a's free user u3 and account d's user share a
+	// claim of 2 although a's older items of u1 and u2 (leased to A) come
+	// first and u3 has more.
+	send("a", "u3", "a6", "a7")
+	send("d", "u1", "d1")
+	bd := claim("B", 2)
+	h.wantOut(bd, "u3:a6 u1:d1 ", "B: one of a's, one of d's")
+	h.wantOut(claim("B", 10, "a", "d"), "", "B: a and d skipped")
+	// A user of d waiting for a retry: d contributes nothing, a the rest.
+	h.wantOut(claim("A", 10), "u2:a5 ", "A: the rest of a")
+	h.wantOut(claim("B", 10), "u3:a7 ", "B: the rest of u3")
+	send("d", "u1", "d2")
+	h.check(h.S.RetryOutbox(h.Ctx, "B", bd[1].Seq, Min(5), "throttled"), "RetryOutbox")
+	send("e", "u1", "e1")
+	h.wantOut(claim("B", 10), "u1:e1 ", "B: d's user waits for its head, e's reply goes")
 }
 
 func testHeadOfLine(h *H) {

@@ -2,6 +2,7 @@ package kvstore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -33,14 +34,24 @@ func (s *Store) ClaimActions(ctx context.Context, c dmflow.Claim) ([]dmflow.Acti
 func claimActions(tx Tx, c dmflow.Claim) ([]dmflow.ActionItem, error) {
 	ls := newLeases(tx.Bucket(bActLease))
 	self := func(k, _ []byte) []byte { return k }
+	var gerr error
 	seqs, err := pickLeased(tx.Bucket(bActions), ls, c.Max, self, func(k, _ []byte, l *lease) bool {
 		if l != nil && c.Now.Before(l.Until) {
 			return false
+		}
+		if len(c.Skip) > 0 {
+			var it dmflow.ActionItem
+			if _, gerr = getRec(tx.Bucket(bActions), k, &it); gerr != nil || slices.Contains(c.Skip, it.Call.Key.Account) {
+				return false
+			}
 		}
 		ls.m[string(k)] = nil
 		ls.take(k, c.Owner, c.Now, c.Lease, 0)
 		return true
 	})
+	if err == nil {
+		err = gerr
+	}
 	if err == nil {
 		err = ls.flush()
 	}

@@ -177,6 +177,7 @@ func deleteOutbox(tx Tx, match func(queue string, uk, sk []byte) (bool, error)) 
 		if err := deleteAll(
 			del{tx.Bucket(bOutItems + r.queue), r.seq},
 			del{tx.Bucket(bOutQueue + r.queue), r.seq},
+			del{tx.Bucket(bOutAcct + r.queue), pendAcctKey(r.uk, r.seq)},
 			del{tx.Bucket(bOutIdx), r.seq},
 		); err != nil {
 			return 0, err

@@ -28,12 +28,13 @@ const (
 	bOutItems = "outbox.items/"  // + queue: seq → OutboxItem
 	bOutQueue = "outbox.queue/"  // + queue: seq → userKey
 	bOutLease = "outbox.lease/"  // + queue: userKey → lease
+	bOutAcct  = "outbox.acct/"   // + queue: account NUL seq → userKey (queued items by account, for fair claims)
 	bDead     = "outbox.dead"    // seq → DeadLetter
 	bActions  = "actions"        // seq → ActionItem
 	bActID    = "actions.id"     // call id → seq
 	bActLease = "actions.lease"  // seq → lease
 	bTokens   = "tokens"         // account → Token
-	bMeta     = "meta"           // name → value: which indexes exist (see ensurePendAcct)
+	bMeta     = "meta"           // name → value: which indexes exist (see ensurePendAcct, ensureOutAcct)
 )
 
 // IsLeaseBucket reports whether a bucket holds leases only. A single-process

@@ -22,6 +22,7 @@ func enqueue(tx Tx, it dmflow.OutboxItem) error {
 	}
 	return putAll(
 		put{tx.Bucket(bOutQueue + it.Queue), sk, uk},
+		put{tx.Bucket(bOutAcct + it.Queue), pendAcctKey(uk, sk), uk},
 		put{idx, sk, cat([]byte(it.Queue+"\x00"), uk)},
 	)
 }
@@ -45,70 +46,12 @@ func findOut(tx Tx, seq uint64) (outRef, bool) {
 	return outRef{seq: be64(seq), queue: string(v[:i]), uk: append([]byte(nil), v[i+1:]...)}, true
 }
 
-// ClaimOutbox leases due items of one queue to c.Owner, FIFO per user.
+// ClaimOutbox leases due items of one queue to c.Owner, FIFO per user,
+// shared between accounts round-robin (see outfair.go).
 func (s *Store) ClaimOutbox(ctx context.Context, queue string, c dmflow.Claim) ([]dmflow.OutboxItem, error) {
 	return claim(ctx, s, c, "outbox "+queue, func(tx Tx, c dmflow.Claim) ([]dmflow.OutboxItem, error) {
 		return claimOutbox(tx, queue, c)
 	})
-}
-
-// outClaim is the state of one ClaimOutbox scan.
-type outClaim struct {
-	c       dmflow.Claim
-	items   Bucket
-	ls      *leases
-	blocked map[string]bool // users that contribute nothing more
-	seen    map[string]bool // users whose head was checked
-	out     []dmflow.OutboxItem
-}
-
-func claimOutbox(tx Tx, queue string, c dmflow.Claim) ([]dmflow.OutboxItem, error) {
-	oc := &outClaim{c: c, items: tx.Bucket(bOutItems + queue), ls: newLeases(tx.Bucket(bOutLease + queue)),
-		blocked: map[string]bool{}, seen: map[string]bool{}}
-	var serr error
-	err := tx.Bucket(bOutQueue+queue).Scan(nil, func(k, uk []byte) bool {
-		serr = oc.visit(u64(k), uk)
-		return serr == nil && len(oc.out) < c.Max
-	})
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		return nil, err
-	}
-	return oc.out, oc.ls.flush()
-}
-
-// visit considers one queued item, oldest first.
-func (oc *outClaim) visit(seq uint64, uk []byte) error {
-	u := string(uk)
-	if oc.blocked[u] {
-		return nil
-	}
-	l, err := oc.ls.get(uk)
-	if err != nil {
-		return err
-	}
-	if !l.free(oc.c.Owner, oc.c.Now) {
-		oc.blocked[u] = true
-		return nil
-	}
-	if l != nil && l.Owner == oc.c.Owner && l.has(seq) {
-		oc.seen[u] = true
-		return nil
-	}
-	var it dmflow.OutboxItem
-	if _, err := getRec(oc.items, be64(seq), &it); err != nil {
-		return err
-	}
-	if !oc.seen[u] && it.NotBefore.After(oc.c.Now) {
-		oc.blocked[u] = true
-		return nil
-	}
-	oc.seen[u] = true
-	oc.ls.take(uk, oc.c.Owner, oc.c.Now, oc.c.Lease, seq)
-	oc.out = append(oc.out, it)
-	return nil
 }
 
 // AckOutbox removes delivered items (unknown seqs are ignored), remembers
@@ -171,6 +114,7 @@ func removeOut(tx Tx, r outRef, owner string, now time.Time) (bool, error) {
 	return held, deleteAll(
 		del{tx.Bucket(bOutItems + r.queue), r.seq},
 		del{tx.Bucket(bOutQueue + r.queue), r.seq},
+		del{tx.Bucket(bOutAcct + r.queue), pendAcctKey(r.uk, r.seq)},
 		del{tx.Bucket(bOutIdx), r.seq},
 	)
 }
