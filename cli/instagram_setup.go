@@ -45,20 +45,8 @@ Without ice breakers or a menu configured, only the subscription is made.`,
 }
 
 func runInstagram(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
-	sub := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		sub, args = args[0], args[1:] // flags may follow the subcommand
-	}
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseSetup("instagram", fs, args, stdio); !ok {
 		return code
-	}
-	rest := fs.Args()
-	if sub == "" && len(rest) > 0 {
-		sub, rest = rest[0], rest[1:]
-	}
-	if sub != "setup" || len(rest) > 0 {
-		fmt.Fprintln(stdio.Err, "dmflow instagram: want the subcommand setup and no other argument (see dmflow instagram --help)")
-		return exitUsage
 	}
 	cfg, log, ok := configure("instagram setup", fs, stdio, (*serveConfig).validateCommon)
 	if !ok {
@@ -262,4 +250,26 @@ func (s *server) setupAccountsOnStart(ctx context.Context) ([]string, error) {
 		stored = toks
 	}
 	return setupAccounts(ctx, s.cfg, s.log, stored)
+}
+
+// parseSetup parses the arguments of `dmflow <cmd> setup`: the one
+// subcommand, with the flags before or after it. It returns the exit code
+// and false when they are not that.
+func parseSetup(cmd string, fs *flag.FlagSet, args []string, stdio IO) (int, bool) {
+	sub := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:] // flags may follow the subcommand
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return code, false
+	}
+	rest := fs.Args()
+	if sub == "" && len(rest) > 0 {
+		sub, rest = rest[0], rest[1:]
+	}
+	if sub != "setup" || len(rest) > 0 {
+		fmt.Fprintf(stdio.Err, "dmflow %s: want the subcommand setup and no other argument (see dmflow %s --help)\n", cmd, cmd)
+		return exitUsage, false
+	}
+	return 0, true
 }

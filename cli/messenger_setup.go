@@ -40,20 +40,8 @@ settings 'dmflow serve' uses for the Messenger channel).`,
 }
 
 func runMessenger(ctx context.Context, fs *flag.FlagSet, args []string, stdio IO) int {
-	sub := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		sub, args = args[0], args[1:] // flags may follow the subcommand
-	}
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseSetup("messenger", fs, args, stdio); !ok {
 		return code
-	}
-	rest := fs.Args()
-	if sub == "" && len(rest) > 0 {
-		sub, rest = rest[0], rest[1:]
-	}
-	if sub != "setup" || len(rest) > 0 {
-		fmt.Fprintln(stdio.Err, "dmflow messenger: want the subcommand setup and no other argument (see dmflow messenger --help)")
-		return exitUsage
 	}
 	cfg, _, ok := configure("messenger setup", fs, stdio, (*serveConfig).validateMessengerSetup)
 	if !ok {

@@ -44,12 +44,7 @@ func (l RateLimits) withDefaults() RateLimits {
 	if l.PrivateBurst <= 0 {
 		l.PrivateBurst = 50
 	}
-	switch {
-	case l.Headroom == 0:
-		l.Headroom = 0.15
-	case l.Headroom < 0 || l.Headroom >= 1:
-		l.Headroom = 0
-	}
+	l.Headroom = pace.HeadroomOr(l.Headroom)
 	return l
 }
 

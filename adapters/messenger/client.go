@@ -57,12 +57,7 @@ func (l RateLimits) withDefaults() RateLimits {
 	if l.Media == 0 {
 		l.Media = DefaultMediaRate
 	}
-	switch {
-	case l.Headroom == 0:
-		l.Headroom = 0.15
-	case l.Headroom < 0 || l.Headroom >= 1:
-		l.Headroom = 0
-	}
+	l.Headroom = pace.HeadroomOr(l.Headroom)
 	return l
 }
 

@@ -50,6 +50,22 @@ type Rates struct {
 	Headroom float64
 }
 
+// DefaultHeadroom is the Headroom of an adapter's rate limits left at
+// zero.
+const DefaultHeadroom = 0.15
+
+// HeadroomOr is an adapter's configured headroom h: DefaultHeadroom for 0,
+// none for a value outside [0, 1).
+func HeadroomOr(h float64) float64 {
+	switch {
+	case h == 0:
+		return DefaultHeadroom
+	case h < 0 || h >= 1:
+		return 0
+	}
+	return h
+}
+
 // Pacer hands out send slots per account and class.
 type Pacer struct {
 	rates  Rates
