@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -137,6 +138,10 @@ func metrics(t *testing.T, base string) map[string]float64 {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		t.Fatalf("GET /metrics: %s: %s", resp.Status, body)
+	}
 	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -159,6 +164,9 @@ func waitIdle(t *testing.T, base string, timeout time.Duration) {
 	t.Helper()
 	testutil.EventuallyWithin(t, timeout, "the server's inbox and outbox to drain", func() bool {
 		m := metrics(t, base)
-		return m["dmflow_inbox_depth"] == 0 && m["dmflow_outbox_depth_dm"] == 0
+		// Both gauges must be there: a missing one would read as 0.
+		in, ok1 := m["dmflow_inbox_depth"]
+		out, ok2 := m["dmflow_outbox_depth_dm"]
+		return ok1 && ok2 && in == 0 && out == 0
 	})
 }

@@ -319,21 +319,40 @@ func (w *world) waitReplies(user string, n int, timeout time.Duration) []string 
 // or 0 when absent.
 func (w *world) metric(name string) float64 {
 	w.t.Helper()
+	v, _ := w.metricOK(name)
+	return v
+}
+
+// metricOK is metric, and whether the server reported it at all (a
+// counter with labels appears only once counted; a gauge always).
+func (w *world) metricOK(name string) (float64, bool) {
+	w.t.Helper()
 	n := w.current()
 	resp, err := w.client.Get(n.url + "/metrics")
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
 		}
 	}
-	return 0
+	return 0, false
+}
+
+// idle reports whether both depth gauges are present and zero (a missing
+// one, e.g. from a failed scrape, must not read as an empty queue).
+func idle(depth func(name string) (float64, bool)) bool {
+	in, ok1 := depth("dmflow_inbox_depth")
+	out, ok2 := depth("dmflow_outbox_depth_dm")
+	return ok1 && ok2 && in == 0 && out == 0
 }
 
 // waitIdle waits (up to the scaled timeout) until the server has no
@@ -341,7 +360,7 @@ func (w *world) metric(name string) float64 {
 func (w *world) waitIdle(timeout time.Duration) {
 	w.t.Helper()
 	testutil.EventuallyWithin(w.t, timeout, "the server's inbox and outbox to drain", func() bool {
-		return w.metric("dmflow_inbox_depth") == 0 && w.metric("dmflow_outbox_depth_dm") == 0
+		return idle(w.metricOK)
 	})
 }
 

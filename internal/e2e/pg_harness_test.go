@@ -213,7 +213,7 @@ func (c *cluster) waitIdle(timeout time.Duration) {
 	c.w.t.Helper()
 	testutil.EventuallyWithin(c.w.t, timeout, "the cluster's inbox and outbox to drain", func() bool {
 		m := c.scrape(c.live()[0])
-		return m["dmflow_inbox_depth"] == 0 && m["dmflow_outbox_depth_dm"] == 0
+		return idle(func(name string) (float64, bool) { v, ok := m[name]; return v, ok })
 	})
 }
 
