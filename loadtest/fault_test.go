@@ -78,7 +78,9 @@ func TestGraphFaults(t *testing.T) {
 	cases := faultCases()
 	for i, c := range cases {
 		calls := graph.Calls()
-		graph.Inject(withPath(c.fault))
+		f := withPath(c.fault)
+		f.Recipient = loadtest.User(i) // not taken by a late request of an earlier case
+		graph.Inject(f)
 		body := wh.Text(account, loadtest.User(i), fmt.Sprintf("m.fault.%d", i), "1")
 		if status, err := wh.Post(context.Background(), http.DefaultClient, s.webhook(), body); err != nil || status != 200 {
 			t.Fatalf("%s: webhook answered %d, %v", c.name, status, err)

@@ -2,6 +2,7 @@ package igtest
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,11 @@ type Fault struct {
 	// Fraction, when > 0, makes each matching call fail with this
 	// probability instead (Times still bounds the total when positive).
 	Fraction float64
+	// Recipient, when set, selects only sends (and other JSON bodies)
+	// whose recipient.id is this user, so that a fault meant for one
+	// user's message is not taken by another request to the same path
+	// (e.g. a late retry of an earlier case's message).
+	Recipient string
 
 	// Status is the HTTP status (default 400 when Code is set, else 500).
 	Status int
@@ -60,9 +66,18 @@ func (s *Server) ClearFaults() {
 func (s *Server) takeFault(r *http.Request) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	recipient, read := "", false
 	for i, f := range s.faults {
 		if !strings.Contains(r.URL.Path, f.Path) {
 			continue
+		}
+		if f.Recipient != "" {
+			if !read {
+				recipient, read = requestRecipient(r), true
+			}
+			if recipient != f.Recipient {
+				continue
+			}
 		}
 		if f.Fraction > 0 && s.rng.Float64() >= f.Fraction {
 			continue
@@ -149,4 +164,23 @@ func writeFault(w http.ResponseWriter, f *Fault) {
 		msg = "(#" + http.StatusText(status) + ") injected fault"
 	}
 	writeError(w, status, apiErr{Code: f.Code, Subcode: f.Subcode, Type: f.Type, Message: msg, Transient: f.Transient})
+}
+
+// requestRecipient returns the recipient.id of r's JSON body ("" if none),
+// leaving the body readable for the handler.
+func requestRecipient(r *http.Request) string {
+	if r.Body == nil {
+		return ""
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var v struct {
+		Recipient struct {
+			ID string `json:"id"`
+		} `json:"recipient"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	return v.Recipient.ID
 }

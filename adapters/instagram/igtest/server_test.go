@@ -203,6 +203,18 @@ func TestFaults(t *testing.T) {
 		t.Errorf("Fraction 0.5 failed %d of 200", failed)
 	}
 	srv.ClearFaults()
+	// Recipient: only that user's sends take the fault, and the handler
+	// still reads the body it peeked.
+	srv.Inject(igtest.Fault{Path: "/messages", Recipient: "u2", Status: 500})
+	if status, _ := post(t, srv.URL, "/v25.0/me/messages", body); status != 200 {
+		t.Errorf("u1's send took u2's fault: %d", status)
+	}
+	if status, _ := post(t, srv.URL, "/v25.0/me/messages", `{"recipient":{"id":"u2"},"message":{"text":"x"}}`); status != 500 {
+		t.Errorf("u2's send: %d, want the fault's 500", status)
+	}
+	if status, _ := post(t, srv.URL, "/v25.0/me/messages", `{"recipient":{"id":"u2"},"message":{"text":"x"}}`); status != 200 {
+		t.Errorf("u2's second send: %d, want 200 (Times 1)", status)
+	}
 	srv.Inject(igtest.Fault{Drop: true})
 	req, _ := http.NewRequest("POST", srv.URL+"/v25.0/me/messages", strings.NewReader(body))
 	if _, err := http.DefaultClient.Do(req); err == nil {
