@@ -10,12 +10,14 @@ import (
 	"github.com/dmflow/dmflow/store/storetest"
 )
 
-// TestClaimsPlannedPerCall: the claim and renewal statements are not kept
+// TestClaimsPlannedPerCall: the claim, renewal and append statements are not kept
 // prepared on the connection (PostgreSQL plans them for each call's
 // arguments and the tables' current size), while the per-event statements
 // are. A prepared claim switched to a generic plan made while the tables
 // were nearly empty and kept it as the backlog grew: one outbox claim of
-// `dmflow bench` read 176,000 buffers in 2.7 s (docs/performance.md, round 8).
+// `dmflow bench` read 176,000 buffers in 2.7 s (docs/performance.md, round 8);
+// the append's generic plan read the whole inbox to forget old keys, 3 ms
+// per call by the end of the bench (round 10).
 func TestClaimsPlannedPerCall(t *testing.T) {
 	db := openSchema(t, newSchema(t), 1) // one connection: the one the query below runs on
 	ctx := context.Background()
@@ -44,6 +46,7 @@ func TestClaimsPlannedPerCall(t *testing.T) {
 		{"inbox claim", "WITH RECURSIVE accts AS"},
 		{"outbox claim", "UPDATE outbox SET claimed_by = $1"},
 		{"renewal", "WITH held AS"},
+		{"append", "WITH forget AS"},
 	} {
 		if has(c.fragment) {
 			t.Errorf("the %s is prepared (a generic plan may be cached); want it planned per call", c.name)
