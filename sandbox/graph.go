@@ -35,15 +35,8 @@ func (s *Sandbox) recorded(w http.ResponseWriter, r *http.Request, graph http.Ha
 		graph.ServeHTTP(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxSendBody))
-	if err != nil {
-		http.Error(w, "sandbox: read body", http.StatusBadRequest)
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	cw := &captureWriter{ResponseWriter: w}
-	graph.ServeHTTP(cw, r)
-	if cw.status/100 == 2 {
+	body, cw, ok := passCaptured(w, r, graph)
+	if ok && cw.status/100 == 2 {
 		s.recordSend(account(), r.Header.Get("Content-Type"), body, cw.body.Bytes())
 	}
 }
@@ -69,14 +62,10 @@ func commentCall(r *http.Request) (op, comment string) {
 // accepted one in the feed as a FromBot message whose Graph is
 // {"public_reply": {comment_id, message}} or {"moderate": {comment_id, action}}.
 func (s *Sandbox) serveComment(w http.ResponseWriter, r *http.Request, op, comment string) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxSendBody))
-	if err != nil {
-		http.Error(w, "sandbox: read body", http.StatusBadRequest)
+	body, cw, ok := passCaptured(w, r, s.cfg.Graph)
+	if !ok {
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	cw := &captureWriter{ResponseWriter: w}
-	s.cfg.Graph.ServeHTTP(cw, r)
 	user := s.comments.user(comment)
 	if cw.status/100 != 2 || user == "" {
 		return
@@ -217,4 +206,19 @@ func (c *comments) user(id string) string {
 		return u
 	}
 	return "comment:" + id
+}
+
+// passCaptured reads r's body (up to maxSendBody), passes r to graph and
+// returns the body and graph's answer as written to w; false (after a 400)
+// when the body could not be read.
+func passCaptured(w http.ResponseWriter, r *http.Request, graph http.Handler) ([]byte, *captureWriter, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxSendBody))
+	if err != nil {
+		http.Error(w, "sandbox: read body", http.StatusBadRequest)
+		return nil, nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	cw := &captureWriter{ResponseWriter: w}
+	graph.ServeHTTP(cw, r)
+	return body, cw, true
 }
