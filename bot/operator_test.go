@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,11 +63,21 @@ func TestOperatorMessageReply(t *testing.T) {
 func TestAdminSendWindow(t *testing.T) {
 	clock := newClock()
 	s := newSender()
-	var tags []string
+	var (
+		mu   sync.Mutex // the users' sends run side by side
+		tags []string
+	)
+	lastTag := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return tags[len(tags)-1]
+	}
 	s.fail = func(m dmflow.Outgoing, _ int) error {
 		w := dmflow.CheckWindow(m, clock.Now()) // what the Instagram sender does
 		if w.OK {
+			mu.Lock()
 			tags = append(tags, w.Tag)
+			mu.Unlock()
 		}
 		return w.Err()
 	}
@@ -88,8 +99,8 @@ func TestAdminSendWindow(t *testing.T) {
 	})
 
 	c.call("POST", "/admin/sessions/acct/bob/send", `{"text": "inside the window"}`, http.StatusAccepted)
-	if got := s.waitSent(t); got.Text != "inside the window" || tags[len(tags)-1] != "" {
-		t.Fatalf("sent %+v tag %q", got, tags[len(tags)-1])
+	if got := s.waitSent(t); got.Text != "inside the window" || lastTag() != "" {
+		t.Fatalf("sent %+v tag %q", got, lastTag())
 	}
 
 	clock.Add(25 * time.Hour)
@@ -97,8 +108,8 @@ func TestAdminSendWindow(t *testing.T) {
 	if !strings.Contains(out, `"queued": "send"`) {
 		t.Fatal(out)
 	}
-	if got := s.waitSent(t); got.Text != "Anna here" || tags[len(tags)-1] != dmflow.TagHumanAgent {
-		t.Fatalf("sent %+v tag %q, want HUMAN_AGENT", got, tags[len(tags)-1])
+	if got := s.waitSent(t); got.Text != "Anna here" || lastTag() != dmflow.TagHumanAgent {
+		t.Fatalf("sent %+v tag %q, want HUMAN_AGENT", got, lastTag())
 	}
 	if out := c.call("POST", "/admin/sessions/acct/bob/send", `{"text": "late"}`, http.StatusConflict); !strings.Contains(out, "not handed off") {
 		t.Fatal(out)
