@@ -20,13 +20,9 @@ func KnownChannel(name string) bool {
 	return ok || name == DefaultChannel
 }
 
-func knownChannel(name string) bool { return KnownChannel(name) }
-
 // ChannelNames are the channels a conversation can be on, DefaultChannel
 // first.
 func ChannelNames() []string { return append([]string{DefaultChannel}, channels.Names()...) }
-
-func channelNames() []string { return ChannelNames() }
 
 // Unrenderable lists the replies channel cannot deliver, as the channel's
 // sender would refuse them (a permanent error: serve dead-letters them):

@@ -296,8 +296,8 @@ func (p *tparser) transcript(n *yaml.Node, doc int) *transcript {
 			}
 		case "channel":
 			p.decode(v, &t.Channel)
-			if !knownChannel(t.Channel) {
-				p.errf(v, "channel: %q is not a channel (known: %s)", t.Channel, strings.Join(channelNames(), ", "))
+			if !KnownChannel(t.Channel) {
+				p.errf(v, "channel: %q is not a channel (known: %s)", t.Channel, strings.Join(ChannelNames(), ", "))
 			}
 		case "steps":
 			steps = v
