@@ -117,14 +117,32 @@ func roundRobin(lists [][]candidate, max int) []candidate {
 // walked. The lease is checked before the pending record, so the items
 // this owner already claimed (its items in flight) cost no B-tree lookup.
 func claimableByAccount(tx Tx, ls *leases, c dmflow.Claim, depth int) ([][]candidate, bool, error) {
-	idx, pending := tx.Bucket(bPendAcct), tx.Bucket(bPending)
-	var lists [][]candidate
+	pending := tx.Bucket(bPending)
+	return scanByAccount(tx.Bucket(bPendAcct), depth, nil, func(sk, uk []byte) (bool, error) {
+		l, err := ls.get(uk)
+		if err != nil {
+			return false, err
+		}
+		if !l.free(c.Owner, c.Now) || (l != nil && l.Owner == c.Owner && l.has(u64(sk))) {
+			return false, nil
+		}
+		return bytes.Equal(pending.Get(sk), uk), nil // else not pending (cannot happen while the index is kept in step)
+	})
+}
+
+// scanByAccount walks an index keyed "account NUL seq(8)" whose values are
+// user keys (the inbox's and each outbox queue's per-account index) and
+// returns, for each account it visits, the first depth of its entries that
+// keep accepts, in key order (an account may get an empty list). Once an
+// account has depth, or when it is one of skip, the scan seeks past its
+// keys, so an account's long backlog is not walked; more reports that an
+// account had depth and entries after them were not read.
+func scanByAccount(idx Bucket, depth int, skip []string, keep func(sk, uk []byte) (bool, error)) (lists [][]candidate, more bool, err error) {
 	var acct []byte // the account being read
 	var from []byte
-	deeper := false
 	for {
 		var seek []byte
-		var lerr error
+		var kerr error
 		err := idx.Scan(from, func(k, uk []byte) bool {
 			if len(k) < 9 {
 				return true
@@ -132,35 +150,35 @@ func claimableByAccount(tx Tx, ls *leases, c dmflow.Claim, depth int) ([][]candi
 			a, sk := k[:len(k)-9], k[len(k)-8:]
 			if acct == nil || !bytes.Equal(a, acct) {
 				acct = bytes.Clone(a)
+				if slices.Contains(skip, string(a)) {
+					seek = append(bytes.Clone(a), 1) // past "account NUL …"
+					return false
+				}
 				lists = append(lists, nil)
 			}
 			cur := &lists[len(lists)-1]
 			if len(*cur) >= depth {
-				deeper = true
-				seek = append(bytes.Clone(a), 1) // past "account NUL …"
+				more = true
+				seek = append(bytes.Clone(a), 1)
 				return false
 			}
-			l, err := ls.get(uk)
-			if lerr = err; err != nil {
+			ok, err := keep(sk, uk)
+			if kerr = err; err != nil {
 				return false
 			}
-			if !l.free(c.Owner, c.Now) || (l != nil && l.Owner == c.Owner && l.has(u64(sk))) {
-				return true
+			if ok {
+				*cur = append(*cur, candidate{bytes.Clone(sk), bytes.Clone(uk)})
 			}
-			if !bytes.Equal(pending.Get(sk), uk) {
-				return true // not pending (cannot happen while the index is kept in step)
-			}
-			*cur = append(*cur, candidate{bytes.Clone(sk), bytes.Clone(uk)})
 			return true
 		})
 		if err == nil {
-			err = lerr
+			err = kerr
 		}
 		if err != nil {
 			return nil, false, err
 		}
 		if seek == nil {
-			return lists, deeper, nil
+			return lists, more, nil
 		}
 		from = seek
 	}

@@ -2,7 +2,6 @@ package kvstore
 
 import (
 	"bytes"
-	"slices"
 
 	"github.com/dmflow/dmflow"
 )
@@ -46,7 +45,12 @@ func claimOutbox(tx Tx, queue string, c dmflow.Claim) ([]dmflow.OutboxItem, erro
 	}
 	oc := &outClaim{c: c, items: tx.Bucket(bOutItems + queue), ls: newLeases(tx.Bucket(bOutLease + queue)),
 		blocked: map[string]bool{}, seen: map[string]bool{}}
-	lists, err := oc.byAccount(tx.Bucket(bOutAcct + queue))
+	// Each account's (not in c.Skip) oldest c.Max claimable items, in Seq
+	// order; the items of its users that are leased to others or wait for a
+	// retry are walked, the rest of its backlog is not.
+	lists, _, err := scanByAccount(tx.Bucket(bOutAcct+queue), oc.c.Max, oc.c.Skip, func(sk, uk []byte) (bool, error) {
+		return oc.claimable(u64(sk), uk)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -70,58 +74,6 @@ type outClaim struct {
 	ls      *leases
 	blocked map[string]bool // users that contribute nothing more
 	seen    map[string]bool // users whose head was checked
-}
-
-// byAccount returns, for each account with claimable items (not in
-// c.Skip), its oldest c.Max of them in Seq order. Once an account has
-// c.Max it seeks to the next account, so the rest of an account's backlog
-// is not walked (the items of its users that are leased to others or wait
-// for a retry are, as before).
-func (oc *outClaim) byAccount(idx Bucket) ([][]candidate, error) {
-	var lists [][]candidate
-	var acct []byte // the account being read
-	var from []byte
-	for {
-		var seek []byte
-		var verr error
-		err := idx.Scan(from, func(k, uk []byte) bool {
-			if len(k) < 9 {
-				return true
-			}
-			a, sk := k[:len(k)-9], k[len(k)-8:]
-			if acct == nil || !bytes.Equal(a, acct) {
-				acct = bytes.Clone(a)
-				if slices.Contains(oc.c.Skip, string(a)) {
-					seek = append(bytes.Clone(a), 1) // past "account NUL …"
-					return false
-				}
-				lists = append(lists, nil)
-			}
-			cur := &lists[len(lists)-1]
-			if len(*cur) >= oc.c.Max {
-				seek = append(bytes.Clone(a), 1)
-				return false
-			}
-			ok, err := oc.claimable(u64(sk), uk)
-			if verr = err; err != nil {
-				return false
-			}
-			if ok {
-				*cur = append(*cur, candidate{bytes.Clone(sk), bytes.Clone(uk)})
-			}
-			return true
-		})
-		if err == nil {
-			err = verr
-		}
-		if err != nil {
-			return nil, err
-		}
-		if seek == nil {
-			return lists, nil
-		}
-		from = seek
-	}
 }
 
 // claimable reports whether the queued item seq of user uk, visited in
