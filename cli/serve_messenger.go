@@ -64,8 +64,7 @@ func (s *server) withMessenger(cfg *srv.Config) {
 	pacer, _ := s.store.(dmflow.Pacer) // a shared store paces the Page across replicas; nil: this process
 	client := messenger.NewClient(messenger.ClientConfig{BaseURL: m.GraphURL, Tokens: messenger.PageTokens{m.PageID: m.PageToken},
 		Pacer: pacer})
-	cfg.Bot.Sender = srv.SenderByAccount{Default: cfg.Bot.Sender, Accounts: map[string]dmflow.Sender{m.PageID: client}}
-	cfg.Bot.Profiles = srv.ProfilesExcept(cfg.Bot.Profiles, m.PageID)
+	srv.AddMessengerPage(&cfg.Bot, m.PageID, client)
 	cfg.Messenger = &messenger.WebhookConfig{
 		Adapter: messenger.Adapter{VerifyToken: m.VerifyToken, AppSecrets: []string{m.AppSecret}},
 		MaxBody: int64(s.cfg.MaxBody), Logger: s.log,

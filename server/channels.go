@@ -7,6 +7,15 @@ import (
 	"github.com/dmflow/dmflow/bot"
 )
 
+// AddMessengerPage routes the replies of a Messenger Page's users to
+// client (the Page's Messenger Send API client) and leaves them out of
+// the Instagram profile lookups: what adding the Messenger channel to a
+// bot means, for serve and for the studio alike.
+func AddMessengerPage(bc *bot.Config, page string, client dmflow.Sender) {
+	bc.Sender = SenderByAccount{Default: bc.Sender, Accounts: map[string]dmflow.Sender{page: client}}
+	bc.Profiles = ProfilesExcept(bc.Profiles, page)
+}
+
 // SenderByAccount routes each outgoing message by its account to the
 // sender of that account's channel: a Messenger Page id to the Messenger
 // client, everything else to Default (Instagram). Accounts of different

@@ -147,8 +147,7 @@ func (side *Sandbox) withMessenger(bc *bot.Config, wh instagram.WebhookConfig) *
 	client := messenger.NewClient(messenger.ClientConfig{BaseURL: "http://messenger.sandbox.local",
 		Tokens: messenger.PageTokens{page: SandboxToken}, Clock: side.Clock.Now,
 		HTTPClient: &http.Client{Transport: handlerTransport{side.messengerGraph}}})
-	bc.Sender = SenderByAccount{Default: bc.Sender, Accounts: map[string]dmflow.Sender{page: client}}
-	bc.Profiles = ProfilesExcept(bc.Profiles, page)
+	AddMessengerPage(bc, page, client)
 	return &messenger.WebhookConfig{Adapter: messenger.Adapter{VerifyToken: side.VerifyToken, AppSecrets: []string{side.Secret}},
 		MaxBody: wh.MaxBody, Logger: wh.Logger}
 }
