@@ -10,8 +10,9 @@ import (
 )
 
 // runActions claims recorded action calls and runs them, at most
-// Config.ActionWorkers at once, shared between accounts (see actionRoom),
-// outside any per-user transaction. When the
+// Config.ActionWorkers at once, shared between accounts like the send
+// slots (see shareRoom: an account whose action endpoint is slow never
+// holds every worker), outside any per-user transaction. When the
 // bot stops it cancels the running calls at once instead of waiting for
 // them: they are not completed and run again, with the same
 // Idempotency-Key, after releaseAll gave up their leases.
@@ -31,7 +32,7 @@ func (b *Bot) runActions(ctx context.Context) {
 	var wg sync.WaitGroup
 	for !b.stopping() {
 		mu.Lock()
-		room, skip := actionRoom(b.cfg.ActionWorkers, len(running), held)
+		room, skip := shareRoom(b.cfg.ActionWorkers, len(running), held)
 		mu.Unlock()
 		if room > 0 {
 			n := b.claimActions(ctx, room, skip, func(it dmflow.ActionItem) {
@@ -63,30 +64,6 @@ func (b *Bot) runActions(ctx context.Context) {
 		}
 	}
 	wg.Wait()
-}
-
-// actionRoom returns how many calls the next claim may take and the
-// accounts it must leave out, given the calls running and how many of them
-// each account runs. The ActionWorkers are shared between accounts like the
-// send slots: one account runs at most workers − workers/8 calls at once
-// (at least one is left to the others), an account at its share is left
-// out of claims, and a claim takes no more than the others may still run,
-// so an account whose action endpoint is slow never holds every worker.
-func actionRoom(workers, running int, held map[string]int) (int, []string) {
-	share := workers - workers/8
-	if workers >= 2 && share == workers {
-		share = workers - 1
-	}
-	var skip []string
-	most := 0
-	for acct, h := range held {
-		if h >= share {
-			skip = append(skip, acct)
-		} else {
-			most = max(most, h)
-		}
-	}
-	return min(workers-running, share-most), skip
 }
 
 // claimActions claims up to max calls, leaving out the accounts in skip,

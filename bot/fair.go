@@ -29,11 +29,7 @@ type fairSlots struct {
 
 func newFairSlots(capacity int) *fairSlots {
 	capacity = max(1, capacity)
-	perAccount := capacity - capacity/8
-	if capacity >= 2 && perAccount == capacity {
-		perAccount = capacity - 1
-	}
-	return &fairSlots{cap: capacity, max: perAccount, held: map[string]int{},
+	return &fairSlots{cap: capacity, max: accountShare(capacity), held: map[string]int{},
 		queue: map[string][]chan struct{}{}, since: map[string]uint64{}}
 }
 
@@ -100,4 +96,34 @@ func (f *fairSlots) pick() (string, bool) {
 		}
 	}
 	return best, found
+}
+
+// accountShare is the most of capacity (send slots, claimed replies,
+// running actions) one account may hold: capacity − capacity/8, and at
+// least one left to the other accounts when capacity ≥ 2.
+func accountShare(capacity int) int {
+	share := capacity - capacity/8
+	if capacity >= 2 && share == capacity {
+		share = capacity - 1
+	}
+	return share
+}
+
+// shareRoom returns how many more units (of capacity, used of them now)
+// the next claim may take, and the accounts it must leave out: those at
+// their accountShare. A claim takes no more than the accounts not left out
+// may still hold, so the units one account cannot use yet never hold the
+// room another account needs. held is the units each account holds.
+func shareRoom(capacity, used int, held map[string]int) (int, []string) {
+	share := accountShare(capacity)
+	var skip []string
+	most := 0 // the most units an account not left out holds
+	for acct, h := range held {
+		if h >= share {
+			skip = append(skip, acct)
+		} else {
+			most = max(most, h)
+		}
+	}
+	return min(capacity-used, share-most), skip
 }

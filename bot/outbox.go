@@ -150,7 +150,7 @@ const senderIdle = 2 * time.Second
 // room returns how many items the next claim may ask for and the accounts
 // it must leave out. The items claimed and not finished are bounded by
 // 16×Senders, shared between accounts like the send slots: one account
-// holds at most 7/8 of them (see claimShare). An account at its share is
+// holds at most 7/8 of them (see shareRoom). An account at its share is
 // left out of claims (Claim.Skip), and a claim asks for no more than the
 // others may still take, so the items one account cannot send yet
 // (throttled by Meta, paced, behind its own backlog) never hold the room
@@ -158,26 +158,8 @@ const senderIdle = 2 * time.Second
 func (d *drainer) room() (int, []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	total, share := claimShare(d.b.cfg.Senders)
-	n := min(d.b.cfg.ClaimBatch, total-d.pending)
-	var skip []string
-	most := 0 // the most items an account not skipped holds
-	for acct, h := range d.held {
-		if h >= share {
-			skip = append(skip, acct)
-		} else {
-			most = max(most, h)
-		}
-	}
-	return min(n, share-most), skip
-}
-
-// claimShare returns the bound on items claimed and not finished
-// (16×Senders) and one account's share of it (7/8, leaving at least 1/8
-// to the other accounts).
-func claimShare(senders int) (total, share int) {
-	total = 16 * max(senders, 1)
-	return total, total - total/8
+	n, skip := shareRoom(16*max(d.b.cfg.Senders, 1), d.pending, d.held)
+	return min(n, d.b.cfg.ClaimBatch), skip
 }
 
 // claim leases due items and hands them to their user's goroutine.
