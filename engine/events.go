@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -398,12 +396,10 @@ func (st *step) admin() error {
 // command is refused (set it once the sub-flow returned).
 func (st *step) setLocale(want, by string) error {
 	l, main := st.e.b.Locales, st.e.b.Main
-	switch {
-	case l == nil:
-		return fmt.Errorf("admin locale: the flows declare no locales: %w", dmflow.ErrInvalid)
-	case !slices.Contains(l.Supported, want):
-		return fmt.Errorf("admin locale %q: want one of %s: %w", want, strings.Join(l.Supported, ", "), dmflow.ErrInvalid)
-	case st.s.Flow != main:
+	if err := l.Supports(want); err != nil {
+		return fmt.Errorf("admin locale: %w", err)
+	}
+	if st.s.Flow != main {
 		return fmt.Errorf("admin locale: the session is in sub-flow %s, the locale is a variable of the main flow %s: %w", st.s.Flow, main, dmflow.ErrInvalid)
 	}
 	st.use(st.e.machines[main], st.s.State)

@@ -1,8 +1,12 @@
 package flows
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/dmflow/dmflow"
 
 	"gopkg.in/yaml.v3"
 )
@@ -12,6 +16,20 @@ import (
 var localeRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
 
 var localesKeys = []string{"default", "supported", "var"}
+
+// Supports returns nil when want is one of l's supported locales, and an
+// error wrapping dmflow.ErrInvalid otherwise (also when l is nil: the flows
+// declare no locales). It is the check of a locale set from outside the
+// flow (an operator's admin command, the studio's locale control).
+func (l *Locales) Supports(want string) error {
+	switch {
+	case l == nil:
+		return fmt.Errorf("the flows declare no locales: %w", dmflow.ErrInvalid)
+	case !slices.Contains(l.Supported, want):
+		return fmt.Errorf("%q: want one of %s: %w", want, strings.Join(l.Supported, ", "), dmflow.ErrInvalid)
+	}
+	return nil
+}
 
 // Match returns the supported locale to use for a user whose locale
 // variable holds want: the same locale (case-insensitive, "_" counts as

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -351,13 +350,8 @@ func (s *Sandbox) serveLocale(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ls := s.locales()
-	switch {
-	case ls == nil:
-		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: locale: the flows declare no locales: %w", dmflow.ErrInvalid))
-		return
-	case !slices.Contains(ls.Supported, c.Locale):
-		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: locale %q: want one of %s: %w", c.Locale, strings.Join(ls.Supported, ", "), dmflow.ErrInvalid))
+	if err := s.locales().Supports(c.Locale); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sandbox: locale: %w", err))
 		return
 	}
 	cmd := dmflow.AdminCommand{Op: dmflow.AdminLocale, Locale: c.Locale, By: "sandbox"}
