@@ -2,6 +2,7 @@ package flows
 
 import (
 	"regexp"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -54,22 +55,13 @@ func (d *decoder) channels(n *yaml.Node) {
 		switch {
 		case !channelRE.MatchString(s):
 			d.errorf(d.pos(it), "channels: %q is not a channel name (like instagram or messenger)", s)
-		case slicesContainsChannel(cs, s):
+		case slices.ContainsFunc(cs, func(c Channel) bool { return c.Name == s }):
 			d.errorf(d.pos(it), "channels: %q is listed twice", s)
 		default:
 			cs = append(cs, Channel{Name: s, Pos: d.pos(it)})
 		}
 	}
 	d.flow.Channels, d.flow.ChannelsPos = cs, d.pos(n)
-}
-
-func slicesContainsChannel(cs []Channel, name string) bool {
-	for _, c := range cs {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // checkChannels makes the main flow's `channels` the bundle's; another
