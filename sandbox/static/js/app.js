@@ -14,6 +14,16 @@ const chats = new Map();  // user → chat
 const steps = new Map();  // user → its latest Step
 let active = null, source = null, studio = false;
 
+// The flow pane is redrawn by steps as they stream in and by user switches,
+// and each redraw awaits the network and Mermaid. They run one at a time in
+// the order they were asked for, so a slow redraw begun earlier can never
+// land after (and over) a newer one.
+let pane = Promise.resolve();
+function redraw(fn) {
+  pane = pane.then(fn).catch((err) => notify("flow pane: " + err.message));
+  return pane;
+}
+
 function newUserID() { return "user-" + Math.random().toString(36).slice(2, 8); }
 
 function saveUsers() { localStorage.setItem(KEY, JSON.stringify([...chats.keys()])); }
@@ -62,7 +72,7 @@ function select(user) {
     $("tab-" + u).setAttribute("aria-selected", String(u === user));
     $("tab-" + u).tabIndex = u === user ? 0 : -1;
   });
-  if (studio) refreshFlow(user);
+  if (studio) redraw(() => refreshFlow(user));
 }
 
 // connect (re)opens the event stream for every user, replaying what the
@@ -83,7 +93,7 @@ function onMessage(m) {
   chat.setState(m.step.state ? "in " + m.step.state : "");
   if (studio && m.user === active) {
     flow.addStep(m.step, m.time, 30);
-    showStep(m.step, new Date(m.time));
+    redraw(() => showStep(m.step, new Date(m.time)));
   }
 }
 
@@ -173,13 +183,13 @@ async function start() {
   showClock(cfg.clock);
   $("flow").hidden = !studio;
   if (studio) {
-    initControls(() => active, () => { flow.forget(); refreshFlow(active); });
-    $("flow-counts").onchange = (e) => { flow.setCounts(e.target.checked); refreshFlow(active); };
-    $("flow-select").onchange = async (e) => {
+    initControls(() => active, () => { flow.forget(); redraw(() => refreshFlow(active)); });
+    $("flow-counts").onchange = (e) => { flow.setCounts(e.target.checked); redraw(() => refreshFlow(active)); };
+    $("flow-select").onchange = (e) => redraw(async () => {
       await flow.showFlow(e.target.value);
       const st = steps.get(active);
       flow.highlight(st ? st.state : "", st ? st.visits : []);
-    };
+    });
   }
   const saved = JSON.parse(localStorage.getItem(KEY) || "[]").filter((u) => typeof u === "string" && u);
   const wanted = new URLSearchParams(location.search).getAll("user");
