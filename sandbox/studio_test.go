@@ -104,6 +104,9 @@ func TestStudioControlsGoThroughThePipeline(t *testing.T) {
 	if len(m.Step.Session.Vars) != 0 && m.Step.Session.Vars["name"] != "" {
 		t.Fatalf("reset kept variables: %+v", m.Step.Session.Vars)
 	}
+	// A step is observed just before its commit: wait for the commit
+	// before reading the stored session.
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return s.State == "greet" })
 	var got struct {
 		Session struct{ State string } `json:"session"`
 	}
@@ -603,6 +606,7 @@ func TestStudioSetsLocale(t *testing.T) {
 	sb := env.Sandbox
 	call(t, env, "POST", "api/send", `{"user":"u1","kind":"text","text":"hi"}`, nil)
 	m := stepTo(t, sb, "u1", 0, "menu")
+	committed(t, env, "u1", func(s *dmflow.Session) bool { return s.State == "menu" }) // the step is observed before its commit
 	var view struct {
 		Locale  string   `json:"locale"`
 		Locales []string `json:"locales"`
