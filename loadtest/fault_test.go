@@ -85,6 +85,12 @@ func TestGraphFaults(t *testing.T) {
 		if status, err := wh.Post(context.Background(), http.DefaultClient, s.webhook(), body); err != nil || status != 200 {
 			t.Fatalf("%s: webhook answered %d, %v", c.name, status, err)
 		}
+		// The fault must be used up before the next case clears the faults:
+		// an idle server alone does not prove the send was made.
+		if !testutil.Poll(testutil.Scale(time.Minute), func() bool { return graph.FaultsArmed() == 0 }) {
+			t.Fatalf("%s: the fault was not hit within %s; replies to %s: %+v; server log:\n%s",
+				c.name, testutil.Scale(time.Minute), loadtest.User(i), rec.Replies(loadtest.User(i)), p.Stderr())
+		}
 		waitIdle(t, p.URL(), time.Minute)
 		if want := max(c.fault.Times, 1) + map[bool]int{true: 1}[c.dead == ""]; graph.Calls()-calls < want {
 			t.Fatalf("%s: %d Graph calls, want at least %d (the fault was not hit); replies to %s: %+v; server log:\n%s",

@@ -62,6 +62,16 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
+// FaultsArmed returns how many injected faults still have calls to fail
+// (a fault with Times > 0 is removed once used up; fractional faults
+// without a bound stay armed until ClearFaults). Tests wait for 0 to know
+// a fault was hit before they clear the rest.
+func (s *Server) FaultsArmed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.faults)
+}
+
 // takeFault returns the fault that applies to r, consuming one of its calls.
 func (s *Server) takeFault(r *http.Request) *Fault {
 	s.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,12 +186,17 @@ func TestFaults(t *testing.T) {
 	body := `{"recipient":{"id":"u1"},"message":{"text":"x"}}`
 	srv.Inject(igtest.Fault{Path: "/messages", Code: 2, Times: 2, Transient: true})
 	var codes []string
+	var armed []int
 	for range 3 {
+		armed = append(armed, srv.FaultsArmed())
 		_, out := post(t, srv.URL, "/v25.0/me/messages", body)
 		codes = append(codes, errCode(out))
 	}
 	if strings.Join(codes, ",") != "2/<nil>,2/<nil>," {
 		t.Errorf("Times=2: %v", codes)
+	}
+	if !slices.Equal(armed, []int{1, 1, 0}) || srv.FaultsArmed() != 0 {
+		t.Errorf("faults armed before each call: %v, after: %d (want [1 1 0], 0)", armed, srv.FaultsArmed())
 	}
 	srv.Inject(igtest.Fault{Path: "/messages", Status: 500, Fraction: 0.5, Times: -1})
 	failed := 0
