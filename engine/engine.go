@@ -66,6 +66,9 @@ type Options struct {
 	// postback while the session waits for the next one; when it fires
 	// (no further input within DropOff) the turn counts a drop-off at the
 	// session's state (dmflow.CountDroppedOff) and changes nothing else.
+	// The timer's due time is rounded up to a whole minute (at most
+	// DropOff/64): the inputs of one minute keep one timer, and a drop-off
+	// counts at most that late, never early.
 	// Default 0: off (serve turns it on; see --dropoff).
 	DropOff time.Duration
 	// NoNotices leaves Turn.Notices empty. Set it when nothing consumes

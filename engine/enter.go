@@ -241,9 +241,12 @@ func (st *step) setVar(name string, v any) bool {
 }
 
 // arm (re)arms the named timer to fire after d.
-func (st *step) arm(name string, d time.Duration) {
+func (st *step) arm(name string, d time.Duration) { st.armAt(name, st.now.Add(d)) }
+
+// armAt (re)arms the named timer to fire at due.
+func (st *step) armAt(name string, due time.Time) {
 	st.disarm(name)
-	t := dmflow.Timer{ID: st.id("t:"), Name: name, Due: st.now.Add(d)}
+	t := dmflow.Timer{ID: st.id("t:"), Name: name, Due: due}
 	st.s.Timers = append(st.ownTimers(), t)
 	if st.tracing {
 		st.tracef("timer", "", "armed ", name, " for ", t.Due.Format(time.RFC3339))

@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/dmflow/dmflow"
+import (
+	"time"
+
+	"github.com/dmflow/dmflow"
+)
 
 // dropOffTimer is the Timer.Name of the drop-off timer (Options.DropOff).
 const dropOffTimer = "dropoff"
@@ -25,10 +29,44 @@ func (st *step) dropOffTimer() {
 	}
 	switch {
 	case st.sawInput && waiting(st.s):
-		st.arm(dropOffTimer, st.e.opts.DropOff)
+		due := dropOffDue(st.now, st.e.opts.DropOff)
+		if !hasTimerAt(st.s.Timers, dropOffTimer, due) {
+			st.armAt(dropOffTimer, due)
+		}
 	case st.s.Ended || st.s.Handoff != nil:
 		st.disarm(dropOffTimer)
 	}
+}
+
+// dropOffDue is when the drop-off timer armed at now fires: now + d,
+// rounded up to a whole dropOffGrain (at most d/64), so that the messages
+// of one grain keep the timer armed by the first of them (same ID and due)
+// and a store rewrites no timer index entry for the others. A drop-off is
+// counted at most one grain late, never early.
+func dropOffDue(now time.Time, d time.Duration) time.Time {
+	due := now.Add(d)
+	g := min(dropOffGrain, d/64)
+	if g <= 0 {
+		return due
+	}
+	t := due.Truncate(g)
+	if t.Before(due) {
+		t = t.Add(g)
+	}
+	return t
+}
+
+// dropOffGrain bounds how late dropOffDue lets a drop-off fire.
+const dropOffGrain = time.Minute
+
+// hasTimerAt reports whether ts holds the named timer, due at due.
+func hasTimerAt(ts []dmflow.Timer, name string, due time.Time) bool {
+	for _, t := range ts {
+		if t.Name == name {
+			return t.Due.Equal(due)
+		}
+	}
+	return false
 }
 
 // droppedOff counts a drop-off at the state the session still waits in,

@@ -80,3 +80,60 @@ states:
 	s = step(turn.Session, dmflow.Event{Kind: dmflow.KindMessage, Text: "a@b.co"}, tm.Due.Add(time.Hour)).Session
 	eq(t, "timers after the end", len(s.Timers), 0)
 }
+
+// TestDropOffTimerGrain: the drop-off timer is due DropOff after the last
+// input rounded up to a whole minute (at most DropOff/64), so the inputs of
+// one minute keep the timer the first armed (same ID and due) and a later
+// one moves it; a drop-off is counted at most that late, never early.
+func TestDropOffTimerGrain(t *testing.T) {
+	e := load(t, `
+flow: f
+start: ask
+vars: {name: string}
+states:
+  ask:
+    say: [{text: "name?"}]
+    ask: {var: name}
+    next: ask
+`)
+	ctx := context.Background()
+	tests := []struct {
+		dropOff time.Duration
+		at      []time.Duration // inputs, after t0
+		due     []time.Duration // the timer's due after each, after t0
+		same    []bool          // whether the input kept the timer's ID
+	}{
+		{24 * time.Hour, []time.Duration{0, 10 * time.Second, 59 * time.Second, 61 * time.Second},
+			[]time.Duration{24 * time.Hour, 24*time.Hour + time.Minute, 24*time.Hour + time.Minute, 24*time.Hour + 2*time.Minute},
+			[]bool{false, false, true, false}},
+		{64 * time.Second, []time.Duration{500 * time.Millisecond, 900 * time.Millisecond, 1500 * time.Millisecond},
+			[]time.Duration{65 * time.Second, 65 * time.Second, 66 * time.Second},
+			[]bool{false, true, false}},
+		{time.Nanosecond * 10, []time.Duration{1, 2}, []time.Duration{11, 12}, []bool{false, false}},
+	}
+	for _, tt := range tests {
+		eng, err := engine.New(e.Bundle(), &engine.Options{DropOff: tt.dropOff})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s *dmflow.Session
+		var id string
+		for i, at := range tt.at {
+			now := t0.Add(at)
+			ev := dmflow.Event{Kind: dmflow.KindMessage, Text: "x", Account: "acct", User: "u", Key: now.String()}
+			turn, err := eng.Step(ctx, s, ev, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s = turn.Session
+			s.Version++
+			if len(s.Timers) != 1 || !s.Timers[0].Due.Equal(t0.Add(tt.due[i])) {
+				t.Fatalf("dropoff %v, input %d at +%v: timers %+v, want one due at +%v", tt.dropOff, i, at, s.Timers, tt.due[i])
+			}
+			if got := s.Timers[0].ID == id; got != tt.same[i] {
+				t.Errorf("dropoff %v, input %d at +%v: kept the timer %v, want %v", tt.dropOff, i, at, got, tt.same[i])
+			}
+			id = s.Timers[0].ID
+		}
+	}
+}

@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -455,5 +456,82 @@ func TestFairOutboxClaimsOnAnOldFile(t *testing.T) {
 	items, err = db.ClaimOutbox(ctx, dmflow.QueueDM, dmflow.Claim{Owner: "A", Max: 5, Lease: time.Hour, Now: storetest.T0})
 	if got := texts(items); err != nil || fmt.Sprint(got) != "[a1 a2]" {
 		t.Fatalf("second claim: %v, %v; want a1 and a2", got, err)
+	}
+}
+
+// TestExpiryIndexOfAnOldFile: a file whose expiry index (sessions.upd) has
+// entries at the exact update time, as written before the index became
+// coarse, expires its sessions exactly, and ExpireSessions moves or drops
+// the old entries so that none is left behind.
+func TestExpiryIndexOfAnOldFile(t *testing.T) {
+	ctx, path := context.Background(), filepath.Join(t.TempDir(), "dmflow.db")
+	sec := func(n int) time.Time { return storetest.T0.Add(time.Duration(n) * time.Second) }
+	db := open(t, path, &bolt.Options{NoInboxLog: true})
+	for _, u := range []string{"a", "b"} {
+		s := &dmflow.Session{Key: storetest.Key(u), Updated: sec(7)}
+		if err := db.Commit(ctx, dmflow.Commit{Key: s.Key, Session: s, Now: sec(7)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	exact := func(u string, at time.Time) []byte { // the old key: exact time, userKey
+		k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())^1<<63)
+		return append(k, "acct\x00"+u+"\x00"...)
+	}
+	entries := func() int {
+		raw, err := bbolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		n := 0
+		raw.View(func(tx *bbolt.Tx) error {
+			n = tx.Bucket([]byte("sessions.upd")).Stats().KeyN
+			return nil
+		})
+		return n
+	}
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raw.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("sessions.upd"))
+		var old [][]byte
+		b.ForEach(func(k, _ []byte) error { old = append(old, bytes.Clone(k)); return nil })
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		for _, u := range []string{"a", "b"} {
+			if err := b.Put(exact(u, sec(7)), []byte{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, path, &bolt.Options{NoInboxLog: true})
+	s, err := db.GetSession(ctx, storetest.Key("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Updated = sec(20)
+	if err := db.Commit(ctx, dmflow.Commit{Key: s.Key, Session: s, Now: sec(20)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ before, want int }{{7, 0}, {8, 1}, {20, 0}, {21, 1}} {
+		n, err := db.ExpireSessions(ctx, sec(tc.before))
+		if err != nil || n != tc.want {
+			t.Fatalf("expire before %ds: %d, %v; want %d", tc.before, n, err, tc.want)
+		}
+	}
+	db.Close()
+	if n := entries(); n != 0 {
+		t.Fatalf("%d expiry index entries left", n)
 	}
 }

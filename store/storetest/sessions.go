@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dmflow/dmflow"
 )
@@ -11,6 +12,7 @@ var sessionTests = []test{
 	{"NotFound", testNotFound},
 	{"List", testList},
 	{"Expire", testExpire},
+	{"ExpireExact", testExpireExact},
 }
 
 func testNotFound(h *H) {
@@ -83,5 +85,41 @@ func testExpire(h *H) {
 	n, _ = h.S.ExpireSessions(h.Ctx, Min(100))
 	if n != 1 || h.session("new").Updated.IsZero() {
 		h.Fatalf("second expiry removed %d, want only the zero one", n)
+	}
+}
+
+// testExpireExact: ExpireSessions compares Updated exactly, also for
+// sessions updated again seconds later (a backend may index the update
+// time coarsely and must then check each candidate).
+func testExpireExact(h *H) {
+	sec := func(n int) time.Time { return T0.Add(time.Duration(n) * time.Second) }
+	h.put(&dmflow.Session{Key: Key("a"), Updated: sec(0)})
+	h.put(&dmflow.Session{Key: Key("b"), Updated: sec(0)})
+	for _, at := range []int{10, 20, 30} {
+		s := h.session("b")
+		s.Updated = sec(at)
+		h.put(s)
+	}
+	h.put(&dmflow.Session{Key: Key("c"), Updated: sec(59)})
+	cases := []struct {
+		before int
+		want   int
+		left   string
+	}{
+		{0, 0, "acct/a acct/b acct/c "},
+		{1, 1, "acct/b acct/c "},
+		{30, 0, "acct/b acct/c "},
+		{31, 1, "acct/c "},
+		{59, 0, "acct/c "},
+		{60, 1, ""},
+	}
+	for _, tc := range cases {
+		n, err := h.S.ExpireSessions(h.Ctx, sec(tc.before))
+		h.check(err, "ExpireSessions")
+		left, err := h.S.ListSessions(h.Ctx, dmflow.SessionFilter{})
+		h.check(err, "ListSessions")
+		if n != tc.want || keys(left) != tc.left {
+			h.Fatalf("expire before %ds: %d expired, %q left; want %d, %q", tc.before, n, keys(left), tc.want, tc.left)
+		}
 	}
 }

@@ -10,6 +10,7 @@ var timerTests = []test{
 	{"IndexedAndReplaced", testTimersReplaced},
 	{"FireOnce", testFireOnce},
 	{"FireMax", testFireMax},
+	{"KeptAcrossCommits", testTimersKept},
 }
 
 func timerSession(u string, version uint64, ts ...dmflow.Timer) *dmflow.Session {
@@ -79,4 +80,28 @@ func testFireMax(h *H) {
 		}
 	}
 	h.wantTexts(h.claim("A", 10, Min(10)), "u0:timer:u0 u1:timer:u1 u2:timer:u2 ", "fired in due order")
+}
+
+// testTimersKept: a timer a commit keeps (same ID and due; a backend may
+// leave its index entry alone) still fires exactly once, and one the
+// commit drops does not fire.
+func testTimersKept(h *H) {
+	t1 := dmflow.Timer{ID: "t1", Name: "a", Due: Min(5)}
+	t2 := dmflow.Timer{ID: "t2", Name: "b", Due: Min(3)}
+	h.commit(dmflow.Commit{Key: Key("u1"), Session: timerSession("u1", 0, t1), Now: T0})
+	h.commit(dmflow.Commit{Key: Key("u1"), Session: timerSession("u1", 1, t1), Now: Min(1)})
+	h.commit(dmflow.Commit{Key: Key("u1"), Session: timerSession("u1", 2, t1, t2), Now: Min(2)})
+	h.wantNext("12:03")
+	h.commit(dmflow.Commit{Key: Key("u1"), Session: timerSession("u1", 3, t1), Now: Min(2)})
+	h.wantNext("12:05")
+	n, err := h.S.FireTimers(h.Ctx, Min(9), 10)
+	h.check(err, "FireTimers")
+	if n != 1 {
+		h.Fatalf("fired %d, want only the kept timer", n)
+	}
+	h.wantNext("none")
+	items := h.claim("A", 10, Min(9))
+	if len(items) != 1 || items[0].Event.Timer == nil || items[0].Event.Timer.ID != "t1" {
+		h.Fatalf("inbox after fire: %+v, want t1 once", items)
+	}
 }

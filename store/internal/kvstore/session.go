@@ -112,10 +112,10 @@ func (s *Store) writeSession(tx Tx, uk []byte, old *dmflow.Session, c *dmflow.Co
 	if !c.Delete && c.Session == nil {
 		return nil
 	}
-	if err := unindexSession(tx, uk, old); err != nil {
-		return err
-	}
 	if c.Delete {
+		if err := unindexSession(tx, uk, old); err != nil {
+			return err
+		}
 		return tx.Bucket(bSessions).Delete(uk)
 	}
 	ns := c.Session.Clone()
@@ -131,7 +131,19 @@ func (s *Store) writeSession(tx Tx, uk []byte, old *dmflow.Session, c *dmflow.Co
 		return err
 	}
 	s.sessions.own(uk, raw, ns)
-	return indexSession(tx, uk, ns)
+	return reindexSession(tx, uk, old, ns)
+}
+
+// updGrain is the resolution of the expiry index (sessions.upd): a session
+// is indexed under its Updated time truncated to updGrain, so a session
+// updated again within the same grain keeps its entry, and a commit writes
+// nothing to the index. Entries may therefore be older than the session's
+// Updated, never newer; expire checks each candidate's Updated itself.
+const updGrain = 10 * time.Minute
+
+// updKey is the session's expiry index key.
+func updKey(uk []byte, updated time.Time) []byte {
+	return cat(timeKey(updated.Truncate(updGrain)), uk)
 }
 
 func unindexSession(tx Tx, uk []byte, s *dmflow.Session) error {
@@ -144,17 +156,55 @@ func unindexSession(tx Tx, uk []byte, s *dmflow.Session) error {
 			return err
 		}
 	}
-	return tx.Bucket(bSessUpd).Delete(cat(timeKey(s.Updated), uk))
+	return tx.Bucket(bSessUpd).Delete(updKey(uk, s.Updated))
 }
 
-func indexSession(tx Tx, uk []byte, s *dmflow.Session) error {
+// reindexSession moves the session's index entries from old's (nil: none)
+// to ns's, leaving alone the entries both have: a timer kept with its ID
+// and due, and the expiry entry while Updated stays within one updGrain.
+func reindexSession(tx Tx, uk []byte, old, ns *dmflow.Session) error {
 	tb := tx.Bucket(bTimers)
-	for _, t := range s.Timers {
-		if err := putRec(tb, timerKey(uk, t), timerRec{Key: s.Key, Timer: t}); err != nil {
+	var oldTimers []dmflow.Timer
+	if old != nil {
+		oldTimers = old.Timers
+	}
+	for _, t := range oldTimers {
+		if !hasTimer(ns.Timers, t) {
+			if err := tb.Delete(timerKey(uk, t)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range ns.Timers {
+		if !hasTimer(oldTimers, t) {
+			if err := putRec(tb, timerKey(uk, t), timerRec{Key: ns.Key, Timer: t}); err != nil {
+				return err
+			}
+		}
+	}
+	upd := tx.Bucket(bSessUpd)
+	nk := updKey(uk, ns.Updated)
+	if old != nil {
+		ok := updKey(uk, old.Updated)
+		if string(ok) == string(nk) {
+			return nil
+		}
+		if err := upd.Delete(ok); err != nil {
 			return err
 		}
 	}
-	return tx.Bucket(bSessUpd).Put(cat(timeKey(s.Updated), uk), []byte{})
+	return upd.Put(nk, []byte{})
+}
+
+// hasTimer reports whether ts holds t (same ID, name and due: the same
+// index entry).
+func hasTimer(ts []dmflow.Timer, t dmflow.Timer) bool {
+	for _, x := range ts {
+		if x.ID == t.ID && x.Name == t.Name && x.Due.Equal(t.Due) {
+			return true
+		}
+	}
+	return false
 }
 
 // enqueueAll records the commit's outbox messages, notices and actions.
@@ -302,24 +352,44 @@ func (s *Store) ExpireSessions(ctx context.Context, before time.Time) (int, erro
 	return n, s.errf(err, "expire sessions")
 }
 
+// expire deletes the sessions whose Updated is before before. The index
+// entries it scans may be older than their session's Updated (updGrain);
+// such a session stays, and an entry that is not its session's current one
+// (the session is gone, or the entry was written under another key by an
+// older version) is deleted, the current one put.
 func expire(tx Tx, before time.Time) (int, error) {
 	end := timeKey(before)
-	keys, err := scanKeys(tx.Bucket(bSessUpd), nil, 0, func(k []byte) bool { return string(k[:8]) < string(end) })
+	upd := tx.Bucket(bSessUpd)
+	keys, err := scanKeys(upd, nil, 0, func(k []byte) bool { return string(k[:8]) < string(end) })
 	if err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, k := range keys {
 		uk := k[8:]
 		old, err := loadSession(tx, uk)
 		if err != nil {
 			return 0, err
 		}
-		if err := unindexSession(tx, uk, old); err != nil {
-			return 0, err
+		switch {
+		case old == nil:
+			err = upd.Delete(k)
+		case !old.Updated.Before(before):
+			if cur := updKey(uk, old.Updated); string(cur) != string(k) {
+				err = putAll(put{upd, cur, nil})
+				if err == nil {
+					err = upd.Delete(k)
+				}
+			}
+		default:
+			n++
+			if err = unindexSession(tx, uk, old); err == nil {
+				err = deleteAll(del{tx.Bucket(bSessions), uk}, del{upd, k})
+			}
 		}
-		if err := deleteAll(del{tx.Bucket(bSessions), uk}, del{tx.Bucket(bSessUpd), k}); err != nil {
+		if err != nil {
 			return 0, err
 		}
 	}
-	return len(keys), nil
+	return n, nil
 }
