@@ -16,27 +16,43 @@ import (
 // rolled-back transaction leaves the leases as they were.
 //
 // Leases stay after their user's work is done (until taken again), so the
-// maps would grow with every user ever seen; apply sweeps a bucket when it
-// doubled since its last sweep (amortised O(1) per write), deleting leases
+// maps would grow with every user ever seen; apply sweeps a bucket of at
+// least minSweep leases when it doubled since its last sweep or when
+// sweepEvery passed (on the callers' clock) since then, deleting leases
 // idle (expired, nothing claimed) for sweepMargin before the latest time a
-// lease was taken. Callers' clocks only matter through the lease records.
+// lease was taken. A sweep walks the bucket once, so its cost is O(1) per
+// write amortised over the doubling, and at most one walk per sweepEvery
+// otherwise; the leases kept are those of users active in the last lease
+// duration plus sweepMargin plus sweepEvery. Callers' clocks only matter
+// through the lease records.
 type memLeases struct {
 	mu      sync.RWMutex
 	buckets map[string]map[string][]byte
-	latest  time.Time      // latest time a lease was taken or renewed
-	sweepAt map[string]int // bucket size that triggers its next sweep
+	latest  time.Time              // latest time a lease was taken or renewed
+	swept   map[string]sweepRecord // per bucket: when to sweep next
 }
 
-// Sweep parameters: a bucket is swept from minSweep leases on, and a lease
-// idle for sweepMargin before the latest taken time is deleted (the margin
-// absorbs callers whose clocks lag the latest one).
+// sweepRecord says when a bucket is swept next: once it holds size leases,
+// or once the latest taken time passed at.
+type sweepRecord struct {
+	size int
+	at   time.Time
+}
+
+// Sweep parameters: a bucket is swept from minSweep leases on, at least
+// every sweepEvery, and a lease idle for sweepMargin before the latest
+// taken time is deleted. Deleting an idle lease changes nothing for a
+// caller whose clock is at or after its expiry (see kvstore.LeaseIdle);
+// the margin absorbs callers whose clocks lag the latest one, e.g. a
+// request that took its time before waiting for the group commit.
 const (
 	minSweep    = 4096
-	sweepMargin = time.Minute
+	sweepEvery  = 2 * time.Second
+	sweepMargin = 5 * time.Second
 )
 
 func newMemLeases() *memLeases {
-	return &memLeases{buckets: map[string]map[string][]byte{}, sweepAt: map[string]int{}}
+	return &memLeases{buckets: map[string]map[string][]byte{}, swept: map[string]sweepRecord{}}
 }
 
 func (m *memLeases) get(bucket, k string) ([]byte, bool) {
@@ -80,21 +96,33 @@ func (m *memLeases) apply(overlay map[string]map[string][]byte) {
 				m.latest = t
 			}
 		}
-		if len(b) >= max(minSweep, m.sweepAt[name]) {
+		if r := m.swept[name]; len(b) >= minSweep && (len(b) >= r.size || !m.latest.Before(r.at)) {
 			m.sweep(name, b)
 		}
 	}
 }
 
-// sweep deletes b's idle leases (see memLeases).
+// sweep drops b's idle leases (see memLeases). It copies the others into a
+// new map rather than deleting from b: a Go map never shrinks, so a bucket
+// that once held the leases of a burst of users would keep its table.
 func (m *memLeases) sweep(name string, b map[string][]byte) {
 	before := m.latest.Add(-sweepMargin)
-	for k, v := range b {
+	idle := 0
+	for _, v := range b {
 		if kvstore.LeaseIdle(v, before) {
-			delete(b, k)
+			idle++
 		}
 	}
-	m.sweepAt[name] = 2 * len(b)
+	if idle > 0 {
+		kept := make(map[string][]byte, len(b)-idle)
+		for k, v := range b {
+			if !kvstore.LeaseIdle(v, before) {
+				kept[k] = v
+			}
+		}
+		m.buckets[name], b = kept, kept
+	}
+	m.swept[name] = sweepRecord{size: 2 * len(b), at: m.latest.Add(sweepEvery)}
 }
 
 // size returns the number of leases held in bucket (for tests).
