@@ -50,3 +50,41 @@ func TestLeaseIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitLease checks that SplitLease and AppendLease render a lease with
+// nothing claimed byte for byte, and that leases with claims are refused.
+func TestSplitLease(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 500)
+	tests := []struct {
+		name string
+		l    lease
+		ok   bool
+	}{
+		{"plain", lease{Owner: "host-123-abcd", Until: t0, Dur: 30 * time.Second}, true},
+		{"no owner", lease{Until: t0}, true},
+		{"long owner", lease{Owner: string(make([]byte, 300)), Until: t0, Dur: time.Minute}, true},
+		{"negative times", lease{Owner: "w", Until: time.Unix(0, -5), Dur: -1}, true},
+		{"one claim", lease{Owner: "w", Until: t0, Claimed: []uint64{1}}, false},
+		{"claims", lease{Owner: "w", Until: t0, Claimed: []uint64{3, 4}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := tt.l.encode()
+			until, dur, owner, ok := SplitLease(v)
+			if ok != tt.ok {
+				t.Fatalf("SplitLease ok = %v, want %v", ok, tt.ok)
+			}
+			if !ok {
+				return
+			}
+			if got := AppendLease(nil, until, dur, string(owner)); string(got) != string(v) {
+				t.Fatalf("AppendLease = %x, want %x", got, v)
+			}
+		})
+	}
+	for _, bad := range [][]byte{nil, {leaseV1}, make([]byte, 18), append((&lease{Until: t0}).encode(), 0)} {
+		if _, _, _, ok := SplitLease(bad); ok {
+			t.Fatalf("SplitLease(%x) ok for a bad record", bad)
+		}
+	}
+}
