@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +18,7 @@ const recentTTL = 5 * time.Minute
 // recentPerUser is how many recent sends are remembered per user.
 const recentPerUser = 4
 
-// maxTrackedUsers bounds the users remembered at once (about 200 bytes
+// maxTrackedUsers bounds the users remembered at once (about 100 bytes
 // each); beyond it, users with no send in flight are evicted early.
 const maxTrackedUsers = 1 << 16
 
@@ -32,18 +31,25 @@ const sweepEvery = time.Second
 // sends of this process (hashes of the message id and of the content), so
 // that an echo reaching the inbox before its reply was acknowledged is
 // still recognised as ours.
+//
+// Users are keyed by a 64-bit hash of their session key, like the ids and
+// contents they are matched on, so that the tracker holds no strings: two
+// users whose keys collide (odds about 2^-33 at maxTrackedUsers) would share
+// one entry, i.e. an echo to one would also be matched against the other's
+// recent sends, and a send in flight to one would make the other's echoes
+// wait for it.
 type echoTracker struct {
 	mu    sync.Mutex
-	users map[dmflow.SessionKey]*userSends
+	users map[uint64]*userSends
 	swept time.Time // last sweep
 }
 
 type userSends struct {
-	inflight int
-	done     chan struct{} // closed when inflight drops to 0
+	done     chan struct{} // while inflight > 0: closed when it drops to 0
+	last     int64         // time of the last delivered send, Unix ns
+	inflight int32
+	next     uint8 // ring position
 	recent   [recentPerUser]recentSend
-	next     int // ring position
-	last     time.Time
 }
 
 // recentSend is one delivered message: FNV-1a hashes of its id and of its
@@ -51,17 +57,18 @@ type userSends struct {
 type recentSend struct{ mid, sig uint64 }
 
 func newEchoTracker() *echoTracker {
-	return &echoTracker{users: map[dmflow.SessionKey]*userSends{}}
+	return &echoTracker{users: map[uint64]*userSends{}}
 }
 
 // begin records a send to key in flight.
 func (t *echoTracker) begin(key dmflow.SessionKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	u := t.users[key]
+	k := userHash(key)
+	u := t.users[k]
 	if u == nil {
 		u = &userSends{}
-		t.users[key] = u
+		t.users[k] = u
 	}
 	if u.inflight == 0 {
 		u.done = make(chan struct{})
@@ -75,17 +82,18 @@ func (t *echoTracker) end(key dmflow.SessionKey, mid, sig string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
-	u := t.users[key]
+	u := t.users[userHash(key)]
 	if u == nil {
 		return
 	}
 	if mid != "" {
 		u.recent[u.next] = recentSend{mid: hash(mid), sig: hash(sig)}
 		u.next = (u.next + 1) % recentPerUser
-		u.last = now
+		u.last = now.UnixNano()
 	}
 	if u.inflight--; u.inflight == 0 {
 		close(u.done)
+		u.done = nil // waiters hold it; an idle user keeps no channel
 	}
 	t.sweep(now)
 }
@@ -99,8 +107,9 @@ func (t *echoTracker) sweep(now time.Time) {
 		return
 	}
 	t.swept = now
+	old := now.Add(-recentTTL).UnixNano()
 	for k, u := range t.users {
-		if u.inflight == 0 && (full || now.Sub(u.last) > recentTTL) {
+		if u.inflight == 0 && (full || u.last < old) {
 			delete(t.users, k)
 		}
 	}
@@ -130,14 +139,14 @@ func (t *echoTracker) isOurs(ctx context.Context, key dmflow.SessionKey, mid, si
 func (t *echoTracker) match(key dmflow.SessionKey, mid, sig string) (ok bool, done chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	u := t.users[key]
+	u := t.users[userHash(key)]
 	if u == nil {
 		return false, nil
 	}
 	if u.inflight > 0 {
 		done = u.done
 	}
-	if time.Since(u.last) > recentTTL {
+	if time.Now().UnixNano()-u.last > int64(recentTTL) {
 		return false, done
 	}
 	hm, hs := hash(mid), hash(sig)
@@ -149,10 +158,27 @@ func (t *echoTracker) match(key dmflow.SessionKey, mid, sig string) (ok bool, do
 	return false, done
 }
 
-func hash(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return h.Sum64()
+// FNV-1a, 64 bits.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// hash is the FNV-1a hash of s.
+func hash(s string) uint64 { return fnvAdd(fnvOffset, s) }
+
+// userHash is the FNV-1a hash of key's account, a zero byte and its user.
+func userHash(key dmflow.SessionKey) uint64 {
+	h := fnvAdd(fnvOffset, key.Account)
+	h = (h ^ 0) * fnvPrime
+	return fnvAdd(h, key.User)
+}
+
+func fnvAdd(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
 }
 
 // replySig is the content signature of a reply, as its echo will show it:

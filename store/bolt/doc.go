@@ -52,7 +52,9 @@
 // outbox.lease/<queue>, actions.lease) are kept in memory, not in the file:
 // only this process can hold a lease, and a restart drops them anyway. Their
 // writes join the transaction (an overlay applied once bbolt committed), so
-// they roll back with it.
+// they roll back with it. Leases idle for a few seconds (expired, nothing
+// claimed) are swept every 2 s, so memory follows the users active in the
+// last lease duration, not every user seen.
 //
 // # Performance
 //
