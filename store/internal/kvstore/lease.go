@@ -169,11 +169,7 @@ const leaseV1 = 0x4c
 // the owner's length and bytes, the claim count and the claimed seqs.
 func (l *lease) encode() []byte {
 	b := make([]byte, 0, 1+16+2*binary.MaxVarintLen64+len(l.Owner)+8*len(l.Claimed))
-	b = append(b, leaseV1)
-	b = binary.BigEndian.AppendUint64(b, uint64(l.Until.UnixNano()))
-	b = binary.BigEndian.AppendUint64(b, uint64(l.Dur))
-	b = binary.AppendUvarint(b, uint64(len(l.Owner)))
-	b = append(b, l.Owner...)
+	b = appendLeaseHead(b, l.Until.UnixNano(), int64(l.Dur), l.Owner)
 	b = binary.AppendUvarint(b, uint64(len(l.Claimed)))
 	for _, s := range l.Claimed {
 		b = binary.BigEndian.AppendUint64(b, s)
@@ -183,18 +179,37 @@ func (l *lease) encode() []byte {
 
 var errBadLease = fmt.Errorf("bad lease record: %w", dmflow.ErrCorrupt)
 
+// appendLeaseHead appends a lease record's head (leaseV1, until, dur,
+// owner) to b; the claim count and the claims follow it.
+func appendLeaseHead(b []byte, until, dur int64, owner string) []byte {
+	b = append(b, leaseV1)
+	b = binary.BigEndian.AppendUint64(b, uint64(until))
+	b = binary.BigEndian.AppendUint64(b, uint64(dur))
+	b = binary.AppendUvarint(b, uint64(len(owner)))
+	return append(b, owner...)
+}
+
+// leaseHead splits the encoded lease v into its head (see appendLeaseHead;
+// owner is a subslice of v) and the rest: the claim count and the claims.
+func leaseHead(v []byte) (until, dur int64, owner, rest []byte, ok bool) {
+	if len(v) < 17 || v[0] != leaseV1 {
+		return 0, 0, nil, nil, false
+	}
+	rest = v[17:]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || uint64(len(rest)-k) < n {
+		return 0, 0, nil, nil, false
+	}
+	return int64(binary.BigEndian.Uint64(v[1:])), int64(binary.BigEndian.Uint64(v[9:])), rest[k : k+int(n)], rest[k+int(n):], true
+}
+
 func decodeLease(b []byte) (*lease, error) {
-	if len(b) < 17 || b[0] != leaseV1 {
+	until, dur, owner, b, ok := leaseHead(b)
+	if !ok {
 		return nil, errBadLease
 	}
-	l := &lease{Until: time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))), Dur: time.Duration(binary.BigEndian.Uint64(b[9:]))}
-	b = b[17:]
+	l := &lease{Until: time.Unix(0, until), Dur: time.Duration(dur), Owner: string(owner)}
 	n, k := binary.Uvarint(b)
-	if k <= 0 || uint64(len(b)-k) < n {
-		return nil, errBadLease
-	}
-	l.Owner, b = string(b[k:k+int(n)]), b[k+int(n):]
-	n, k = binary.Uvarint(b)
 	if k <= 0 || uint64(len(b)-k) != 8*n {
 		return nil, errBadLease
 	}

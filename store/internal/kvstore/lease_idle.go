@@ -21,17 +21,8 @@ func LeaseTaken(v []byte) (time.Time, bool) {
 // held or has claims.
 // It reads the record in place (a sweep calls it for every lease held).
 func LeaseIdle(v []byte, t time.Time) bool {
-	if len(v) < 17 || v[0] != leaseV1 || t.Before(time.Unix(0, int64(binary.BigEndian.Uint64(v[1:])))) {
-		return false
-	}
-	rest := v[17:]
-	n, k := binary.Uvarint(rest)
-	if k <= 0 || uint64(len(rest)-k) < n {
-		return false
-	}
-	rest = rest[k+int(n):]
-	claims, k := binary.Uvarint(rest)
-	return k > 0 && claims == 0 && len(rest) == k
+	until, _, _, ok := SplitLease(v)
+	return ok && !t.Before(time.Unix(0, until))
 }
 
 // SplitLease returns the parts of the encoded lease v when it holds no
@@ -39,28 +30,15 @@ func LeaseIdle(v []byte, t time.Time) bool {
 // subslice of v). AppendLease(nil, until, dur, owner) renders v again, byte
 // for byte. ok is false for a lease with claims or a bad record.
 func SplitLease(v []byte) (until, dur int64, owner []byte, ok bool) {
-	if len(v) < 17 || v[0] != leaseV1 {
+	until, dur, owner, rest, ok := leaseHead(v)
+	if !ok || len(rest) != 1 || rest[0] != 0 { // the claim count, 0, as one varint byte
 		return 0, 0, nil, false
 	}
-	rest := v[17:]
-	n, k := binary.Uvarint(rest)
-	if k <= 0 || uint64(len(rest)-k) < n {
-		return 0, 0, nil, false
-	}
-	owner, rest = rest[k:k+int(n)], rest[k+int(n):]
-	if len(rest) != 1 || rest[0] != 0 { // the claim count, 0, as one varint byte
-		return 0, 0, nil, false
-	}
-	return int64(binary.BigEndian.Uint64(v[1:])), int64(binary.BigEndian.Uint64(v[9:])), owner, true
+	return until, dur, owner, true
 }
 
 // AppendLease appends the encoded lease of owner until until (Unix ns) for
 // dur, with nothing claimed, to b.
 func AppendLease(b []byte, until, dur int64, owner string) []byte {
-	b = append(b, leaseV1)
-	b = binary.BigEndian.AppendUint64(b, uint64(until))
-	b = binary.BigEndian.AppendUint64(b, uint64(dur))
-	b = binary.AppendUvarint(b, uint64(len(owner)))
-	b = append(b, owner...)
-	return append(b, 0)
+	return append(appendLeaseHead(b, until, dur, owner), 0)
 }
