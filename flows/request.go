@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -191,6 +192,9 @@ func CheckRequestURL(t *Template) *URLError {
 			// literal text before it left off.
 		default:
 			lit := p.Lit
+			if j := secure.URLTextError(lit); j >= 0 {
+				return &URLError{Msg: urlTextMsg(t.Src, lit[j:])}
+			}
 			for j := 0; j < len(lit); j++ {
 				switch c := lit[j]; {
 				case where == host && strings.HasPrefix(lit[j:], "://"):
@@ -204,6 +208,19 @@ func CheckRequestURL(t *Template) *URLError {
 		}
 	}
 	return nil
+}
+
+// urlTextMsg says what is wrong with the text at the start of rest, which
+// may not stand as it is in a URL, and how to write it.
+func urlTextMsg(src, rest string) string {
+	if rest[0] == '%' {
+		return fmt.Sprintf("%q: a %% that does not start a %%XX escape: write %%25 for a literal %%", src)
+	}
+	r, n := utf8.DecodeRuneInString(rest)
+	if r == utf8.RuneError && n <= 1 {
+		return fmt.Sprintf("%q: byte %#x may not stand as it is in a URL: percent-encode it (%%%02X)", src, rest[0], rest[0])
+	}
+	return fmt.Sprintf("%q: %q may not stand as it is in a URL: percent-encode it (%s)", src, string(r), percentEncode(string(r)))
 }
 
 // requestHeaders compiles an HTTP action's headers: literal names that are

@@ -163,6 +163,9 @@ func FuzzActionURL(f *testing.F) {
 		{"${SCHEME}://{{ v }}/", "evil.com"},
 		{"https://h.example/${{ v }}", "{KEY}"},
 		{"HTTPS://h.example#{{ v }}", "x"},
+		{"http://0/ {{ v }}", "/"},
+		{"https://h.example/café/{{ v }}", "/"},
+		{"https://h.example/100%/{{ v }}", "/"},
 	} {
 		f.Add(seed[0], seed[1])
 	}

@@ -112,6 +112,11 @@ func (h *HTTP) request(ctx context.Context, call dmflow.ActionCall, red *secure.
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
+	if secure.URLTextError(raw) >= 0 {
+		// Inserted values are always encoded; this is a literal or a
+		// secret's value (flows refuses such literals).
+		return nil, errors.New("bad URL: a space, control character, non-ASCII byte, stray % or one of \"<>\\^`{|} must be percent-encoded")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("bad URL: want an absolute http or https URL")

@@ -162,12 +162,14 @@ func TestHTTPRefusesBadCalls(t *testing.T) {
 		"value in host":    call("GET", "http://127.0.0.1", "=:1/x"),
 		"value as host":    call("GET", "=http://127.0.0.1/"),
 		"value after base": call("GET", "${OTHER}", "=/x"),
+		"space in secret":  call("GET", "${SPACED}", "=x"),
+		"space in literal": call("GET", srv.URL+"/a b/", "=x"),
 		"relative URL":     call("POST", "/hook"),
 		"ftp URL":          call("GET", "ftp://127.0.0.1/x"),
 		"no request":       {ID: "call-1", Kind: "http"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			res := (&actions.HTTP{Secrets: map[string]string{"OTHER": "hidden"}}).Run(context.Background(), c)
+			res := (&actions.HTTP{Secrets: map[string]string{"OTHER": "hidden", "SPACED": srv.URL + "/hidden dir/"}}).Run(context.Background(), c)
 			if res.Outcome != dmflow.OutcomeError || res.Error == "" || strings.Contains(res.Error, "hidden") {
 				t.Fatalf("result %+v", res)
 			}
@@ -198,7 +200,10 @@ func TestHTTPResolvesSecretsInTheURL(t *testing.T) {
 		jsonReply(200, `{}`)(w, r)
 	}))
 	defer srv.Close()
-	c := call("POST", "${LEADS_URL}", "/leads/", "=${NOT_A_REF}", "?key=", "${API_KEY}")
+	// A value arrives encoded for its place (dmflow.Segment.Value): the
+	// engine wrote ${NOT_A_REF} as %24%7BNOT_A_REF%7D; it is sent, never
+	// resolved.
+	c := call("POST", "${LEADS_URL}", "/leads/", "=%24%7BNOT_A_REF%7D", "?key=", "${API_KEY}")
 	h := &actions.HTTP{Secrets: map[string]string{"LEADS_URL": srv.URL + "/v1", "NOT_A_REF": "hidden"},
 		LookupEnv: func(n string) (string, bool) { return "k3y", n == "API_KEY" }}
 	if res := h.Run(context.Background(), c); res.Outcome != dmflow.OutcomeOK {
@@ -207,7 +212,7 @@ func TestHTTPResolvesSecretsInTheURL(t *testing.T) {
 	if gotPath != "/v1/leads/${NOT_A_REF}" || gotKey != "k3y" {
 		t.Fatalf("path %q key %q", gotPath, gotKey)
 	}
-	if c.HTTP.URL.String() != "${LEADS_URL}/leads/${NOT_A_REF}?key=${API_KEY}" || c.HTTP.URL[2].Value != "${NOT_A_REF}" {
+	if c.HTTP.URL.String() != "${LEADS_URL}/leads/%24%7BNOT_A_REF%7D?key=${API_KEY}" || c.HTTP.URL[2].Value != "%24%7BNOT_A_REF%7D" {
 		t.Fatalf("the call was modified: %+v", c.HTTP.URL)
 	}
 	missing := call("GET", "https://127.0.0.1/x?key=", "${MISSING}")

@@ -150,3 +150,28 @@ func ValidHeaderValue(s string) bool {
 	}
 	return true
 }
+
+// URLTextError returns the offset of the first byte of s that may not
+// stand as it is in URL text (RFC 3986: anything but the unreserved and
+// reserved characters, or a "%" that does not start a %XX escape), or -1.
+// Such a byte (a space, a control character, non-ASCII, one of "<>\^`{|})
+// would be re-encoded by net/url, which then drops the raw path as written
+// and with it the encoding of the values inserted into it.
+func URLTextError(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~:/?#[]@!$&'()*+,;=", c) >= 0:
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			i += 2
+		default:
+			return i
+		}
+	}
+	return -1
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

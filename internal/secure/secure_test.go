@@ -114,3 +114,27 @@ func TestClientRedirects(t *testing.T) {
 		t.Fatal("Client(nil) changed http.DefaultClient")
 	}
 }
+
+func TestURLTextError(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+	}{
+		{"https://h.example:8080/a-b_c.d~e/%2F?q=1&r=[x]#f!$'()*+,;=@", -1},
+		{"", -1},
+		{"https://h/a b", 11},
+		{"https://h/caf\u00e9", 13},
+		{"https://h/100%", 13},
+		{"https://h/%2", 10},
+		{"https://h/%zz", 10},
+		{"https://h/a|b", 11},
+		{"https://h/\x7f", 10},
+		{"https://h/\t", 10},
+		{"https://h/{x}", 10},
+		{"https://h/a\\b", 11},
+	} {
+		if got := secure.URLTextError(c.in); got != c.want {
+			t.Errorf("URLTextError(%q) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
