@@ -75,8 +75,11 @@ func TestSettleSurvivesRestart(t *testing.T) {
 	db, b, run = open()
 	defer func() { stop(t, b, run); _ = db.Close() }()
 	clock.Add(2 * time.Second) // the window's end: 3 s after the first message
-	if n, err := b.FireTimersNow(ctx, clock.Now()); err != nil || n != 1 {
-		t.Fatalf("fired %d timers (%v), want the settle timer", n, err)
+	// The bot's own timer loop reads the same clock and may fire the settle
+	// timer before this call does: either way it fires once, and the one
+	// reply below (and the count of 2 at the end) is the proof.
+	if n, err := b.FireTimersNow(ctx, clock.Now()); err != nil || n > 1 {
+		t.Fatalf("fired %d timers (%v), want at most the settle timer", n, err)
 	}
 	if got := s.waitSent(t); got.Text != "heard: hi\nI need help\nwith my order" {
 		t.Fatalf("sent %q, want the burst as one message", got.Text)
