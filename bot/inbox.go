@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dmflow/dmflow"
+	"github.com/dmflow/dmflow/internal/warmstack"
 )
 
 // dispatcher claims inbox items and routes each user to one worker.
@@ -37,7 +38,9 @@ func (b *Bot) runInbox(ctx context.Context) {
 	var wg sync.WaitGroup
 	for i := range d.queues {
 		d.queues[i] = newPartition()
-		wg.Go(func() { d.work(ctx, d.queues[i]) })
+		// A worker waits between items at a shallow depth: unpadded, every
+		// GC shrinks its stack and its next item grows it back.
+		wg.Go(func() { warmstack.Run(func() { d.work(ctx, d.queues[i]) }) })
 	}
 	stop := make(chan struct{})
 	renewing := make(chan struct{})

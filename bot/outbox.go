@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dmflow/dmflow"
@@ -26,9 +25,13 @@ type rememberFunc func(id string) string
 // drainer delivers one outbox queue: one goroutine per user at a time (so
 // a user's items go out strictly in order), at most Config.Senders users at
 // once, shared fairly between accounts (fairSlots). The goroutines are
-// long-lived senders: a user with newly claimed items is handed to an idle
-// one (up to idleSenders wait for work) and a new one starts only when none
-// is idle, so a steady stream of replies starts no goroutine per event.
+// long-lived senders: a user with newly claimed items is handed to the
+// sender that went idle last (up to idleSenders wait for work) and a new
+// one starts only when none is idle, so a steady stream of replies starts
+// no goroutine per event. Handing work out last-in first-out keeps the set
+// of senders in use as small as the stream needs (the others time out),
+// and the sender handed a user is the one most likely to have kept the
+// stack its last send grew.
 // Acknowledgements go through one acker goroutine that acknowledges
 // everything queued in one AckOutbox call (see acker).
 type drainer struct {
@@ -48,10 +51,10 @@ type drainer struct {
 	pending int                              // items claimed, not finished
 	held    map[string]int                   // pending per account
 
-	ready chan dmflow.SessionKey // hands a user to an idle sender (unbuffered)
-	quit  chan struct{}          // closed when no more users are handed out
-	idle  atomic.Int32           // senders waiting on ready
-	acks  chan *ackReq           // to the acker
+	idleMu sync.Mutex
+	idlers []chan dmflow.SessionKey // idle senders' hand-off channels (capacity 1), the latest idle last
+	quit   chan struct{}            // closed when no more users are handed out
+	acks   chan *ackReq             // to the acker
 }
 
 // ackReq is one delivered item waiting for its acknowledgement. Each
@@ -78,7 +81,7 @@ type userQueue struct {
 func newDrainer(b *Bot, queue string, deliver deliverFunc, onSent sentFunc, remember rememberFunc) *drainer {
 	return &drainer{b: b, queue: queue, deliver: deliver, onSent: onSent, remember: remember, wake: make(chan struct{}, 1),
 		slots: newFairSlots(b.cfg.Senders), users: map[dmflow.SessionKey]*userQueue{}, held: map[string]int{},
-		ready: make(chan dmflow.SessionKey), quit: make(chan struct{}), acks: make(chan *ackReq, maxAckBatch)}
+		quit: make(chan struct{}), acks: make(chan *ackReq, maxAckBatch)}
 }
 
 func (d *drainer) run(ctx context.Context) {
@@ -104,15 +107,21 @@ func (d *drainer) run(ctx context.Context) {
 }
 
 // idleSenders bounds the sender goroutines kept waiting for work.
-func (d *drainer) idleSenders() int32 { return int32(max(2*d.b.cfg.Senders, 1)) }
+func (d *drainer) idleSenders() int { return max(2*d.b.cfg.Senders, 1) }
 
-// start hands the user to an idle sender goroutine, or starts one.
+// start hands the user to the sender that went idle last, or starts one.
 func (d *drainer) start(ctx context.Context, key dmflow.SessionKey) {
-	select {
-	case d.ready <- key:
-	default:
-		d.wg.Go(func() { d.sender(ctx, key) })
+	d.idleMu.Lock()
+	if n := len(d.idlers); n > 0 {
+		c := d.idlers[n-1]
+		d.idlers[n-1] = nil
+		d.idlers = d.idlers[:n-1]
+		d.idleMu.Unlock()
+		c <- key // capacity 1, and only the popper sends: never blocks
+		return
 	}
+	d.idleMu.Unlock()
+	d.wg.Go(func() { d.sender(ctx, key) })
 }
 
 // sender delivers key's items, then waits for the next user handed out by
@@ -120,25 +129,40 @@ func (d *drainer) start(ctx context.Context, key dmflow.SessionKey) {
 // came for senderIdle.
 func (d *drainer) sender(ctx context.Context, key dmflow.SessionKey) {
 	r := &ackReq{done: make(chan struct{}, 1)}
+	handoff := make(chan dmflow.SessionKey, 1)
+	var idle *time.Timer
 	for {
 		d.runUser(ctx, key, r)
-		if d.idle.Add(1) > d.idleSenders() {
-			d.idle.Add(-1)
+		d.idleMu.Lock()
+		if len(d.idlers) >= d.idleSenders() {
+			d.idleMu.Unlock()
 			return
 		}
-		idle := time.NewTimer(senderIdle)
+		d.idlers = append(d.idlers, handoff)
+		d.idleMu.Unlock()
+		if idle == nil {
+			idle = time.NewTimer(senderIdle)
+		} else {
+			idle.Reset(senderIdle)
+		}
 		select {
-		case key = <-d.ready:
+		case key = <-handoff:
 			idle.Stop()
-			d.idle.Add(-1)
+			continue
 		case <-d.quit:
-			idle.Stop()
-			d.idle.Add(-1)
-			return
 		case <-idle.C: // quiet: the pool shrinks back (a burst's senders do not stay forever)
-			d.idle.Add(-1)
+		}
+		// Leaving: out of the pool, unless start took this sender already
+		// and hands it a user, which it then serves.
+		d.idleMu.Lock()
+		if i := slices.Index(d.idlers, handoff); i >= 0 {
+			d.idlers = slices.Delete(d.idlers, i, i+1)
+			d.idleMu.Unlock()
+			idle.Stop()
 			return
 		}
+		d.idleMu.Unlock()
+		key = <-handoff
 	}
 }
 
