@@ -155,7 +155,10 @@ func (e *URLError) Error() string { return e.Msg }
 // "http://" or "https://" or with a ${SECRET} (a base URL from
 // configuration), and an insertion may only follow a literal "/", "?" or
 // "#" that ends the host. Insertions in the path are encoded as path
-// segments (EscPath), after the "?" or "#" as query text (EscQuery).
+// segments (EscPath), in a query parameter's value (after its literal "=")
+// or in the fragment as query text (EscQuery). An insertion may not name
+// a query parameter (after "?" or "&", before "="): a person's input
+// chooses values, never names, as with header names.
 func CheckRequestURL(t *Template) *URLError {
 	if len(t.Parts) == 0 {
 		return &URLError{Msg: "empty URL"}
@@ -163,7 +166,9 @@ func CheckRequestURL(t *Template) *URLError {
 	const (
 		host = iota
 		path
-		query
+		qkey // a query parameter's name (after "?" or "&")
+		qval // a query parameter's value (after "=")
+		frag
 	)
 	where := host
 	first := t.Parts[0]
@@ -180,11 +185,15 @@ func CheckRequestURL(t *Template) *URLError {
 	for i, p := range t.Parts {
 		switch {
 		case p.Expr != nil:
-			if where == host {
-				return &URLError{Expr: p.Expr, Msg: fmt.Sprintf("{{ %s }} would be part of the host: an inserted value may only follow a literal /, ? or # that ends the host", strings.TrimSpace(p.Expr.Src))}
-			}
-			t.Parts[i].Esc = EscPath
-			if where == query {
+			src := strings.TrimSpace(p.Expr.Src)
+			switch where {
+			case host:
+				return &URLError{Expr: p.Expr, Msg: fmt.Sprintf("{{ %s }} would be part of the host: an inserted value may only follow a literal /, ? or # that ends the host", src)}
+			case qkey:
+				return &URLError{Expr: p.Expr, Msg: fmt.Sprintf("{{ %s }} would name a query parameter: in the query an inserted value may only follow a literal = (?name={{ %s }})", src, src)}
+			case path:
+				t.Parts[i].Esc = EscPath
+			default:
 				t.Parts[i].Esc = EscQuery
 			}
 		case p.Secret != "":
@@ -197,12 +206,17 @@ func CheckRequestURL(t *Template) *URLError {
 			}
 			for j := 0; j < len(lit); j++ {
 				switch c := lit[j]; {
+				case where == frag:
 				case where == host && strings.HasPrefix(lit[j:], "://"):
 					j += 2 // the scheme's end, not the host's
 				case where == host && c == '/':
 					where = path
-				case where != query && (c == '?' || c == '#'):
-					where = query
+				case c == '#':
+					where = frag
+				case where <= path && c == '?', where >= qkey && c == '&':
+					where = qkey
+				case where == qkey && c == '=':
+					where = qval
 				}
 			}
 		}

@@ -166,6 +166,8 @@ func FuzzActionURL(f *testing.F) {
 		{"http://0/ {{ v }}", "/"},
 		{"https://h.example/café/{{ v }}", "/"},
 		{"https://h.example/100%/{{ v }}", "/"},
+		{"http://0?{{ v }}", "0"},
+		{"http://0/?a=1&{{ v }}=2#x&{{ v }}", "a"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
