@@ -6,14 +6,14 @@
 // than a quarter of it. A worker that waits between items at a shallow
 // depth is shrunk at every GC, down to the minimum if it waits through
 // several, and its next item grows the stack back, one copy per doubling.
-// dmflow serve's 256 inbox workers paid ~10% of the server's CPU per event
-// for this (docs/performance.md, round 12). Run calls the worker's loop
-// below a frame of Pad bytes, so the part of the stack in use never falls
-// under Pad: a stack of up to 4×Pad is never shrunk while its goroutine
-// waits, and a deeper one is shrunk only to half its size, once. The price
-// is memory: each padded goroutine keeps its stack at the size its deepest
-// item needed (plus Pad), so pad the goroutines that do the work
-// continuously, not ones that wait for rare bursts.
+// In dmflow serve, with 256 inbox workers, copying stacks was 8–11% of
+// the server's CPU per event (docs/performance.md, round 12). Run calls
+// the worker's loop below a frame of Pad bytes, so the part of the stack
+// in use never falls under Pad: a stack of up to 4×Pad is never shrunk
+// while its goroutine waits, and a deeper one never below 4×Pad. The
+// price is memory: each padded goroutine keeps a stack of at least 2×Pad,
+// as deep as its deepest item needed up to 4×Pad, so pad the goroutines
+// that do the work continuously, not ones that wait for rare bursts.
 package warmstack
 
 // Pad is the size of the padding frame below the worker's loop.
