@@ -643,6 +643,28 @@ func (d *dec) varMap(depth int) map[string]any {
 	return m
 }
 
+// nilIfEmpty returns nil for an empty slice: the encoder omits one, so a
+// record decodes to the same value however it was made.
+func nilIfEmpty[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// optVars decodes a session's or a frame's vars: a flag, then the map if
+// the flag is set. An empty map is nil, as the encoder writes it (and JSON
+// decodes it), so a record decodes to the same value however it was made.
+func (d *dec) optVars() map[string]any {
+	if !d.flag() {
+		return nil
+	}
+	if m := d.varMap(0); len(m) > 0 {
+		return m
+	}
+	return nil
+}
+
 // rest decodes an embedded JSON record into v, if there is one.
 func (d *dec) rest(v any) bool {
 	raw := d.bytes()
@@ -663,17 +685,13 @@ func (d *dec) session(s *dmflow.Session) {
 	s.Flow = d.str()
 	s.FlowVersion = d.int()
 	s.State = d.str()
-	if d.flag() {
-		s.Vars = d.varMap(0)
-	}
+	s.Vars = d.optVars()
 	s.Attempts = d.int()
 	if n := d.count(); n > 0 {
 		s.Stack = make([]dmflow.Frame, n)
 		for i := range s.Stack {
 			f := dmflow.Frame{Flow: d.str(), State: d.str()}
-			if d.flag() {
-				f.Vars = d.varMap(0)
-			}
+			f.Vars = d.optVars()
 			f.Scoped = d.flag()
 			s.Stack[i] = f
 		}
@@ -691,8 +709,11 @@ func (d *dec) session(s *dmflow.Session) {
 	s.Version = d.uvarint()
 	var r sessRest
 	if d.rest(&r) {
-		s.Handoff, s.Pending, s.Deferred, s.Profile = r.Handoff, r.Pending, r.Deferred, r.Profile
-		s.Settling, s.Variants = r.Settling, r.Variants
+		s.Handoff, s.Pending, s.Deferred, s.Profile = r.Handoff, r.Pending, nilIfEmpty(r.Deferred), r.Profile
+		s.Settling = nilIfEmpty(r.Settling)
+		if len(r.Variants) > 0 { // empty is nil, as the encoder writes it
+			s.Variants = r.Variants
+		}
 		if s.Pending != nil {
 			for k, v := range s.Pending.Args {
 				s.Pending.Args[k] = dmflow.NormalizeValue(v)
