@@ -749,15 +749,17 @@ func (d *dec) inboxItem(it *dmflow.InboxItem) {
 		if n-1 > uint64(len(d.b)) {
 			d.fail("%w", errShort)
 		} else {
-			ev.Raw = json.RawMessage(bytes.Clone(d.b[:n-1]))
+			if n > 1 { // empty is nil, as the encoder writes it
+				ev.Raw = json.RawMessage(bytes.Clone(d.b[:n-1]))
+			}
 			d.b = d.b[n-1:]
 		}
 	}
 	var r itemRest
 	if d.rest(&r) {
-		ev.Attachments, ev.ReplyTo, ev.Referral, ev.Reaction = r.Attachments, r.ReplyTo, r.Referral, r.Reaction
+		ev.Attachments, ev.ReplyTo, ev.Referral, ev.Reaction = nilIfEmpty(r.Attachments), r.ReplyTo, r.Referral, r.Reaction
 		ev.Comment, ev.Handover, ev.Timer, ev.Action, ev.Admin = r.Comment, r.Handover, r.Timer, r.Action, r.Admin
-		it.Replies = r.Replies
+		it.Replies = nilIfEmpty(r.Replies)
 	}
 	if d.err != nil {
 		*it = dmflow.InboxItem{}
@@ -787,7 +789,7 @@ func (d *dec) outboxItem(it *dmflow.OutboxItem) {
 		m.Reply.Text = d.str()
 		var r replyRest
 		if d.rest(&r) {
-			m.Reply.QuickReplies, m.Reply.Media, m.Reply.Elements, m.Reply.Buttons = r.QuickReplies, r.Media, r.Elements, r.Buttons
+			m.Reply.QuickReplies, m.Reply.Media, m.Reply.Elements, m.Reply.Buttons = nilIfEmpty(r.QuickReplies), r.Media, nilIfEmpty(r.Elements), nilIfEmpty(r.Buttons)
 			m.Reply.Action, m.Reply.MID, m.Reply.Reaction, m.Reply.PostID = r.Action, r.MID, r.Reaction, r.PostID
 			m.Reply.Comment, m.Reply.App, m.Reply.Metadata = r.Comment, r.App, r.Metadata
 		}

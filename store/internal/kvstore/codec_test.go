@@ -1,6 +1,7 @@
 package kvstore
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -261,6 +262,11 @@ func FuzzDecRec(f *testing.F) {
 			}
 			// A decoded string that is not UTF-8 (the encoder never writes
 			// one) makes the re-encoding JSON, which replaces it.
+			// An event's raw JSON is written compacted: a crafted record
+			// with spaces in it decodes to the same JSON, compacted.
+			if it, ok := v.(*dmflow.InboxItem); ok {
+				it.Event.Raw = compactRaw(it.Event.Raw)
+			}
 			if again[0] == recordBin && !reflect.DeepEqual(v, w) {
 				t.Fatalf("%T: decode(encode(decode(b))) differs:\n%#v\n%#v", v, v, w)
 			}
@@ -269,4 +275,13 @@ func FuzzDecRec(f *testing.F) {
 		check(new(dmflow.InboxItem), func() any { return new(dmflow.InboxItem) })
 		check(new(dmflow.OutboxItem), func() any { return new(dmflow.OutboxItem) })
 	})
+}
+
+// compactRaw is m compacted, as the encoder writes it (m if it is not JSON).
+func compactRaw(m json.RawMessage) json.RawMessage {
+	var buf bytes.Buffer
+	if len(m) == 0 || json.Compact(&buf, m) != nil {
+		return m
+	}
+	return buf.Bytes()
 }
