@@ -395,7 +395,7 @@ func benchServeArgs(env benchEnv, extra ...string) []string {
 // benchBaseEnv is the environment of every child: no inherited settings.
 func benchBaseEnv() []string {
 	env := []string{"HOME=" + os.TempDir()}
-	for _, k := range []string{"PATH", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "TMPDIR"} {
+	for _, k := range []string{"PATH", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "DMFLOW_GC_HEADROOM", "TMPDIR"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

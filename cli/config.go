@@ -44,6 +44,7 @@ type serveConfig struct {
 	Heartbeat       time.Duration
 	Migrate         bool
 	MaxBody         int
+	GCHeadroom      int // MiB
 	SandboxAccount  string
 	SandboxForce    bool   // --sandbox: sandbox mode even with a store URL
 	SandboxToken    string // --sandbox-public-token: allows a non-loopback address
@@ -134,6 +135,7 @@ func configSettings(c *serveConfig) []configSetting {
 		{"heartbeat", "DMFLOW_HEARTBEAT", "heartbeat", "1s", "PostgreSQL: how often a replica records that it is alive; other replicas take a replica's users, replies and action calls over once it missed 3 heartbeats", false, &c.Heartbeat},
 		{"migrate", "DMFLOW_MIGRATE", "migrate", "false", "PostgreSQL: serve applies the embedded schema migrations at start (under the advisory lock, like dmflow migrate) instead of refusing a schema that is behind", false, &c.Migrate},
 		{"max-body", "DMFLOW_MAX_BODY", "max_body", "1048576", "largest accepted webhook body in bytes (larger: 413)", false, &c.MaxBody},
+		{"gc-headroom", "DMFLOW_GC_HEADROOM", "gc_headroom", "32", "MiB the heap may grow beyond its live data before Go's garbage collector runs, when that is more than GOGC allows (0: Go's default; ignored when GOGC is set)", false, &c.GCHeadroom},
 		{"db-nosync", "DMFLOW_DB_NOSYNC", "db_nosync", "false", "UNSAFE, for benchmarks only: do not fsync the bbolt file (a machine crash can lose acknowledged events or corrupt the file)", false, &c.DBNoSync},
 		{"senders", "DMFLOW_SENDERS", "senders", "128", "users whose replies are sent at the same time (each holds one Graph API connection while sending)", false, &c.Senders},
 		{"send-timeout", "DMFLOW_SEND_TIMEOUT", "send_timeout", "30s", "timeout of one Graph API request; a timed-out send is retried, so it may arrive twice", false, &c.SendTimeout},
@@ -475,6 +477,9 @@ func (c *serveConfig) validateServe() error {
 	}
 	if c.MaxBody < 1024 {
 		return configErrorf("max_body %d is too small (at least 1024 bytes)", c.MaxBody)
+	}
+	if c.GCHeadroom < 0 {
+		return configErrorf("gc_headroom %d: want MiB, 0 or more", c.GCHeadroom)
 	}
 	if c.Senders < 1 {
 		return configErrorf("senders must be at least 1")

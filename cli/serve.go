@@ -20,6 +20,7 @@ import (
 	"github.com/dmflow/dmflow/bot"
 	"github.com/dmflow/dmflow/bot/actions"
 	"github.com/dmflow/dmflow/engine"
+	"github.com/dmflow/dmflow/internal/gcfloor"
 	srv "github.com/dmflow/dmflow/server"
 )
 
@@ -202,6 +203,7 @@ func (s *server) assemble(eng bot.Engine, sender dmflow.Sender) error {
 // run serves until ctx is done (SIGTERM/SIGINT), reloading the flows on
 // SIGHUP, then shuts down gracefully. It returns the exit code.
 func (s *server) run(ctx context.Context) int {
+	defer s.tuneGC().Stop()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.ln) }()
 	botDone := make(chan error, 1)
@@ -232,6 +234,16 @@ func (s *server) run(ctx context.Context) int {
 		code = exitFail
 	}
 	return code
+}
+
+// tuneGC gives the garbage collector the configured headroom (see
+// internal/gcfloor), unless GOGC is set: then the operator chose.
+func (s *server) tuneGC() *gcfloor.Tuner {
+	var headroom uint64
+	if _, set := os.LookupEnv("GOGC"); !set {
+		headroom = uint64(s.cfg.GCHeadroom) << 20
+	}
+	return gcfloor.Start(headroom)
 }
 
 // announce prints where the server listens (stdout, for people and tests).

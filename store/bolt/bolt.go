@@ -31,7 +31,10 @@ type Options struct {
 	MaxBatch int
 	// Linger is how long the writer waits for more requests before a
 	// commit, only when the previous commit carried several requests (so a
-	// lone caller never waits). Default 200µs; negative disables it.
+	// lone caller never waits). Under load a longer wait makes fewer,
+	// larger commits: fewer fsyncs, and a page that several requests
+	// change is rewritten once (docs/performance.md, round 13). Default
+	// 2ms; negative disables it.
 	Linger time.Duration
 	// SessionCache bounds the decoded sessions kept in memory to skip
 	// decoding an unchanged record again (0: 1024, negative: none). An
@@ -64,7 +67,7 @@ func (o *Options) withDefaults() Options {
 		c.MaxBatch = 1000
 	}
 	if c.Linger == 0 {
-		c.Linger = 200 * time.Microsecond
+		c.Linger = 2 * time.Millisecond
 	}
 	if c.Mode == 0 {
 		c.Mode = 0o600
