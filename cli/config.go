@@ -478,9 +478,6 @@ func (c *serveConfig) validateServe() error {
 	if c.MaxBody < 1024 {
 		return configErrorf("max_body %d is too small (at least 1024 bytes)", c.MaxBody)
 	}
-	if c.GCHeadroom < 0 {
-		return configErrorf("gc_headroom %d: want MiB, 0 or more", c.GCHeadroom)
-	}
 	if c.Senders < 1 {
 		return configErrorf("senders must be at least 1")
 	}

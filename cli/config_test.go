@@ -125,6 +125,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad env duration", "", nil, envMap{"DMFLOW_SHUTDOWN_TIMEOUT": "soon"}, "DMFLOW_SHUTDOWN_TIMEOUT: invalid duration"},
 		{"bad flag number", "", []string{"--workers", "many"}, nil, "--workers: invalid number"},
 		{"negative duration", "", []string{"--session-ttl", "-1h"}, nil, "--session-ttl: invalid duration"},
+		{"negative gc headroom", "", nil, envMap{"DMFLOW_GC_HEADROOM": "-1"}, "DMFLOW_GC_HEADROOM: invalid number \"-1\" (want a whole number >= 0)"},
 		{"missing file", "", []string{"--config", "/nonexistent/dmflow.yaml"}, nil, "config file:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,6 +177,7 @@ func TestConfigValidateServe(t *testing.T) {
 		{"zero workers", with(envMap{"DMFLOW_WORKERS": "0"}), "workers"},
 		{"tiny max body", with(envMap{"DMFLOW_MAX_BODY": "10"}), "max_body"},
 		{"zero senders", with(envMap{"DMFLOW_SENDERS": "0"}), "senders"},
+		{"gc headroom off", with(envMap{"DMFLOW_GC_HEADROOM": "0"}), ""},
 		{"tiny send timeout", with(envMap{"DMFLOW_SEND_TIMEOUT": "1ms"}), "send_timeout"},
 		{"nosync", with(envMap{"DMFLOW_DB_NOSYNC": "true", "DMFLOW_SEND_TIMEOUT": "250ms"}), ""},
 		// Item: a partial credential set is an error naming what is missing, never sandbox mode.
