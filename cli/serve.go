@@ -237,7 +237,8 @@ func (s *server) run(ctx context.Context) int {
 }
 
 // tuneGC gives the garbage collector the configured headroom (see
-// internal/gcfloor), unless GOGC is set: then the operator chose.
+// internal/gcfloor), unless GOGC is set: then the operator chose. It reads
+// the process's environment, which the runtime read GOGC from, not s.env.
 func (s *server) tuneGC() *gcfloor.Tuner {
 	var headroom uint64
 	if _, set := os.LookupEnv("GOGC"); !set {

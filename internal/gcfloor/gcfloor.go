@@ -41,20 +41,8 @@ const liveMetric = "/gc/heap/live:bytes"
 // least headroom bytes, and by at least base percent of live, before the
 // next collection; at most MaxPercent (or base, when base is larger).
 func Percent(live, headroom uint64, base int) int {
-	p := base
-	if live == 0 {
-		live = 1
-	}
-	if need := headroom * 100 / live; need > uint64(p) {
-		p = MaxPercent
-		if need < MaxPercent {
-			p = int(need)
-		}
-		if p < base {
-			p = base
-		}
-	}
-	return p
+	need := headroom * 100 / max(live, 1)
+	return max(base, int(min(need, MaxPercent)))
 }
 
 // Tuner keeps the GC percent at Percent(live, headroom, base) after every

@@ -652,6 +652,14 @@ func nilIfEmpty[S ~[]E, E any](s S) S {
 	return s
 }
 
+// nilIfNoKeys returns nil for an empty map, as nilIfEmpty for a slice.
+func nilIfNoKeys[M ~map[K]V, K comparable, V any](m M) M {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
 // optVars decodes a session's or a frame's vars: a flag, then the map if
 // the flag is set. An empty map is nil, as the encoder writes it (and JSON
 // decodes it), so a record decodes to the same value however it was made.
@@ -659,10 +667,7 @@ func (d *dec) optVars() map[string]any {
 	if !d.flag() {
 		return nil
 	}
-	if m := d.varMap(0); len(m) > 0 {
-		return m
-	}
-	return nil
+	return nilIfNoKeys(d.varMap(0))
 }
 
 // rest decodes an embedded JSON record into v, if there is one.
@@ -710,10 +715,7 @@ func (d *dec) session(s *dmflow.Session) {
 	var r sessRest
 	if d.rest(&r) {
 		s.Handoff, s.Pending, s.Deferred, s.Profile = r.Handoff, r.Pending, nilIfEmpty(r.Deferred), r.Profile
-		s.Settling = nilIfEmpty(r.Settling)
-		if len(r.Variants) > 0 { // empty is nil, as the encoder writes it
-			s.Variants = r.Variants
-		}
+		s.Settling, s.Variants = nilIfEmpty(r.Settling), nilIfNoKeys(r.Variants)
 		if s.Pending != nil {
 			for k, v := range s.Pending.Args {
 				s.Pending.Args[k] = dmflow.NormalizeValue(v)
